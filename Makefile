@@ -1,0 +1,45 @@
+# Fragerunde — `make run` serves a demo, `make test` runs every test.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app wsgi
+VENDOR := static/vendor/socket.io.min.js
+CATALOGUES := $(patsubst %.po,%.mo,$(wildcard moderation/translations/*/LC_MESSAGES/messages.po))
+
+.PHONY: install run test bench translations clean
+
+install: $(VENV)/.installed $(VENDOR) $(CATALOGUES)
+
+$(VENV)/.installed: requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+# The browser's Socket.IO client comes from npm (pinned in package-lock.json), never from a CDN.
+$(VENDOR): package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	mkdir -p static/vendor
+	cp node_modules/socket.io-client/dist/socket.io.min.js $(VENDOR)
+
+%.mo: %.po $(VENV)/.installed
+	$(BIN)/pybabel compile --use-fuzzy -i $< -o $@
+
+run: install
+	$(FLASK) db upgrade
+	$(FLASK) seed
+	$(FLASK) serve --host 127.0.0.1 --port 5000
+
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: install
+	$(BIN)/python bench/run.py
+
+# After changing texts: extract, merge into the catalogues, then translate the .po files.
+translations: $(VENV)/.installed
+	$(BIN)/pybabel extract -F babel.cfg -k _l -o moderation/translations/messages.pot .
+	$(BIN)/pybabel update -i moderation/translations/messages.pot -d moderation/translations
+
+clean:
+	rm -rf $(VENV) node_modules static/vendor

@@ -1,0 +1,81 @@
+"""Fragerunde: the live question round for webtalks."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, request
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from . import config as settings
+from .extensions import babel, csrf, db, login_manager, migrate, socketio
+
+ROOT = Path(__file__).resolve().parent.parent
+LANGUAGES = ("de", "en")
+
+
+def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    app = Flask(__name__, instance_path=str(ROOT / "instance"), instance_relative_config=True,
+                template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
+    app.config.update(settings.DEFAULTS)
+    app.config.update(settings.from_environment(Path(app.instance_path)))
+    app.config.update(overrides or {})
+
+    from .logs import configure as configure_logging
+    configure_logging(app)
+
+    db.init_app(app)
+    with app.app_context():
+        _configure_sqlite(db.engine)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale,
+                   default_translation_directories=str(Path(__file__).parent / "translations"))
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None
+    login_manager.session_protection = "basic"
+
+    from .ratelimit import RateLimits
+    app.extensions["rate_limits"] = RateLimits(app.config["REDIS_URL"] or "memory://", app.config["RATE_LIMIT_EXEMPT"], app.config)
+
+    origins = [app.config["PUBLIC_ORIGIN"]] if app.config["PUBLIC_ORIGIN"] else None
+    socketio.init_app(
+        app, async_mode=app.config["ASYNC_MODE"], message_queue=app.config["REDIS_URL"],
+        cors_allowed_origins=origins, max_http_buffer_size=app.config["SOCKET_MAX_BUFFER"],
+        ping_interval=10, ping_timeout=10, logger=False, engineio_logger=False)
+    from . import live
+    live.register(app)
+
+    from .web import register as register_web
+    register_web(app)
+    from . import cli
+    cli.register(app)
+    return app
+
+
+def select_locale() -> str:
+    wanted = request.args.get("lang")
+    if wanted in LANGUAGES:
+        return wanted
+    return request.accept_languages.best_match(LANGUAGES, default="de") or "de"
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    """WAL, foreign keys, a busy timeout, and BEGIN IMMEDIATE so writers queue instead of failing."""
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection, connection_record):  # noqa: ANN001
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(conn):  # noqa: ANN001
+        conn.exec_driver_sql("BEGIN IMMEDIATE")

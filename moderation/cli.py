@@ -1,0 +1,101 @@
+"""flask commands: seed, create-user, podium-url, serve, purge."""
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from sqlalchemy import select
+
+from .extensions import db
+from .models import User, utcnow
+from .services import accounts, retention
+from .services import talks as talk_service
+from .services.errors import DomainError
+
+
+def register(app: Flask) -> None:
+    for command in (seed, create_user, podium_url, serve, purge):
+        app.cli.add_command(command)
+
+
+def _podium_link(talk) -> str:
+    origin = current_app.config["PUBLIC_ORIGIN"] or "http://127.0.0.1:5000"
+    return f"{origin}/podium/{talk.podium_token}"
+
+
+@click.command("seed")
+def seed() -> None:
+    """Idempotent: the series, its talks, a talk `demo` open now, and a first moderator."""
+    for line in talk_service.seed(db.session, utcnow()):
+        click.echo(line)
+    if db.session.scalar(select(User).limit(1)) is None:
+        password = secrets.token_urlsafe(12)
+        accounts.create_or_update(db.session, "moderator", password, "admin")
+        click.echo(f"Moderations-Zugang angelegt (nur jetzt sichtbar): Benutzer »moderator«, Passwort »{password}«")
+    db.session.commit()
+    demo = talk_service.by_slug(db.session, talk_service.DEMO_SLUG)
+    origin = current_app.config["PUBLIC_ORIGIN"] or "http://127.0.0.1:5000"
+    click.echo(f"Publikum:   {origin}/t/{demo.slug}")
+    click.echo(f"Moderation: {origin}/moderate/{demo.slug}")
+    click.echo(f"Podium:     {_podium_link(demo)}")
+
+
+@click.command("create-user")
+@click.argument("name")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--role", type=click.Choice(accounts.ROLES), default="moderator", show_default=True)
+def create_user(name: str, password: str, role: str) -> None:
+    """Create an account, or set the password and role of an existing one."""
+    try:
+        user = accounts.create_or_update(db.session, name, password, role)
+    except DomainError as exc:
+        raise click.ClickException(f"ungültig: {exc.detail.get('field', exc.code)} "
+                                   "(Passwort: mindestens 8 Zeichen)") from None
+    db.session.commit()
+    click.echo(f"Konto {user.username} ({user.role}) gespeichert.")
+
+
+@click.command("podium-url")
+@click.argument("slug")
+def podium_url(slug: str) -> None:
+    """Print the podium link of a talk."""
+    try:
+        talk = talk_service.by_slug(db.session, slug)
+    except DomainError:
+        raise click.ClickException(f"Kein Vortrag mit dem Kürzel {slug!r}.") from None
+    click.echo(_podium_link(talk))
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, type=int, show_default=True)
+def serve(host: str, port: int) -> None:
+    """Run the real-time server (eventlet by default, ASYNC_MODE=threading supported).
+
+    It replaces this process with `python wsgi.py`: eventlet must patch the standard library
+    before anything else is imported, and Flask ignores app.run() inside a CLI command.
+    """
+    os.environ.pop("FLASK_RUN_FROM_CLI", None)
+    wsgi = Path(__file__).resolve().parent.parent / "wsgi.py"
+    sys.stdout.flush()
+    os.execv(sys.executable, [sys.executable, str(wsgi), "--host", host, "--port", str(port)])
+
+
+@click.command("purge")
+@click.option("--older-than", "older_than", required=True, help="e.g. 90d")
+def purge(older_than: str) -> None:
+    """Delete the questions and votes of talks that ended longer ago than this."""
+    match = re.fullmatch(r"(\d+)d", older_than.strip())
+    if not match:
+        raise click.ClickException("Angabe wie 90d (Tage) erwartet.")
+    cutoff = utcnow() - timedelta(days=int(match.group(1)))
+    result = retention.purge(db.session, cutoff)
+    db.session.commit()
+    click.echo(f"Gelöscht: {result['questions']} Fragen, {result['votes']} Stimmen aus "
+               f"{result['talks']} Vorträgen, die vor {cutoff:%Y-%m-%d} endeten.")

@@ -1,0 +1,71 @@
+"""Configuration: defaults, overridden by the environment (see design.md)."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+ASYNC_MODES = ("eventlet", "threading")
+
+
+def _secret_key(instance_path: Path) -> str:
+    """SECRET_KEY from the environment, else one generated once into instance/."""
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"]
+    path = instance_path / "secret_key"
+    if not path.exists():
+        instance_path.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+def async_mode() -> str:
+    mode = os.environ.get("ASYNC_MODE", "eventlet").strip().lower()
+    if mode not in ASYNC_MODES:
+        raise RuntimeError(f"ASYNC_MODE must be one of {ASYNC_MODES}, not {mode!r}")
+    return mode
+
+
+def from_environment(instance_path: Path) -> dict:
+    db_url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance_path / 'fragerunde.sqlite3'}"
+    if db_url.startswith("postgres://"):
+        db_url = "postgresql+psycopg://" + db_url.removeprefix("postgres://")
+    elif db_url.startswith("postgresql://"):
+        db_url = "postgresql+psycopg://" + db_url.removeprefix("postgresql://")
+    public_origin = os.environ.get("PUBLIC_ORIGIN", "").rstrip("/") or None
+    return {
+        "SECRET_KEY": _secret_key(instance_path),
+        "SQLALCHEMY_DATABASE_URI": db_url,
+        "REDIS_URL": os.environ.get("REDIS_URL") or None,
+        "ASYNC_MODE": async_mode(),
+        "PUBLIC_ORIGIN": public_origin,
+        "RATE_LIMIT_EXEMPT": [a.strip() for a in os.environ.get("RATE_LIMIT_EXEMPT", "").split(",") if a.strip()],
+        "IMPRINT_URL": os.environ.get("IMPRINT_URL") or None,
+        "CONTACT_EMAIL": os.environ.get("CONTACT_EMAIL") or None,
+        "PODIUM_FRAME_ANCESTORS": os.environ.get("PODIUM_FRAME_ANCESTORS") or None,
+        "SESSION_COOKIE_SECURE": bool(public_origin and public_origin.startswith("https://")),
+    }
+
+
+DEFAULTS = {
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "REMEMBER_COOKIE_HTTPONLY": True,
+    "REMEMBER_COOKIE_SAMESITE": "Lax",
+    "BABEL_DEFAULT_LOCALE": "de",
+    "BABEL_DEFAULT_TIMEZONE": "Europe/Berlin",
+    "WTF_CSRF_TIME_LIMIT": None,
+    "MAX_CONTENT_LENGTH": 64 * 1024,
+    "SOCKET_MAX_BUFFER": 16 * 1024,
+    "VOTE_FLUSH_SECONDS": 0.25,
+    # limits: (count, seconds)
+    "LIMIT_SUBMIT_PER_CLIENT": "5 per minute",
+    "LIMIT_SUBMIT_PER_ADDRESS": "120 per minute",
+    "LIMIT_VOTE_PER_CLIENT": "60 per minute",
+    "LIMIT_VOTE_PER_ADDRESS": "1200 per minute",
+    "LIMIT_LOGIN_PER_ADDRESS": "20 per 10 minutes",
+    "LIMIT_LOGIN_PER_ACCOUNT": "10 per 10 minutes",
+}

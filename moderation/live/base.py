@@ -1,0 +1,82 @@
+"""The shared shape of every namespace: per-connection state, error answers, logging."""
+from __future__ import annotations
+
+import functools
+import logging
+from datetime import datetime
+from typing import Any, Callable
+
+from flask import current_app, request
+from flask_socketio import Namespace
+
+from ..extensions import db
+from ..messages import error
+from ..models import Talk, utcnow
+from ..services.errors import DomainError
+
+log = logging.getLogger("fragerunde.live")
+
+
+def acknowledged(handler: Callable) -> Callable:
+    """Turn a handler into `{ok: true, ...}` or `{ok: false, error, message}`; never raise."""
+    @functools.wraps(handler)
+    def wrapper(self: "LiveNamespace", data: Any = None, *rest: Any) -> dict:
+        event = handler.__name__.removeprefix("on_")
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            return error(DomainError("invalid"))
+        conn = self.connections.get(request.sid)
+        if conn is None:
+            return error(DomainError("forbidden"))
+        try:
+            return {"ok": True, **handler(self, conn, data)}
+        except DomainError as exc:
+            db.session.rollback()
+            log.info("event refused", extra={"event": event, "ns": self.namespace, "code": exc.code})
+            return error(exc)
+        except Exception:
+            db.session.rollback()
+            log.exception("event failed", extra={"event": event, "ns": self.namespace})
+            return error(DomainError("internal"))
+    return wrapper
+
+
+class LiveNamespace(Namespace):
+    """Keeps what was established at connect per socket id; unknown events answer `invalid`."""
+
+    def __init__(self, namespace: str):
+        super().__init__(namespace)
+        self.connections: dict[str, dict] = {}
+
+    def trigger_event(self, event: str, *args: Any) -> Any:
+        if event not in ("connect", "disconnect") and not callable(getattr(self, "on_" + (event or ""), None)):
+            return error(DomainError("invalid"))
+        return super().trigger_event(event, *args)
+
+    def on_disconnect(self, reason: Any = None) -> None:
+        self.connections.pop(request.sid, None)
+
+    @staticmethod
+    def sid() -> str:
+        return request.sid  # type: ignore[attr-defined]
+
+    @staticmethod
+    def talk(conn: dict) -> Talk:
+        talk = db.session.get(Talk, conn["talk_id"])
+        if talk is None:
+            raise DomainError("not_found")
+        return talk
+
+    def limit(self, kind: str, **keys: str) -> None:
+        retry = current_app.extensions["rate_limits"].hit(kind, address=self.address(), **keys)
+        if retry is not None:
+            raise DomainError("rate_limited", {"retry_after": retry})
+
+    @staticmethod
+    def now() -> datetime:
+        return current_app.config.get("CLOCK", utcnow)()
+
+    @staticmethod
+    def address() -> str | None:
+        return request.remote_addr

@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from flask_socketio import emit, join_room
+
+from ..extensions import db
+from ..services import talks as talk_service
+from ..services.errors import DomainError
+from . import broadcast, rooms
+from .base import LiveNamespace, acknowledged
+
+
+class PodiumNamespace(LiveNamespace):
+    """Read-only: forwarded and answered questions of the one talk the token belongs to."""
+
+    def on_connect(self, auth: object = None) -> None:
+        token = auth.get("token") if isinstance(auth, dict) else None
+        try:
+            talk = talk_service.by_podium_token(db.session, token)
+        except DomainError:
+            raise ConnectionRefusedError("forbidden") from None
+        self.connections[self.sid()] = {"talk_id": talk.id, "token": token}
+        join_room(rooms.podium(talk.id))
+        self._send_snapshot(talk)
+
+    def _send_snapshot(self, talk) -> None:
+        snapshot = broadcast.snapshot(db.session, talk, "podium", self.now())
+        db.session.rollback()
+        emit("snapshot", snapshot, to=self.sid())
+
+    @acknowledged
+    def on_resync(self, conn: dict, data: dict) -> dict:
+        talk = self.talk(conn)
+        if talk.podium_token != conn["token"]:
+            raise DomainError("forbidden")
+        self._send_snapshot(talk)
+        return {}

@@ -1,0 +1,144 @@
+"""SQLAlchemy models. Times are stored as naive UTC and handed out as aware UTC."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from flask_login import UserMixin
+from sqlalchemy import (Boolean, DateTime, ForeignKey, Integer, String, Text, TypeDecorator,
+                        UniqueConstraint, Index)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .extensions import db
+
+STATUSES = ("pending", "approved", "forwarded", "answered", "rejected", "merged")
+PUBLIC_STATUSES = ("approved", "forwarded", "answered")
+PODIUM_STATUSES = ("forwarded", "answered")
+
+
+class UTCDateTime(TypeDecorator):
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class User(UserMixin, db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(20), default="moderator")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Bumped at logout: every session and socket of the user signed with the old value is void.
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def is_active(self) -> bool:  # type: ignore[override]
+        return self.active
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_epoch}"
+
+
+class Series(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    organisers: Mapped[str] = mapped_column(Text, default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    talks: Mapped[list["Talk"]] = relationship(back_populates="series", order_by="Talk.starts_at")
+
+
+class Talk(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    series_id: Mapped[int | None] = mapped_column(ForeignKey("series.id"), nullable=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # None: follow the schedule; "open"/"closed": set by hand (open until manual_until, if set)
+    manual_state: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    manual_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    audience_votes: Mapped[bool] = mapped_column(Boolean, default=True)
+    podium_token: Mapped[str] = mapped_column(String(64), unique=True)
+    # Rises by one per change of the talk; stored so that it survives restarts.
+    seq: Mapped[int] = mapped_column(Integer, default=0)
+    series: Mapped[Series | None] = relationship(back_populates="talks")
+
+
+class Question(db.Model):
+    __table_args__ = (
+        UniqueConstraint("talk_id", "client_msg_id"),
+        Index("ix_question_talk_status", "talk_id", "status"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    talk_id: Mapped[int] = mapped_column(ForeignKey("talk.id", ondelete="CASCADE"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    original_text: Mapped[str | None] = mapped_column(Text, nullable=True)
+    name: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    client_hash: Mapped[str | None] = mapped_column(String(64), index=True, nullable=True)
+    client_msg_id: Mapped[str] = mapped_column(String(64))
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("question.id"), nullable=True, index=True)
+    flagged: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    forwarded_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    talk: Mapped[Talk] = relationship()
+
+    # Optimistic locking: an UPDATE on a stale version matches no row and raises StaleDataError.
+    __mapper_args__ = {"version_id_col": version}
+
+
+class Upvote(db.Model):
+    """A moderator's upvote: one per moderator and question."""
+    __table_args__ = (UniqueConstraint("question_id", "user_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("question.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Vote(db.Model):
+    """An audience vote: one per (hashed) client and question."""
+    __table_args__ = (UniqueConstraint("question_id", "client_hash"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("question.id", ondelete="CASCADE"), index=True)
+    client_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Transition(db.Model):
+    """The audit log: every moderator action, who, when, from, to, before/after."""
+    id: Mapped[int] = mapped_column(primary_key=True)
+    talk_id: Mapped[int] = mapped_column(ForeignKey("talk.id", ondelete="CASCADE"), index=True)
+    question_id: Mapped[int | None] = mapped_column(ForeignKey("question.id", ondelete="CASCADE"), nullable=True, index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"), nullable=True)
+    username: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    action: Mapped[str] = mapped_column(String(20))
+    from_status: Mapped[str | None] = mapped_column(String(12), nullable=True)
+    to_status: Mapped[str | None] = mapped_column(String(12), nullable=True)
+    before: Mapped[str | None] = mapped_column(Text, nullable=True)
+    after: Mapped[str | None] = mapped_column(Text, nullable=True)
+    undoes_id: Mapped[int | None] = mapped_column(ForeignKey("transition.id"), nullable=True)
+    undone: Mapped[bool] = mapped_column(Boolean, default=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

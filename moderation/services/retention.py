@@ -1,0 +1,26 @@
+"""Retention: the content of old talks is deleted; the talks themselves stay listed."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from ..models import Question, Talk, Transition, Upvote, Vote
+
+
+def purge(session: Session, cutoff: datetime) -> dict[str, int]:
+    talk_ids = list(session.scalars(select(Talk.id).where(Talk.ends_at < cutoff)))
+    if not talk_ids:
+        return {"talks": 0, "questions": 0, "votes": 0}
+    question_ids = select(Question.id).where(Question.talk_id.in_(talk_ids))
+    votes = session.scalar(select(func.count()).select_from(Vote).where(Vote.question_id.in_(question_ids)))
+    session.execute(delete(Vote).where(Vote.question_id.in_(question_ids)))
+    session.execute(delete(Upvote).where(Upvote.question_id.in_(question_ids)))
+    # Audit entries stay (who did what, when) but lose the texts they quoted.
+    session.execute(Transition.__table__.update().where(Transition.talk_id.in_(talk_ids))
+                    .values(before=None, after=None, question_id=None))
+    session.execute(Question.__table__.update().where(Question.talk_id.in_(talk_ids))
+                    .values(merged_into_id=None))
+    questions = session.execute(delete(Question).where(Question.talk_id.in_(talk_ids))).rowcount
+    return {"talks": len(talk_ids), "questions": questions, "votes": votes}

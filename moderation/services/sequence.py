@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from ..models import Talk
+
+
+def next_seq(session: Session, talk: Talk) -> int:
+    """Take the talk's next change number in this transaction.
+
+    A single UPDATE … RETURNING, so concurrent writers on PostgreSQL queue on the row
+    lock instead of handing out the same number twice.
+    """
+    seq = session.execute(
+        update(Talk).where(Talk.id == talk.id).values(seq=Talk.seq + 1).returning(Talk.seq)
+    ).scalar_one()
+    session.expire(talk, ["seq"])
+    return seq

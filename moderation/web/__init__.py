@@ -1,0 +1,60 @@
+"""HTTP blueprints, one per audience, and the headers every response carries."""
+from __future__ import annotations
+
+import secrets
+from urllib.parse import urlsplit
+
+from flask import Flask, current_app, g, request
+from flask_babel import get_locale
+from flask_wtf.csrf import CSRFError
+
+from ..extensions import login_manager
+from . import admin, audience, auth, moderate, podium
+
+
+def register(app: Flask) -> None:
+    for blueprint in (audience.bp, auth.bp, moderate.bp, podium.bp, admin.bp):
+        app.register_blueprint(blueprint)
+    app.before_request(_nonce)
+    app.after_request(_security_headers)
+    app.context_processor(lambda: {"csp_nonce": g.get("csp_nonce", ""), "lang": str(get_locale()),
+                                   "imprint_url": current_app.config["IMPRINT_URL"]})
+    app.register_error_handler(CSRFError, auth.csrf_failed)
+    for code in (400, 404, 405, 413, 429, 500):
+        app.register_error_handler(code, audience.error_page)
+    login_manager.user_loader(auth.load_user)
+
+
+def _nonce() -> None:
+    g.csp_nonce = secrets.token_urlsafe(16)
+
+
+def _socket_origins() -> str:
+    origin = current_app.config["PUBLIC_ORIGIN"]
+    if not origin:
+        return ""
+    parts = urlsplit(origin)
+    scheme = "wss" if parts.scheme == "https" else "ws"
+    return f" {origin} {scheme}://{parts.netloc}"
+
+
+def _security_headers(response):
+    frame_ancestors = "'none'"
+    if request.blueprint == "podium" and current_app.config["PODIUM_FRAME_ANCESTORS"]:
+        frame_ancestors = current_app.config["PODIUM_FRAME_ANCESTORS"]
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'none'; "
+        f"script-src 'self' 'nonce-{g.get('csp_nonce', '')}'; "
+        "style-src 'self'; img-src 'self' data:; font-src 'self'; "
+        f"connect-src 'self'{_socket_origins()}; "
+        "form-action 'self'; base-uri 'none'; "
+        f"frame-ancestors {frame_ancestors}")
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
+    response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
+    if frame_ancestors == "'none'":
+        response.headers["X-Frame-Options"] = "DENY"
+    if current_app.config["SESSION_COOKIE_SECURE"]:
+        response.headers["Strict-Transport-Security"] = "max-age=31536000"
+    return response

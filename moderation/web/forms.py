@@ -1,0 +1,16 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, PasswordField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length
+
+
+class LoginForm(FlaskForm):
+    username = StringField(_l("Benutzername"), validators=[DataRequired(), Length(max=80)])
+    password = PasswordField(_l("Passwort"), validators=[DataRequired(), Length(max=200)])
+
+
+class QuestionForm(FlaskForm):
+    """The audience form; the service normalises and checks the text itself."""
+    text = TextAreaField(_l("Ihre Frage"), validators=[Length(max=2000)])
+    name = StringField(_l("Name (optional)"), validators=[Length(max=200)])
+    client_msg_id = HiddenField()

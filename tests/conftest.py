@@ -1,0 +1,194 @@
+"""Shared fixtures: an app on a fresh database (SQLite, and PostgreSQL when TEST_DATABASE_URL
+is set), a settable clock, staff accounts, and Socket.IO test clients for the three namespaces."""
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import create_engine, text
+
+os.environ.setdefault("ASYNC_MODE", "threading")
+
+from moderation import create_app  # noqa: E402
+from moderation.extensions import db, socketio  # noqa: E402
+from moderation.services import accounts, talks  # noqa: E402
+
+IN_CI = bool(os.environ.get("CI"))
+PASSWORD = "richtig-geheim-123"
+
+
+def require_or_skip(variable: str, what: str) -> str:
+    """Tests needing a real service run in CI, never skip there."""
+    value = os.environ.get(variable)
+    if not value:
+        if IN_CI:
+            pytest.fail(f"{variable} is not set in CI: {what} tests must run there")
+        pytest.skip(f"{variable} not set: {what} tests skipped")
+    return value
+
+
+class Clock:
+    """The app's notion of now; tests move it."""
+
+    def __init__(self, now: datetime | None = None):
+        self.now = now or datetime.now(timezone.utc).replace(microsecond=0)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta) -> None:
+        self.now += timedelta(**delta)
+
+
+def _migrate(url: str) -> None:
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "test"})
+    from flask_migrate import upgrade
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> str:
+    path = tmp_path_factory.mktemp("template") / "template.sqlite3"
+    _migrate(f"sqlite:///{path}")
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    url = require_or_skip("TEST_DATABASE_URL", "PostgreSQL")
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    _migrate(url)
+    return url
+
+
+def _truncate(url: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text('TRUNCATE "user", series, talk, question, upvote, vote, transition '
+                          "RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path, sqlite_template) -> str:
+    if request.param == "sqlite":
+        path = tmp_path / "test.sqlite3"
+        shutil.copy(sqlite_template, path)
+        return f"sqlite:///{path}"
+    url = request.getfixturevalue("postgres_url")
+    _truncate(url)
+    return url
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def make_app(database_url, clock):
+    made = []
+
+    def make(**overrides):
+        config = {
+            "TESTING": True, "SECRET_KEY": "test-secret", "SQLALCHEMY_DATABASE_URI": database_url,
+            "WTF_CSRF_ENABLED": False, "VOTE_FLUSH_SECONDS": 0, "CLOCK": clock, "PUBLIC_ORIGIN": None,
+            "RATE_LIMIT_EXEMPT": [],
+        }
+        config.update(overrides)
+        app = create_app(config)
+        made.append(app)
+        return app
+
+    yield make
+    for app in made:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
+
+
+@pytest.fixture
+def session(app):
+    with app.app_context():
+        yield db.session
+
+
+@pytest.fixture
+def seeded(app, clock):
+    """The series, its talks and an open `demo` talk; returns the demo talk's id."""
+    with app.app_context():
+        talks.seed(db.session, clock())
+        db.session.commit()
+        return talks.by_slug(db.session, "demo").id
+
+
+@pytest.fixture
+def moderator_user(app):
+    with app.app_context():
+        user = accounts.create_or_update(db.session, "mod", PASSWORD, "moderator")
+        db.session.commit()
+        return user.id
+
+
+@pytest.fixture
+def login(app, moderator_user):
+    """A Flask test client logged in as a moderator (or the given account)."""
+    def log_in(username: str = "mod", password: str = PASSWORD):
+        client = app.test_client()
+        response = client.post("/login", data={"username": username, "password": password})
+        assert response.status_code == 303, response.status_code
+        return client
+    return log_in
+
+
+@pytest.fixture
+def audience_client(app, seeded):
+    def connect(slug: str = "demo", client_id: str | None = None):
+        return socketio.test_client(app, namespace="/audience",
+                                    auth={"talk": slug, "client_id": client_id or str(uuid.uuid4())})
+    return connect
+
+
+@pytest.fixture
+def moderator_client(app, seeded, login):
+    def connect(slug: str = "demo", http=None):
+        return socketio.test_client(app, namespace="/moderator", auth={"talk": slug},
+                                    flask_test_client=http or login())
+    return connect
+
+
+@pytest.fixture
+def podium_client(app, seeded):
+    def connect(token: str | None = None):
+        if token is None:
+            with app.app_context():
+                token = talks.by_slug(db.session, "demo").podium_token
+        return socketio.test_client(app, namespace="/podium", auth={"token": token})
+    return connect
+
+
+def events(client, namespace: str, name: str | None = None) -> list:
+    """Received events of a test client (optionally only one name), in order."""
+    got = client.get_received(namespace)
+    return [e for e in got if name is None or e["name"] == name]
+
+
+def submit(client, text: str, name: str | None = None, msg_id: str | None = None) -> dict:
+    return client.emit("submit", {"text": text, "name": name, "client_msg_id": msg_id or str(uuid.uuid4())},
+                       namespace="/audience", callback=True)

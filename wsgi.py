@@ -1,0 +1,33 @@
+"""Entry point: `app` for WSGI servers; `python wsgi.py` (what `flask serve` runs) for Socket.IO."""
+import os
+
+if os.environ.get("ASYNC_MODE", "eventlet").strip().lower() == "eventlet":
+    import eventlet
+
+    eventlet.monkey_patch()
+
+import argparse  # noqa: E402
+
+from moderation import create_app  # noqa: E402
+from moderation.extensions import socketio  # noqa: E402
+
+app = create_app()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Fragerunde real-time server")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=5000)
+    args = parser.parse_args()
+    options = {}
+    if app.config["ASYNC_MODE"] == "eventlet":
+        # eventlet's default of 1,024 connections stalls new sockets silently past that.
+        options.update(max_size=10_000, log_output=False)
+    else:
+        options.update(allow_unsafe_werkzeug=True)
+    print(f"Fragerunde läuft auf http://{args.host}:{args.port} ({app.config['ASYNC_MODE']})", flush=True)
+    socketio.run(app, host=args.host, port=args.port, **options)
+
+
+if __name__ == "__main__":
+    main()
