@@ -1,7 +1,16 @@
-"""Entry point: `app` for WSGI servers; `python wsgi.py` (what `flask serve` runs) for Socket.IO."""
-import os
+"""Entry point: `app` for WSGI servers; `python wsgi.py` (what `flask serve` runs) for Socket.IO.
 
-if os.environ.get("ASYNC_MODE", "eventlet").strip().lower() == "eventlet":
+Under eventlet the standard library must be patched before anything else is imported, so
+the patch happens here, first, and only when this file runs the server: CLI commands that
+import `app` (db upgrade, seed, …) do not serve and must not patch late.
+"""
+import os
+import warnings
+
+# The project keeps ASYNC_MODE=threading working so that it can move off eventlet (bench/README.md).
+warnings.filterwarnings("ignore", message="\\s*Eventlet is deprecated")
+
+if __name__ == "__main__" and os.environ.get("ASYNC_MODE", "eventlet").strip().lower() == "eventlet":
     import eventlet
 
     eventlet.monkey_patch()

@@ -11,7 +11,9 @@ from flask_socketio import Namespace
 
 from ..extensions import db
 from ..messages import error
-from ..models import Talk, utcnow
+from .. import payloads
+from ..models import Question, Talk, utcnow
+from ..services import questions as question_service
 from ..services.errors import DomainError
 
 log = logging.getLogger("fragerunde.live")
@@ -34,7 +36,10 @@ def acknowledged(handler: Callable) -> Callable:
         except DomainError as exc:
             db.session.rollback()
             log.info("event refused", extra={"event": event, "ns": self.namespace, "code": exc.code})
-            return error(exc)
+            answer = error(exc)
+            if isinstance(exc.detail.get("question"), Question) and self.view == "moderator":
+                answer["question"] = self.fresh(exc.detail["question"].id)
+            return answer
         except Exception:
             db.session.rollback()
             log.exception("event failed", extra={"event": event, "ns": self.namespace})
@@ -45,9 +50,19 @@ def acknowledged(handler: Callable) -> Callable:
 class LiveNamespace(Namespace):
     """Keeps what was established at connect per socket id; unknown events answer `invalid`."""
 
+    view = "audience"
+
     def __init__(self, namespace: str):
         super().__init__(namespace)
         self.connections: dict[str, dict] = {}
+
+    def fresh(self, question_id: int) -> dict | None:
+        """The question as it is stored now, for an answer that refuses a stale change."""
+        question = db.session.get(Question, question_id)
+        if question is None:
+            return None
+        counts = question_service.counts(db.session, question.talk, [question.id])
+        return payloads.question(question, counts, self.view)
 
     def trigger_event(self, event: str, *args: Any) -> Any:
         if event not in ("connect", "disconnect") and not callable(getattr(self, "on_" + (event or ""), None)):

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from .. import payloads
 from ..extensions import db, socketio
 from ..models import PODIUM_STATUSES, PUBLIC_STATUSES, Talk
+from ..services import duplicates
 from ..services import questions as question_service
 from ..services.questions import Change
 from . import rooms
@@ -34,10 +35,12 @@ def changes(session: Session, talk: Talk, changed: list[Change]) -> Outbox:
         return outbox
     counts = question_service.counts(session, talk, [c.question.id for c in changed])
     children = question_service.merged_children(session, talk)
+    similar = duplicates.similar(question_service.visible(session, talk, "moderator"),
+                                 only={c.question.id for c in changed})
     for change in changed:
         q, seq = change.question, change.seq
-        outbox.add("question", {"question": payloads.question(q, counts, "moderator", children.get(q.id)),
-                                "seq": seq}, rooms.moderators(talk.id), "/moderator")
+        staff = payloads.question(q, counts, "moderator", children.get(q.id)) | {"similar": similar.get(q.id, [])}
+        outbox.add("question", {"question": staff, "seq": seq}, rooms.moderators(talk.id), "/moderator")
         public = payloads.question(q, counts, "audience")
         if q.status in PUBLIC_STATUSES or change.old_status in PUBLIC_STATUSES:
             outbox.add("question", {"question": public, "seq": seq}, rooms.audience(talk.id), "/audience")
@@ -72,10 +75,15 @@ def snapshot(session: Session, talk: Talk, view: str, now: datetime, client: str
     shown = question_service.visible(session, talk, view, client)
     counts = question_service.counts(session, talk)
     children = question_service.merged_children(session, talk) if view == "moderator" else {}
+    voted = question_service.voted_by(session, talk, client) if view == "audience" and client else set()
+    similar = duplicates.similar(shown) if view == "moderator" else {}
     items = []
     for q in shown:
         item = payloads.question(q, counts, view, children.get(q.id))
-        if view == "audience" and client and q.client_hash == client:
-            item["mine"] = True
+        if view == "moderator":
+            item["similar"] = similar.get(q.id, [])
+        if view == "audience" and client:
+            item["mine"] = q.client_hash == client
+            item["voted"] = q.id in voted
         items.append(item)
     return {"talk": payloads.talk(talk, now), "questions": items, "seq": talk.seq}

@@ -23,6 +23,8 @@ log = logging.getLogger("fragerunde.live")
 class ModeratorNamespace(LiveNamespace):
     """The live queue. Every event re-checks the account: a logout voids open sockets too."""
 
+    view = "moderator"
+
     def on_connect(self, auth: object = None) -> None:
         if not current_user.is_authenticated:
             raise ConnectionRefusedError("forbidden")

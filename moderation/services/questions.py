@@ -292,6 +292,12 @@ def counts(session: Session, talk: Talk, question_ids: list[int] | None = None) 
     return result
 
 
+def voted_by(session: Session, talk: Talk, client: str) -> set[int]:
+    """The questions of this talk this audience client has voted for."""
+    return set(session.scalars(select(Vote.question_id).join(Question, Question.id == Vote.question_id)
+                               .where(Question.talk_id == talk.id, Vote.client_hash == client)))
+
+
 def visible(session: Session, talk: Talk, view: str, client: str | None = None) -> list[Question]:
     """The questions one kind of screen may see, oldest first."""
     query = select(Question).where(Question.talk_id == talk.id)

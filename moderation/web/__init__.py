@@ -9,7 +9,7 @@ from flask_babel import get_locale
 from flask_wtf.csrf import CSRFError
 
 from ..extensions import login_manager
-from . import admin, audience, auth, moderate, podium
+from . import admin, audience, auth, moderate, podium, strings
 
 
 def register(app: Flask) -> None:
@@ -17,12 +17,17 @@ def register(app: Flask) -> None:
         app.register_blueprint(blueprint)
     app.before_request(_nonce)
     app.after_request(_security_headers)
-    app.context_processor(lambda: {"csp_nonce": g.get("csp_nonce", ""), "lang": str(get_locale()),
-                                   "imprint_url": current_app.config["IMPRINT_URL"]})
+    app.context_processor(_template_globals)
     app.register_error_handler(CSRFError, auth.csrf_failed)
     for code in (400, 404, 405, 413, 429, 500):
         app.register_error_handler(code, audience.error_page)
     login_manager.user_loader(auth.load_user)
+
+
+def _template_globals() -> dict:
+    return {"csp_nonce": g.get("csp_nonce", ""), "lang": str(get_locale()),
+            "imprint_url": current_app.config["IMPRINT_URL"], "status_words": strings.status_words(),
+            "common_strings": strings.common()}
 
 
 def _nonce() -> None:

@@ -1,0 +1,22 @@
+"""Words the templates and the browser scripts share, translated per request."""
+from __future__ import annotations
+
+from flask_babel import gettext as _
+
+
+def status_words() -> dict[str, str]:
+    return {
+        "pending": _("Wartet auf Freigabe"), "approved": _("Freigegeben"), "forwarded": _("Am Podium"),
+        "answered": _("Beantwortet"), "rejected": _("Nicht freigegeben"), "merged": _("Zusammengeführt"),
+    }
+
+
+def common() -> dict[str, object]:
+    return {
+        "status": status_words(),
+        "online": _("Verbunden."),
+        "offline": _("Keine Verbindung — Ihre Eingaben bleiben erhalten, es geht gleich weiter."),
+        "reconnecting": _("Verbindung unterbrochen — neuer Versuch…"),
+        "reconnected": _("Wieder verbunden, alles aktuell."),
+        "loggedOut": _("Sie wurden abgemeldet. Bitte melden Sie sich erneut an."),
+    }

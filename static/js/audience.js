@@ -1,0 +1,200 @@
+/* The audience page: send questions through an outbox that survives reloads and outages,
+ * show the person's own questions honestly, and the approved questions live. */
+(function () {
+  "use strict";
+  var S = Live.strings, C = Live.common, el = Live.el;
+  var slug = S.talk;
+  var form = document.getElementById("ask");
+  var textArea = document.getElementById("text");
+  var nameInput = document.getElementById("name");
+  var sendButton = document.getElementById("send");
+  var formError = document.getElementById("form-error");
+  var counter = document.getElementById("text-count");
+  var mineList = document.getElementById("mine");
+  var mineSection = document.getElementById("mine-section");
+  var publicList = document.getElementById("public");
+  var publicEmpty = document.getElementById("public-empty");
+  var roundState = document.getElementById("round-state");
+
+  var storage = {
+    get: function (key, fallback) {
+      try { var v = localStorage.getItem(key); return v === null ? fallback : JSON.parse(v); }
+      catch (e) { return fallback; }
+    },
+    set: function (key, value) { try { localStorage.setItem(key, JSON.stringify(value)); } catch (e) { /* private mode */ } }
+  };
+  var clientKey = "fragerunde:client", outboxKey = "fragerunde:outbox:" + slug;
+  var clientId = storage.get(clientKey, null);
+  if (!clientId) { clientId = Live.uuid(); storage.set(clientKey, clientId); }
+
+  var outbox = storage.get(outboxKey, []);   // [{client_msg_id, text, name, failed}]
+  var inFlight = {};
+  var questions = {};                          // id -> question this page may see
+  var talk = null;
+  var live;
+
+  function saveOutbox() { storage.set(outboxKey, outbox); }
+
+  function statusText(q) {
+    return q.status === "pending" ? S.sent : (C.status[q.status] || q.status);
+  }
+
+  function renderMine() {
+    mineList.textContent = "";
+    outbox.forEach(function (item) {
+      var li = el("li", "outgoing");
+      li.appendChild(el("p", "text", item.text));
+      li.appendChild(el("p", "status " + (item.failed ? "warn" : ""), item.failed ? S.retrying : S.sending));
+      mineList.appendChild(li);
+    });
+    Object.keys(questions).map(function (id) { return questions[id]; })
+      .filter(function (q) { return q.mine; })
+      .sort(function (a, b) { return b.id - a.id; })
+      .forEach(function (q) {
+        var li = el("li", "status-" + q.status);
+        li.appendChild(el("p", "text", q.text));
+        li.appendChild(el("p", "status", statusText(q)));
+        mineList.appendChild(li);
+      });
+    mineSection.hidden = !mineList.children.length;
+  }
+
+  var rank = { forwarded: 0, approved: 1, answered: 2 };
+
+  function renderPublic() {
+    var shown = Object.keys(questions).map(function (id) { return questions[id]; })
+      .filter(function (q) { return q.status in rank; })
+      .sort(function (a, b) {
+        return rank[a.status] - rank[b.status] || b.votes - a.votes || a.id - b.id;
+      });
+    publicList.textContent = "";
+    shown.forEach(function (q) {
+      var li = el("li", "status-" + q.status);
+      li.appendChild(el("p", "text", q.text));
+      if (q.name) li.appendChild(el("p", "meta", q.name));
+      var foot = el("p", "status", C.status[q.status]);
+      li.appendChild(foot);
+      if (talk && talk.audience_votes && q.status === "approved") {
+        var button = el("button", "vote", (q.voted ? S.voted : S.vote) + " (" + q.votes + ")");
+        button.type = "button";
+        button.setAttribute("aria-pressed", q.voted ? "true" : "false");
+        button.addEventListener("click", function () { vote(q); });
+        li.appendChild(button);
+      } else if (q.votes) {
+        foot.textContent += " · " + q.votes + " " + S.votes;
+      }
+      publicList.appendChild(li);
+    });
+    publicEmpty.hidden = shown.length > 0;
+  }
+
+  function renderTalk() {
+    if (!talk) return;
+    roundState.className = "round-state " + (talk.open ? "open" : "closed");
+    if (talk.open) {
+      roundState.textContent = talk.closes_at ? Live.fill(S.openUntil, { time: Live.berlinTime(talk.closes_at) }) : S.open;
+    } else if (roundState.dataset.live) {
+      roundState.textContent = S.closed;
+    }
+    roundState.dataset.live = "1";
+    sendButton.disabled = !talk.open;
+  }
+
+  function render() { renderMine(); renderPublic(); }
+
+  function showError(text) {
+    formError.textContent = text || "";
+    formError.hidden = !text;
+  }
+
+  function flush() {
+    if (!live || !live.socket.connected) return;
+    outbox.forEach(function (item) {
+      if (inFlight[item.client_msg_id]) return;
+      inFlight[item.client_msg_id] = true;
+      Live.call(live.socket, "submit", { text: item.text, name: item.name || null, client_msg_id: item.client_msg_id },
+        function (ack) {
+          delete inFlight[item.client_msg_id];
+          if (ack && ack.ok) {
+            outbox = outbox.filter(function (o) { return o.client_msg_id !== item.client_msg_id; });
+            var q = ack.question;
+            q.mine = true;
+            questions[q.id] = Object.assign(questions[q.id] || {}, q);
+          } else if (ack && (ack.error === "timeout" || ack.error === "rate_limited" || ack.error === "internal")) {
+            item.failed = true;
+            if (ack.message) showError(ack.message);
+            setTimeout(flush, ack.error === "rate_limited" ? 15000 : 3000);
+          } else {
+            outbox = outbox.filter(function (o) { return o.client_msg_id !== item.client_msg_id; });
+            showError(S.refused + " " + ((ack && ack.message) || "") + " »" + item.text + "«");
+            if (!textArea.value) textArea.value = item.text;
+          }
+          saveOutbox();
+          render();
+        }, 10000);
+    });
+  }
+
+  function vote(q) {
+    var value = q.voted ? 0 : 1;
+    Live.call(live.socket, "vote", { question_id: q.id, value: value }, function (ack) {
+      if (ack && ack.ok) {
+        q.voted = value === 1;
+        q.votes = Math.max(0, q.votes + (value ? 1 : -1));
+        renderPublic();
+      } else if (ack && ack.message) {
+        showError(ack.message);
+      }
+    });
+  }
+
+  function updateCounter() {
+    counter.textContent = Live.fill(S.count, { n: textArea.value.length });
+  }
+
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var text = textArea.value.trim();
+    if (!text) { showError(S.emptyText); textArea.focus(); return; }
+    showError("");
+    outbox.push({ client_msg_id: Live.uuid(), text: text, name: nameInput.value.trim(), failed: !live.socket.connected });
+    saveOutbox();
+    textArea.value = "";
+    updateCounter();
+    renderMine();
+    flush();
+  });
+  textArea.addEventListener("input", updateCounter);
+
+  live = Live.connect({
+    namespace: "/audience",
+    auth: function () { return { talk: slug, client_id: clientId }; },
+    onConnect: flush,
+    on: {
+      snapshot: function (data) {
+        talk = data.talk;
+        questions = {};
+        data.questions.forEach(function (q) { questions[q.id] = q; });
+        renderTalk();
+        render();
+        flush();
+      },
+      question: function (q) {
+        var known = questions[q.id];
+        q.mine = q.mine || (known && known.mine);
+        q.voted = known && known.voted;
+        questions[q.id] = q;
+        render();
+      },
+      votes: function (counts) {
+        Object.keys(counts).forEach(function (id) {
+          if (questions[id]) questions[id].votes = counts[id].votes;
+        });
+        renderPublic();
+      },
+      talk: function (t) { talk = t; renderTalk(); renderPublic(); }
+    }
+  });
+  window.addEventListener("online", flush);
+  if (outbox.length) renderMine();
+})();

@@ -1,0 +1,148 @@
+/* Shared by every live page: the connection, its state banner, and gap-free updates.
+ *
+ * Every change of a talk carries the next `seq`. A page applies a change whose seq is the
+ * one it expects (or the one it just saw, sent through a second room); on a gap, or after a
+ * reconnect, it asks for a `resync` and replaces its state with the snapshot.
+ */
+(function () {
+  "use strict";
+
+  function readJSON(id) {
+    var el = document.getElementById(id);
+    return el ? JSON.parse(el.textContent) : {};
+  }
+
+  var common = readJSON("common-strings");
+
+  function fill(template, values) {
+    return String(template).replace(/\{(\w+)\}/g, function (match, key) {
+      return Object.prototype.hasOwnProperty.call(values, key) ? String(values[key]) : match;
+    });
+  }
+
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined && text !== null) node.textContent = text;
+    return node;
+  }
+
+  function berlinTime(iso) {
+    if (!iso) return "";
+    return new Date(iso).toLocaleTimeString(document.documentElement.lang || "de",
+      { hour: "2-digit", minute: "2-digit", timeZone: "Europe/Berlin" });
+  }
+
+  function Banner() {
+    this.node = document.getElementById("connection");
+    this.timer = null;
+  }
+  Banner.prototype.show = function (text, kind) {
+    if (!this.node) return;
+    clearTimeout(this.timer);
+    this.node.textContent = text;
+    this.node.className = "connection " + kind;
+    this.node.hidden = false;
+  };
+  Banner.prototype.flash = function (text) {
+    var self = this;
+    this.show(text, "ok");
+    this.timer = setTimeout(function () { self.node.hidden = true; }, 2500);
+  };
+
+  /* options: namespace, auth (function returning the auth dict), on: {snapshot, question,
+   * votes, talk, editing, ...}, onConnect, onRefused */
+  function connect(options) {
+    var banner = new Banner();
+    var seq = null;
+    var everConnected = false;
+    var handlers = options.on || {};
+    var socket = io(options.namespace, {
+      auth: function (cb) { cb(options.auth()); },
+      transports: ["websocket", "polling"],
+      reconnectionDelay: 500,
+      reconnectionDelayMax: 5000,
+      timeout: 8000
+    });
+
+    function resync() {
+      seq = null;
+      socket.emit("resync", {});
+    }
+
+    function accept(n) {
+      if (seq === null || typeof n !== "number") return false;
+      if (n === seq) return true;
+      if (n === seq + 1) { seq = n; return true; }
+      resync();
+      return false;
+    }
+
+    socket.on("connect", function () {
+      if (everConnected) banner.flash(common.reconnected);
+      else banner.node && (banner.node.hidden = true);
+      everConnected = true;
+      if (options.onConnect) options.onConnect(socket);
+    });
+    socket.on("disconnect", function (reason) {
+      seq = null;
+      if (reason === "io server disconnect") {
+        banner.show(options.namespace === "/moderator" ? common.loggedOut : common.reconnecting, "warn");
+        if (options.namespace !== "/moderator") socket.connect();
+        return;
+      }
+      banner.show(navigator.onLine === false ? common.offline : common.reconnecting, "warn");
+    });
+    socket.on("connect_error", function (err) {
+      if (!socket.active && options.onRefused) {
+        options.onRefused(err && err.message);
+        banner.show(options.namespace === "/moderator" ? common.loggedOut : common.reconnecting, "error");
+      } else {
+        banner.show(navigator.onLine === false ? common.offline : common.reconnecting, "warn");
+      }
+    });
+    window.addEventListener("offline", function () { banner.show(common.offline, "warn"); });
+    window.addEventListener("online", function () { if (socket.connected) banner.flash(common.online); });
+
+    socket.on("snapshot", function (data) {
+      seq = data.seq;
+      if (handlers.snapshot) handlers.snapshot(data);
+    });
+    socket.on("question", function (data) {
+      if (accept(data.seq) && handlers.question) handlers.question(data.question);
+    });
+    socket.on("seq", function (data) { accept(data.seq); });
+    socket.on("talk", function (data) {
+      if (accept(data.seq) && handlers.talk) handlers.talk(data.talk);
+    });
+    socket.on("votes", function (data) {
+      if (seq !== null && handlers.votes) handlers.votes(data.counts);
+    });
+    Object.keys(handlers).forEach(function (name) {
+      if (["snapshot", "question", "talk", "votes"].indexOf(name) === -1) socket.on(name, handlers[name]);
+    });
+    return { socket: socket, resync: resync };
+  }
+
+  /* Emit with an acknowledgement; `done(ack)` gets {ok:false, error:"timeout"} when none came. */
+  function call(socket, event, payload, done, timeoutMs) {
+    socket.timeout(timeoutMs || 8000).emit(event, payload, function (err, ack) {
+      done(err ? { ok: false, error: "timeout" } : ack);
+    });
+  }
+
+  function uuid() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    var bytes = new Uint8Array(16);
+    crypto.getRandomValues(bytes);
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    var hex = Array.prototype.map.call(bytes, function (b) { return (b + 0x100).toString(16).slice(1); }).join("");
+    return hex.slice(0, 8) + "-" + hex.slice(8, 12) + "-" + hex.slice(12, 16) + "-" + hex.slice(16, 20) + "-" + hex.slice(20);
+  }
+
+  window.Live = {
+    connect: connect, call: call, fill: fill, el: el, readJSON: readJSON, uuid: uuid,
+    berlinTime: berlinTime, common: common, strings: readJSON("strings")
+  };
+})();

@@ -1,0 +1,38 @@
+/* The big screen: the current forwarded question large, the next ones below. Read-only. */
+(function () {
+  "use strict";
+  var S = Live.strings, el = Live.el;
+  var questions = {};
+  var current = document.getElementById("current");
+  var empty = document.getElementById("current-empty");
+  var next = document.getElementById("next");
+
+  function render() {
+    var queue = Object.keys(questions).map(function (id) { return questions[id]; })
+      .filter(function (q) { return q.status === "forwarded"; })
+      .sort(function (a, b) { return (a.forwarded_at || "").localeCompare(b.forwarded_at || "") || a.id - b.id; });
+    var head = queue[0];
+    current.hidden = !head;
+    empty.hidden = !!head;
+    if (head) {
+      current.querySelector(".text").textContent = head.text;
+      current.querySelector(".name").textContent = head.name || S.anonymous;
+    }
+    next.textContent = "";
+    queue.slice(1).forEach(function (q) { next.appendChild(el("li", "", q.text)); });
+    next.parentNode.hidden = queue.length < 2;
+  }
+
+  Live.connect({
+    namespace: "/podium",
+    auth: function () { return { token: S.token }; },
+    on: {
+      snapshot: function (data) {
+        questions = {};
+        data.questions.forEach(function (q) { questions[q.id] = q; });
+        render();
+      },
+      question: function (q) { questions[q.id] = q; render(); }
+    }
+  });
+})();
