@@ -10,7 +10,7 @@ import warnings
 # The project keeps ASYNC_MODE=threading working so that it can move off eventlet (bench/README.md).
 warnings.filterwarnings("ignore", message="\\s*Eventlet is deprecated")
 
-if __name__ == "__main__" and os.environ.get("ASYNC_MODE", "eventlet").strip().lower() == "eventlet":
+if __name__ == "__main__" and (os.environ.get("ASYNC_MODE") or "eventlet").strip().lower() == "eventlet":
     import eventlet
 
     eventlet.monkey_patch()

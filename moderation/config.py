@@ -22,7 +22,7 @@ def _secret_key(instance_path: Path) -> str:
 
 
 def async_mode() -> str:
-    mode = os.environ.get("ASYNC_MODE", "eventlet").strip().lower()
+    mode = (os.environ.get("ASYNC_MODE") or "eventlet").strip().lower()
     if mode not in ASYNC_MODES:
         raise RuntimeError(f"ASYNC_MODE must be one of {ASYNC_MODES}, not {mode!r}")
     return mode

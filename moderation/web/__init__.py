@@ -4,7 +4,7 @@ from __future__ import annotations
 import secrets
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, g, request
+from flask import Flask, abort, current_app, g, request
 from flask_babel import get_locale
 from flask_wtf.csrf import CSRFError
 
@@ -16,10 +16,11 @@ def register(app: Flask) -> None:
     for blueprint in (audience.bp, auth.bp, moderate.bp, podium.bp, admin.bp):
         app.register_blueprint(blueprint)
     app.before_request(_nonce)
+    app.before_request(_same_origin_posts)
     app.after_request(_security_headers)
     app.context_processor(_template_globals)
     app.register_error_handler(CSRFError, auth.csrf_failed)
-    for code in (400, 404, 405, 413, 429, 500):
+    for code in (400, 403, 404, 405, 413, 429, 500):
         app.register_error_handler(code, audience.error_page)
     login_manager.user_loader(auth.load_user)
 
@@ -32,6 +33,18 @@ def _template_globals() -> dict:
 
 def _nonce() -> None:
     g.csp_nonce = secrets.token_urlsafe(16)
+
+
+def _same_origin_posts() -> None:
+    """Form posts from another site are refused (CSRF tokens are the second line)."""
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return
+    allowed = current_app.config["PUBLIC_ORIGIN"] or request.host_url.rstrip("/")
+    if origin.rstrip("/") != allowed:
+        abort(403)
 
 
 def _socket_origins() -> str:

@@ -52,7 +52,11 @@ def logout():
     user = current_user._get_current_object()
     accounts.end_sessions(db.session, user)
     db.session.commit()
-    socketio.emit("logged_out", {}, to=rooms.user(user.id), namespace="/moderator")
+    room = rooms.user(user.id)
+    socketio.emit("logged_out", {}, to=room, namespace="/moderator")
+    # Sockets on other server processes are refused at their next event (the epoch changed).
+    for sid, _ in list(socketio.server.manager.get_participants("/moderator", room)):
+        socketio.server.disconnect(sid, namespace="/moderator")
     logout_user()
     flash(_("Sie sind abgemeldet."), "success")
     return redirect(url_for("auth.login"), 303)
