@@ -35,7 +35,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
-    login_manager.session_protection = "basic"
+    login_manager.session_protection = None  # its "basic" mode keeps a hash of the IP address in the cookie
 
     from .ratelimit import RateLimits
     app.extensions["rate_limits"] = RateLimits(app.config["REDIS_URL"] or "memory://", app.config["RATE_LIMIT_EXEMPT"], app.config)

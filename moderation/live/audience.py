@@ -3,7 +3,7 @@ from __future__ import annotations
 import logging
 
 from flask import current_app
-from flask_socketio import emit, join_room
+from flask_socketio import join_room
 
 from .. import payloads
 from ..extensions import db
@@ -31,17 +31,12 @@ class AudienceNamespace(LiveNamespace):
         self.connections[self.sid()] = {"talk_id": talk.id, "client": client}
         join_room(rooms.audience(talk.id))
         join_room(rooms.client(talk.id, client))
-        self._send_snapshot(talk, client)
+        self.send_snapshot(talk, client)
 
     @acknowledged
     def on_resync(self, conn: dict, data: dict) -> dict:
-        self._send_snapshot(self.talk(conn), conn["client"])
+        self.send_snapshot(self.talk(conn), conn["client"])
         return {}
-
-    def _send_snapshot(self, talk, client: str) -> None:
-        snapshot = broadcast.snapshot(db.session, talk, "audience", self.now(), client)
-        db.session.rollback()
-        emit("snapshot", snapshot, to=self.sid())
 
     @acknowledged
     def on_submit(self, conn: dict, data: dict) -> dict:

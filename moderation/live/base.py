@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any, Callable
 
 from flask import current_app, request
-from flask_socketio import Namespace
+from flask_socketio import Namespace, emit
 
 from ..extensions import db
 from ..messages import error
@@ -15,6 +15,7 @@ from .. import payloads
 from ..models import Question, Talk, utcnow
 from ..services import questions as question_service
 from ..services.errors import DomainError
+from . import broadcast
 
 log = logging.getLogger("fragerunde.live")
 
@@ -71,6 +72,12 @@ class LiveNamespace(Namespace):
 
     def on_disconnect(self, reason: Any = None) -> None:
         self.connections.pop(request.sid, None)
+
+    def send_snapshot(self, talk: Talk, client: str | None = None) -> None:
+        """The state this connection may see, with the seq it was read at."""
+        snapshot = broadcast.snapshot(db.session, talk, self.view, self.now(), client)
+        db.session.rollback()
+        emit("snapshot", snapshot, to=self.sid())
 
     @staticmethod
     def sid() -> str:

@@ -39,7 +39,7 @@ class ModeratorNamespace(LiveNamespace):
                                         "username": user.username}
         join_room(rooms.moderators(talk.id))
         join_room(rooms.user(user.id))
-        self._send_snapshot(talk)
+        self.send_snapshot(talk)
         log.info("moderator connected", extra={"talk": talk.id, "user": user.id})
 
     def on_disconnect(self, reason: object = None) -> None:
@@ -56,15 +56,10 @@ class ModeratorNamespace(LiveNamespace):
             raise DomainError("forbidden")
         return user
 
-    def _send_snapshot(self, talk) -> None:
-        snapshot = broadcast.snapshot(db.session, talk, "moderator", self.now())
-        db.session.rollback()
-        emit("snapshot", snapshot, to=self.sid())
-
     @acknowledged
     def on_resync(self, conn: dict, data: dict) -> dict:
         self.user(conn)
-        self._send_snapshot(self.talk(conn))
+        self.send_snapshot(self.talk(conn))
         return {}
 
     def _transition(self, conn: dict, data: dict, action: str) -> dict:

@@ -1,16 +1,18 @@
 from __future__ import annotations
 
-from flask_socketio import emit, join_room
+from flask_socketio import join_room
 
 from ..extensions import db
 from ..services import talks as talk_service
 from ..services.errors import DomainError
-from . import broadcast, rooms
+from . import rooms
 from .base import LiveNamespace, acknowledged
 
 
 class PodiumNamespace(LiveNamespace):
     """Read-only: forwarded and answered questions of the one talk the token belongs to."""
+
+    view = "podium"
 
     def on_connect(self, auth: object = None) -> None:
         token = auth.get("token") if isinstance(auth, dict) else None
@@ -20,17 +22,12 @@ class PodiumNamespace(LiveNamespace):
             raise ConnectionRefusedError("forbidden") from None
         self.connections[self.sid()] = {"talk_id": talk.id, "token": token}
         join_room(rooms.podium(talk.id))
-        self._send_snapshot(talk)
-
-    def _send_snapshot(self, talk) -> None:
-        snapshot = broadcast.snapshot(db.session, talk, "podium", self.now())
-        db.session.rollback()
-        emit("snapshot", snapshot, to=self.sid())
+        self.send_snapshot(talk)
 
     @acknowledged
     def on_resync(self, conn: dict, data: dict) -> dict:
         talk = self.talk(conn)
         if talk.podium_token != conn["token"]:
             raise DomainError("forbidden")
-        self._send_snapshot(talk)
+        self.send_snapshot(talk)
         return {}

@@ -111,9 +111,10 @@ def check_version(question: Question, version: object, required: bool = False) -
 def _flush_or_conflict(session: Session, question: Question) -> None:
     """Flush; a concurrent writer that got there first turns into `conflict`."""
     try:
-        with session.begin_nested():
-            session.flush()
+        session.flush()
     except StaleDataError:
+        # A failed flush ends the transaction (a savepoint cannot help: begin_nested flushes first).
+        session.rollback()
         session.refresh(question)
         raise DomainError("conflict", {"question": question}) from None
 

@@ -55,7 +55,7 @@ def logout():
     room = rooms.user(user.id)
     socketio.emit("logged_out", {}, to=room, namespace="/moderator")
     # Sockets on other server processes are refused at their next event (the epoch changed).
-    for sid, _ in list(socketio.server.manager.get_participants("/moderator", room)):
+    for sid, _eio_sid in list(socketio.server.manager.get_participants("/moderator", room)):
         socketio.server.disconnect(sid, namespace="/moderator")
     logout_user()
     flash(_("Sie sind abgemeldet."), "success")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import io
 
 import segno
-from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, render_template, url_for
 from flask_login import login_required
 
 from ..extensions import db
@@ -38,7 +38,8 @@ def _talk(slug: str):
 @login_required
 def overview():
     series, loose = talk_service.listing(db.session)
-    return render_template("overview.html", series=series, loose=loose, now=now(), is_open=windows.is_open)
+    return render_template("index.html", series=series, loose=loose, now=now(), is_open=windows.is_open,
+                           staff=True, link_endpoint="moderate.queue")
 
 
 @bp.get("/<slug>")

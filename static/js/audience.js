@@ -98,6 +98,7 @@
     }
     roundState.dataset.live = "1";
     sendButton.disabled = !talk.open;
+    Live.watchWindow(live, talk);
   }
 
   function render() { renderMine(); renderPublic(); }

@@ -124,6 +124,19 @@
     return { socket: socket, resync: resync };
   }
 
+  /* The round opens and closes by the clock too: ask for fresh state when that moment comes. */
+  function watchWindow(live, talk) {
+    clearTimeout(live.windowTimer);
+    var now = Date.now();
+    var next = [talk.closes_at, talk.starts_at, talk.ends_at]
+      .map(function (iso) { return iso ? new Date(iso).getTime() : NaN; })
+      .filter(function (t) { return t > now; })
+      .sort(function (a, b) { return a - b; })[0];
+    if (next && next - now < 2147483647) {
+      live.windowTimer = setTimeout(function () { live.resync(); }, next - now + 1000);
+    }
+  }
+
   /* Emit with an acknowledgement; `done(ack)` gets {ok:false, error:"timeout"} when none came. */
   function call(socket, event, payload, done, timeoutMs) {
     socket.timeout(timeoutMs || 8000).emit(event, payload, function (err, ack) {
@@ -142,7 +155,7 @@
   }
 
   window.Live = {
-    connect: connect, call: call, fill: fill, el: el, readJSON: readJSON, uuid: uuid,
+    connect: connect, call: call, watchWindow: watchWindow, fill: fill, el: el, readJSON: readJSON, uuid: uuid,
     berlinTime: berlinTime, common: common, strings: readJSON("strings")
   };
 })();

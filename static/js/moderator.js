@@ -219,6 +219,7 @@
     roundState.textContent = talk.open
       ? (talk.closes_at ? Live.fill(S.openUntil, { time: Live.berlinTime(talk.closes_at) }) : S.open)
       : S.closed;
+    Live.watchWindow(live, talk);
   }
 
   function setRound(state, until) {
