@@ -1,10 +1,11 @@
 """Fragerunde: the live question round for webtalks."""
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask, request, session
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -58,7 +59,10 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 def select_locale() -> str:
     wanted = request.args.get("lang")
     if wanted in LANGUAGES:
+        session["lang"] = wanted  # the person's own choice, kept while they click on
         return wanted
+    if session.get("lang") in LANGUAGES:
+        return session["lang"]
     return request.accept_languages.best_match(LANGUAGES, default="de") or "de"
 
 
@@ -76,6 +80,24 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.close()
 
+    # One writer per process at a time, queued on a lock. Under eventlet the sqlite3 busy wait
+    # blocks the whole hub: a green thread that yields inside its transaction (a Redis or
+    # rate-limit call, a pool checkout) would stall every other one for the busy timeout and
+    # end in "database is locked". A green lock lets the waiter yield to the holder instead.
+    writer = threading.Lock()
+
     @event.listens_for(engine, "begin")
     def on_begin(conn):  # noqa: ANN001
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.info["fr_writer"] = writer.acquire(timeout=10)
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            _release(conn)
+            raise
+
+    def _release(conn) -> None:  # noqa: ANN001
+        if conn.info.pop("fr_writer", False):
+            writer.release()
+
+    event.listen(engine, "commit", _release)
+    event.listen(engine, "rollback", _release)
