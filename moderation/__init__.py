@@ -42,6 +42,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.extensions["rate_limits"] = RateLimits(app.config["REDIS_URL"] or "memory://", app.config["RATE_LIMIT_EXEMPT"], app.config)
 
     origins = [app.config["PUBLIC_ORIGIN"]] if app.config["PUBLIC_ORIGIN"] else None
+    socketio.server_options.pop("client_manager", None)  # else an earlier app's Redis queue is kept
     socketio.init_app(
         app, async_mode=app.config["ASYNC_MODE"], message_queue=app.config["REDIS_URL"],
         cors_allowed_origins=origins, max_http_buffer_size=app.config["SOCKET_MAX_BUFFER"],

@@ -60,6 +60,6 @@ class AudienceNamespace(LiveNamespace):
         question = question_service.set_vote(db.session, talk, conn["client"], data.get("question_id"),
                                              data.get("value"))
         question_id = question.merged_into_id or question.id
-        db.session.commit()
-        current_app.extensions["vote_batcher"].mark(talk.id, question_id)
+        db.session.commit()  # expires `talk`: reading talk.id now would begin a new transaction
+        current_app.extensions["vote_batcher"].mark(conn["talk_id"], question_id)
         return {"question_id": question_id, "value": data["value"]}

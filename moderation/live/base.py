@@ -68,7 +68,20 @@ class LiveNamespace(Namespace):
     def trigger_event(self, event: str, *args: Any) -> Any:
         if event not in ("connect", "disconnect") and not callable(getattr(self, "on_" + (event or ""), None)):
             return error(DomainError("invalid"))
+        if self._sent_by_client(event, args[0] if args else None):
+            return error(DomainError("invalid"))
         return super().trigger_event(event, *args)
+
+    def _sent_by_client(self, event: str, sid: Any) -> bool:
+        """A client may emit an event named `connect` or `disconnect`: it must not re-run either.
+
+        At a real connect the socket is not in `connections` yet; during a real disconnect
+        python-socketio already counts it as gone."""
+        if event == "connect":
+            return sid in self.connections
+        if event == "disconnect":
+            return self.socketio.server.manager.is_connected(sid, self.namespace)
+        return False
 
     def on_disconnect(self, reason: Any = None) -> None:
         self.connections.pop(request.sid, None)

@@ -119,8 +119,8 @@ class ModeratorNamespace(LiveNamespace):
                                                data.get("value", 1))
         owner = question.merged_into_id or question.id
         counts = question_service.counts(db.session, talk, [owner])
-        db.session.commit()
-        current_app.extensions["vote_batcher"].mark(talk.id, owner)
+        db.session.commit()  # expires `talk`: reading talk.id now would begin a new transaction
+        current_app.extensions["vote_batcher"].mark(conn["talk_id"], owner)
         return {"question_id": owner, **counts.get(owner, {"upvotes": 0, "votes": 0})}
 
     @acknowledged

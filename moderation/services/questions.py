@@ -27,6 +27,7 @@ TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "answered": (("approved", "forwarded"), "answered"),
 }
 OPEN_STATUSES = ("pending", "approved", "forwarded")
+MAX_ID = 2**31  # ids are 32-bit integers; a larger number would fail in the database driver, not here
 
 
 @dataclass
@@ -93,6 +94,8 @@ def find_by_msg_id(session: Session, talk: Talk, msg_id: str) -> Question | None
 def get(session: Session, talk: Talk, question_id: object) -> Question:
     if isinstance(question_id, bool) or not isinstance(question_id, int):
         raise DomainError("invalid", {"field": "question_id"})
+    if not 0 < question_id < MAX_ID:
+        raise DomainError("not_found")
     question = session.get(Question, question_id)
     if question is None or question.talk_id != talk.id:
         raise DomainError("not_found")
@@ -260,7 +263,7 @@ def set_vote(session: Session, talk: Talk, client: str, question_id: object, val
 
 
 def _vote_value(value: object) -> bool:
-    if value not in (0, 1) or isinstance(value, bool):
+    if isinstance(value, bool) or not isinstance(value, int) or value not in (0, 1):
         raise DomainError("invalid", {"field": "value"})
     return value == 1
 

@@ -10,15 +10,22 @@ MAX_QUESTION = 500
 MAX_NAME = 80
 
 # Bidi embeddings/overrides/isolates and marks: they can make a text read differently than it is.
-_BIDI = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"))
+# Zero-width spaces, word joiner and BOM: invisible. (Joiners ZWJ/ZWNJ stay: emoji and scripts need them.)
+_BIDI = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
+                              "\u200b\u2060\ufeff\u180e"))
 _WHITESPACE = re.compile(r"\s+")
 
 
 def normalise(value: str) -> str:
-    """NFC, control and bidi characters removed, whitespace collapsed, trimmed."""
-    value = unicodedata.normalize("NFC", value).translate(_BIDI)
-    value = "".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in value)
-    return _WHITESPACE.sub(" ", value).strip()
+    """Control, bidi and zero-width characters and lone surrogates removed, whitespace collapsed,
+    trimmed, then NFC (last, so that a removed character cannot leave a decomposed pair behind).
+    Only invisible format characters left: empty."""
+    kept = (ch for ch in value.translate(_BIDI) if unicodedata.category(ch) != "Cs")
+    value = "".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in kept)
+    value = unicodedata.normalize("NFC", _WHITESPACE.sub(" ", value).strip())
+    if all(ch.isspace() or unicodedata.category(ch) == "Cf" for ch in value):
+        return ""
+    return value
 
 
 def question_text(value: object) -> str:

@@ -68,11 +68,11 @@ def parse_until(value: object, now: datetime) -> datetime | None:
         raise DomainError("invalid", {"field": "until"})
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=BERLIN)
+        parsed = parsed.astimezone(timezone.utc)
+    except (ValueError, OverflowError):  # OverflowError: year 1 or 9999 pushed past the calendar by an offset
         raise DomainError("invalid", {"field": "until"}) from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=BERLIN)
-    parsed = parsed.astimezone(timezone.utc)
     if parsed <= now:
         raise DomainError("invalid", {"field": "until"})
     return parsed

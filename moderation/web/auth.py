@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf.csrf import CSRFError
@@ -19,7 +19,9 @@ def load_user(session_id: str):
 
 
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    """Only a path on this site; browsers drop tabs and newlines, so "/<tab>/host" would lead to //host."""
+    if target and target.isprintable() and target.startswith("/") and not target.startswith("//") \
+            and "\\" not in target:
         return target
     return url_for("moderate.overview")
 
@@ -40,6 +42,7 @@ def login():
         else:
             db.session.commit()
             login_user(user)
+            session.pop("_id", None)  # Flask-Login's hash of address and browser: unused, not kept
             return redirect(_safe_next(request.args.get("next")), 303)
     elif request.method == "POST":
         error, status = _("Bitte Benutzername und Passwort eingeben."), 400
