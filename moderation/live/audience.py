@@ -50,7 +50,7 @@ class AudienceNamespace(LiveNamespace):
         answer = payloads.question(change.question, {}, "audience") | {"mine": True}
         broadcast.commit(broadcast.changes(db.session, talk, [change]))
         if change.created:
-            log.info("question submitted", extra={"talk": talk.id, "question": answer["id"]})
+            log.info("question submitted", extra={"talk": conn["talk_id"], "question": answer["id"]})
         return {"question": answer}
 
     @acknowledged

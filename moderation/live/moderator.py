@@ -39,8 +39,8 @@ class ModeratorNamespace(LiveNamespace):
                                         "username": user.username}
         join_room(rooms.moderators(talk.id))
         join_room(rooms.user(user.id))
-        self.send_snapshot(talk)
         log.info("moderator connected", extra={"talk": talk.id, "user": user.id})
+        self.send_snapshot(talk)
 
     def on_disconnect(self, reason: object = None) -> None:
         conn = self.connections.get(self.sid())
@@ -72,8 +72,9 @@ class ModeratorNamespace(LiveNamespace):
         outbox = broadcast.changes(db.session, talk, changes)
         counts = question_service.counts(db.session, talk, [changes[0].question.id])
         answer = payloads.question(changes[0].question, counts, "moderator")
+        talk_id = talk.id
         broadcast.commit(outbox)
-        log.info("moderator action", extra={"talk": talk.id, "action": action, "question": answer["id"]})
+        log.info("moderator action", extra={"talk": talk_id, "action": action, "question": answer["id"]})
         return {"question": answer}
 
     @acknowledged
@@ -132,7 +133,7 @@ class ModeratorNamespace(LiveNamespace):
         outbox = broadcast.talk_changed(talk, seq, now)
         answer = payloads.talk(talk, now)
         broadcast.commit(outbox)
-        log.info("talk state", extra={"talk": talk.id, "state": answer["open"]})
+        log.info("talk state", extra={"talk": conn["talk_id"], "state": answer["open"]})
         return {"talk": answer}
 
     @acknowledged

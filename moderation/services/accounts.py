@@ -35,6 +35,8 @@ def create_or_update(session: Session, username: str, password: str, role: str =
 
 
 def by_name(session: Session, username: str) -> User | None:
+    if "\x00" in username:  # no such name, and PostgreSQL would refuse the query
+        return None
     return session.scalar(select(User).where(User.username == username.strip()))
 
 

@@ -23,7 +23,7 @@ from .windows import is_open
 TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "approve": (("pending", "rejected"), "approved"),
     "reject": (("pending", "approved"), "rejected"),
-    "forward": (("pending", "approved", "answered"), "forwarded"),
+    "forward": (("approved", "answered"), "forwarded"),
     "answered": (("approved", "forwarded"), "answered"),
 }
 OPEN_STATUSES = ("pending", "approved", "forwarded")

@@ -36,7 +36,7 @@ def new_podium_token() -> str:
 
 
 def by_slug(session: Session, slug: object) -> Talk:
-    if not isinstance(slug, str) or not slug or len(slug) > 80:
+    if not isinstance(slug, str) or not slug or len(slug) > 80 or "\x00" in slug:  # PostgreSQL refuses NUL
         raise DomainError("not_found")
     talk = session.scalar(select(Talk).where(Talk.slug == slug))
     if talk is None:
@@ -45,7 +45,7 @@ def by_slug(session: Session, slug: object) -> Talk:
 
 
 def by_podium_token(session: Session, token: object) -> Talk:
-    if not isinstance(token, str) or not token or len(token) > 64:
+    if not isinstance(token, str) or not token or len(token) > 64 or "\x00" in token:
         raise DomainError("forbidden")
     talk = session.scalar(select(Talk).where(Talk.podium_token == token))
     if talk is None or not secrets.compare_digest(talk.podium_token, token):

@@ -4,7 +4,7 @@
   var S = Live.strings, C = Live.common, el = Live.el;
   var STATUSES = ["pending", "approved", "forwarded", "answered", "rejected"];
   var ACTIONS = {
-    pending: ["upvote", "approve", "reject", "forward", "edit", "merge"],
+    pending: ["upvote", "approve", "reject", "edit", "merge"],
     approved: ["upvote", "forward", "answered", "reject", "edit", "merge"],
     forwarded: ["answered", "edit"],
     answered: ["forward"],
@@ -22,9 +22,12 @@
   STATUSES.forEach(function (s) { lists[s] = document.querySelector('ol.queue[data-status="' + s + '"]'); });
   var live;
 
+  var sayTimer = null;
   function say(text, isError) {
+    clearTimeout(sayTimer);
     statusLine.textContent = text;
     statusLine.className = "action-status" + (isError ? " error" : "");
+    if (!isError) sayTimer = setTimeout(function () { statusLine.textContent = ""; }, 4000);
   }
 
   function order(status) {
