@@ -91,6 +91,15 @@ def database_url(request, tmp_path, sqlite_template) -> str:
     return url
 
 
+@pytest.fixture(autouse=True)
+def cheap_password_hashing(monkeypatch):
+    """Argon2 at its defaults costs a quarter second per hash: far too slow for hundreds of tests."""
+    from argon2 import PasswordHasher
+    hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    monkeypatch.setattr(accounts, "_hasher", hasher)
+    monkeypatch.setattr(accounts, "_DUMMY_HASH", hasher.hash("not-a-password"))
+
+
 @pytest.fixture
 def clock() -> Clock:
     return Clock()

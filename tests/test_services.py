@@ -19,13 +19,6 @@ from moderation.services.moderation_words import flag_for
 UTC = timezone.utc
 
 
-@pytest.fixture(autouse=True)
-def cheap_password_hashing(monkeypatch):
-    """Argon2 at its defaults costs a quarter second per account: far too slow for every test."""
-    from argon2 import PasswordHasher
-    monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-
-
 # --- helpers ---------------------------------------------------------------------------------
 
 @pytest.fixture

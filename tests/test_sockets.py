@@ -18,13 +18,6 @@ AUDIENCE_KEYS = {"id", "text", "name", "status", "upvotes", "votes", "created_at
 QUESTION_EVENTS = ("upvote", "approve", "reject", "forward", "answered", "edit", "merge")
 
 
-@pytest.fixture(autouse=True)
-def cheap_password_hashing(monkeypatch):
-    """Argon2 at its defaults costs a quarter second per account: far too slow for every test."""
-    from argon2 import PasswordHasher
-    monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-
-
 # --- helpers ---------------------------------------------------------------------------------
 
 def received(client, namespace: str) -> list[tuple[str, dict]]:

@@ -28,13 +28,6 @@ EXPORT_HEADER = ["id", "status", "text", "original_text", "name", "upvotes", "vo
                  "flagged", "created_at", "forwarded_at", "answered_at"]
 
 
-@pytest.fixture(autouse=True)
-def cheap_password_hashing(monkeypatch):
-    """Argon2 at its defaults costs a quarter second per account: far too slow for every test."""
-    from argon2 import PasswordHasher
-    monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-
-
 def page(response) -> str:
     """The response body as text: entities and JSON escapes (the pages' string tables) resolved,
     whitespace collapsed."""

@@ -27,13 +27,6 @@ def scheduled(day: date) -> Talk:
                 ends_at=windows.berlin(day, time(20, 0)), manual_state=None, manual_until=None)
 
 
-@pytest.fixture(autouse=True)
-def cheap_password_hashing(monkeypatch):
-    """Argon2 at its defaults costs a quarter second per account: far too slow for every test."""
-    from argon2 import PasswordHasher
-    monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-
-
 @pytest.fixture
 def anna(session):
     user = accounts.create_or_update(session, "anna", PASSWORD)
