@@ -1,0 +1,514 @@
+"""A real Fragerunde server process for tests and benchmarks, driven only through the public
+contract: the flask CLI, the HTTP login form and Socket.IO over WebSocket.
+
+    with Server(async_mode="threading") as srv:      # temp SQLite db, free port
+        srv.prepare()                                 # db upgrade, seed, create-user
+        srv.start()
+        mod = srv.moderator(srv.login())
+        aud = srv.audience()
+        ack = aud.call("submit", {"text": "…", "client_msg_id": new_msg_id()})
+        mod.wait_for(has_question("…"))
+        srv.kill9(); srv.start()                      # same port, same database
+
+Deliberately free of `moderation` imports: the server under test runs in its own process.
+"""
+from __future__ import annotations
+
+import contextlib
+import html.parser
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+import uuid
+from pathlib import Path
+from typing import Callable, Iterable
+
+import requests
+import socketio
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def new_msg_id() -> str:
+    return uuid.uuid4().hex
+
+
+def wait_until(pred: Callable[[], object], timeout: float, interval: float = 0.05):
+    """Poll pred until it returns something truthy or the deadline passes; return its last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = pred()
+        if value or time.monotonic() >= deadline:
+            return value
+        time.sleep(interval)
+
+
+class ServerError(RuntimeError):
+    pass
+
+
+class Server:
+    """One server process on a free port; the database outlives restarts."""
+
+    def __init__(self, *, async_mode: str = "eventlet", database_url: str | None = None,
+                 env: dict | None = None, port: int | None = None, public_origin: str | None = None,
+                 tmp: str | None = None, secret_key: str | None = None):
+        self.tmp = tmp or tempfile.mkdtemp(prefix="fr-server-")
+        self.own_tmp = tmp is None
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.origin = public_origin or self.url
+        self.database_url = database_url or f"sqlite:///{self.tmp}/server.sqlite3"
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith(("FLASK_", "WERKZEUG_"))}
+        self.env.update(
+            DATABASE_URL=self.database_url,
+            SECRET_KEY=secret_key or "server-test-" + uuid.uuid4().hex,
+            PUBLIC_ORIGIN=self.origin,
+            RATE_LIMIT_EXEMPT="127.0.0.1",
+            ASYNC_MODE=async_mode,
+            PYTHONUNBUFFERED="1",
+        )
+        self.env.pop("REDIS_URL", None)
+        self.env.update(env or {})
+        self.async_mode = self.env["ASYNC_MODE"]
+        self.proc: subprocess.Popen | None = None
+        self.log_path = os.path.join(self.tmp, f"server-{self.port}.log")
+        self.user = "srv_mod"
+        self.password = "Srv-" + uuid.uuid4().hex[:16]
+        self.starts = 0
+        self.clients: list[Live] = []
+
+    # -- the CLI ---------------------------------------------------------------------------------
+    def cli(self, *args: str, timeout: float = 120) -> str:
+        r = subprocess.run([PYTHON, "-m", "flask", "--app", "wsgi", *args], cwd=ROOT, env=self.env,
+                           capture_output=True, text=True, timeout=timeout)
+        if r.returncode != 0:
+            raise ServerError(f"flask {' '.join(args[:2])} failed ({r.returncode}): "
+                              f"{(r.stderr or r.stdout).strip()[-2000:]}")
+        return r.stdout + r.stderr
+
+    def prepare(self, user: bool = True) -> "Server":
+        """Migrate, seed, and create an admin account (the one login() uses)."""
+        self.cli("db", "upgrade")
+        self.cli("seed")
+        if user:
+            self.cli("create-user", self.user, "--password", self.password, "--role", "admin")
+        return self
+
+    def podium_token(self, slug: str = "demo") -> str:
+        out = self.cli("podium-url", slug)
+        m = re.search(r"/podium/([A-Za-z0-9_\-.~%]+)", out)
+        if not m:
+            raise ServerError(f"podium-url printed no link: {out[:300]}")
+        return urllib.parse.unquote(m.group(1))
+
+    # -- the process -----------------------------------------------------------------------------
+    def start(self, wait: float = 45.0) -> "Server":
+        if self.running:
+            raise ServerError("already running")
+        log = open(self.log_path, "ab")
+        log.write(f"\n=== start #{self.starts + 1} ===\n".encode())
+        log.flush()
+        self.proc = subprocess.Popen(
+            [PYTHON, "-m", "flask", "--app", "wsgi", "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True)
+        log.close()
+        self.starts += 1
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise ServerError(f"server exited with {self.proc.returncode}: {self.log_tail()}")
+            with contextlib.suppress(requests.RequestException):
+                if requests.get(self.url + "/healthz", timeout=1).status_code == 200:
+                    return self
+            time.sleep(0.1)
+        self.kill9()
+        raise ServerError(f"server not healthy within {wait:.0f} s: {self.log_tail()}")
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc else None
+
+    def kill9(self) -> None:
+        """SIGKILL the whole process group: no shutdown code of the server runs."""
+        if self.proc and self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.kill9()
+
+    def restart(self, kill: bool = False, wait: float = 45.0) -> "Server":
+        self.kill9() if kill else self.stop()
+        return self.start(wait)
+
+    def log_text(self) -> str:
+        with contextlib.suppress(OSError):
+            return Path(self.log_path).read_text(errors="replace")
+        return ""
+
+    def log_tail(self, n: int = 3000) -> str:
+        return self.log_text()[-n:]
+
+    def close(self) -> None:
+        close_all(self.clients)
+        self.stop()
+        if self.own_tmp:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def __enter__(self) -> "Server":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- clients ---------------------------------------------------------------------------------
+    def login(self, user: str | None = None, password: str | None = None) -> requests.Session:
+        return login(self, user, password)
+
+    def audience(self, slug: str = "demo", client_id: str | None = None, **kw) -> "Live":
+        return Live(self, "/audience", {"talk": slug, "client_id": client_id or str(uuid.uuid4())}, **kw)
+
+    def moderator(self, session: requests.Session, slug: str = "demo", **kw) -> "Live":
+        return Live(self, "/moderator", {"talk": slug}, cookies=cookie_header(session), **kw)
+
+    def podium(self, token: str, **kw) -> "Live":
+        return Live(self, "/podium", {"token": token}, **kw)
+
+
+class _FormParser(html.parser.HTMLParser):
+    """The first POST form with inputs on a page."""
+
+    def __init__(self):
+        super().__init__()
+        self.forms: list[dict] = []
+        self.current: dict | None = None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "form":
+            self.current = {"method": (a.get("method") or "get").lower(), "action": a.get("action"), "inputs": []}
+        elif tag == "input" and self.current is not None:
+            self.current["inputs"].append(a)
+
+    def handle_endtag(self, tag):
+        if tag == "form" and self.current is not None:
+            self.forms.append(self.current)
+            self.current = None
+
+
+def login(server: Server, user: str | None = None, password: str | None = None) -> requests.Session:
+    """Log in through the HTML form at /login as a browser would, CSRF token included."""
+    s = requests.Session()
+    r = s.get(server.url + "/login", timeout=10)
+    if r.status_code != 200:
+        raise ServerError(f"GET /login answered {r.status_code}")
+    parser = _FormParser()
+    parser.feed(r.text)
+    forms = [f for f in parser.forms if f["method"] == "post" and any(
+        (i.get("type") or "").lower() == "password" for i in f["inputs"])]
+    if not forms:
+        raise ServerError("no POST form with a password field on /login")
+    form = forms[0]
+    data, text_done = {}, False
+    for a in form["inputs"]:
+        name, typ = a.get("name"), (a.get("type") or "text").lower()
+        if not name:
+            continue
+        if typ == "password":
+            data[name] = password or server.password
+        elif typ in ("text", "email") and not text_done:
+            data[name] = user or server.user
+            text_done = True
+        elif typ in ("hidden", "submit"):
+            data[name] = a.get("value", "")
+    action = urllib.parse.urljoin(server.url + "/login", form["action"] or "/login")
+    r = s.post(action, data=data, headers={"Origin": server.origin, "Referer": server.url + "/login"},
+               timeout=10, allow_redirects=False)
+    if r.status_code not in (302, 303):
+        raise ServerError(f"POST /login answered {r.status_code}, not a redirect")
+    return s
+
+
+def cookie_header(session: requests.Session) -> str:
+    return "; ".join(f"{c.name}={c.value}" for c in session.cookies)
+
+
+# -- Socket.IO clients ---------------------------------------------------------------------------
+SEQ_EVENTS = ("question", "seq", "talk")
+
+
+class Live:
+    """A python-socketio client on one namespace over WebSocket only.
+
+    It records every event (for wait_for) and folds snapshot + question events into `state`
+    (id -> question) the way a screen does: `seq` must rise by one, a gap triggers a `resync`,
+    and events that arrive while a snapshot is on its way are replayed on top of it.
+    """
+
+    def __init__(self, server: Server, namespace: str, auth: dict, *, cookies: str | None = None,
+                 origin: str | None = None, reconnection: bool = False, resync_on_gap: bool = True,
+                 connect: bool = True, wait_timeout: float = 15):
+        self.server = server
+        self.ns = namespace
+        self.auth = auth
+        self.cookies = cookies
+        self.origin = origin or server.origin
+        self.resync_on_gap = resync_on_gap
+        self.cv = threading.Condition()
+        self.events: list[tuple[float, str, object]] = []
+        self.state: dict[int, dict] = {}
+        self.seq: int | None = None
+        self.snapshots = 0
+        self.resyncs = 0
+        self.gaps = 0
+        self.duplicate_ids: list[int] = []
+        self.connects = 0
+        self.disconnects = 0
+        self._resync_pending = True        # until the first snapshot
+        self._held: list[tuple[str, dict]] = []
+        # websocket-client sends its own Origin: set it there, never in headers (it would be doubled)
+        self.sio = socketio.Client(reconnection=reconnection, reconnection_delay=0.5,
+                                   reconnection_delay_max=2, randomization_factor=0.5,
+                                   websocket_extra_options={"origin": self.origin})
+        self.sio.on("*", self._on_event, namespace=namespace)
+        self.sio.on("connect", self._on_connect, namespace=namespace)
+        self.sio.on("disconnect", self._on_disconnect, namespace=namespace)
+        server.clients.append(self)
+        if connect:
+            self.connect(wait_timeout)
+
+    def connect(self, wait_timeout: float = 15) -> None:
+        headers = {"Cookie": self.cookies} if self.cookies else {}
+        self.sio.connect(self.server.url, namespaces=[self.ns], auth=self.auth, headers=headers,
+                         transports=["websocket"], wait_timeout=wait_timeout)
+
+    @property
+    def connected(self) -> bool:
+        return self.sio.connected and self.ns in self.sio.namespaces
+
+    def _on_connect(self, *args) -> None:
+        with self.cv:
+            self.connects += 1
+            self.cv.notify_all()
+
+    def _on_disconnect(self, *args) -> None:
+        with self.cv:
+            self.disconnects += 1
+            # the next connect brings a snapshot (it may even arrive before the connect event)
+            self._resync_pending = True
+            self._held = []
+            self.cv.notify_all()
+
+    def _on_event(self, event: str, data: object = None) -> None:
+        with self.cv:
+            self.events.append((time.perf_counter(), event, data))
+            if isinstance(data, dict):
+                if event == "snapshot":
+                    self._apply_snapshot(data)
+                elif event in SEQ_EVENTS and isinstance(data.get("seq"), int):
+                    if self._resync_pending:
+                        self._held.append((event, data))
+                    else:
+                        self._apply(event, data)
+                elif event == "votes":
+                    for key, counts in (data.get("counts") or {}).items():
+                        q = self.state.get(int(key))
+                        if q is not None and isinstance(counts, dict):
+                            q.update({k: v for k, v in counts.items() if k in ("upvotes", "votes")})
+            self.cv.notify_all()
+
+    def _apply_snapshot(self, data: dict) -> None:
+        questions = [q for q in data.get("questions", []) if isinstance(q, dict)]
+        ids = [q.get("id") for q in questions]
+        if len(ids) != len(set(ids)):
+            self.duplicate_ids.extend(i for i in set(ids) if ids.count(i) > 1)
+        self.state = {q["id"]: dict(q) for q in questions}
+        self.seq = data.get("seq")
+        self.snapshots += 1
+        self._resync_pending = False
+        held, self._held = sorted(self._held, key=lambda e: e[1]["seq"]), []
+        for event, item in held:
+            if not self._resync_pending:
+                self._apply(event, item)
+
+    def _apply(self, event: str, data: dict) -> None:
+        seq = data["seq"]
+        if self.seq is not None and seq <= self.seq - 1:
+            return  # already in the snapshot this client holds
+        if self.seq is not None and seq > self.seq + 1:
+            self.gaps += 1
+            if self.resync_on_gap:
+                self._request_resync()
+                self._held.append((event, data))
+                return
+        if event == "question" and isinstance(data.get("question"), dict):
+            q = data["question"]
+            self.state[q["id"]] = dict(q)
+        self.seq = seq if self.seq is None else max(self.seq, seq)
+
+    def _request_resync(self) -> None:
+        self._resync_pending = True
+        self.resyncs += 1
+        # never sio.call() here: this runs on the client's read thread, which would read the ack
+        with contextlib.suppress(Exception):
+            self.sio.emit("resync", {}, namespace=self.ns)
+
+    def resync(self) -> None:
+        with self.cv:
+            self._request_resync()
+
+    def call(self, event: str, data: dict | None = None, timeout: float = 15):
+        return self.sio.call(event, data if data is not None else {}, namespace=self.ns, timeout=timeout)
+
+    def emit(self, event: str, data: dict, callback: Callable | None = None) -> None:
+        self.sio.emit(event, data, namespace=self.ns, callback=callback)
+
+    def wait_for(self, pred: Callable[[str, object], bool], timeout: float = 10.0, start: int = 0):
+        """The first recorded event (t, name, data) from index `start` with pred(name, data), or None."""
+        deadline = time.monotonic() + timeout
+        seen = start
+        with self.cv:
+            while True:
+                for ev in self.events[seen:]:
+                    if pred(ev[1], ev[2]):
+                        return ev
+                seen = max(seen, len(self.events))
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return None
+                self.cv.wait(left)
+
+    def wait_state(self, pred: Callable[["Live"], bool], timeout: float = 10.0) -> bool:
+        """Wait until pred(self) holds (checked under the lock after every event)."""
+        deadline = time.monotonic() + timeout
+        with self.cv:
+            while not pred(self):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self.cv.wait(min(left, 0.5))
+            return True
+
+    def view(self) -> dict[int, tuple]:
+        """The folded state, reduced to what a snapshot must agree on."""
+        with self.cv:
+            return {i: (q.get("status"), q.get("text"), q.get("version")) for i, q in self.state.items()}
+
+    def close(self) -> None:
+        """Disconnect, and stop reconnection attempts if the client is between connections."""
+        self.sio.reconnection = False
+        with contextlib.suppress(Exception):
+            self.sio.shutdown()
+
+
+def questions_in(data: object) -> list[dict]:
+    if not isinstance(data, dict):
+        return []
+    out = []
+    if isinstance(data.get("question"), dict):
+        out.append(data["question"])
+    if isinstance(data.get("questions"), list):
+        out.extend(q for q in data["questions"] if isinstance(q, dict))
+    return out
+
+
+def has_question(text: str | None = None, status: str | None = None, qid: int | None = None):
+    def pred(name, data):
+        return any((text is None or q.get("text") == text) and (status is None or q.get("status") == status)
+                   and (qid is None or q.get("id") == qid) for q in questions_in(data))
+    return pred
+
+
+def ok(ack: object) -> bool:
+    return isinstance(ack, dict) and ack.get("ok") is True
+
+
+def fresh_snapshot(server: Server, namespace: str = "/audience", session: requests.Session | None = None,
+                   token: str | None = None) -> dict:
+    """Connect a new client, take the snapshot it gets on connect, disconnect."""
+    if namespace == "/moderator":
+        client = server.moderator(session or server.login())
+    elif namespace == "/podium":
+        client = server.podium(token or server.podium_token())
+    else:
+        client = server.audience()
+    try:
+        ev = client.wait_for(lambda n, d: n == "snapshot", timeout=15)
+        if ev is None:
+            raise ServerError(f"no snapshot on {namespace} within 15 s")
+        return ev[2]
+    finally:
+        client.close()
+
+
+def close_all(clients: Iterable[Live]) -> None:
+    """Close clients side by side: a WebSocket close can wait up to 3 s for the server's answer."""
+    clients = list(clients)
+    threads = [threading.Thread(target=c.close, daemon=True) for c in clients]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+
+
+def pct(values: list[float], p: float) -> float:
+    v = sorted(values)
+    if not v:
+        return float("nan")
+    return v[min(len(v) - 1, int(round(p / 100 * (len(v) - 1))))]
+
+
+# -- PostgreSQL: a database of its own per test --------------------------------------------------
+def _pg_dsn(url: str) -> str:
+    return re.sub(r"^postgres(ql)?(\+\w+)?://", "postgresql://", url)
+
+
+@contextlib.contextmanager
+def postgres_database(base_url: str, prefix: str = "test_server"):
+    """CREATE DATABASE <prefix>_<random> next to base_url's database; yield its URL; drop it.
+
+    Another test module drops and recreates the `public` schema of base_url's database, so a
+    server test never shares it.
+    """
+    import psycopg
+
+    dsn = _pg_dsn(base_url)
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    parts = urllib.parse.urlsplit(dsn)
+    url = urllib.parse.urlunsplit(parts._replace(path="/" + name))
+    try:
+        yield url
+    finally:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            with contextlib.suppress(Exception):
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
