@@ -19,6 +19,7 @@ import argparse  # noqa: E402
 
 from moderation import create_app  # noqa: E402
 from moderation.extensions import socketio  # noqa: E402
+from moderation.serving import server_options  # noqa: E402
 
 app = create_app()
 
@@ -28,31 +29,7 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=5000)
     args = parser.parse_args()
-    options = {}
-    # TCP_NODELAY: an event and its acknowledgement go out as two small writes; with Nagle's
-    # algorithm the second waits for the peer's delayed ACK, ~40 ms on every submit.
-    if app.config["ASYNC_MODE"] == "eventlet":
-        import socket
-
-        import eventlet.wsgi
-
-        class NoDelayProtocol(eventlet.wsgi.HttpProtocol):
-            def setup(self):
-                try:
-                    self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                except OSError:
-                    pass
-                super().setup()
-
-        # eventlet's default of 1,024 connections stalls new sockets silently past that.
-        options.update(max_size=10_000, log_output=False, protocol=NoDelayProtocol)
-    else:
-        from werkzeug.serving import WSGIRequestHandler
-
-        class NoDelayHandler(WSGIRequestHandler):
-            disable_nagle_algorithm = True
-
-        options.update(allow_unsafe_werkzeug=True, request_handler=NoDelayHandler)
+    options = server_options(app.config["ASYNC_MODE"])
     print(f"Fragerunde läuft auf http://{args.host}:{args.port} ({app.config['ASYNC_MODE']})", flush=True)
     socketio.run(app, host=args.host, port=args.port, **options)
 
