@@ -764,15 +764,23 @@ def test_word_list_flags_but_never_hides(app, audience_client, moderator_client)
     assert count(app, Question, Question.status == "pending") == 5
 
 
-def test_repeated_text_from_one_client_is_flagged(app, audience_client, moderator_client):
+def test_repeated_text_from_one_client_is_flagged_and_folded(app, audience_client, moderator_client):
+    moderator = moderator_client()
     audience = audience_client()
     first = submit(audience, "Wann kommt die Bahn?")
     second = submit(audience, "Wann  kommt die\u200b Bahn?")
     other = submit(audience_client(), "Wann kommt die Bahn?")
     assert all(a["ok"] for a in (first, second, other))
-    flags = {qid: question(app, qid).flagged for qid in (first["question"]["id"], second["question"]["id"],
-                                                         other["question"]["id"])}
+    ids = (first["question"]["id"], second["question"]["id"], other["question"]["id"])
+    flags = {qid: question(app, qid).flagged for qid in ids}
     assert list(flags.values()) == [None, "repeated", None]
+    assert second["question"]["status"] == "merged" and question(app, ids[1]).merged_into_id == ids[0]
+    moderator.emit("resync", {}, namespace="/moderator", callback=True)
+    queue = events(moderator, "/moderator", "snapshot")[-1]["args"][0]["questions"]
+    open_ids = sorted(q["id"] for q in queue if q["status"] == "pending")
+    assert open_ids == [ids[0], ids[2]], "the repeat is folded into the first, not a second card"
+    folded = next(q for q in queue if q["id"] == ids[0])["merged"]
+    assert [m["id"] for m in folded] == [ids[1]], "its text stays visible with the first"
 
 
 # --- audit log --------------------------------------------------------------------------------

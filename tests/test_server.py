@@ -332,10 +332,17 @@ def test_foreign_origin_is_refused(make_server):
 
 # -- 7. concurrent writers and a vote storm ----------------------------------------------------------------
 @pytest.mark.parametrize("mode", ["eventlet", "threading"])
-def test_concurrent_writers_never_see_a_locked_database(make_server, mode):
-    """Many people at once on SQLite: every submission and vote acknowledged ok, none lost, and the
+@pytest.mark.parametrize("db", ["sqlite", "postgresql"])
+def test_concurrent_writers_never_see_a_locked_database(make_server, mode, db):
+    """Many people at once: every submission and vote acknowledged ok, none lost, and the
     moderators' screens converge on the stored counts through the coalesced `votes` batches."""
-    srv = make_server(async_mode=mode).start()
+    with database(db) as url:
+        srv = make_server(database_url=url, async_mode=mode).start()
+        _concurrent_round(srv)
+        srv.close()
+
+
+def _concurrent_round(srv) -> None:
     session = srv.login()
     mod = srv.moderator(session)
     seed = srv.audience()

@@ -78,7 +78,7 @@ def bring(session, talk: Talk, user: User, clock, status: str) -> Question:
     """A fresh question in the given status, reached through the services."""
     q = ask(session, talk, clock, text=f"Frage im Zustand {status} {uuid.uuid4().hex[:6]}")
     if status == "merged":
-        other = ask(session, talk, clock, text="Das Original")
+        other = ask(session, talk, clock, text=f"Das Original {uuid.uuid4().hex[:6]}")
         questions.merge(session, talk, user, q.id, other.id)
     else:
         for action in PATHS[status]:
@@ -834,6 +834,8 @@ def test_submitted_questions_are_flagged_not_hidden(session, demo, clock):
     assert clean.flagged is None
     again = ask(session, demo, clock, text="Gibt es Fördermittel?")
     assert again.flagged == "repeated"
+    assert (again.status, again.merged_into_id) == ("merged", clean.id), "a repeat is folded into the first"
+    assert audit(session, again)[-1].action == "fold"
     other_client = ask(session, demo, clock, text="Gibt es Fördermittel?", client="client-b")
     assert other_client.flagged is None
     shown = {q.id for q in questions.visible(session, demo, "moderator")}

@@ -30,7 +30,7 @@ class Outbox:
 def changes(session: Session, talk: Talk, changed: list[Change]) -> Outbox:
     """Every room learns of every change: the question where it may see it, else only the seq."""
     outbox = Outbox()
-    changed = [c for c in changed if c.seq is not None]
+    changed = [c for change in changed for c in (change, *change.related) if c.seq is not None]
     if not changed:
         return outbox
     counts = question_service.counts(session, talk, [c.question.id for c in changed])

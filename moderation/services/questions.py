@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -37,6 +37,7 @@ class Change:
     old_status: str | None
     seq: int | None
     created: bool = True
+    related: list["Change"] = field(default_factory=list)  # other questions the change touched
 
 
 def client_hash(secret: str, client_id: str) -> str:
@@ -53,7 +54,10 @@ def valid_msg_id(value: object) -> str:
 
 def submit(session: Session, talk: Talk, *, text: object, name: object, client: str,
            client_msg_id: object, now: datetime) -> Change:
-    """Store an audience question once per client_msg_id; a resend returns the first one."""
+    """Store an audience question once per client_msg_id; a resend returns the first one.
+
+    The same text sent again by the same person (a new msg id: pressed twice, sent from two
+    tabs) is stored too, but folded into their open question: merged, its text kept there."""
     msg_id = valid_msg_id(client_msg_id)
     existing = find_by_msg_id(session, talk, msg_id)
     if existing is not None:
@@ -64,9 +68,13 @@ def submit(session: Session, talk: Talk, *, text: object, name: object, client: 
     author = texts.author_name(name)
     if not is_open(talk, now):
         raise DomainError("closed")
-    question = Question(talk_id=talk.id, text=body, name=author, status="pending",
-                        client_hash=client, client_msg_id=msg_id, created_at=now,
-                        flagged=flag_for(body) or repeated(session, talk, client, body))
+    original = repeated(session, talk, client, body)
+    folded = original is not None and original.status in OPEN_STATUSES
+    question = Question(talk_id=talk.id, text=body, name=author, client_hash=client,
+                        client_msg_id=msg_id, created_at=now,
+                        status="merged" if folded else "pending",
+                        merged_into_id=original.id if folded else None,
+                        flagged=flag_for(body) or ("repeated" if original else None))
     try:
         with session.begin_nested():
             session.add(question)
@@ -76,14 +84,20 @@ def submit(session: Session, talk: Talk, *, text: object, name: object, client: 
         if existing is None or existing.client_hash != client:
             raise DomainError("invalid", {"field": "client_msg_id"}) from None
         return Change(existing, existing.status, None, created=False)
-    return Change(question, None, next_seq(session, talk))
+    seq = next_seq(session, talk)
+    change = Change(question, None, seq)
+    if folded:
+        record(session, talk, None, "fold", question=question, from_status="pending", to_status="merged",
+               after=str(original.id))
+        change.related.append(Change(original, original.status, seq, created=False))
+    return change
 
 
-def repeated(session: Session, talk: Talk, client: str, body: str) -> str | None:
-    """Flag a text this client already sent in this talk (folded for the moderator)."""
-    same = session.scalar(select(func.count()).select_from(Question).where(
-        Question.talk_id == talk.id, Question.client_hash == client, Question.text == body))
-    return "repeated" if same else None
+def repeated(session: Session, talk: Talk, client: str, body: str) -> Question | None:
+    """This client's earlier question with the same text in this talk, if any."""
+    return session.scalar(select(Question).where(
+        Question.talk_id == talk.id, Question.client_hash == client, Question.text == body,
+        Question.merged_into_id.is_(None)).order_by(Question.id).limit(1))
 
 
 def find_by_msg_id(session: Session, talk: Talk, msg_id: str) -> Question | None:
