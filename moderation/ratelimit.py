@@ -12,6 +12,8 @@ from limits import parse
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
+from .services.errors import DomainError
+
 
 class RateLimits:
     def __init__(self, storage_uri: str, exempt: list[str], config: dict):
@@ -36,6 +38,12 @@ class RateLimits:
                 reset = self.strategy.get_window_stats(limit, setting, key).reset_time
                 return max(1, math.ceil(reset - time.time()))
         return None
+
+    def check(self, kind: str, **keys: str | None) -> None:
+        """Count one attempt; refuse it with `rate_limited` (and when to retry) when over a limit."""
+        retry = self.hit(kind, **keys)
+        if retry is not None:
+            raise DomainError("rate_limited", {"retry_after": retry})
 
     def reset(self) -> None:
         self.storage.reset()

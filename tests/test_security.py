@@ -680,6 +680,18 @@ def test_resending_an_acknowledged_message_never_counts(app, audience_client):
     assert question(app, original["question"]["id"]).text == "Die erste"
 
 
+def test_refused_input_never_counts_against_the_limit(app, audience_client):
+    """Someone fixing an empty or too long question must still be able to send five."""
+    audience = audience_client()
+    for _ in range(4):
+        refused(submit(audience, "   "), "empty")
+        refused(submit(audience, "x" * 501), "too_long")
+    for i in range(5):
+        assert submit(audience, f"Jetzt richtig {i}")["ok"] is True
+    refused(submit(audience, "Die sechste"), "rate_limited")
+    assert count(app, Question) == 5
+
+
 def test_votes_are_rate_limited_per_client(make_app, clock):
     app = make_app(LIMIT_VOTE_PER_CLIENT="4 per minute")
     prepare(app, clock, ("mod", "moderator"))

@@ -41,12 +41,10 @@ class AudienceNamespace(LiveNamespace):
     @acknowledged
     def on_submit(self, conn: dict, data: dict) -> dict:
         talk = self.talk(conn)
-        msg_id = question_service.valid_msg_id(data.get("client_msg_id"))
-        if question_service.find_by_msg_id(db.session, talk, msg_id) is None:
-            self.limit("SUBMIT", client=conn["client"])
         change = question_service.submit(
             db.session, talk, text=data.get("text"), name=data.get("name"), client=conn["client"],
-            client_msg_id=msg_id, now=self.now())
+            client_msg_id=data.get("client_msg_id"), now=self.now(),
+            admit=lambda: self.limit("SUBMIT", client=conn["client"]))
         answer = payloads.question(change.question, {}, "audience") | {"mine": True}
         broadcast.commit(broadcast.changes(db.session, talk, [change]))
         if change.created:

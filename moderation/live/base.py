@@ -104,9 +104,7 @@ class LiveNamespace(Namespace):
         return talk
 
     def limit(self, kind: str, **keys: str) -> None:
-        retry = current_app.extensions["rate_limits"].hit(kind, address=self.address(), **keys)
-        if retry is not None:
-            raise DomainError("rate_limited", {"retry_after": retry})
+        current_app.extensions["rate_limits"].check(kind, address=self.address(), **keys)
 
     @staticmethod
     def now() -> datetime:

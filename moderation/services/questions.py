@@ -5,6 +5,7 @@ import hashlib
 import hmac
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Callable
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -53,11 +54,14 @@ def valid_msg_id(value: object) -> str:
 
 
 def submit(session: Session, talk: Talk, *, text: object, name: object, client: str,
-           client_msg_id: object, now: datetime) -> Change:
+           client_msg_id: object, now: datetime, admit: Callable[[], None] | None = None) -> Change:
     """Store an audience question once per client_msg_id; a resend returns the first one.
 
     The same text sent again by the same person (a new msg id: pressed twice, sent from two
-    tabs) is stored too, but folded into their open question: merged, its text kept there."""
+    tabs) is stored too, but folded into their open question: merged, its text kept there.
+
+    `admit` runs just before a new question is stored (not for resends or refused input): the
+    caller's rate limit, raising DomainError('rate_limited')."""
     msg_id = valid_msg_id(client_msg_id)
     existing = find_by_msg_id(session, talk, msg_id)
     if existing is not None:
@@ -68,6 +72,8 @@ def submit(session: Session, talk: Talk, *, text: object, name: object, client: 
     author = texts.author_name(name)
     if not is_open(talk, now):
         raise DomainError("closed")
+    if admit is not None:
+        admit()
     original = repeated(session, talk, client, body)
     folded = original is not None and original.status in OPEN_STATUSES
     question = Question(talk_id=talk.id, text=body, name=author, client_hash=client,

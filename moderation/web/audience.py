@@ -73,13 +73,10 @@ def submit_form(slug: str):
     client = question_service.client_hash(current_app.config["SECRET_KEY"], _client_id())
     limits = current_app.extensions["rate_limits"]
     try:
-        msg_id = question_service.valid_msg_id(form.client_msg_id.data)
-        if question_service.find_by_msg_id(db.session, talk, msg_id) is None:
-            retry = limits.hit("SUBMIT", client=client, address=request.remote_addr)
-            if retry is not None:
-                raise DomainError("rate_limited", {"retry_after": retry})
-        change = question_service.submit(db.session, talk, text=form.text.data, name=form.name.data,
-                                         client=client, client_msg_id=msg_id, now=now())
+        change = question_service.submit(
+            db.session, talk, text=form.text.data, name=form.name.data, client=client,
+            client_msg_id=form.client_msg_id.data, now=now(),
+            admit=lambda: limits.check("SUBMIT", client=client, address=request.remote_addr))
     except DomainError as exc:
         db.session.rollback()
         status = {"rate_limited": 429, "closed": 409}.get(exc.code, 400)
