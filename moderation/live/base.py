@@ -9,9 +9,9 @@ from typing import Any, Callable
 from flask import current_app, request
 from flask_socketio import Namespace, emit
 
+from .. import payloads
 from ..extensions import db
 from ..messages import error
-from .. import payloads
 from ..models import Question, Talk, utcnow
 from ..services import questions as question_service
 from ..services.errors import DomainError
