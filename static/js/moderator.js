@@ -131,7 +131,9 @@
 
   function fill(card, q) {
     card.dataset.id = q.id;
-    card.querySelector(".text").textContent = q.text;
+    var text = card.querySelector(".text");
+    text.id = "question-text-" + q.id;
+    text.textContent = q.text;
     card.querySelector(".name").textContent = q.name || S.anonymous;
     var time = card.querySelector("time");
     time.dateTime = q.created_at;
@@ -170,6 +172,7 @@
         : function () { act(action, questions[q.id]); };
       var b = button(S[action], handler, action === "reject" ? "secondary" : "");
       b.dataset.action = action;
+      b.setAttribute("aria-describedby", text.id);
       actions.appendChild(b);
       if (focused === b.textContent) b.focus();
     });
