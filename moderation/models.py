@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from .extensions import db
 
 STATUSES = ("pending", "approved", "forwarded", "answered", "rejected", "merged")
+OPEN_STATUSES = ("pending", "approved", "forwarded")
 PUBLIC_STATUSES = ("approved", "forwarded", "answered")
 PODIUM_STATUSES = ("forwarded", "answered")
 

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from .. import payloads
 from ..extensions import db, socketio
-from ..models import PODIUM_STATUSES, PUBLIC_STATUSES, Talk
+from ..models import OPEN_STATUSES, PODIUM_STATUSES, PUBLIC_STATUSES, Talk
 from ..services import duplicates
 from ..services import questions as question_service
 from ..services.questions import Change
@@ -35,8 +35,9 @@ def changes(session: Session, talk: Talk, changed: list[Change]) -> Outbox:
         return outbox
     counts = question_service.counts(session, talk, [c.question.id for c in changed])
     children = question_service.merged_children(session, talk)
-    similar = duplicates.similar(question_service.visible(session, talk, "moderator"),
-                                 only={c.question.id for c in changed})
+    suggest = {c.question.id for c in changed if c.question.status in OPEN_STATUSES}
+    similar = duplicates.similar(question_service.visible(session, talk, "moderator"), only=suggest) \
+        if suggest else {}
     for change in changed:
         q, seq = change.question, change.seq
         staff = payloads.question(q, counts, "moderator", children.get(q.id)) | {"similar": similar.get(q.id, [])}

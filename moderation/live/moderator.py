@@ -70,8 +70,7 @@ class ModeratorNamespace(LiveNamespace):
 
     def _publish(self, talk, changes, action: str) -> dict:
         outbox = broadcast.changes(db.session, talk, changes)
-        counts = question_service.counts(db.session, talk, [changes[0].question.id])
-        answer = payloads.question(changes[0].question, counts, "moderator")
+        answer = self.fresh(changes[0].question.id)
         talk_id = talk.id
         broadcast.commit(outbox)
         log.info("moderator action", extra={"talk": talk_id, "action": action, "question": answer["id"]})

@@ -3,17 +3,14 @@ from __future__ import annotations
 
 from rapidfuzz import fuzz, process
 
-from ..models import Question
+from ..models import OPEN_STATUSES, Question
 
 THRESHOLD = 70
 
 
-OPEN = ("pending", "approved", "forwarded")
-
-
 def similar(questions: list[Question], only: set[int] | None = None, limit: int = 3) -> dict[int, list[int]]:
     """For each open question (or those in `only`), the ids of the most similar open others, best first."""
-    candidates = [q for q in questions if q.status in OPEN]
+    candidates = [q for q in questions if q.status in OPEN_STATUSES]
     texts = {q.id: q.text.casefold() for q in candidates}
     result: dict[int, list[int]] = {}
     for q in candidates:

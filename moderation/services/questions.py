@@ -12,7 +12,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from ..models import PUBLIC_STATUSES, PODIUM_STATUSES, Question, Talk, Transition, Upvote, User, Vote
+from ..models import (OPEN_STATUSES, PODIUM_STATUSES, PUBLIC_STATUSES, Question, Talk, Transition, Upvote,
+                      User, Vote)
 from . import text as texts
 from .audit import record
 from .errors import DomainError
@@ -27,7 +28,6 @@ TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "forward": (("approved", "answered"), "forwarded"),
     "answered": (("approved", "forwarded"), "answered"),
 }
-OPEN_STATUSES = ("pending", "approved", "forwarded")
 MAX_ID = 2**31  # ids are 32-bit integers; a larger number would fail in the database driver, not here
 
 
