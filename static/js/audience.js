@@ -47,7 +47,7 @@
       li.appendChild(el("p", "status " + (item.failed ? "warn" : ""), item.failed ? S.retrying : S.sending));
       mineList.appendChild(li);
     });
-    Object.keys(questions).map(function (id) { return questions[id]; })
+    Object.values(questions)
       .filter(function (q) { return q.mine; })
       .sort(function (a, b) { return b.id - a.id; })
       .forEach(function (q) {
@@ -62,7 +62,7 @@
   var rank = { forwarded: 0, approved: 1, answered: 2 };
 
   function renderPublic() {
-    var shown = Object.keys(questions).map(function (id) { return questions[id]; })
+    var shown = Object.values(questions)
       .filter(function (q) { return q.status in rank; })
       .sort(function (a, b) {
         return rank[a.status] - rank[b.status] || b.votes - a.votes || a.id - b.id;
@@ -174,8 +174,7 @@
     on: {
       snapshot: function (data) {
         talk = data.talk;
-        questions = {};
-        data.questions.forEach(function (q) { questions[q.id] = q; });
+        questions = Live.byId(data.questions);
         renderTalk();
         render();
         flush();

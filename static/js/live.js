@@ -144,6 +144,12 @@
     });
   }
 
+  function byId(questions) {
+    var index = {};
+    questions.forEach(function (q) { index[q.id] = q; });
+    return index;
+  }
+
   function uuid() {
     if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
     var bytes = new Uint8Array(16);
@@ -155,7 +161,8 @@
   }
 
   window.Live = {
-    connect: connect, call: call, watchWindow: watchWindow, fill: fill, el: el, readJSON: readJSON, uuid: uuid,
+    connect: connect, call: call, watchWindow: watchWindow, byId: byId,
+    fill: fill, el: el, readJSON: readJSON, uuid: uuid,
     berlinTime: berlinTime, common: common, strings: readJSON("strings")
   };
 })();

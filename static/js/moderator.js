@@ -101,7 +101,7 @@
   function startMerge(q, card) {
     var actions = card.querySelector(".actions");
     actions.textContent = "";
-    var candidates = Object.keys(questions).map(function (id) { return questions[id]; })
+    var candidates = Object.values(questions)
       .filter(function (o) { return o.id !== q.id && ["pending", "approved", "forwarded"].indexOf(o.status) !== -1; })
       .sort(function (a, b) {
         var sa = (q.similar || []).indexOf(a.id), sb = (q.similar || []).indexOf(b.id);
@@ -191,7 +191,7 @@
     }
     fill(card, q);
     var list = lists[q.status];
-    var siblings = Object.keys(questions).map(function (id) { return questions[id]; })
+    var siblings = Object.values(questions)
       .filter(function (o) { return o.status === q.status && cards[o.id]; })
       .sort(order(q.status));
     var index = siblings.findIndex(function (o) { return o.id === q.id; });
@@ -215,7 +215,7 @@
   function renderAll() {
     STATUSES.forEach(function (s) { lists[s].textContent = ""; });
     cards = {};
-    Object.keys(questions).forEach(function (id) { place(questions[id]); });
+    Object.values(questions).forEach(place);
     counts();
   }
 
@@ -275,8 +275,7 @@
     on: {
       snapshot: function (data) {
         talk = data.talk;
-        questions = {};
-        data.questions.forEach(function (q) { questions[q.id] = q; });
+        questions = Live.byId(data.questions);
         renderAll();
         renderTalk();
       },

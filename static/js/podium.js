@@ -8,7 +8,7 @@
   var next = document.getElementById("next");
 
   function render() {
-    var queue = Object.keys(questions).map(function (id) { return questions[id]; })
+    var queue = Object.values(questions)
       .filter(function (q) { return q.status === "forwarded"; })
       .sort(function (a, b) { return (a.forwarded_at || "").localeCompare(b.forwarded_at || "") || a.id - b.id; });
     var head = queue[0];
@@ -28,8 +28,7 @@
     auth: function () { return { token: S.token }; },
     on: {
       snapshot: function (data) {
-        questions = {};
-        data.questions.forEach(function (q) { questions[q.id] = q; });
+        questions = Live.byId(data.questions);
         render();
       },
       question: function (q) { questions[q.id] = q; render(); }
