@@ -11,6 +11,7 @@ from ..extensions import db
 from ..models import User
 from ..services import accounts
 from ..services import questions as question_service
+from ..services import steps
 from ..services import talks as talk_service
 from ..services import windows
 from ..services.errors import DomainError
@@ -66,15 +67,20 @@ class ModeratorNamespace(LiveNamespace):
         user, talk = self.user(conn), self.talk(conn)
         change = question_service.transition(db.session, talk, user, action, data.get("question_id"),
                                              data.get("version"), self.now())
-        return self._publish(talk, [change], action)
+        return self._publish(talk, [change], action, conn)
 
-    def _publish(self, talk, changes, action: str) -> dict:
+    def _publish(self, talk, changes, action: str, conn: dict, **extra) -> dict:
+        """Commit and emit; the other moderators hear who did it, the actor what undo would take back."""
         outbox = broadcast.changes(db.session, talk, changes)
+        for event, data, _room, namespace in outbox.messages:
+            if event == "question" and namespace == "/moderator":
+                data.update(by=conn["username"], action=action)
         answer = self.fresh(changes[0].question.id)
+        step = steps.describe(db.session, talk, self.user(conn), question_service.UNDOABLE)
         talk_id = talk.id
         broadcast.commit(outbox)
         log.info("moderator action", extra={"talk": talk_id, "action": action, "question": answer["id"]})
-        return {"question": answer}
+        return {"question": answer, "step": step, **extra}
 
     @acknowledged
     def on_approve(self, conn: dict, data: dict) -> dict:
@@ -97,20 +103,29 @@ class ModeratorNamespace(LiveNamespace):
         user, talk = self.user(conn), self.talk(conn)
         change = question_service.edit(db.session, talk, user, data.get("question_id"), data.get("text"),
                                        data.get("version"))
-        return self._publish(talk, [change], "edit")
+        return self._publish(talk, [change], "edit", conn)
 
     @acknowledged
     def on_merge(self, conn: dict, data: dict) -> dict:
         user, talk = self.user(conn), self.talk(conn)
         changes = question_service.merge(db.session, talk, user, data.get("question_id"), data.get("into_id"),
                                          data.get("version"))
-        return self._publish(talk, changes, "merge")
+        return self._publish(talk, changes, "merge", conn)
 
     @acknowledged
     def on_undo(self, conn: dict, data: dict) -> dict:
         user, talk = self.user(conn), self.talk(conn)
-        changes = question_service.undo(db.session, talk, user, self.now())
-        return self._publish(talk, changes, "undo")
+        undone = steps.describe(db.session, talk, user, question_service.UNDOABLE)
+        changes = question_service.undo(db.session, talk, user, self.now(), step=data.get("step"),
+                                        confirmed=data.get("confirm") is True)
+        return self._publish(talk, changes, "undo", conn, undone=undone)
+
+    @acknowledged
+    def on_undo_step(self, conn: dict, data: dict) -> dict:
+        """The step the next undo would take back (for the undo button's name)."""
+        step = steps.describe(db.session, self.talk(conn), self.user(conn), question_service.UNDOABLE)
+        db.session.rollback()
+        return {"step": step}
 
     @acknowledged
     def on_upvote(self, conn: dict, data: dict) -> dict:

@@ -14,6 +14,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from ..models import (OPEN_STATUSES, PODIUM_STATUSES, PUBLIC_STATUSES, Question, Talk, Transition, Upvote,
                       User, Vote)
+from . import steps
 from . import text as texts
 from .audit import record
 from .errors import DomainError
@@ -211,19 +212,19 @@ def merge(session: Session, talk: Talk, user: User, question_id: object, into_id
     return [Change(source, old, seq), Change(target, target.status, seq, created=False)]
 
 
-def undo(session: Session, talk: Talk, user: User, now: datetime | None = None) -> list[Change]:
-    """Revert this moderator's last transition or edit in this talk, as a new audited entry."""
-    last = session.scalar(
-        select(Transition).where(
-            Transition.talk_id == talk.id, Transition.user_id == user.id,
-            Transition.question_id.is_not(None), Transition.undone.is_(False),
-            Transition.action.in_(tuple(TRANSITIONS) + ("edit", "merge")))
-        .order_by(Transition.id.desc()).limit(1))
+UNDOABLE = tuple(TRANSITIONS) + ("edit", "merge")
+
+
+def undo(session: Session, talk: Talk, user: User, now: datetime | None = None, *,
+         step: object = None, confirmed: bool = False) -> list[Change]:
+    """Revert this moderator's newest step in this talk, as a new audited entry (rules: steps.py).
+
+    `step` is the id of the step the moderator was shown; another newest step is a conflict."""
+    last = steps.newest(session, talk, user, UNDOABLE)
     if last is None:
         raise DomainError("not_found", {"what": "undo"})
     question = session.get(Question, last.question_id)
-    if question.status != last.to_status or (last.action == "edit" and question.text != last.after):
-        raise DomainError("conflict", {"question": question})
+    steps.check(session, last, question, expected=step, confirmed=confirmed, now=now)
     changes: list[Change] = []
     old = question.status
     if last.action == "edit":

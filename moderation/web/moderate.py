@@ -5,7 +5,7 @@ import io
 
 import segno
 from flask import Blueprint, Response, abort, current_app, render_template, url_for
-from flask_login import login_required
+from flask_login import current_user, login_required
 
 from ..extensions import db
 from ..models import Question
@@ -13,6 +13,7 @@ from ..services import questions as question_service
 from ..services import talks as talk_service
 from ..services import windows
 from ..services.errors import DomainError
+from . import desk
 from .audience import now
 from .exports import csv_response
 
@@ -47,6 +48,7 @@ def overview():
 def queue(slug: str):
     talk = _talk(slug)
     return render_template("moderate.html", talk=talk, now=now(), open=windows.is_open(talk, now()),
+                           desk=desk.config(current_user.username),
                            audience_url=public_url("audience.talk_page", slug=talk.slug),
                            podium_url=public_url("podium.screen", token=talk.podium_token))
 
