@@ -17,6 +17,7 @@
   });
   var SORT_KEY = "fragerunde:sort:" + DESK.user;
   var ARRIVAL_PAUSE = 5000;   // ms between two announcements of incoming questions
+  var ARRIVAL_GATHER = 1500;  // ms to wait for more before the first one is announced
   var TOAST_TIME = 8000;      // ms a result stays in the toast (errors stay until dismissed)
 
   var questions = {};         // id -> question as the server sent it
@@ -86,7 +87,7 @@
   function arrived(id) {
     arrivalIds.push(id);
     if (arrivalTimer) return;
-    var wait = Math.max(0, lastArrivalNote + ARRIVAL_PAUSE - Date.now());
+    var wait = Math.max(ARRIVAL_GATHER, lastArrivalNote + ARRIVAL_PAUSE - Date.now());
     arrivalTimer = setTimeout(function () {
       arrivalTimer = null;
       lastArrivalNote = Date.now();
@@ -139,8 +140,20 @@
   function isHeld() { return held.pointer || held.focus; }
   function inZone(node) { return !!node && holdZone.some(function (z) { return z.contains(node); }); }
   function release() { if (!isHeld()) layout(true); }
+  function keyboardFocus(node) {
+    try { return node.matches(":focus-visible"); } catch (e) { return true; }
+  }
 
+  /* Focus moved while laying out may end the hold and ask for a layout: it runs after this one. */
+  var laying = false, again = null;
   function layout(force) {
+    if (laying) { again = again || !!force; return; }
+    laying = true;
+    try { arrange(force); } finally { laying = false; }
+    if (again !== null) { var f = again; again = null; layout(f); }
+  }
+
+  function arrange(force) {
     var arrivals = 0, resort = false;
     DESK.tabs.forEach(function (status) {
       var want = wanted(status);
@@ -208,6 +221,7 @@
   function ghost(node, q) {
     var id = Number(node.dataset.id);
     if (cards[id] === node) delete cards[id];
+    node.style.minHeight = node.getBoundingClientRect().height + "px";  // the cards below stay where they are
     node.classList.add("gone");
     node.removeAttribute("id");
     node.querySelector(".actions").textContent = "";
@@ -450,7 +464,9 @@
       held.pointer = false;
       release();
     });
-    zone.addEventListener("focusin", function () { held.focus = true; });
+    // Focus a mouse click left behind holds nothing; focus moved by keys does.
+    zone.addEventListener("focusin", function (e) { held.focus = keyboardFocus(e.target); });
+    zone.addEventListener("keydown", function () { held.focus = true; });
     zone.addEventListener("focusout", function (e) {
       if (inZone(e.relatedTarget)) return;
       held.focus = false;
@@ -763,6 +779,7 @@
   searchBox.addEventListener("input", function () { view.search = searchBox.value.trim(); layout(true); });
   searchBox.addEventListener("keydown", function (e) {
     if (e.key === "Escape" && searchBox.value) { e.preventDefault(); searchBox.value = ""; view.search = ""; layout(true); }
+    if (e.key === "Enter") { e.preventDefault(); move(1); }
   });
   flaggedBox.addEventListener("change", function () { view.flagged = flaggedBox.checked; layout(true); });
   similarBox.addEventListener("change", function () { view.similar = similarBox.checked; layout(true); });
