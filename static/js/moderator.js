@@ -325,11 +325,11 @@
     },
     function merged(card, q) {
       var node = card.querySelector(".merged");
+      var ul = node.querySelector("ul");
+      ul.textContent = "";
       node.hidden = !(q.merged && q.merged.length);
       if (node.hidden) return;
       node.querySelector("summary").textContent = Live.fill(S.mergedCount, { n: q.merged.length });
-      var ul = node.querySelector("ul");
-      ul.textContent = "";
       q.merged.forEach(function (m) { ul.appendChild(el("li", "", m.text + (m.name ? " — " + m.name : ""))); });
     },
     function actions(card, q) {
