@@ -473,7 +473,7 @@ def test_undo_names_its_step_refuses_what_others_built_on_and_asks_for_old_steps
 
     tab(ben, "Freigegeben").click()
     card(ben, text).get_by_role("button", name="Ans Podium", exact=True).click()
-    expect(card(ben, text)).to_have_count(0)
+    expect(ben.locator(".card.gone")).to_contain_text("ans Podium gegeben – jetzt unter „Am Podium“")
 
     undo_button(anna).click()
     alert = anna.get_by_role("alert")
@@ -536,6 +536,8 @@ def test_the_editor_stays_and_offers_their_text_or_ones_own(server, desk):
     expect(mine).to_be_visible()
     mine.fill(f"Und was wird aus dem Bahnhof {t}?")
     anna.get_by_role("button", name="Speichern").click()
+    expect(anna.get_by_role("region", name="Meldungen")).to_contain_text("bearbeitet")
+    expect(anna.get_by_role("alert")).to_have_count(0)
     anna.mouse.move(5, 5)
     tab(anna, "Freigegeben").click()
     expect(card(anna, f"Und was wird aus dem Bahnhof {t}?")).to_be_visible()
