@@ -10,35 +10,35 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from ..models import Question, Talk, Transition, User
+from ..models import AuditEntry, Question, Talk, User
+from . import DbSession
 from .errors import DomainError
 
 CONFIRM_AFTER = timedelta(minutes=3)
 
 
-def newest(session: Session, talk: Talk, user: User, actions: tuple[str, ...]) -> Transition | None:
+def newest(session: DbSession, talk: Talk, user: User, actions: tuple[str, ...]) -> AuditEntry | None:
     """The moderator's newest step in this talk that is not undone yet."""
     return session.scalar(
-        select(Transition).where(
-            Transition.talk_id == talk.id, Transition.user_id == user.id,
-            Transition.question_id.is_not(None), Transition.undone.is_(False),
-            Transition.action.in_(actions))
-        .order_by(Transition.id.desc()).limit(1))
+        select(AuditEntry).where(
+            AuditEntry.talk_id == talk.id, AuditEntry.user_id == user.id,
+            AuditEntry.question_id.is_not(None), AuditEntry.undone.is_(False),
+            AuditEntry.action.in_(actions))
+        .order_by(AuditEntry.id.desc()).limit(1))
 
 
-def built_on(session: Session, step: Transition) -> Transition | None:
+def built_on(session: DbSession, step: AuditEntry) -> AuditEntry | None:
     """The first later step of another moderator on the same question that still stands."""
     return session.scalar(
-        select(Transition).where(
-            Transition.question_id == step.question_id, Transition.id > step.id,
-            Transition.user_id.is_not(None), Transition.user_id != step.user_id,
-            Transition.undone.is_(False), Transition.action != "undo")
-        .order_by(Transition.id).limit(1))
+        select(AuditEntry).where(
+            AuditEntry.question_id == step.question_id, AuditEntry.id > step.id,
+            AuditEntry.user_id.is_not(None), AuditEntry.user_id != step.user_id,
+            AuditEntry.undone.is_(False), AuditEntry.action != "undo")
+        .order_by(AuditEntry.id).limit(1))
 
 
-def check(session: Session, step: Transition, question: Question, *, expected: object,
+def check(session: DbSession, step: AuditEntry, question: Question, *, expected: object,
           confirmed: bool, now: datetime | None) -> None:
     """Refuse to undo `step` with `conflict` (and the reason) or `confirm` (what it would change)."""
     if expected is not None and (isinstance(expected, bool) or not isinstance(expected, int)):
@@ -57,7 +57,7 @@ def check(session: Session, step: Transition, question: Question, *, expected: o
         raise DomainError("confirm", detail | {"minutes": minutes})
 
 
-def summary(step: Transition, question: Question) -> dict:
+def summary(step: AuditEntry, question: Question) -> dict:
     """What the page shows of a step: enough to name it ("„Wie kommt…“ freigegeben")."""
     return {"id": step.id, "action": step.action, "question_id": step.question_id,
             "text": question.text, "from_status": step.from_status, "to_status": step.to_status,
@@ -65,7 +65,7 @@ def summary(step: Transition, question: Question) -> dict:
             "at": step.at.isoformat().replace("+00:00", "Z")}
 
 
-def describe(session: Session, talk: Talk, user: User, actions: tuple[str, ...]) -> dict | None:
+def describe(session: DbSession, talk: Talk, user: User, actions: tuple[str, ...]) -> dict | None:
     """The summary of the step the next undo would take back, if there is one."""
     step = newest(session, talk, user, actions)
     if step is None:

@@ -11,10 +11,9 @@ from flask_babel import gettext as _
 
 from ..messages import desk_status_words, done_words
 from ..models import OPEN_STATUSES
-from ..services.questions import TRANSITIONS
+from ..services.questions import QUEUE, TRANSITIONS
 from ..services.steps import CONFIRM_AFTER
 
-TABS = ("pending", "approved", "forwarded", "answered", "rejected")
 # Actions that are not status transitions, and the statuses in which a card offers them.
 OTHER_ACTIONS: dict[str, tuple[str, ...]] = {
     "upvote": ("pending", "approved"),
@@ -55,7 +54,7 @@ def actions() -> list[dict]:
 def config(username: str) -> dict:
     """The JSON block moderate.html hands to moderator.js."""
     return {
-        "user": username, "tabs": list(TABS), "statusNames": desk_status_words(),
+        "user": username, "tabs": list(QUEUE), "statusNames": desk_status_words(),
         "transitions": {name: {"from": list(allowed), "to": to} for name, (allowed, to) in TRANSITIONS.items()},
         "actions": actions(), "done": done_words(),
         "undoConfirmAfter": int(CONFIRM_AFTER.total_seconds()),

@@ -15,7 +15,7 @@ import uuid
 
 import pytest
 
-from server import Server, new_msg_id
+from tests.server import Server, new_msg_id
 
 pytestmark = pytest.mark.browser
 

@@ -8,10 +8,10 @@ from datetime import timedelta
 
 import pytest
 
-from conftest import PASSWORD, events
+from moderation.models import Talk
 from moderation.services import accounts, questions, steps
 from moderation.services.errors import DomainError
-from moderation.models import Talk
+from tests.helpers import PASSWORD, events
 
 
 @pytest.fixture
@@ -94,7 +94,7 @@ def test_undo_of_a_step_other_than_the_one_shown_is_a_conflict(session, demo, mo
 
 
 def test_acks_name_the_step_and_refusals_say_why(app, seeded, moderator_client, login, session, clock):
-    ben = accounts.create_or_update(session, "ben", PASSWORD)
+    accounts.create_or_update(session, "ben", PASSWORD)
     session.commit()
     anna_client = moderator_client()
     ben_client = moderator_client(http=login("ben", PASSWORD))
