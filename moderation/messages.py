@@ -23,12 +23,74 @@ def message(code: str, detail: dict | None = None) -> str:
         return _("Nicht gefunden.")
     if code == "forbidden":
         return _("Dafür fehlt die Berechtigung.")
+    if code == "conflict" and "step" in detail:
+        return undo_refused(detail)
     if code == "conflict":
         return _("Die Frage wurde inzwischen geändert. Bitte prüfen Sie die aktuelle Fassung.")
+    if code == "confirm":
+        return undo_question(detail)
     if code == "internal":
         return _("Ein interner Fehler ist aufgetreten. Bitte versuchen Sie es erneut.")
     return _("Ungültige Eingabe.")
 
 
 def error(exc: DomainError) -> dict:
-    return {"ok": False, "error": exc.code, "message": message(exc.code, exc.detail)}
+    answer = {"ok": False, "error": exc.code, "message": message(exc.code, exc.detail)}
+    if isinstance(exc.detail.get("step"), dict):  # the undo step refused or to be confirmed
+        answer["step"] = exc.detail["step"]
+    return answer
+
+
+def done_words() -> dict[str, str]:
+    """A moderator's step in a few words, after the question's text: „Wie kommt…“ freigegeben."""
+    return {
+        "approve": _("freigegeben"), "reject": _("abgelehnt"), "forward": _("ans Podium gegeben"),
+        "answered": _("als beantwortet markiert"), "edit": _("bearbeitet"), "merge": _("zusammengeführt"),
+        "upvote": _("hochgestuft"), "undo": _("zurückgenommen"),
+    }
+
+
+def desk_status_words() -> dict[str, str]:
+    """The moderators' names of the statuses (their tabs)."""
+    return {
+        "pending": _("Neu"), "approved": _("Freigegeben"), "forwarded": _("Am Podium"),
+        "answered": _("Beantwortet"), "rejected": _("Abgelehnt"), "merged": _("Zusammengeführt"),
+    }
+
+
+def shorten(text: str, limit: int = 40) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
+
+
+def step_name(step: dict) -> str:
+    """„Wie kommt der Bus…“ freigegeben"""
+    done = done_words().get(step["action"], step["action"])
+    return _("„%(text)s“ %(done)s", text=shorten(step["text"]), done=done)
+
+
+def undo_refused(detail: dict) -> str:
+    step = step_name(detail["step"])
+    reason = detail.get("reason")
+    if reason == "built_on":
+        return _("%(step)s lässt sich nicht zurücknehmen: %(user)s hat danach darauf aufgebaut (%(their)s).",
+                 step=step, user=detail.get("by") or "?",
+                 their=done_words().get(detail.get("their", ""), detail.get("their", "")))
+    if reason == "moved":
+        return _("Ihr letzter Schritt ist inzwischen ein anderer: %(step)s. Bitte prüfen Sie ihn.", step=step)
+    return _("%(step)s lässt sich nicht zurücknehmen: Die Frage wurde inzwischen geändert.", step=step)
+
+
+def undo_question(detail: dict) -> str:
+    """What an undo of an older step will change, for the moderator to confirm."""
+    step = detail["step"]
+    words = desk_status_words()
+    if step["action"] == "edit":
+        change = _("Der Text wird wieder „%(text)s“.", text=shorten(step["before"] or "", 80))
+    elif step["action"] == "merge":
+        change = _("Die Frage wird wieder eigenständig (%(status)s).", status=words.get(step["from_status"], ""))
+    else:
+        change = _("Die Frage kommt von „%(now)s“ zurück nach „%(then)s“.",
+                   now=words.get(step["to_status"], ""), then=words.get(step["from_status"], ""))
+    return _("%(step)s ist %(minutes)s Minuten her. %(change)s Wirklich zurücknehmen?",
+             step=step_name(step), minutes=detail.get("minutes", 0), change=change)

@@ -61,6 +61,13 @@ class Merge:
 
 
 @dataclass(frozen=True)
+class Undo:
+    """`step`: the id of the step the moderator was shown; `confirm`: yes, also an older one."""
+    step: int | None = None
+    confirm: bool = False
+
+
+@dataclass(frozen=True)
 class TalkState:
     state: str
     until: str | None = None

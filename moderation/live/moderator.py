@@ -8,9 +8,9 @@ from flask_socketio import disconnect, emit, join_room
 
 from ..extensions import db
 from ..models import Talk, User
-from ..readmodel import payloads, rooms
+from ..readmodel import payloads, publish, rooms
 from ..readmodel.views import MODERATOR
-from ..services import accounts, windows
+from ..services import accounts, steps, windows
 from ..services import questions as question_service
 from ..services import talks as talk_service
 from ..services.errors import DomainError
@@ -62,12 +62,20 @@ class ModeratorNamespace(LiveNamespace):
         self.send_snapshot(self.talk(conn))
         return {}
 
-    def _publish_question(self, conn: dict[str, Any], talk: Talk, write: Write, action: str) -> dict[str, Any]:
-        """Publish a write about a question and answer with that question as it is now."""
+    def _publish_question(self, conn: dict[str, Any], talk: Talk, write: Write, action: str,
+                          **extra: Any) -> dict[str, Any]:
+        """Publish a write about a question and answer with that question as it is now.
+
+        The other moderators hear who did it; the answer names the step an undo would take back."""
         assert write.question is not None
-        answer = {"question": self.fresh(write.question.id)}
+        answer = {"question": self.fresh(write.question.id),
+                  "step": steps.describe(db.session, talk, self.user(conn), question_service.UNDOABLE), **extra}
         question_id = write.question.id
-        self.publish(talk, write, answer)
+        box = publish.outbox(db.session, talk, write, self.now())
+        for name, data, _room, namespace in box.messages:
+            if name == "question" and namespace == MODERATOR.namespace:
+                data.update(by=conn["username"], action=action)
+        publish.commit(box)
         log.info("moderator action", extra={"talk": conn["talk_id"], "action": action, "question": question_id})
         return answer
 
@@ -105,11 +113,19 @@ class ModeratorNamespace(LiveNamespace):
         write = question_service.merge(db.session, talk, user, event.question_id, event.into_id, event.version)
         return self._publish_question(conn, talk, write, "merge")
 
-    @acknowledged(events.Empty)
-    def on_undo(self, conn: dict[str, Any], event: events.Empty) -> dict[str, Any]:
+    @acknowledged(events.Undo)
+    def on_undo(self, conn: dict[str, Any], event: events.Undo) -> dict[str, Any]:
         user, talk = self.user(conn), self.talk(conn)
-        write = question_service.undo(db.session, talk, user, self.now())
-        return self._publish_question(conn, talk, write, "undo")
+        undone = steps.describe(db.session, talk, user, question_service.UNDOABLE)
+        write = question_service.undo(db.session, talk, user, self.now(), step=event.step, confirmed=event.confirm)
+        return self._publish_question(conn, talk, write, "undo", undone=undone)
+
+    @acknowledged(events.Empty)
+    def on_undo_step(self, conn: dict[str, Any], event: events.Empty) -> dict[str, Any]:
+        """The step the next undo would take back (for the undo button's name)."""
+        step = steps.describe(db.session, self.talk(conn), self.user(conn), question_service.UNDOABLE)
+        db.session.rollback()
+        return {"step": step}
 
     @acknowledged(events.Upvote)
     def on_upvote(self, conn: dict[str, Any], event: events.Upvote) -> dict[str, Any]:

@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from ..models import OPEN_STATUSES, PUBLIC_STATUSES, AuditEntry, Question, Talk, Upvote, User, Vote
-from . import DbSession
+from ..models import OPEN_STATUSES, PUBLIC_STATUSES, Question, Talk, Upvote, User, Vote
+from . import DbSession, steps
 from . import text as texts
 from .audit import record
 from .errors import DomainError
@@ -193,21 +193,21 @@ def merge(session: DbSession, talk: Talk, user: User, question_id: int, into_id:
     return changed(source, Changed(source, old), Changed(target, target.status))
 
 
-def undo(session: DbSession, talk: Talk, user: User, now: datetime | None = None) -> Write:
-    """Revert this moderator's last transition or edit in this talk, as a new audited entry."""
-    last = session.scalar(
-        select(AuditEntry).where(
-            AuditEntry.talk_id == talk.id, AuditEntry.user_id == user.id,
-            AuditEntry.question_id.is_not(None), AuditEntry.undone.is_(False),
-            AuditEntry.action.in_((*TRANSITIONS, "edit", "merge")))
-        .order_by(AuditEntry.id.desc()).limit(1))
+UNDOABLE = (*TRANSITIONS, "edit", "merge")
+
+
+def undo(session: DbSession, talk: Talk, user: User, now: datetime | None = None, *,
+         step: object = None, confirmed: bool = False) -> Write:
+    """Revert this moderator's newest step in this talk, as a new audited entry (rules: steps.py).
+
+    `step` is the id of the step the moderator was shown; another newest step is a conflict."""
+    last = steps.newest(session, talk, user, UNDOABLE)
     if last is None:
         raise DomainError("not_found", {"what": "undo"})
     question = session.get(Question, last.question_id)
     if question is None:
         raise DomainError("not_found", {"what": "undo"})
-    if question.status != last.to_status or (last.action == "edit" and question.text != last.after):
-        raise DomainError("conflict", {"question": question})
+    steps.check(session, last, question, expected=step, confirmed=confirmed, now=now)
     also: list[Changed] = []
     old = question.status
     if last.action == "edit":

@@ -5,7 +5,7 @@ import io
 
 import segno
 from flask import Blueprint, Response, render_template
-from flask_login import login_required
+from flask_login import current_user, login_required
 
 from ..clock import now
 from ..extensions import db
@@ -13,6 +13,7 @@ from ..models import Question
 from ..services import questions as question_service
 from ..services import talks as talk_service
 from ..services import windows
+from . import desk
 from .exports import csv_response
 from .lookup import public_url, talk_or_404
 
@@ -31,10 +32,8 @@ def overview():
 @login_required
 def queue(slug: str):
     talk = talk_or_404(slug)
-    machine = {"queue": question_service.QUEUE,
-               "transitions": {action: {"from": allowed, "to": to}
-                               for action, (allowed, to) in question_service.TRANSITIONS.items()}}
-    return render_template("moderate.html", talk=talk, now=now(), open=windows.is_open(talk, now()), machine=machine,
+    return render_template("moderate.html", talk=talk, now=now(), open=windows.is_open(talk, now()),
+                           desk=desk.config(current_user.username),
                            audience_url=public_url("audience.talk_page", slug=talk.slug),
                            podium_url=public_url("podium.screen", token=talk.podium_token))
 

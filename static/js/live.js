@@ -110,7 +110,7 @@
       if (handlers.snapshot) handlers.snapshot(data);
     });
     socket.on("question", function (data) {
-      if (accept(data.seq) && handlers.question) handlers.question(data.question);
+      if (accept(data.seq) && handlers.question) handlers.question(data.question, data);
     });
     socket.on("seq", function (data) { accept(data.seq); });
     socket.on("talk", function (data) {

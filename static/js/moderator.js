@@ -1,63 +1,368 @@
-/* The live queue: every question of the talk, by status, sorted by upvotes then time. */
+/* The moderator's desk: the live queue by status, ordered and filtered as this moderator chose,
+ * steady under the pointer and the keyboard focus, worked by mouse or by keys.
+ *
+ * Which action a card offers in which status, its button, key and words come from the server
+ * (the "desk" JSON block, built from the services' state machine); this script only draws them.
+ * A card is drawn by the functions in PARTS; an action runs through HANDLERS (default: a status
+ * transition), so a new part or action is one small function.
+ */
 (function () {
   "use strict";
   var S = Live.strings, C = Live.common, el = Live.el;
-  /* The state machine comes from the server (services/questions.TRANSITIONS); upvote, edit and
-   * merge are offered where they help a moderator, in this order among the transitions. */
-  var machine = Live.readJSON("machine");
-  var STATUSES = machine.queue;
-  var ORDER = ["upvote", "approve", "forward", "answered", "reject", "edit", "merge"];
-  var OFFERED = { upvote: ["pending", "approved"], edit: ["pending", "approved", "forwarded"], merge: ["pending", "approved"] };
-  var ACTIONS = {};
-  STATUSES.forEach(function (status) {
-    ACTIONS[status] = ORDER.filter(function (action) {
-      var t = machine.transitions[action];
-      return t ? t.from.indexOf(status) !== -1 : (OFFERED[action] || []).indexOf(status) !== -1;
-    });
+  var DESK = Live.readJSON("desk");
+  var ACTIONS = {}, BY_KEY = {};
+  DESK.actions.forEach(function (a) {
+    ACTIONS[a.name] = a;
+    if (a.key) BY_KEY[a.key] = a.name;
   });
-  var questions = {};
-  var cards = {};
-  var editingBy = {};
-  var editing = {};
-  var talk = null;
-  var statusLine = document.getElementById("action-status");
-  var roundState = document.getElementById("round-state");
-  var template = document.getElementById("question-template");
+  var SORT_KEY = "fragerunde:sort:" + DESK.user;
+  var ARRIVAL_PAUSE = 5000;   // ms between two announcements of incoming questions
+  var ARRIVAL_GATHER = 1500;  // ms to wait for more before the first one is announced
+  var TOAST_TIME = 8000;      // ms a result stays in the toast (errors stay until dismissed)
+
+  var questions = {};         // id -> question as the server sent it
+  var cards = {};             // id -> its live card (ghosts are not in here)
+  var forms = {};             // id -> open editor or merge picker: {kind, list, ...}
+  var editingBy = {};         // id -> user name of another moderator editing it
+  var lastBy = {};            // id -> {by, action} of the last change another moderator made
+  var ownDone = {};           // id -> words of this moderator's step that took it off its list
+  var step = null;            // the step the next undo takes back
+  var talk = null, live, firstSnapshot = true;
+  var view = { tab: DESK.tabs[0], sort: storedSort(), search: "", flagged: false, similar: false };
+  var held = { pointer: false, focus: false };
+
+  var $ = function (id) { return document.getElementById(id); };
+  var queueArea = $("queue"), template = $("question-template"), undoButton = $("undo");
+  var arrivalsButton = $("show-arrivals"), resortButton = $("resort");
+  var holdZone = [queueArea, document.querySelector(".desk-tabs")];
   var lists = {};
-  STATUSES.forEach(function (s) { lists[s] = document.querySelector('ol.queue[data-status="' + s + '"]'); });
-  var live;
+  DESK.tabs.forEach(function (s) { lists[s] = document.querySelector('ol.queue[data-status="' + s + '"]'); });
 
-  var sayTimer = null;
-  function say(text, isError) {
-    clearTimeout(sayTimer);
-    statusLine.textContent = text;
-    statusLine.className = "action-status" + (isError ? " error" : "");
-    if (!isError) sayTimer = setTimeout(function () { statusLine.textContent = ""; }, 4000);
+  // --- words ------------------------------------------------------------------------------------
+  function shorten(text, limit) {
+    text = String(text || "").replace(/\s+/g, " ").trim();
+    limit = limit || 40;
+    return text.length <= limit ? text : text.slice(0, limit - 1).trim() + "…";
+  }
+  function stepWords(action, text) {
+    return Live.fill(S.step, { text: shorten(text), done: DESK.done[action] || action });
+  }
+  function statusName(status) { return DESK.statusNames[status] || status; }
+
+  // --- feedback: a polite live region, toasts in view, a summary of arrivals ---------------------
+  function say(text) {
+    var region = $("say");
+    region.textContent = "";
+    setTimeout(function () { region.textContent = text; }, 50);
   }
 
-  function order(status) {
-    if (status === "forwarded") return function (a, b) { return (a.forwarded_at || "").localeCompare(b.forwarded_at || "") || a.id - b.id; };
-    if (status === "answered" || status === "rejected") return function (a, b) { return b.id - a.id; };
-    return function (a, b) { return b.upvotes - a.upvotes || a.created_at.localeCompare(b.created_at) || a.id - b.id; };
+  function toast(text, isError) {
+    var box = $("toasts");
+    var item = el("div", "toast" + (isError ? " error" : ""));
+    var message = el("p", "", text);
+    if (isError) message.setAttribute("role", "alert");
+    item.appendChild(message);
+    var close = button(S.dismiss, function () { dismiss(item); }, "secondary");
+    item.appendChild(close);
+    box.appendChild(item);
+    if (!isError) {
+      var timer = null;
+      var arm = function () { timer = setTimeout(function () { dismiss(item); }, TOAST_TIME); };
+      item.addEventListener("pointerenter", function () { clearTimeout(timer); });
+      item.addEventListener("pointerleave", arm);
+      arm();
+      var results = box.querySelectorAll(".toast:not(.error)");
+      if (results.length > 3) dismiss(results[0]);
+    }
+    return item;
+  }
+  function dismiss(item) {
+    if (item.contains(document.activeElement)) focusHome();
+    item.remove();
+  }
+  function done(text) { say(text); toast(text, false); }
+  function failed(ack) { toast((ack && ack.message) || (ack && ack.error) || "?", true); }
+
+  var arrivalIds = [], arrivalTimer = null, lastArrivalNote = 0;
+  function arrived(id) {
+    arrivalIds.push(id);
+    if (arrivalTimer) return;
+    var wait = Math.max(ARRIVAL_GATHER, lastArrivalNote + ARRIVAL_PAUSE - Date.now());
+    arrivalTimer = setTimeout(function () {
+      arrivalTimer = null;
+      lastArrivalNote = Date.now();
+      var n = arrivalIds.length;
+      $("arrivals").textContent = n === 1 ? Live.fill(S.oneArrival, { id: arrivalIds[0] }) : Live.fill(S.arrivals, { n: n });
+      arrivalIds = [];
+    }, wait);
   }
 
-  function act(action, q, extra) {
-    var payload = Object.assign({ question_id: q.id, version: q.version }, extra || {});
-    if (action === "upvote") delete payload.version;
-    Live.call(live.socket, action, payload, function (ack) {
-      if (ack && ack.ok) {
-        if (ack.question) { questions[ack.question.id] = ack.question; place(ack.question); }
-        if (action === "upvote" && questions[ack.question_id]) {
-          questions[ack.question_id].upvotes = ack.upvotes;
-          place(questions[ack.question_id]);
-        }
-        say(S.done);
-      } else {
-        if (ack && ack.question) { questions[ack.question.id] = ack.question; place(ack.question); }
-        say((ack && ack.message) || ack.error, true);
-      }
+  // --- which questions a list shows, in which order ---------------------------------------------
+  function storedSort() {
+    try { return localStorage.getItem(SORT_KEY) || "popular"; } catch (e) { return "popular"; }
+  }
+  function twins(q) {
+    return (q.similar || []).filter(function (id) {
+      var o = questions[id];
+      return o && DESK.tabs.indexOf(o.status) !== -1 && o.status !== "rejected";
     });
   }
+  function filtering() { return !!(view.search || view.flagged || view.similar); }
+  function matches(q) {
+    if (view.flagged && !q.flagged) return false;
+    if (view.similar && !twins(q).length) return false;
+    if (!view.search) return true;
+    var needle = view.search.toLowerCase();
+    if (/^#\d+$/.test(needle)) return String(q.id) === needle.slice(1);
+    return (q.text + " " + (q.name || "")).toLowerCase().indexOf(needle) !== -1;
+  }
+  function byTime(a, b) { return a.created_at.localeCompare(b.created_at) || a.id - b.id; }
+  function compare(status) {
+    if (status === "forwarded") {
+      return function (a, b) { return (a.forwarded_at || "").localeCompare(b.forwarded_at || "") || a.id - b.id; };
+    }
+    if (view.sort === "oldest") return byTime;
+    if (view.sort === "newest") return function (a, b) { return byTime(b, a); };
+    return function (a, b) { return (b.votes + b.upvotes) - (a.votes + a.upvotes) || byTime(b, a); };
+  }
+  function belongs(q, status) {
+    var form = forms[q.id];
+    if (form) return form.list === status;   // an open editor keeps its card where it is
+    return q.status === status;
+  }
+  function wanted(status) {
+    return Object.values(questions)
+      .filter(function (q) { return belongs(q, status) && (matches(q) || forms[q.id]); })
+      .sort(compare(status));
+  }
+
+  // --- laying out: everything at once, or (held) only what does not move -------------------------
+  function isHeld() { return held.pointer || held.focus; }
+  function inZone(node) { return !!node && holdZone.some(function (z) { return z.contains(node); }); }
+  function release() { if (!isHeld()) layout(true); }
+  function keyboardFocus(node) {
+    try { return node.matches(":focus-visible"); } catch (e) { return true; }
+  }
+
+  /* Focus moved while laying out may end the hold and ask for a layout: it runs after this one. */
+  var laying = false, again = null;
+  function layout(force) {
+    if (laying) { again = again || !!force; return; }
+    laying = true;
+    try { arrange(force); } finally { laying = false; }
+    if (again !== null) { var f = again; again = null; layout(f); }
+  }
+
+  function arrange(force) {
+    var arrivals = 0, resort = false;
+    DESK.tabs.forEach(function (status) {
+      var want = wanted(status);
+      if (force || status !== view.tab || !isHeld()) { reconcile(lists[status], want); return; }
+      var shown = holdList(lists[status], status);
+      var wantedIds = want.map(function (q) { return q.id; });
+      arrivals += wantedIds.filter(function (id) { return shown.indexOf(id) === -1; }).length;
+      var kept = wantedIds.filter(function (id) { return shown.indexOf(id) !== -1; });
+      resort = resort || kept.join() !== shown.filter(function (id) { return kept.indexOf(id) !== -1; }).join();
+    });
+    arrivalsButton.hidden = !arrivals;
+    arrivalsButton.textContent = arrivals === 1 ? S.showArrival : Live.fill(S.showArrivals, { n: arrivals });
+    resortButton.hidden = !resort || !!arrivals;
+    counts();
+  }
+
+  /* The held list: cards keep their places; a card whose question left this list stays as a
+   * note ("ghost") until the hold ends, unless this moderator moved it by key. */
+  function holdList(list, status) {
+    var shown = [];
+    Array.prototype.slice.call(list.children).forEach(function (node) {
+      if (node.classList.contains("gone")) return;
+      var id = Number(node.dataset.id), q = questions[id];
+      if (q && belongs(q, status)) {
+        shown.push(id);
+        return;
+      }
+      if (ownDone[id] !== undefined && !held.pointer) {
+        delete ownDone[id];
+        delete cards[id];
+        removeCard(node);
+        return;
+      }
+      ghost(node, q);
+    });
+    return shown;
+  }
+
+  function reconcile(list, want) {
+    var previous = null;
+    want.forEach(function (q) {
+      var card = cardFor(q);
+      var at = previous ? previous.nextSibling : list.firstChild;
+      if (card !== at) list.insertBefore(card, at);
+      previous = card;
+    });
+    var rest = previous ? previous.nextSibling : list.firstChild;
+    while (rest) {
+      var next = rest.nextSibling;
+      if (cards[rest.dataset.id] === rest) delete cards[rest.dataset.id];
+      delete ownDone[rest.dataset.id];
+      removeCard(rest);
+      rest = next;
+    }
+  }
+
+  function removeCard(node) {
+    if (node.contains(document.activeElement)) {
+      var to = neighbour(node);
+      if (to) focusCard(to); else focusHome();
+    }
+    node.remove();
+  }
+
+  function ghost(node, q) {
+    var id = Number(node.dataset.id);
+    if (cards[id] === node) delete cards[id];
+    node.style.minHeight = node.getBoundingClientRect().height + "px";  // the cards below stay where they are
+    node.classList.add("gone");
+    node.removeAttribute("id");
+    node.querySelector(".actions").textContent = "";
+    var words = ownDone[id];
+    var status = q ? statusName(q.status) : "";
+    var other = lastBy[id];
+    var text = words !== undefined ? Live.fill(S.movedOwn, { step: words, status: status })
+      : Live.fill(S.movedBy, { user: (other && other.by) || S.someone,
+        step: stepWords((other && other.action) || "", q ? q.text : ""), status: status });
+    note(node, text);
+    delete ownDone[id];
+    items(node).forEach(function (item) { item.tabIndex = -1; });
+    if (node.contains(document.activeElement)) {
+      var to = neighbour(node);
+      if (to) focusCard(to);
+    }
+  }
+
+  function note(card, text) {
+    var box = card.querySelector(".note");
+    box.hidden = !text;
+    box.textContent = text || "";
+  }
+
+  function counts() {
+    DESK.tabs.forEach(function (s) {
+      var all = Object.values(questions).filter(function (q) { return q.status === s; }).length;
+      var shown = Object.values(questions).filter(function (q) { return q.status === s && matches(q); }).length;
+      document.querySelector('[data-count="' + s + '"]').textContent =
+        filtering() && shown !== all ? Live.fill(S.countOf, { shown: shown, all: all }) : all;
+      lists[s].parentNode.querySelector(".empty").hidden = lists[s].children.length > 0;
+    });
+  }
+
+  // --- a card -----------------------------------------------------------------------------------
+  function cardFor(q) {
+    var card = cards[q.id];
+    if (!card) {
+      card = template.content.firstElementChild.cloneNode(true);
+      card.id = "q-" + q.id;
+      card.dataset.id = q.id;
+      card.tabIndex = -1;
+      cards[q.id] = card;
+    }
+    fill(card, q);
+    return card;
+  }
+
+  function fill(card, q) {
+    PARTS.forEach(function (part) { part(card, q); });
+    if (!forms[q.id]) rove(card);
+  }
+
+  var PARTS = [
+    function text(card, q) {
+      var node = card.querySelector(".text");
+      node.id = "question-text-" + q.id;
+      node.textContent = q.text;
+    },
+    function meta(card, q) {
+      card.querySelector(".number").textContent = "#" + q.id;
+      card.querySelector(".name").textContent = q.name || S.anonymous;
+      var time = card.querySelector("time");
+      time.dateTime = q.created_at;
+      time.title = Live.berlinTime(q.created_at);
+      time.textContent = age(q.created_at);
+      card.querySelector(".score").textContent = Live.fill(S.score, { votes: q.votes, upvotes: q.upvotes });
+    },
+    function flag(card, q) {
+      var node = card.querySelector(".flag");
+      node.hidden = !q.flagged;
+      node.textContent = q.flagged ? (S["flag_" + q.flagged] || q.flagged) : "";
+      card.classList.toggle("flagged", !!q.flagged);
+    },
+    function edited(card, q) {
+      var node = card.querySelector(".edited");
+      node.hidden = !q.original_text;
+      node.textContent = S.edited;
+      node.title = q.original_text ? Live.fill(S.originalText, { text: q.original_text }) : "";
+    },
+    function editing(card, q) {
+      var node = card.querySelector(".editing");
+      node.hidden = !editingBy[q.id];
+      node.textContent = editingBy[q.id] ? Live.fill(S.editingBy, { user: editingBy[q.id] }) : "";
+    },
+    function similar(card, q) {
+      var node = card.querySelector(".similar");
+      var ids = ["pending", "approved"].indexOf(q.status) !== -1 ? twins(q) : [];
+      node.hidden = !ids.length;
+      node.textContent = "";
+      if (!ids.length) return;
+      node.appendChild(document.createTextNode(S.similar + " "));
+      ids.forEach(function (id, i) {
+        if (i) node.appendChild(document.createTextNode(", "));
+        var link = el("a", "", "#" + id);
+        link.href = "#q-" + id;
+        link.dataset.jump = id;
+        link.setAttribute("aria-label", Live.fill(S.similarLink, { id: id }));
+        node.appendChild(link);
+      });
+    },
+    function merged(card, q) {
+      var node = card.querySelector(".merged");
+      var ul = node.querySelector("ul");
+      ul.textContent = "";
+      node.hidden = !(q.merged && q.merged.length);
+      if (node.hidden) return;
+      node.querySelector("summary").textContent = Live.fill(S.mergedCount, { n: q.merged.length });
+      q.merged.forEach(function (m) { ul.appendChild(el("li", "", m.text + (m.name ? " — " + m.name : ""))); });
+    },
+    function actions(card, q) {
+      if (forms[q.id]) return;
+      var offered = DESK.actions.filter(function (a) { return a.statuses.indexOf(q.status) !== -1; });
+      var key = offered.map(function (a) { return a.name; }).join();
+      if (card.dataset.actions === key) return;  // keep the buttons (and the focus on one of them)
+      card.dataset.actions = key;
+      var box = card.querySelector(".actions");
+      box.textContent = "";
+      offered.forEach(function (action) {
+        var b = button(action.label, function () { run(action.name, card); }, action.secondary ? "secondary" : "");
+        b.dataset.action = action.name;
+        b.setAttribute("aria-describedby", "question-text-" + q.id);
+        if (action.key) b.setAttribute("aria-keyshortcuts", action.key);
+        box.appendChild(b);
+      });
+    }
+  ];
+
+  var ageFormat = window.Intl && Intl.RelativeTimeFormat
+    ? new Intl.RelativeTimeFormat(document.documentElement.lang || "de", { style: "short" }) : null;
+  function age(iso) {
+    var minutes = Math.floor((Date.now() - new Date(iso).getTime()) / 60000);
+    if (minutes < 1 || !ageFormat) return S.justNow;
+    if (minutes < 60) return ageFormat.format(-minutes, "minute");
+    return ageFormat.format(-Math.floor(minutes / 60), "hour");
+  }
+  setInterval(function () {
+    Array.prototype.forEach.call(queueArea.querySelectorAll(".card time"), function (t) {
+      if (t.dateTime) t.textContent = age(t.dateTime);
+    });
+  }, 30000);
 
   function button(label, onClick, className) {
     var b = el("button", className || "", label);
@@ -66,11 +371,249 @@
     return b;
   }
 
+  // --- focus: one Tab stop per card, arrows inside, j/k between cards ----------------------------
+  function items(card) {
+    return [card].concat(Array.prototype.slice.call(
+      card.querySelectorAll(".similar a, summary, .actions > button[data-action]")));
+  }
+  function rove(card, target) {
+    if (card.classList.contains("gone")) return;
+    var all = items(card);
+    if (!target) {
+      var remembered = card.dataset.rove;
+      target = all.filter(function (i) { return i !== card && (i.dataset.action || i.dataset.jump || "summary") === remembered; })[0] || card;
+    }
+    card.dataset.rove = target === card ? "" : (target.dataset.action || target.dataset.jump || "summary");
+    all.forEach(function (i) { i.tabIndex = i === target ? 0 : -1; });
+  }
+  function visibleCards() {
+    return Array.prototype.slice.call(lists[view.tab].querySelectorAll(".card:not(.gone)"));
+  }
+  function currentCard() {
+    var a = document.activeElement;
+    var card = a && a.closest ? a.closest(".card") : null;
+    return card && !card.classList.contains("gone") && queueArea.contains(card) ? card : null;
+  }
+  function neighbour(card) {
+    var all = Array.prototype.slice.call(card.parentNode ? card.parentNode.querySelectorAll(".card:not(.gone)") : []);
+    var i = all.indexOf(card);
+    return all[i + 1] || all[i - 1] || null;
+  }
+  function focusCard(card) {
+    if (!card) return focusHome();
+    rove(card, card);
+    card.focus({ preventScroll: true });
+    card.scrollIntoView({ block: "nearest" });
+  }
+  function focusHome() {
+    var next = visibleCards()[0];
+    if (next && !next.contains(document.activeElement)) return focusCard(next);
+    $("tab-" + view.tab).focus();
+  }
+  function move(by) {
+    var all = visibleCards();
+    if (!all.length) return;
+    var i = all.indexOf(currentCard());
+    var to = i === -1 ? (by > 0 ? 0 : all.length - 1) : Math.min(all.length - 1, Math.max(0, i + by));
+    focusCard(all[to]);
+  }
+
+  queueArea.addEventListener("keydown", function (e) {
+    var card = e.target.closest && e.target.closest(".card");
+    if (!card || card.classList.contains("gone") || typing(e.target) || e.altKey || e.ctrlKey || e.metaKey) return;
+    var all = items(card).filter(function (i) { return i.offsetParent !== null; });
+    var i = all.indexOf(e.target);
+    var to = e.key === "ArrowRight" ? all[(i + 1) % all.length] : e.key === "ArrowLeft" ? all[(i - 1 + all.length) % all.length]
+      : e.key === "Home" ? all[0] : e.key === "End" ? all[all.length - 1] : null;
+    if (!to || i === -1) return;
+    e.preventDefault();
+    rove(card, to);
+    to.focus();
+  });
+  queueArea.addEventListener("focusin", function (e) {
+    var card = e.target.closest && e.target.closest(".card");
+    if (card && !forms[card.dataset.id] && items(card).indexOf(e.target) !== -1) rove(card, e.target);
+  });
+  queueArea.addEventListener("click", function (e) {
+    var link = e.target.closest && e.target.closest("a[data-jump]");
+    if (!link) return;
+    e.preventDefault();
+    jumpTo(Number(link.dataset.jump));
+  });
+
+  /* A similar question's link: show that card (its tab, clear filters that hide it), mark it. */
+  function jumpTo(id) {
+    var q = questions[id];
+    if (!q) return;
+    if (!matches(q)) { clearFilters(); layout(true); }
+    if (q.status !== view.tab) selectTab($("tab-" + q.status));
+    var card = cards[id] || (layout(true), cards[id]);
+    if (!card) return;
+    card.scrollIntoView({ block: "center" });
+    card.classList.remove("highlight");
+    void card.offsetWidth;
+    card.classList.add("highlight");
+    focusCard(card);
+  }
+
+  // --- the hold: nothing moves under the pointer or the keyboard focus ---------------------------
+  holdZone.forEach(function (zone) {
+    zone.addEventListener("pointerenter", function () { held.pointer = true; });
+    zone.addEventListener("pointerleave", function (e) {
+      if (inZone(e.relatedTarget)) return;
+      held.pointer = false;
+      release();
+    });
+    // Focus a mouse click left behind holds nothing; focus moved by keys does.
+    zone.addEventListener("focusin", function (e) { held.focus = keyboardFocus(e.target); });
+    zone.addEventListener("keydown", function () { held.focus = true; });
+    zone.addEventListener("focusout", function (e) {
+      if (inZone(e.relatedTarget)) return;
+      held.focus = false;
+      release();
+    });
+  });
+  arrivalsButton.addEventListener("click", function () {
+    var before = Object.keys(cards);
+    layout(true);
+    var fresh = visibleCards().filter(function (c) { return before.indexOf(c.dataset.id) === -1; })[0];
+    focusCard(fresh || visibleCards()[0]);
+  });
+  resortButton.addEventListener("click", function () {
+    layout(true);
+    focusCard(visibleCards()[0]);
+  });
+
+  // --- actions ----------------------------------------------------------------------------------
+  var HANDLERS = {
+    upvote: upvote,
+    edit: startEdit,
+    merge: startMerge
+  };
+
+  function run(name, card) {
+    var q = questions[card.dataset.id], action = ACTIONS[name];
+    if (!q || !action || forms[q.id]) return;
+    if (action.statuses.indexOf(q.status) === -1) {
+      toast(Live.fill(S.notHere, { action: action.label }), true);
+      return;
+    }
+    (HANDLERS[name] || transition)(q, card, name);
+  }
+
+  function transition(q, card, name) {
+    var after = neighbour(card);
+    if (card.contains(document.activeElement) || !currentCard()) focusCard(after || card);
+    var words = stepWords(name, q.text);
+    ownDone[q.id] = words;  // the broadcast of this step may come before its acknowledgement
+    Live.call(live.socket, name, { question_id: q.id, version: q.version }, function (ack) {
+      if (!(ack && ack.ok)) {
+        delete ownDone[q.id];
+        if (ack && ack.question) update(ack.question);
+        failed(ack);
+        return;
+      }
+      finished(ack, words, card);
+    });
+  }
+
+  /* After this moderator's own step: the card leaves its list (a note while the pointer is
+   * over the queue), the undo button names the step, the step is said where the eye is. */
+  function finished(ack, words, card) {
+    if ("step" in ack) setStep(ack.step);
+    if (ack.question) update(ack.question);
+    if (card.classList.contains("gone")) say(words); else done(words);
+  }
+
+  function upvote(q, card) {
+    Live.call(live.socket, "upvote", { question_id: q.id }, function (ack) {
+      if (!(ack && ack.ok)) { failed(ack); return; }
+      var target = questions[ack.question_id];
+      if (target) {
+        target.upvotes = ack.upvotes;
+        target.votes = ack.votes;
+        update(target);
+      }
+      done(stepWords("upvote", q.text));
+    });
+  }
+
+  function setStep(value) {
+    step = value || null;
+    undoButton.textContent = step ? Live.fill(S.undoStep, { step: stepWords(step.action, step.text) }) : S.undo;
+  }
+
+  function undo(confirmed) {
+    var payload = {};
+    if (step) payload.step = step.id;
+    if (confirmed) payload.confirm = true;
+    Live.call(live.socket, "undo", payload, function (ack) {
+      if (ack && ack.ok) {
+        setStep(ack.step);
+        if (ack.question) questions[ack.question.id] = ack.question;
+        layout(true);
+        var words = Live.fill(S.undone, { step: ack.undone ? stepWords(ack.undone.action, ack.undone.text) : "" });
+        done(words);
+        var back = ack.question && cards[ack.question.id];
+        if (back && ack.question.status === view.tab && inZone(document.activeElement)) focusCard(back);
+        return;
+      }
+      if (ack && ack.question) update(ack.question);
+      if (ack && ack.error === "confirm" && ack.step) {
+        setStep(ack.step);
+        confirmUndo(ack.message);
+        return;
+      }
+      if (ack && ack.error === "not_found") setStep(null);
+      else refreshStep();
+      failed(ack && ack.error === "not_found" ? { message: S.nothingToUndo } : ack);
+    });
+  }
+
+  function confirmUndo(message) {
+    var dialog = $("undo-confirm");
+    $("undo-confirm-text").textContent = message;
+    var back = document.activeElement;
+    dialog.returnValue = "";
+    dialog.addEventListener("close", function onClose() {
+      dialog.removeEventListener("close", onClose);
+      if (back && back.isConnected) back.focus(); else focusHome();
+      if (dialog.returnValue === "yes") undo(true);
+    });
+    dialog.showModal();
+  }
+
+  function refreshStep() {
+    Live.call(live.socket, "undo_step", {}, function (ack) { if (ack && ack.ok) setStep(ack.step); });
+  }
+
+  // --- the editor and the merge picker: forms that keep their card in place ---------------------
+  function openForm(q, card, kind) {
+    forms[q.id] = { kind: kind, list: card.parentNode.dataset.status, version: q.version, base: q };
+    card.classList.add("open-form");
+    delete card.dataset.actions;
+    var box = card.querySelector(".actions");
+    box.textContent = "";
+    return { form: forms[q.id], box: box };
+  }
+
+  function closeForm(id, card) {
+    var form = forms[id];
+    delete forms[id];
+    card.classList.remove("open-form");
+    delete card.dataset.actions;
+    if (form && form.kind === "edit") live.socket.emit("editing", { question_id: null });
+    var q = questions[id];
+    if (q) fill(card, q);
+    var keep = q && card.parentNode && belongs(q, card.parentNode.dataset.status);
+    if (keep) focusCard(card);
+    layout();
+    if (!keep && !currentCard()) focusHome();
+  }
+
   function startEdit(q, card) {
-    editing[q.id] = true;
+    var opened = openForm(q, card, "edit"), form = opened.form, box = opened.box;
     live.socket.emit("editing", { question_id: q.id });
-    var actions = card.querySelector(".actions");
-    actions.textContent = "";
     var id = "edit-" + q.id;
     var label = el("label", "", S.editLabel);
     label.htmlFor = id;
@@ -79,42 +622,84 @@
     area.rows = 3;
     area.maxLength = 500;
     area.value = q.text;
-    var version = q.version;
-    function stop() {
-      delete editing[q.id];
-      live.socket.emit("editing", { question_id: null });
-      fill(card, questions[q.id]);
-    }
-    actions.appendChild(label);
-    actions.appendChild(area);
-    actions.appendChild(button(S.save, function () {
-      Live.call(live.socket, "edit", { question_id: q.id, text: area.value, version: version }, function (ack) {
+    form.area = area;
+    form.notice = el("div", "conflict");
+    form.notice.setAttribute("role", "status");
+    form.notice.hidden = true;
+    box.appendChild(label);
+    box.appendChild(area);
+    box.appendChild(form.notice);
+    box.appendChild(button(S.save, function () {
+      Live.call(live.socket, "edit", { question_id: q.id, text: area.value, version: form.version }, function (ack) {
         if (ack && ack.ok) {
           questions[q.id] = ack.question;
-          stop();
-          say(S.done);
+          closeForm(q.id, card);
+          if ("step" in ack) setStep(ack.step);
+          done(stepWords("edit", ack.question.text));
         } else {
-          if (ack && ack.question) { questions[q.id] = ack.question; version = ack.question.version; }
-          say((ack && ack.message) || ack.error, true);
+          if (ack && ack.question) update(ack.question);
+          failed(ack);
         }
       });
     }));
-    actions.appendChild(button(S.cancel, stop, "secondary"));
+    box.appendChild(button(S.cancel, function () { closeForm(q.id, card); }, "secondary"));
+    area.addEventListener("keydown", function (e) {
+      if (e.key === "Escape") { e.preventDefault(); closeForm(q.id, card); }
+    });
     area.focus();
   }
 
+  /* Another moderator changed the question open in this editor: say who and what; their text
+   * or one's own, never silently lost. */
+  function editorConflict(q, by) {
+    var form = forms[q.id];
+    if (!form || form.kind !== "edit" || q.version === form.version) return;
+    var base = form.base, what = [];
+    if (by === DESK.user || (q.text === form.area.value && q.status === base.status)) {
+      form.version = q.version;
+      form.base = q;
+      return;
+    }
+    if (q.text !== base.text) what.push(Live.fill(S.theirText, { text: shorten(q.text, 80) }));
+    if (q.status !== base.status) what.push(Live.fill(S.theirStatus, { status: statusName(q.status) }));
+    form.version = q.version;
+    form.base = q;
+    if (!what.length) return;
+    var who = (lastBy[q.id] && lastBy[q.id].by) || editingBy[q.id] || S.someone;
+    var box = form.notice;
+    box.hidden = false;
+    box.textContent = "";
+    box.appendChild(el("p", "", Live.fill(S.theyChanged, { user: who, what: what.join(", ") })));
+    if (q.text === form.area.value) return;
+    if (q.text !== base.text) {
+      var row = el("div", "row");
+      row.appendChild(button(S.takeTheirs, function () {
+        form.area.value = questions[q.id].text;
+        box.hidden = true;
+        form.area.focus();
+      }, "secondary"));
+      row.appendChild(button(S.keepMine, function () {
+        box.textContent = "";
+        box.appendChild(el("p", "", S.keptMine));
+        form.area.focus();
+      }, "secondary"));
+      box.appendChild(row);
+    }
+  }
+
   function startMerge(q, card) {
-    var actions = card.querySelector(".actions");
-    actions.textContent = "";
     var candidates = Object.values(questions)
       .filter(function (o) { return o.id !== q.id && ["pending", "approved", "forwarded"].indexOf(o.status) !== -1; })
       .sort(function (a, b) {
         var sa = (q.similar || []).indexOf(a.id), sb = (q.similar || []).indexOf(b.id);
-        return (sa === -1 ? 99 : sa) - (sb === -1 ? 99 : sb) || b.upvotes - a.upvotes;
+        return (sa === -1 ? 1e9 : sa) - (sb === -1 ? 1e9 : sb) || (b.votes + b.upvotes) - (a.votes + a.upvotes) || b.id - a.id;
       });
+    var box = openForm(q, card, "merge").box;
     if (!candidates.length) {
-      actions.appendChild(el("p", "hint", S.mergeNone));
-      actions.appendChild(button(S.cancel, function () { fill(card, questions[q.id]); }, "secondary"));
+      box.appendChild(el("p", "hint", S.mergeNone));
+      var back = button(S.cancel, function () { closeForm(q.id, card); }, "secondary");
+      box.appendChild(back);
+      back.focus();
       return;
     }
     var id = "merge-" + q.id;
@@ -123,147 +708,97 @@
     var select = el("select");
     select.id = id;
     candidates.forEach(function (o) {
-      var option = el("option", "", "#" + o.id + " " + o.text.slice(0, 90));
+      var option = el("option", "", "#" + o.id + " " + shorten(o.text, 90));
       option.value = o.id;
       select.appendChild(option);
     });
-    actions.appendChild(label);
-    actions.appendChild(select);
-    actions.appendChild(button(S.merge, function () { act("merge", q, { into_id: Number(select.value) }); }));
-    actions.appendChild(button(S.cancel, function () { fill(card, questions[q.id]); }, "secondary"));
+    box.appendChild(label);
+    box.appendChild(select);
+    box.appendChild(button(ACTIONS.merge.label, function () {
+      ownDone[q.id] = stepWords("merge", q.text);
+      Live.call(live.socket, "merge", { question_id: q.id, into_id: Number(select.value), version: q.version }, function (ack) {
+        if (!(ack && ack.ok)) { delete ownDone[q.id]; if (ack && ack.question) update(ack.question); failed(ack); return; }
+        var after = neighbour(card);
+        delete forms[q.id];
+        card.classList.remove("open-form");
+        delete card.dataset.actions;
+        if (card.contains(document.activeElement)) focusCard(after || card);
+        finished(ack, stepWords("merge", q.text), card);
+      });
+    }));
+    box.appendChild(button(S.cancel, function () { closeForm(q.id, card); }, "secondary"));
+    select.addEventListener("keydown", function (e) {
+      if (e.key === "Escape") { e.preventDefault(); closeForm(q.id, card); }
+    });
     select.focus();
   }
 
-  function fill(card, q) {
-    card.dataset.id = q.id;
-    var text = card.querySelector(".text");
-    text.id = "question-text-" + q.id;
-    text.textContent = q.text;
-    card.querySelector(".name").textContent = q.name || S.anonymous;
-    var time = card.querySelector("time");
-    time.dateTime = q.created_at;
-    time.textContent = Live.berlinTime(q.created_at);
-    card.querySelector(".upvotes").textContent = Live.fill(S.upvotes, { n: q.upvotes });
-    card.querySelector(".votes").textContent = Live.fill(S.votes, { n: q.votes });
-    var flag = card.querySelector(".flag");
-    flag.hidden = !q.flagged;
-    flag.textContent = q.flagged ? (S["flag_" + q.flagged] || q.flagged) : "";
-    var edited = card.querySelector(".edited");
-    edited.hidden = !q.original_text;
-    edited.textContent = S.edited;
-    edited.title = q.original_text ? Live.fill(S.originalText, { text: q.original_text }) : "";
-    var busy = card.querySelector(".editing");
-    busy.hidden = !editingBy[q.id];
-    busy.textContent = editingBy[q.id] ? Live.fill(S.editingBy, { user: editingBy[q.id] }) : "";
-    var similar = card.querySelector(".similar");
-    var twins = (q.similar || []).filter(function (id) { return questions[id]; });
-    similar.hidden = !twins.length || ["pending", "approved"].indexOf(q.status) === -1;
-    similar.textContent = twins.length ? Live.fill(S.similar, { ids: twins.map(function (id) { return "#" + id; }).join(", ") }) : "";
-    var merged = card.querySelector(".merged");
-    merged.hidden = !(q.merged && q.merged.length);
-    if (!merged.hidden) {
-      merged.querySelector("summary").textContent = Live.fill(S.mergedCount, { n: q.merged.length });
-      var ul = merged.querySelector("ul");
-      ul.textContent = "";
-      q.merged.forEach(function (m) { ul.appendChild(el("li", "", m.text + (m.name ? " — " + m.name : ""))); });
-    }
-    if (editing[q.id]) return;
-    var actions = card.querySelector(".actions");
-    var focused = document.activeElement && actions.contains(document.activeElement) ? document.activeElement.textContent : null;
-    actions.textContent = "";
-    (ACTIONS[q.status] || []).forEach(function (action) {
-      var handler = action === "edit" ? function () { startEdit(questions[q.id], card); }
-        : action === "merge" ? function () { startMerge(questions[q.id], card); }
-        : function () { act(action, questions[q.id]); };
-      var b = button(S[action], handler, action === "reject" ? "secondary" : "");
-      b.dataset.action = action;
-      b.setAttribute("aria-describedby", text.id);
-      actions.appendChild(b);
-      if (focused === b.textContent) b.focus();
-    });
+  // --- keys -------------------------------------------------------------------------------------
+  function typing(node) {
+    if (!node || !node.tagName) return false;
+    if (node.isContentEditable || node.tagName === "TEXTAREA" || node.tagName === "SELECT") return true;
+    return node.tagName === "INPUT" && ["checkbox", "radio", "button", "submit"].indexOf(node.type) === -1;
   }
 
-  function place(q) {
-    var card = cards[q.id];
-    if (STATUSES.indexOf(q.status) === -1) {
-      if (card) { card.remove(); delete cards[q.id]; }
-      counts();
-      return;
-    }
-    if (!card) {
-      card = template.content.firstElementChild.cloneNode(true);
-      cards[q.id] = card;
-    }
-    fill(card, q);
-    var list = lists[q.status];
-    var siblings = Object.values(questions)
-      .filter(function (o) { return o.status === q.status && cards[o.id]; })
-      .sort(order(q.status));
-    var index = siblings.findIndex(function (o) { return o.id === q.id; });
-    var next = siblings[index + 1] && cards[siblings[index + 1].id];
-    if (card.parentNode !== list || card.nextSibling !== (next || null)) {
-      var hadFocus = card.contains(document.activeElement) ? document.activeElement : null;
-      list.insertBefore(card, next && next.parentNode === list ? next : null);
-      if (hadFocus) hadFocus.focus();
-    }
-    counts();
-  }
-
-  function counts() {
-    STATUSES.forEach(function (s) {
-      var n = lists[s].children.length;
-      document.querySelector('[data-count="' + s + '"]').textContent = n;
-      lists[s].parentNode.querySelector(".empty").hidden = n > 0;
-    });
-  }
-
-  function renderAll() {
-    STATUSES.forEach(function (s) { lists[s].textContent = ""; });
-    cards = {};
-    Object.values(questions).forEach(place);
-    counts();
-  }
-
-  function renderTalk() {
-    if (!talk) return;
-    roundState.className = "round-state " + (talk.open ? "open" : "closed");
-    roundState.textContent = talk.open
-      ? (talk.closes_at ? Live.fill(S.openUntil, { time: Live.berlinTime(talk.closes_at) }) : S.open)
-      : S.closed;
-    Live.watchWindow(live, talk);
-  }
-
-  function setRound(state, until) {
-    var payload = { state: state };
-    if (until) payload.until = until;
-    Live.call(live.socket, "talk_state", payload, function (ack) {
-      if (ack && ack.ok) { talk = ack.talk; renderTalk(); say(S.done); }
-      else say((ack && ack.message) || ack.error, true);
-    });
-  }
-
-  document.getElementById("round-open").addEventListener("click", function () { setRound("open"); });
-  document.getElementById("round-close").addEventListener("click", function () { setRound("closed"); });
-  document.getElementById("round-extend").addEventListener("click", function () {
-    var base = talk && talk.closes_at ? new Date(talk.closes_at) : new Date();
-    if (base < new Date()) base = new Date();
-    setRound("open", new Date(base.getTime() + 15 * 60 * 1000).toISOString());
+  document.addEventListener("keydown", function (e) {
+    if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey || typing(e.target)) return;
+    if (document.querySelector("dialog[open]")) return;
+    var key = e.key;
+    if (key === "?") { e.preventDefault(); openKeys(); return; }
+    if (key === "/") { e.preventDefault(); $("search").focus(); return; }
+    if (key === "j" || key === "k") { e.preventDefault(); move(key === "j" ? 1 : -1); return; }
+    if (key === "u") { e.preventDefault(); undo(false); return; }
+    var name = BY_KEY[key];
+    if (!name) return;
+    e.preventDefault();
+    var card = currentCard();
+    if (!card) { toast(S.pickFirst, true); return; }
+    run(name, card);
   });
-  document.getElementById("undo").addEventListener("click", function () {
-    Live.call(live.socket, "undo", {}, function (ack) {
-      if (ack && ack.ok) { ack.question && (questions[ack.question.id] = ack.question) && place(ack.question); say(S.done); }
-      else say((ack && ack.message) || ack.error, true);
+
+  function openKeys() {
+    var dialog = $("keys"), back = document.activeElement;
+    dialog.addEventListener("close", function onClose() {
+      dialog.removeEventListener("close", onClose);
+      if (back && back.isConnected && back !== document.body) back.focus(); else focusHome();
     });
+    dialog.showModal();
+  }
+  $("keys-open").addEventListener("click", openKeys);
+  undoButton.addEventListener("click", function () { undo(false); });
+
+  // --- order and finding ------------------------------------------------------------------------
+  var sortControl = $("sort"), searchBox = $("search"), flaggedBox = $("only-flagged"), similarBox = $("only-similar");
+  sortControl.value = view.sort;
+  if (sortControl.value !== view.sort) sortControl.value = view.sort = "popular";
+  sortControl.addEventListener("change", function () {
+    view.sort = sortControl.value;
+    try { localStorage.setItem(SORT_KEY, view.sort); } catch (e) { /* private mode: not kept */ }
+    layout(true);
   });
+  searchBox.addEventListener("input", function () { view.search = searchBox.value.trim(); layout(true); });
+  searchBox.addEventListener("keydown", function (e) {
+    if (e.key === "Escape" && searchBox.value) { e.preventDefault(); searchBox.value = ""; view.search = ""; layout(true); }
+    if (e.key === "Enter") { e.preventDefault(); move(1); }
+  });
+  flaggedBox.addEventListener("change", function () { view.flagged = flaggedBox.checked; layout(true); });
+  similarBox.addEventListener("change", function () { view.similar = similarBox.checked; layout(true); });
+  function clearFilters() {
+    searchBox.value = view.search = "";
+    flaggedBox.checked = view.flagged = false;
+    similarBox.checked = view.similar = false;
+  }
 
   var tabs = Array.prototype.slice.call(document.querySelectorAll('[role="tab"]'));
   function selectTab(tab) {
+    view.tab = tab.dataset.status;
     tabs.forEach(function (t) {
       var on = t === tab;
       t.setAttribute("aria-selected", on ? "true" : "false");
       t.tabIndex = on ? 0 : -1;
-      document.getElementById(t.getAttribute("aria-controls")).hidden = !on;
+      $(t.getAttribute("aria-controls")).hidden = !on;
     });
+    layout();
   }
   tabs.forEach(function (tab, i) {
     tab.addEventListener("click", function () { selectTab(tab); });
@@ -273,22 +808,61 @@
     });
   });
 
+  // --- the round --------------------------------------------------------------------------------
+  function renderTalk() {
+    if (!talk) return;
+    var roundState = $("round-state");
+    roundState.className = "round-state " + (talk.open ? "open" : "closed");
+    roundState.textContent = talk.open
+      ? (talk.closes_at ? Live.fill(S.openUntil, { time: Live.berlinTime(talk.closes_at) }) : S.open)
+      : S.closed;
+    Live.watchWindow(live, talk);
+  }
+  function setRound(state, until) {
+    var payload = { state: state };
+    if (until) payload.until = until;
+    Live.call(live.socket, "talk_state", payload, function (ack) {
+      if (ack && ack.ok) { talk = ack.talk; renderTalk(); done(S.done); } else failed(ack);
+    });
+  }
+  $("round-open").addEventListener("click", function () { setRound("open"); });
+  $("round-close").addEventListener("click", function () { setRound("closed"); });
+  $("round-extend").addEventListener("click", function () {
+    var base = talk && talk.closes_at ? new Date(talk.closes_at) : new Date();
+    if (base < new Date()) base = new Date();
+    setRound("open", new Date(base.getTime() + 15 * 60 * 1000).toISOString());
+  });
+
+  // --- the live connection ----------------------------------------------------------------------
+  /* A question as the server has it now: into the store, into its card where it may change. */
+  function update(q, by) {
+    questions[q.id] = q;
+    var card = cards[q.id];
+    if (card) fill(card, q);
+    editorConflict(q, by);
+    layout();
+  }
+
   live = Live.connect({
     namespace: "/moderator",
     auth: function () { return { talk: S.talk }; },
-    onRefused: function () { say(C.loggedOut, true); },
+    onConnect: refreshStep,
+    onRefused: function () { toast(C.loggedOut, true); },
     on: {
       snapshot: function (data) {
         talk = data.talk;
         questions = Live.byId(data.questions);
-        renderAll();
+        Object.values(questions).forEach(editorConflict);
+        layout(firstSnapshot);
+        firstSnapshot = false;
+        Object.keys(cards).forEach(function (id) { if (questions[id]) fill(cards[id], questions[id]); });
         renderTalk();
       },
-      question: function (q) {
+      question: function (q, data) {
         var isNew = !questions[q.id];
-        questions[q.id] = q;
-        place(q);
-        if (isNew && q.status === "pending") say(S.newQuestion);
+        if (data && data.by && data.by !== DESK.user) lastBy[q.id] = { by: data.by, action: data.action };
+        if (isNew && q.status === "pending") arrived(q.id);
+        update(q, data && data.by);
       },
       votes: function (all) {
         Object.keys(all).forEach(function (id) {
@@ -296,15 +870,17 @@
           if (!q) return;
           q.upvotes = all[id].upvotes;
           q.votes = all[id].votes;
-          place(q);
+          if (cards[id]) fill(cards[id], q);
         });
+        layout();
       },
       talk: function (t) { talk = t; renderTalk(); },
       editing: function (data) {
         if (data.user) editingBy[data.question_id] = data.user; else delete editingBy[data.question_id];
-        if (questions[data.question_id] && cards[data.question_id]) fill(cards[data.question_id], questions[data.question_id]);
+        var card = cards[data.question_id];
+        if (card && questions[data.question_id]) fill(card, questions[data.question_id]);
       },
-      logged_out: function () { live.socket.disconnect(); say(C.loggedOut, true); }
+      logged_out: function () { live.socket.disconnect(); toast(C.loggedOut, true); }
     }
   });
 })();

@@ -106,6 +106,8 @@ def _interface_text(page: str, app) -> str:
         def flat(value) -> list[str]:
             if isinstance(value, dict):
                 return [s for v in value.values() for s in flat(v)]
+            if isinstance(value, list):
+                return [s for v in value for s in flat(v)]
             return [value] if isinstance(value, str) else []
         return " | ".join(html.escape(s) for s in flat(json.loads(match.group(1))))
 
@@ -182,13 +184,15 @@ def test_moderator_pages_in_english(app, seeded, login):
                   "Extend by 15 minutes", "Undo", "Open podium view", "Export (CSV)"):
         assert words in html.unescape(page), words
     strings = _json_strings(page, "strings")
-    assert {k: strings[k] for k in ("upvote", "approve", "reject", "forward", "answered", "edit", "merge",
-                                    "undo", "save", "cancel")} == {
+    desk = _json_strings(page, "desk")
+    assert {a["name"]: a["label"] for a in desk["actions"]} == {
         "upvote": "Upvote", "approve": "Approve", "reject": "Reject", "forward": "To the podium",
-        "answered": "Answered", "edit": "Edit", "merge": "Merge", "undo": "Undo", "save": "Save",
-        "cancel": "Cancel"}
-    assert strings["upvotes"] == "{n} upvotes"
-    assert strings["similar"] == "Similar to {ids} – merge?"
+        "answered": "Answered", "edit": "Edit", "merge": "Merge"}
+    assert desk["done"]["approve"] == "approved"
+    assert {k: strings[k] for k in ("undo", "save", "cancel")} == {"undo": "Undo", "save": "Save", "cancel": "Cancel"}
+    assert strings["undoStep"] == "Undo: {step}"
+    assert strings["score"] == "{votes} votes + {upvotes} upvotes"
+    assert strings["similar"] == "Similar to"
     assert strings["editingBy"] == "being edited by {user}"
 
 
