@@ -25,6 +25,9 @@ def message(code: str, detail: dict | None = None) -> str:
         return _("Dafür fehlt die Berechtigung.")
     if code == "conflict":
         return _("Die Frage wurde inzwischen geändert. Bitte prüfen Sie die aktuelle Fassung.")
+    if code == "invalid" and detail.get("reason") == "staff":
+        return _("Dieser Name ist dem Team der Veranstaltung vorbehalten (Moderation, Podium, "
+                 "Referierende). Bitte wählen Sie einen anderen Namen oder lassen Sie das Feld leer.")
     if code == "internal":
         return _("Ein interner Fehler ist aufgetreten. Bitte versuchen Sie es erneut.")
     return _("Ungültige Eingabe.")
