@@ -97,7 +97,7 @@ class World:
 def world(make_app, clock):
     app = make_app(LIMIT_SUBMIT_PER_CLIENT="100000 per minute", LIMIT_SUBMIT_PER_ADDRESS="100000 per minute",
                    LIMIT_VOTE_PER_CLIENT="100000 per minute", LIMIT_VOTE_PER_ADDRESS="100000 per minute",
-                   LIMIT_LOGIN_PER_ACCOUNT="100000 per minute", LIMIT_LOGIN_PER_ADDRESS="100000 per minute")
+                   LOGIN_FREE_FAILURES=100000, LIMIT_LOGIN_FAILURES_PER_ADDRESS="100000 per minute")
     with app.app_context():
         talks.seed(db.session, clock())
         accounts.create_or_update(db.session, "mod", PASSWORD, "moderator")

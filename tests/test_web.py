@@ -262,9 +262,14 @@ def test_login_redirects_only_to_local_paths(app, seeded, moderator_user, next_u
     assert response.headers["Location"] == expected
 
 
-def test_login_is_throttled_per_account(app, seeded, moderator_user):
+def test_login_is_throttled_after_wrong_passwords(make_app, clock):
+    app = make_app(LOGIN_WAIT_FIRST=60)
+    with app.app_context():
+        talks.seed(db.session, clock())
+        accounts.create_or_update(db.session, "mod", PASSWORD, "moderator")
+        db.session.commit()
     client = app.test_client()
-    for _ in range(10):
+    for _ in range(4):
         assert client.post("/login", data={"username": "mod", "password": "falsch-geraten"}).status_code == 401
     response = client.post("/login", data={"username": "mod", "password": PASSWORD})
     assert response.status_code == 429
