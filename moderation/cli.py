@@ -1,4 +1,4 @@
-"""flask commands: seed, create-user, podium-url, serve, purge."""
+"""flask commands: seed, create-user, reset-password, podium-url, serve, purge."""
 from __future__ import annotations
 
 import os
@@ -20,7 +20,7 @@ from .services.errors import DomainError
 
 
 def register(app: Flask) -> None:
-    for command in (seed, create_user, podium_url, serve, purge):
+    for command in (seed, create_user, reset_password, podium_url, serve, purge):
         app.cli.add_command(command)
 
 
@@ -59,6 +59,18 @@ def create_user(name: str, password: str, role: str) -> None:
                                    "(Passwort: mindestens 8 Zeichen)") from None
     db.session.commit()
     click.echo(f"Konto {user.username} ({user.role}) gespeichert.")
+
+
+@click.command("reset-password")
+@click.argument("name")
+def reset_password(name: str) -> None:
+    """Set a new generated password, print it once, and end every session of the account."""
+    user = accounts.by_name(db.session, name)
+    if user is None:
+        raise click.ClickException(f"Kein Konto mit dem Namen {name!r}.")
+    password = accounts.reset_password(db.session, None, user)
+    db.session.commit()
+    click.echo(f"Neues Passwort für {user.username} (nur jetzt sichtbar): {password}")
 
 
 @click.command("podium-url")
