@@ -40,7 +40,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     from .ratelimit import RateLimits, validate
     validate(app.config)
-    app.extensions["rate_limits"] = RateLimits(app.config["REDIS_URL"] or "memory://", app.config["RATE_LIMIT_EXEMPT"], app.config)
+    app.extensions["rate_limits"] = RateLimits(app.config["REDIS_URL"] or "memory://",
+                                               app.config["RATE_LIMIT_EXEMPT"], app.config)
 
     origins = [app.config["PUBLIC_ORIGIN"]] if app.config["PUBLIC_ORIGIN"] else None
     socketio.server_options.pop("client_manager", None)  # else an earlier app's Redis queue is kept
@@ -85,7 +86,7 @@ def _configure_sqlite(engine: Engine) -> None:
         return
 
     @event.listens_for(engine, "connect")
-    def on_connect(dbapi_connection, connection_record):  # noqa: ANN001
+    def on_connect(dbapi_connection, connection_record):
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
@@ -100,7 +101,7 @@ def _configure_sqlite(engine: Engine) -> None:
     writer = threading.Lock()
 
     @event.listens_for(engine, "begin")
-    def on_begin(conn):  # noqa: ANN001
+    def on_begin(conn):
         conn.info["fr_writer"] = writer.acquire(timeout=10)
         try:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
@@ -108,7 +109,7 @@ def _configure_sqlite(engine: Engine) -> None:
             _release(conn)
             raise
 
-    def _release(conn) -> None:  # noqa: ANN001
+    def _release(conn) -> None:
         if conn.info.pop("fr_writer", False):
             writer.release()
 

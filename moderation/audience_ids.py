@@ -8,7 +8,7 @@ which also hands it to the page's script; other clients read that cookie and pas
 from __future__ import annotations
 
 import uuid
-from typing import Mapping
+from collections.abc import Mapping
 
 from itsdangerous import BadSignature, Signer
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any, cast
 
 from limits import RateLimitItem, parse, parse_many
-from limits.storage import storage_from_string
+from limits.storage import Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 from .services.errors import DomainError
@@ -25,7 +26,8 @@ _FAILURE_MEMORY = parse("100000 per day")
 
 class RateLimits:
     def __init__(self, storage_uri: str, exempt: list[str], config: Mapping[str, Any]):
-        self.storage = storage_from_string(storage_uri)
+        # memory:// or redis://: synchronous storages (the async ones need an async: scheme)
+        self.storage = cast(Storage, storage_from_string(storage_uri))
         self.strategy = MovingWindowRateLimiter(self.storage)
         self.exempt = frozenset(exempt)
         self.config = config

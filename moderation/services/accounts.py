@@ -6,9 +6,9 @@ import secrets
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from ..models import User
+from . import DbSession
 from .errors import DomainError
 
 ROLES = ("moderator", "admin")
@@ -17,7 +17,7 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("not-a-password")
 
 
-def create_or_update(session: Session, username: str, password: str, role: str = "moderator") -> User:
+def create_or_update(session: DbSession, username: str, password: str, role: str = "moderator") -> User:
     """A new account, or a new password and role for an existing one: then its sessions end."""
     username = username.strip()
     if not username or len(username) > 80:
@@ -39,7 +39,7 @@ def create_or_update(session: Session, username: str, password: str, role: str =
     return user
 
 
-def reset_password(session: Session, by: User | None, user: User) -> str:
+def reset_password(session: DbSession, by: User | None, user: User) -> str:
     """A new generated password, returned once; every session of the account ends."""
     password = secrets.token_urlsafe(12)
     user.password_hash = _hasher.hash(password)
@@ -47,13 +47,13 @@ def reset_password(session: Session, by: User | None, user: User) -> str:
     return password
 
 
-def by_name(session: Session, username: str) -> User | None:
+def by_name(session: DbSession, username: str) -> User | None:
     if "\x00" in username:  # no such name, and PostgreSQL would refuse the query
         return None
     return session.scalar(select(User).where(User.username == username.strip()))
 
 
-def authenticate(session: Session, username: str, password: str) -> User | None:
+def authenticate(session: DbSession, username: str, password: str) -> User | None:
     user = by_name(session, username or "")
     try:
         _hasher.verify(user.password_hash if user else _DUMMY_HASH, password or "")
@@ -66,7 +66,7 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
     return user
 
 
-def load(session: Session, session_id: str) -> User | None:
+def load(session: DbSession, session_id: str) -> User | None:
     """Flask-Login's id is 'user_id:epoch'; an old epoch (after logout) loads nobody."""
     try:
         user_id, epoch = (int(part) for part in session_id.split(":"))
@@ -78,7 +78,7 @@ def load(session: Session, session_id: str) -> User | None:
     return user
 
 
-def valid_logins(session: Session, logins: set[str]) -> set[str]:
+def valid_logins(session: DbSession, logins: set[str]) -> set[str]:
     """Those of Flask-Login's ids ('user_id:epoch') that still load an active account."""
     wanted: dict[int, set[str]] = {}
     for login in logins:
@@ -92,7 +92,7 @@ def valid_logins(session: Session, logins: set[str]) -> set[str]:
     return {user.get_id() for user in users if user.active} & logins
 
 
-def end_sessions(session: Session, user: User) -> None:
+def end_sessions(session: DbSession, user: User) -> None:
     """Log the user out everywhere: sessions and open sockets of the old epoch are void."""
     user.session_epoch += 1
     session.flush()

@@ -3,28 +3,37 @@ from __future__ import annotations
 
 import uuid
 
-from flask import (Blueprint, abort, after_this_request, current_app, flash, g, jsonify, redirect,
-                   render_template, request, url_for)
+from flask import (
+    Blueprint,
+    abort,
+    after_this_request,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from sqlalchemy import text
-from werkzeug.exceptions import HTTPException
 
 from .. import audience_ids
+from ..clock import now
 from ..extensions import db
-from ..live import broadcast
 from ..messages import message
-from ..models import utcnow
+from ..readmodel import publish
+from ..readmodel.snapshot import snapshot
+from ..readmodel.views import AUDIENCE
 from ..services import questions as question_service
 from ..services import talks as talk_service
 from ..services import windows
 from ..services.errors import DomainError
 from .forms import QuestionForm
+from .lookup import talk_or_404
 
 bp = Blueprint("audience", __name__)
-
-
-def now():
-    return current_app.config.get("CLOCK", utcnow)()
 
 
 @bp.get("/")
@@ -33,20 +42,13 @@ def index():
     return render_template("index.html", series=series, loose=loose, now=now(), is_open=windows.is_open)
 
 
-def _talk_or_404(slug: str):
-    try:
-        return talk_service.by_slug(db.session, slug)
-    except DomainError:
-        abort(404)
-
-
 def _audience_token() -> str:
     """The person's signed audience id: from its cookie, else a new one, counted against the
     address's limit of new identities (a 429 page says how long to wait)."""
     if "audience_token" in g:
         return g.audience_token
     secret = current_app.config["SECRET_KEY"]
-    token = request.cookies.get(audience_ids.COOKIE)
+    token = request.cookies.get(audience_ids.COOKIE, "")
     if audience_ids.verify(secret, token) is None:
         wait = current_app.extensions["rate_limits"].hit("IDENTITY", address=request.remote_addr)
         if wait is not None:
@@ -72,9 +74,9 @@ def _client() -> str:
 def _render_talk(talk, form: QuestionForm, error: str | None = None, status: int = 200):
     at = now()
     client = _client()
-    snapshot = broadcast.snapshot(db.session, talk, "audience", at, client)
-    public = [q for q in snapshot["questions"] if q["status"] in ("approved", "forwarded", "answered")]
-    mine = [q for q in snapshot["questions"] if q.get("mine")]
+    state = snapshot(db.session, talk, AUDIENCE, at, client)
+    public = [q for q in state["questions"] if AUDIENCE.sees(q["status"])]
+    mine = [q for q in state["questions"] if q.get("mine")]
     form.client_msg_id.data = str(uuid.uuid4())
     upcoming = None if windows.is_open(talk, at) else windows.next_talk(db.session, at)
     page = render_template("talk.html", talk=talk, form=form, error=error, public=public, mine=mine,
@@ -85,28 +87,28 @@ def _render_talk(talk, form: QuestionForm, error: str | None = None, status: int
 
 @bp.get("/t/<slug>")
 def talk_page(slug: str):
-    talk = _talk_or_404(slug)
+    talk = talk_or_404(slug)
     return _render_talk(talk, QuestionForm())
 
 
 @bp.post("/t/<slug>/questions")
 def submit_form(slug: str):
-    talk = _talk_or_404(slug)
+    talk = talk_or_404(slug)
     form = QuestionForm()
     if not form.validate_on_submit():
         return _render_talk(talk, form, message("too_long"), 400)
     client = _client()
     limits = current_app.extensions["rate_limits"]
     try:
-        change = question_service.submit(
-            db.session, talk, text=form.text.data, name=form.name.data, client=client,
-            client_msg_id=form.client_msg_id.data, now=now(),
+        write = question_service.submit(
+            db.session, talk, text=form.text.data or "", name=form.name.data, client=client,
+            client_msg_id=form.client_msg_id.data or "", now=now(),
             admit=lambda: limits.check("SUBMIT", client=client, address=request.remote_addr))
     except DomainError as exc:
         db.session.rollback()
         status = {"rate_limited": 429, "closed": 409}.get(exc.code, 400)
         return _render_talk(talk, form, message(exc.code, exc.detail), status)
-    broadcast.commit(broadcast.changes(db.session, talk, [change]))
+    publish.commit(publish.outbox(db.session, talk, write, now()))
     flash(_("Gesendet — wartet auf Freigabe"), "success")
     return redirect(url_for("audience.talk_page", slug=talk.slug, lang=request.args.get("lang")), 303)
 
@@ -127,9 +129,3 @@ def healthz():
         return jsonify(status="unavailable"), 503
     return jsonify(status="ok")
 
-
-def error_page(exc: HTTPException):
-    code = getattr(exc, "code", 500) or 500
-    if request.path.startswith("/healthz"):
-        return jsonify(status="error"), code
-    return render_template("error.html", code=code), code

@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from conftest import submit
 from moderation.extensions import db
 from moderation.models import Question
 from moderation.services import text as texts
 from moderation.services.errors import DomainError
+from tests.helpers import submit
 
 INVISIBLE = [
     "\u3164",                         # HANGUL FILLER

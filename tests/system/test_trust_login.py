@@ -4,15 +4,14 @@ Only wrong passwords count, per (account, address) with growing waits and per ad
 the owner from another address always gets in, and the page says how long to wait."""
 from __future__ import annotations
 
-import re
 import time
 import uuid
 
 import pytest
 
-from conftest import PASSWORD, require_or_skip
 from moderation.extensions import db
 from moderation.services import accounts, talks
+from tests.helpers import PASSWORD, require_or_skip
 
 OWNER = "192.0.2.10"
 WRONG = "falsch-geraten"
