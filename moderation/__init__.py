@@ -44,9 +44,10 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
                                                app.config["RATE_LIMIT_EXEMPT"], app.config)
 
     origins = [app.config["PUBLIC_ORIGIN"]] if app.config["PUBLIC_ORIGIN"] else None
-    socketio.server_options.pop("client_manager", None)  # else an earlier app's Redis queue is kept
+    from .live.sessions import client_manager
+    socketio.server_options.pop("message_queue", None)  # the client manager below carries the queue
     socketio.init_app(
-        app, async_mode=app.config["ASYNC_MODE"], message_queue=app.config["REDIS_URL"],
+        app, async_mode=app.config["ASYNC_MODE"], client_manager=client_manager(app.config["REDIS_URL"]),
         cors_allowed_origins=origins, max_http_buffer_size=app.config["SOCKET_MAX_BUFFER"],
         ping_interval=10, ping_timeout=10, logger=False, engineio_logger=False)
     from . import live

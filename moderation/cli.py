@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from .extensions import db
 from .models import User, utcnow
+from .readmodel.publish import notify_logout
 from .services import accounts, retention
 from .services import talks as talk_service
 from .services.errors import DomainError
@@ -52,12 +53,15 @@ def seed() -> None:
 @click.option("--role", type=click.Choice(accounts.ROLES), default="moderator", show_default=True)
 def create_user(name: str, password: str, role: str) -> None:
     """Create an account, or set the password and role of an existing one."""
+    existed = accounts.by_name(db.session, name) is not None
     try:
         user = accounts.create_or_update(db.session, name, password, role)
     except DomainError as exc:
         raise click.ClickException(f"ungültig: {exc.detail.get('field', exc.code)} "
                                    "(Passwort: mindestens 8 Zeichen)") from None
     db.session.commit()
+    if existed:
+        notify_logout(user)
     click.echo(f"Konto {user.username} ({user.role}) gespeichert.")
 
 
@@ -70,6 +74,7 @@ def reset_password(name: str) -> None:
         raise click.ClickException(f"Kein Konto mit dem Namen {name!r}.")
     password = accounts.reset_password(db.session, None, user)
     db.session.commit()
+    notify_logout(user)
     click.echo(f"Neues Passwort für {user.username} (nur jetzt sichtbar): {password}")
 
 

@@ -47,6 +47,8 @@ def from_environment(instance_path: Path) -> dict:
         "PODIUM_FRAME_ANCESTORS": os.environ.get("PODIUM_FRAME_ANCESTORS") or None,
         "SESSION_COOKIE_SECURE": bool(public_origin and public_origin.startswith("https://")),
         "TRUSTED_PROXIES": trusted_proxies(),
+        **({"SESSION_SWEEP_SECONDS": float(os.environ["SESSION_SWEEP_SECONDS"])}
+           if os.environ.get("SESSION_SWEEP_SECONDS") else {}),
         # any limit below, e.g. LIMIT_SUBMIT_PER_ADDRESS="40 per minute"
         **{name: value for name, value in os.environ.items() if name in DEFAULTS and name.startswith("LIMIT_")},
     }

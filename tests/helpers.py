@@ -43,3 +43,9 @@ def events(client, namespace: str, name: str | None = None) -> list:
 def submit(client, text: str, name: str | None = None, msg_id: str | None = None) -> dict:
     return client.emit("submit", {"text": text, "name": name, "client_msg_id": msg_id or str(uuid.uuid4())},
                        namespace="/audience", callback=True)
+
+
+def signed_id(app) -> str:
+    """A new audience id as the question page hands it out (signed with the app's SECRET_KEY)."""
+    from moderation import audience_ids
+    return audience_ids.issue(app.config["SECRET_KEY"])

@@ -1,7 +1,7 @@
 """Ending a staff account's sessions on every server process.
 
 A logout, password reset, role change or deactivation bumps the account's session epoch, commits,
-and then emits `logged_out` to the account's room (rooms.user) on /moderator. The client managers
+and then emits `logged_out` to the account's room (publish.notify_logout). The client managers
 below treat that event as an order: each process that delivers it disconnects the room's sockets
 right after. With REDIS_URL the event travels through the same queue channel as every broadcast,
 so any broadcast published after it reaches the other processes after their sockets are gone.
@@ -21,15 +21,17 @@ import socketio
 from flask import Flask
 from flask_socketio import SocketIO
 
-ENDED = "logged_out"
-NAMESPACE = "/moderator"
-ROOM_PREFIX = "user:"
+from ..readmodel.publish import LOGGED_OUT
+from ..readmodel.views import MODERATOR
+
+NAMESPACE = MODERATOR.namespace
+ROOM_PREFIX = "user:"  # rooms.user(id)
 
 log = logging.getLogger("fragerunde.live")
 
 
 def _end_sessions(manager: socketio.Manager, event: str, namespace: str | None, room: object) -> None:
-    if event != ENDED or namespace != NAMESPACE or not isinstance(room, str) or not room.startswith(ROOM_PREFIX):
+    if event != LOGGED_OUT or namespace != NAMESPACE or not isinstance(room, str) or not room.startswith(ROOM_PREFIX):
         return
     for sid, _eio_sid in list(manager.get_participants(namespace, room)):
         manager.server.disconnect(sid, namespace=namespace, ignore_queue=True)
@@ -60,11 +62,6 @@ def client_manager(redis_url: str | None) -> socketio.Manager:
     if redis_url:
         return QueueManager(redis_url, channel="flask-socketio")
     return LocalManager()
-
-
-def end_sessions(socketio_ext: SocketIO, user_id: int) -> None:
-    """After the epoch bump is committed: disconnect the account's moderator sockets everywhere."""
-    socketio_ext.emit(ENDED, {}, to=f"{ROOM_PREFIX}{user_id}", namespace=NAMESPACE)
 
 
 class SessionSweep:

@@ -21,7 +21,7 @@ from moderation.models import STATUSES, AuditEntry, Question, Talk, Vote
 from moderation.services import accounts, talks
 from moderation.services import text as texts
 from moderation.services.errors import DomainError
-from tests.helpers import PASSWORD
+from tests.helpers import PASSWORD, signed_id
 
 CODES = {"closed", "empty", "too_long", "rate_limited", "not_found", "forbidden", "conflict", "invalid"}
 AUDIENCE_EVENTS = ("submit", "vote", "resync")
@@ -97,15 +97,18 @@ class World:
 def world(make_app, clock):
     app = make_app(LIMIT_SUBMIT_PER_CLIENT="100000 per minute", LIMIT_SUBMIT_PER_ADDRESS="100000 per minute",
                    LIMIT_VOTE_PER_CLIENT="100000 per minute", LIMIT_VOTE_PER_ADDRESS="100000 per minute",
-                   LOGIN_FREE_FAILURES=100000, LIMIT_LOGIN_FAILURES_PER_ADDRESS="100000 per minute")
+                   LOGIN_FREE_FAILURES=100000, LIMIT_LOGIN_FAILURES_PER_ADDRESS="100000 per minute",
+                   LIMIT_IDENTITY_PER_ADDRESS="100000 per minute", LIMIT_CONNECT_PER_ADDRESS="100000 per minute",
+                   LIMIT_RESYNC_PER_CLIENT="100000 per minute", LIMIT_RESYNC_PER_ADDRESS="100000 per minute",
+                   LIMIT_VOTE_PER_ADDRESS_QUESTION="100000 per minute")
     with app.app_context():
         talks.seed(db.session, clock())
         accounts.create_or_update(db.session, "mod", PASSWORD, "moderator")
         accounts.create_or_update(db.session, "chefin", PASSWORD, "admin")
         token = talks.by_slug(db.session, "demo").podium_token
         db.session.commit()
-    auth = {"audience": {"talk": "demo", "client_id": str(uuid.uuid4())},
-            "audience2": {"talk": "demo", "client_id": str(uuid.uuid4())},
+    auth = {"audience": {"talk": "demo", "client_id": signed_id(app)},
+            "audience2": {"talk": "demo", "client_id": signed_id(app)},
             "moderator": {"talk": "demo"}, "admin": {"talk": "demo"}, "podium": {"token": token}}
     clients = {}
     for who in ("audience", "audience2", "podium"):

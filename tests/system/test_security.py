@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from moderation.extensions import db, socketio
 from moderation.models import AuditEntry, Question, Talk, User, Vote
 from moderation.services import accounts, talks
-from tests.helpers import PASSWORD, events, require_or_skip, submit
+from tests.helpers import PASSWORD, events, require_or_skip, signed_id, submit
 
 PUBLIC = "https://fragen.example.org"
 EVIL = "http://evil.example"
@@ -45,7 +45,7 @@ def http_from(app, address: str):
 def audience_from(app, address: str, client_id: str | None = None, slug: str = "demo"):
     """An audience socket whose requests come from `address` (through a Flask test client)."""
     return socketio.test_client(app, namespace="/audience", flask_test_client=http_from(app, address),
-                                auth={"talk": slug, "client_id": client_id or str(uuid.uuid4())})
+                                auth={"talk": slug, "client_id": client_id or signed_id(app)})
 
 
 def no_submit_limit(app) -> None:
@@ -385,7 +385,7 @@ def test_clients_cannot_replay_connect_or_disconnect(app, audience_client, moder
     """An event named `connect` must not run the connect handler again (joining other rooms)."""
     audience = audience_client()
     qid = submit(audience, "Meine Frage")["question"]["id"]
-    other_talk = {"talk": "wohnen", "client_id": str(uuid.uuid4())}
+    other_talk = {"talk": "wohnen", "client_id": signed_id(app)}
     refused(audience.emit("connect", other_talk, namespace="/audience", callback=True), "invalid")
     refused(audience.emit("disconnect", "client namespace disconnect", namespace="/audience", callback=True),
             "invalid")
@@ -853,7 +853,7 @@ def test_nul_bytes_never_reach_the_database(app, audience_client, login):
     assert anyone.post("/t/de%00mo/questions", data={"text": "x", "client_msg_id": uuid.uuid4().hex}).status_code == 404
     assert anyone.post("/login", data={"username": "mod\x00", "password": PASSWORD}).status_code == 401
     assert anyone.post("/login", data={"username": "\x00", "password": "\x00" * 8}).status_code == 401
-    for auth in ({"talk": "de\x00mo", "client_id": str(uuid.uuid4())}, {"talk": "\x00", "client_id": "\x00" * 10}):
+    for auth in ({"talk": "de\x00mo", "client_id": signed_id(app)}, {"talk": "\x00", "client_id": "\x00" * 10}):
         assert not socketio.test_client(app, namespace="/audience", auth=auth).is_connected("/audience")
     assert not socketio.test_client(app, namespace="/podium", auth={"token": "a\x00b"}).is_connected("/podium")
     assert not socketio.test_client(app, namespace="/moderator", auth={"talk": "de\x00mo"},

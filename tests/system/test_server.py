@@ -95,7 +95,7 @@ def test_acknowledged_submissions_survive_sigkill(make_server, db):
                 window.release()
             return callback
 
-        ids = [str(uuid.uuid4()) for _ in range(clients_n)]
+        ids = [srv.audience_id() for _ in range(clients_n)]
         audience = [(cid, srv.audience(client_id=cid)) for cid in ids]
 
         def stream(cid, client, k):

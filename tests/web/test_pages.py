@@ -285,7 +285,7 @@ def test_export_csv(app, seeded, login, clock):
             return questions.submit(db.session, demo, text=text, name=name, client=client,
                                     client_msg_id=uuid.uuid4().hex, now=clock()).question
 
-        formula = ask('=HYPERLINK("http://evil.example","Klick")', "@admin")
+        formula = ask('=HYPERLINK("http://evil.example","Klick")', "@mallory")
         plus = ask("+49 ist die Vorwahl?", "-Minus")
         plain = ask("Wann fährt der letzte Bus?", "Erika, aus \"Kleinstadt\"")
         dup = ask("Wann fährt der letzte Bus denn?", client="c2")
@@ -312,7 +312,7 @@ def test_export_csv(app, seeded, login, clock):
 
     f, p, q, d = (by_id[i] for i in ids)
     assert f["text"] == '\'=HYPERLINK("http://evil.example","Klick")'
-    assert f["name"] == "'@admin"
+    assert f["name"] == "'@mallory"
     assert (p["text"], p["original_text"], p["name"]) == ("'+49 ist die Vorwahl von Deutschland?",
                                                          "'+49 ist die Vorwahl?", "'-Minus")
     assert (q["text"], q["name"], q["status"]) == ("Wann fährt der letzte Bus?", 'Erika, aus "Kleinstadt"', "forwarded")
