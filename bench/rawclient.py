@@ -12,6 +12,7 @@ import json
 import selectors
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import websocket
@@ -57,8 +58,9 @@ class RawAudience:
 class Crowd:
     """Connect up to `target` audience clients within `budget` seconds; keep them alive."""
 
-    def __init__(self, port: int, origin: str, slug: str = "demo"):
-        self.port, self.origin, self.slug = port, origin, slug
+    def __init__(self, port: int, origin: str, audience_id: Callable[[str], str], slug: str = "demo"):
+        """`audience_id(slug)` hands out a server-issued id, as the question page does for a browser."""
+        self.port, self.origin, self.slug, self.audience_id = port, origin, slug, audience_id
         self.clients: list[RawAudience] = []
         self.failures: list[str] = []
         self.lock = threading.Lock()
@@ -71,8 +73,6 @@ class Crowd:
 
     def connect(self, target: int, budget: float, workers: int = 48) -> tuple[int, float]:
         """Returns (connected, seconds). Stops at the target, the budget, or after 50 failures."""
-        import uuid
-
         start = time.perf_counter()
         deadline = start + budget
 
@@ -82,7 +82,8 @@ class Crowd:
             try:
                 left = max(1.0, deadline - time.perf_counter())
                 client = RawAudience(self.port, self.origin,
-                                     {"talk": self.slug, "client_id": str(uuid.uuid4())}, timeout=min(10, left))
+                                     {"talk": self.slug, "client_id": self.audience_id(self.slug)},
+                                     timeout=min(10, left))
             except Exception as exc:
                 with self.lock:
                     self.failures.append(f"{type(exc).__name__}: {exc}"[:160])

@@ -65,7 +65,7 @@ def latency(srv: Server, mod, n: int) -> dict:
 
 def throughput(srv: Server, mod, m: int) -> dict:
     """m raw audience connections send their 5 questions each at once; the poller counts acks."""
-    crowd = Crowd(srv.port, srv.origin)
+    crowd = Crowd(srv.port, srv.origin, srv.audience_id)
     try:
         connected, _ = crowd.connect(m, 30)
         total = connected * PER_CLIENT
@@ -97,7 +97,7 @@ def throughput(srv: Server, mod, m: int) -> dict:
 
 
 def capacity(srv: Server, mod, target: int, budget: float) -> dict:
-    crowd = Crowd(srv.port, srv.origin)
+    crowd = Crowd(srv.port, srv.origin, srv.audience_id)
     try:
         connected, seconds = crowd.connect(target, budget)
         time.sleep(1.0)                      # let the server settle; then count who is still there

@@ -38,24 +38,37 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     login_manager.login_message = None
     login_manager.session_protection = None  # its "basic" mode keeps a hash of the IP address in the cookie
 
-    from .ratelimit import RateLimits
+    from .ratelimit import RateLimits, validate
+    validate(app.config)
     app.extensions["rate_limits"] = RateLimits(app.config["REDIS_URL"] or "memory://",
                                                app.config["RATE_LIMIT_EXEMPT"], app.config)
 
     origins = [app.config["PUBLIC_ORIGIN"]] if app.config["PUBLIC_ORIGIN"] else None
-    socketio.server_options.pop("client_manager", None)  # else an earlier app's Redis queue is kept
+    from .live.sessions import client_manager
+    socketio.server_options.pop("message_queue", None)  # the client manager below carries the queue
     socketio.init_app(
-        app, async_mode=app.config["ASYNC_MODE"], message_queue=app.config["REDIS_URL"],
+        app, async_mode=app.config["ASYNC_MODE"], client_manager=client_manager(app.config["REDIS_URL"]),
         cors_allowed_origins=origins, max_http_buffer_size=app.config["SOCKET_MAX_BUFFER"],
         ping_interval=10, ping_timeout=10, logger=False, engineio_logger=False)
     from . import live
     live.register(app)
+    _behind_proxies(app)
 
     from .web import register as register_web
     register_web(app)
     from . import cli
     cli.register(app)
     return app
+
+
+def _behind_proxies(app: Flask) -> None:
+    """With TRUSTED_PROXIES=n, the client's address, scheme and host come from the headers the n
+    proxies in front set (X-Forwarded-For, -Proto, -Host). It wraps Socket.IO's middleware too,
+    so request.remote_addr in socket handlers is the client, not the proxy."""
+    proxies = app.config["TRUSTED_PROXIES"]
+    if proxies:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
 
 
 def select_locale() -> str:

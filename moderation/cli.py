@@ -1,4 +1,4 @@
-"""flask commands: seed, create-user, podium-url, serve, purge."""
+"""flask commands: seed, create-user, reset-password, podium-url, serve, purge."""
 from __future__ import annotations
 
 import os
@@ -14,13 +14,14 @@ from sqlalchemy import select
 
 from .extensions import db
 from .models import User, utcnow
+from .readmodel.publish import notify_logout
 from .services import accounts, retention
 from .services import talks as talk_service
 from .services.errors import DomainError
 
 
 def register(app: Flask) -> None:
-    for command in (seed, create_user, podium_url, serve, purge):
+    for command in (seed, create_user, reset_password, podium_url, serve, purge):
         app.cli.add_command(command)
 
 
@@ -52,13 +53,29 @@ def seed() -> None:
 @click.option("--role", type=click.Choice(accounts.ROLES), default="moderator", show_default=True)
 def create_user(name: str, password: str, role: str) -> None:
     """Create an account, or set the password and role of an existing one."""
+    existed = accounts.by_name(db.session, name) is not None
     try:
         user = accounts.create_or_update(db.session, name, password, role)
     except DomainError as exc:
         raise click.ClickException(f"ungültig: {exc.detail.get('field', exc.code)} "
                                    "(Passwort: mindestens 8 Zeichen)") from None
     db.session.commit()
+    if existed:
+        notify_logout(user)
     click.echo(f"Konto {user.username} ({user.role}) gespeichert.")
+
+
+@click.command("reset-password")
+@click.argument("name")
+def reset_password(name: str) -> None:
+    """Set a new generated password, print it once, and end every session of the account."""
+    user = accounts.by_name(db.session, name)
+    if user is None:
+        raise click.ClickException(f"Kein Konto mit dem Namen {name!r}.")
+    password = accounts.reset_password(db.session, None, user)
+    db.session.commit()
+    notify_logout(user)
+    click.echo(f"Neues Passwort für {user.username} (nur jetzt sichtbar): {password}")
 
 
 @click.command("podium-url")

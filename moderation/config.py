@@ -46,7 +46,20 @@ def from_environment(instance_path: Path) -> dict:
         "CONTACT_EMAIL": os.environ.get("CONTACT_EMAIL") or None,
         "PODIUM_FRAME_ANCESTORS": os.environ.get("PODIUM_FRAME_ANCESTORS") or None,
         "SESSION_COOKIE_SECURE": bool(public_origin and public_origin.startswith("https://")),
+        "TRUSTED_PROXIES": trusted_proxies(),
+        **({"SESSION_SWEEP_SECONDS": float(os.environ["SESSION_SWEEP_SECONDS"])}
+           if os.environ.get("SESSION_SWEEP_SECONDS") else {}),
+        # any limit below, e.g. LIMIT_SUBMIT_PER_ADDRESS="40 per minute"
+        **{name: value for name, value in os.environ.items() if name in DEFAULTS and name.startswith("LIMIT_")},
     }
+
+
+def trusted_proxies() -> int:
+    """How many reverse proxies in front append to X-Forwarded-For (0: clients connect directly)."""
+    value = (os.environ.get("TRUSTED_PROXIES") or "0").strip()
+    if not value.isdigit():
+        raise RuntimeError(f"TRUSTED_PROXIES must be a number of proxies (0, 1, …), not {value!r}")
+    return int(value)
 
 
 DEFAULTS = {
@@ -64,11 +77,24 @@ DEFAULTS = {
     "VOTE_FLUSH_SECONDS": 0.25,
     # Audience submissions and votes that arrive together are written in one transaction of at most this many.
     "GROUP_COMMIT_MAX": 200,
-    # limits: (count, seconds)
+    # Rate limits (ratelimit.py), each overridable from the environment. An address may be a
+    # whole office behind one NAT: per-address figures leave room for 30 people there.
+    # CLIENT is one audience identity (the signed id of one browser).
+    "LIMIT_IDENTITY_PER_ADDRESS": "60 per minute",  # new audience ids handed out
+    "LIMIT_CONNECT_PER_ADDRESS": "120 per minute",  # Socket.IO connects, all namespaces
     "LIMIT_SUBMIT_PER_CLIENT": "5 per minute",
-    "LIMIT_SUBMIT_PER_ADDRESS": "120 per minute",
+    "LIMIT_SUBMIT_PER_ADDRESS": "20 per minute",
     "LIMIT_VOTE_PER_CLIENT": "60 per minute",
-    "LIMIT_VOTE_PER_ADDRESS": "1200 per minute",
-    "LIMIT_LOGIN_PER_ADDRESS": "20 per 10 minutes",
-    "LIMIT_LOGIN_PER_ACCOUNT": "10 per 10 minutes",
+    "LIMIT_VOTE_PER_ADDRESS": "600 per minute",
+    "LIMIT_VOTE_PER_ADDRESS_QUESTION": "30 per hour",  # votes given to one question from one address
+    "LIMIT_RESYNC_PER_CLIENT": "10 per minute",
+    "LIMIT_RESYNC_PER_ADDRESS": "300 per minute",
+    # Only wrong passwords count. Per account and address: after LOGIN_FREE_FAILURES in a day,
+    # waits of 2, 4, 8, … seconds, at most 15 minutes; per address over all accounts a limit.
+    "LOGIN_FREE_FAILURES": 3,
+    "LOGIN_WAIT_FIRST": 2,
+    "LOGIN_WAIT_MAX": 15 * 60,
+    "LIMIT_LOGIN_FAILURES_PER_ADDRESS": "30 per 10 minutes; 100 per day",
+    "AUDIENCE_ID_MAX_AGE": 90 * 24 * 3600,  # seconds the audience id cookie is kept
+    "SESSION_SWEEP_SECONDS": 5,  # how often each process checks its moderator sockets' sessions
 }

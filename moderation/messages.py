@@ -1,6 +1,8 @@
 """German (and English) messages for the public error codes."""
 from __future__ import annotations
 
+import math
+
 from flask_babel import gettext as _
 
 from .services.errors import DomainError
@@ -17,8 +19,11 @@ def message(code: str, detail: dict | None = None) -> str:
             return _("Der Name ist zu lang (höchstens %(max)s Zeichen).", max=detail.get("max", 80))
         return _("Die Frage ist zu lang (höchstens %(max)s Zeichen).", max=detail.get("max", 500))
     if code == "rate_limited":
-        return _("Zu viele Versuche. Bitte versuchen Sie es in %(seconds)s Sekunden erneut.",
-                 seconds=detail.get("retry_after", 60))
+        seconds = detail.get("retry_after", 60)
+        if seconds >= 120:
+            return _("Zu viele Versuche. Bitte versuchen Sie es in %(minutes)s Minuten erneut.",
+                     minutes=math.ceil(seconds / 60))
+        return _("Zu viele Versuche. Bitte versuchen Sie es in %(seconds)s Sekunden erneut.", seconds=seconds)
     if code == "not_found":
         return _("Nicht gefunden.")
     if code == "forbidden":
@@ -29,6 +34,9 @@ def message(code: str, detail: dict | None = None) -> str:
         return _("Die Frage wurde inzwischen geändert. Bitte prüfen Sie die aktuelle Fassung.")
     if code == "confirm":
         return undo_question(detail)
+    if code == "invalid" and detail.get("reason") == "staff":
+        return _("Dieser Name ist dem Team der Veranstaltung vorbehalten (Moderation, Podium, "
+                 "Referierende). Bitte wählen Sie einen anderen Namen oder lassen Sie das Feld leer.")
     if code == "internal":
         return _("Ein interner Fehler ist aufgetreten. Bitte versuchen Sie es erneut.")
     return _("Ungültige Eingabe.")

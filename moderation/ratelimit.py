@@ -1,49 +1,134 @@
-"""Rate limits for submissions, votes and logins, on the `limits` library (Flask-Limiter's core).
+"""Rate limits for identities, connects, submissions, votes, resyncs and logins, on the `limits`
+library (Flask-Limiter's core).
 
-Per-address limits are generous (a whole office shares one NAT address) and skipped for
-RATE_LIMIT_EXEMPT; per-client and per-account limits always apply.
+Per-address limits count what one network address does; an office of 30 behind one NAT shares
+one, so they are sized for that (config.DEFAULTS) and skipped for RATE_LIMIT_EXEMPT (loopback
+load tests). Per-client and per-account limits always apply. Each setting may hold several
+windows ("5 per minute; 20 per hour").
 """
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Mapping
+from typing import Any, cast
 
-from limits import parse
-from limits.storage import storage_from_string
+from limits import RateLimitItem, parse, parse_many
+from limits.storage import Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 from .services.errors import DomainError
 
+Check = tuple[str, str]
+# Wrong passwords are remembered for a day to size the next wait (the count, not the password).
+_FAILURE_MEMORY = parse("100000 per day")
+
 
 class RateLimits:
-    def __init__(self, storage_uri: str, exempt: list[str], config: dict):
-        self.storage = storage_from_string(storage_uri)
+    def __init__(self, storage_uri: str, exempt: list[str], config: Mapping[str, Any]):
+        # memory:// or redis://: synchronous storages (the async ones need an async: scheme)
+        self.storage = cast(Storage, storage_from_string(storage_uri))
         self.strategy = MovingWindowRateLimiter(self.storage)
         self.exempt = frozenset(exempt)
         self.config = config
 
     def hit(self, kind: str, *, client: str | None = None, address: str | None = None,
-            account: str | None = None) -> int | None:
-        """Count one attempt; None when allowed, else seconds until the next is."""
-        checks = []
+            account: str | None = None, per_address: Mapping[str, object] | None = None) -> int | None:
+        """Count one attempt against every limit of `kind` that is configured; None when allowed,
+        else the seconds until it would be. A refused attempt counts against none of them.
+
+        `per_address` names finer scopes within one address, e.g. {"question": 7} for
+        LIMIT_VOTE_PER_ADDRESS_QUESTION."""
+        checks: list[Check] = []
         if client:
             checks.append((f"LIMIT_{kind}_PER_CLIENT", client))
         if account:
             checks.append((f"LIMIT_{kind}_PER_ACCOUNT", account))
         if address and address not in self.exempt:
             checks.append((f"LIMIT_{kind}_PER_ADDRESS", address))
-        for setting, key in checks:
-            limit = parse(self.config[setting])
-            if not self.strategy.hit(limit, setting, key):
-                reset = self.strategy.get_window_stats(limit, setting, key).reset_time
-                return max(1, math.ceil(reset - time.time()))
-        return None
+            for scope, value in (per_address or {}).items():
+                checks.append((f"LIMIT_{kind}_PER_ADDRESS_{scope.upper()}", f"{address}|{value}"))
+        checks = [(setting, key) for setting, key in checks if self.config.get(setting)]
+        wait = self._wait(checks)
+        if wait is None:
+            self._count(checks)
+        return wait
 
-    def check(self, kind: str, **keys: str | None) -> None:
+    def check(self, kind: str, **keys: Any) -> None:
         """Count one attempt; refuse it with `rate_limited` (and when to retry) when over a limit."""
         retry = self.hit(kind, **keys)
         if retry is not None:
             raise DomainError("rate_limited", {"retry_after": retry})
 
+    # --- logins: only failures count -----------------------------------------------------------
+
+    def login_wait(self, account: str, address: str | None) -> int | None:
+        """Seconds this address must wait before it may try this account again, None if it may now.
+
+        Only wrong passwords from this address (for this account, or for any account) count, so
+        guessing elsewhere never locks the owner out, and a successful login costs nothing."""
+        waits = []
+        lock = self._login_key("login-wait", account, address)
+        if self.storage.get(lock):
+            waits.append(max(1, math.ceil(self.storage.get_expiry(lock) - time.time())))
+        overall = self._wait(self._address_checks(address))
+        if overall:
+            waits.append(overall)
+        return max(waits) if waits else None
+
+    def login_failed(self, account: str, address: str | None) -> None:
+        """Count a wrong password. Past LOGIN_FREE_FAILURES within a day, each further one makes
+        this address wait twice as long for this account: LOGIN_WAIT_FIRST seconds, then double,
+        up to LOGIN_WAIT_MAX."""
+        key = self._login_key("login-failures", account, address)
+        self.strategy.hit(_FAILURE_MEMORY, "login-failures", key)
+        failures = _FAILURE_MEMORY.amount - self.strategy.get_window_stats(_FAILURE_MEMORY, "login-failures",
+                                                                            key).remaining
+        beyond = failures - self.config["LOGIN_FREE_FAILURES"]
+        if beyond > 0:
+            wait = min(self.config["LOGIN_WAIT_FIRST"] * 2 ** min(beyond - 1, 30), self.config["LOGIN_WAIT_MAX"])
+            lock = self._login_key("login-wait", account, address)
+            self.storage.clear(lock)
+            self.storage.incr(lock, math.ceil(wait))
+        self._count(self._address_checks(address))
+
+    @staticmethod
+    def _login_key(kind: str, account: str, address: str | None) -> str:
+        return f"{kind}/{account}/{address}"
+
+    def _address_checks(self, address: str | None) -> list[Check]:
+        if address and address not in self.exempt:
+            return [("LIMIT_LOGIN_FAILURES_PER_ADDRESS", address)]
+        return []
+
+    # --- the windows ---------------------------------------------------------------------------
+
+    def _items(self, setting: str) -> list[RateLimitItem]:
+        return parse_many(self.config[setting])
+
+    def _wait(self, checks: list[Check]) -> int | None:
+        waits = []
+        for setting, key in checks:
+            for item in self._items(setting):
+                if not self.strategy.test(item, setting, key):
+                    reset = self.strategy.get_window_stats(item, setting, key).reset_time
+                    waits.append(max(1, math.ceil(reset - time.time())))
+        return max(waits) if waits else None
+
+    def _count(self, checks: list[Check]) -> None:
+        for setting, key in checks:
+            for item in self._items(setting):
+                self.strategy.hit(item, setting, key)
+
     def reset(self) -> None:
         self.storage.reset()
+
+
+def validate(config: Mapping[str, Any]) -> None:
+    """Refuse to start with a limit that does not parse, naming the setting."""
+    for setting, value in config.items():
+        if setting.startswith("LIMIT_") and value:
+            try:
+                parse_many(value)
+            except ValueError:
+                raise RuntimeError(f"{setting}: not a rate limit like '20 per minute': {value!r}") from None

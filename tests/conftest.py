@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import uuid
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -14,7 +13,7 @@ os.environ.setdefault("ASYNC_MODE", "threading")
 from moderation import create_app
 from moderation.extensions import db, socketio
 from moderation.services import accounts, talks
-from tests.helpers import PASSWORD, Clock, require_or_skip
+from tests.helpers import PASSWORD, Clock, require_or_skip, signed_id
 
 
 def _migrate(url: str) -> None:
@@ -87,7 +86,7 @@ def make_app(database_url, clock):
         config = {
             "TESTING": True, "SECRET_KEY": "test-secret", "SQLALCHEMY_DATABASE_URI": database_url,
             "WTF_CSRF_ENABLED": False, "VOTE_FLUSH_SECONDS": 0, "CLOCK": clock, "PUBLIC_ORIGIN": None,
-            "RATE_LIMIT_EXEMPT": [],
+            "RATE_LIMIT_EXEMPT": [], "SESSION_SWEEP_SECONDS": 0,
         }
         config.update(overrides)
         app = create_app(config)
@@ -144,7 +143,7 @@ def login(app, moderator_user):
 def audience_client(app, seeded):
     def connect(slug: str = "demo", client_id: str | None = None):
         return socketio.test_client(app, namespace="/audience",
-                                    auth={"talk": slug, "client_id": client_id or str(uuid.uuid4())})
+                                    auth={"talk": slug, "client_id": client_id or signed_id(app)})
     return connect
 
 

@@ -52,3 +52,9 @@ def published(session, talk, write, now: datetime | None = None) -> dict[str, in
     box = publish.outbox(session, talk, write, now or datetime.now(UTC))
     session.commit()
     return box.told
+
+
+def signed_id(app) -> str:
+    """A new audience id as the question page hands it out (signed with the app's SECRET_KEY)."""
+    from moderation import audience_ids
+    return audience_ids.issue(app.config["SECRET_KEY"])

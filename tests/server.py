@@ -36,6 +36,7 @@ import socketio
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
+AUDIENCE_COOKIE = "fragerunde_audience"
 
 
 def free_port() -> int:
@@ -194,7 +195,14 @@ class Server:
         return login(self, user, password)
 
     def audience(self, slug: str = "demo", client_id: str | None = None, **kw) -> Live:
-        return Live(self, "/audience", {"talk": slug, "client_id": client_id or str(uuid.uuid4())}, **kw)
+        return Live(self, "/audience", {"talk": slug, "client_id": client_id or self.audience_id(slug)}, **kw)
+
+    def audience_id(self, slug: str = "demo", headers: dict | None = None) -> str:
+        """A server-issued audience id, as a browser gets it: the cookie set by the question page."""
+        r = requests.get(f"{self.url}/t/{slug}", headers=headers, timeout=10)
+        if r.status_code != 200 or AUDIENCE_COOKIE not in r.cookies:
+            raise ServerError(f"GET /t/{slug} answered {r.status_code} without an audience id")
+        return r.cookies[AUDIENCE_COOKIE]
 
     def moderator(self, session: requests.Session, slug: str = "demo", **kw) -> Live:
         return Live(self, "/moderator", {"talk": slug}, cookies=cookie_header(session), **kw)
@@ -275,11 +283,12 @@ class Live:
 
     def __init__(self, server: Server, namespace: str, auth: dict, *, cookies: str | None = None,
                  origin: str | None = None, reconnection: bool = False, resync_on_gap: bool = True,
-                 connect: bool = True, wait_timeout: float = 15):
+                 connect: bool = True, wait_timeout: float = 15, headers: dict | None = None):
         self.server = server
         self.ns = namespace
         self.auth = auth
         self.cookies = cookies
+        self.headers = headers or {}
         self.origin = origin or server.origin
         self.resync_on_gap = resync_on_gap
         self.cv = threading.Condition()
@@ -307,6 +316,7 @@ class Live:
 
     def connect(self, wait_timeout: float = 15) -> None:
         headers = {"Cookie": self.cookies} if self.cookies else {}
+        headers.update(self.headers)
         self.sio.connect(self.server.url, namespaces=[self.ns], auth=self.auth, headers=headers,
                          transports=["websocket"], wait_timeout=wait_timeout)
 

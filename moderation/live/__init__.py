@@ -4,16 +4,28 @@ from __future__ import annotations
 
 from flask import Flask
 
-from ..extensions import socketio
+from ..extensions import db, socketio
 from ..readmodel.group import GroupCommit
 from ..readmodel.votes import VoteBatcher
+from ..services import accounts
 from .audience import AudienceNamespace
 from .moderator import ModeratorNamespace
 from .podium import PodiumNamespace
+from .sessions import SessionSweep
 
 
 def register(app: Flask) -> None:
-    for namespace in (AudienceNamespace, ModeratorNamespace, PodiumNamespace):
-        socketio.on_namespace(namespace(namespace.view))
+    moderators = ModeratorNamespace(ModeratorNamespace.view)
+    for namespace in (AudienceNamespace(AudienceNamespace.view), moderators, PodiumNamespace(PodiumNamespace.view)):
+        socketio.on_namespace(namespace)
     app.extensions["vote_batcher"] = VoteBatcher(app, socketio, app.config["VOTE_FLUSH_SECONDS"])
     app.extensions["group_commit"] = GroupCommit(app, socketio, app.config["GROUP_COMMIT_MAX"])
+    app.extensions["session_sweep"] = SessionSweep(app, socketio, moderators.connections, _still_valid,
+                                                   app.config["SESSION_SWEEP_SECONDS"])
+
+
+def _still_valid(logins: set[str]) -> set[str]:
+    try:
+        return accounts.valid_logins(db.session, logins)
+    finally:
+        db.session.rollback()

@@ -3,9 +3,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import current_app
+from flask import current_app, request
 from flask_socketio import join_room
 
+from .. import audience_ids
 from ..extensions import db
 from ..models import Talk
 from ..readmodel import payloads, rooms
@@ -25,16 +26,20 @@ class AudienceNamespace(LiveNamespace):
     view = AUDIENCE
 
     def on_connect(self, auth: object = None) -> None:
+        """The audience id must be one this server signed (audience_ids): as `client_id` in the
+        auth, or the cookie of the question page that the handshake carries."""
+        self.admit_connect()
         if not isinstance(auth, dict):
             raise ConnectionRefusedError("forbidden")
-        client_id = auth.get("client_id")
-        if not isinstance(client_id, str) or not (8 <= len(client_id) <= 64) or not client_id.isascii():
+        secret = current_app.config["SECRET_KEY"]
+        client_id = audience_ids.from_handshake(secret, auth, request.cookies)
+        if client_id is None:
             raise ConnectionRefusedError("forbidden")
         try:
             talk = talk_service.by_slug(db.session, auth.get("talk"))
         except DomainError:
             raise ConnectionRefusedError("not_found") from None
-        client = question_service.client_hash(current_app.config["SECRET_KEY"], client_id)
+        client = question_service.client_hash(secret, client_id)
         self.connections[self.sid()] = {"talk_id": talk.id, "client": client}
         join_room(AUDIENCE.room(talk.id))
         join_room(rooms.client(talk.id, client))
@@ -42,6 +47,7 @@ class AudienceNamespace(LiveNamespace):
 
     @acknowledged(events.Empty)
     def on_resync(self, conn: dict[str, Any], event: events.Empty) -> dict[str, Any]:
+        self.limit("RESYNC", client=conn["client"])
         self.send_snapshot(self.talk(conn), conn["client"])
         return {}
 
@@ -68,7 +74,9 @@ class AudienceNamespace(LiveNamespace):
     @acknowledged(events.AudienceVote)
     def on_vote(self, conn: dict[str, Any], event: events.AudienceVote) -> dict[str, Any]:
         client = conn["client"]
-        self.limit("VOTE", client=client)
+        # a vote given (not taken back) counts against the address's votes for this question
+        given = {"question": event.question_id} if event.value else None
+        self.limit("VOTE", client=client, per_address=given)
 
         def work(session: DbSession, talk: Talk) -> tuple[Write, dict[str, Any]]:
             write = question_service.set_vote(session, talk, client, event.question_id, event.value)

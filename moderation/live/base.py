@@ -123,8 +123,13 @@ class LiveNamespace(Namespace):
             raise DomainError("not_found")
         return talk
 
-    def limit(self, kind: str, **keys: str) -> None:
+    def limit(self, kind: str, **keys: Any) -> None:
         current_app.extensions["rate_limits"].check(kind, address=self.address(), **keys)
+
+    def admit_connect(self) -> None:
+        """Connects per address are limited (LIMIT_CONNECT_PER_ADDRESS): refuse with `rate_limited`."""
+        if current_app.extensions["rate_limits"].hit("CONNECT", address=self.address()) is not None:
+            raise ConnectionRefusedError("rate_limited")
 
     @staticmethod
     def now() -> datetime:

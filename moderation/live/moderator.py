@@ -3,6 +3,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from flask import current_app
 from flask_login import current_user
 from flask_socketio import disconnect, emit, join_room
 
@@ -27,6 +28,7 @@ class ModeratorNamespace(LiveNamespace):
     view = MODERATOR
 
     def on_connect(self, auth: object = None) -> None:
+        self.admit_connect()
         if not current_user.is_authenticated:
             raise ConnectionRefusedError("forbidden")
         if not isinstance(auth, dict):
@@ -40,6 +42,7 @@ class ModeratorNamespace(LiveNamespace):
                                         "username": user.username}
         join_room(MODERATOR.room(talk.id))
         join_room(rooms.user(user.id))
+        current_app.extensions["session_sweep"].start()
         log.info("moderator connected", extra={"talk": talk.id, "user": user.id})
         self.send_snapshot(talk)
 

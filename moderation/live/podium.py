@@ -18,6 +18,7 @@ class PodiumNamespace(LiveNamespace):
     view = PODIUM
 
     def on_connect(self, auth: object = None) -> None:
+        self.admit_connect()
         token = auth.get("token") if isinstance(auth, dict) else None
         try:
             talk = talk_service.by_podium_token(db.session, token)

@@ -81,11 +81,10 @@ def commit(box: Outbox) -> None:
     box.send()
 
 
-def notify_logout(user: User) -> None:
-    """Tell the account's open moderator sockets that their session ended, and close them.
+LOGGED_OUT = "logged_out"
 
-    Sockets on other server processes are refused at their next event (the epoch changed)."""
-    room = rooms.user(user.id)
-    socketio.emit("logged_out", {}, to=room, namespace=MODERATOR.namespace)
-    for sid, _eio_sid in list(socketio.server.manager.get_participants(MODERATOR.namespace, room)):
-        socketio.server.disconnect(sid, namespace=MODERATOR.namespace)
+
+def notify_logout(user: User) -> None:
+    """After the account's session epoch changed (and was committed): its open moderator sockets
+    hear `logged_out` and are disconnected, on every server process (live/sessions.py)."""
+    socketio.emit(LOGGED_OUT, {}, to=rooms.user(user.id), namespace=MODERATOR.namespace)

@@ -1,6 +1,8 @@
 """Staff accounts: moderators and admins."""
 from __future__ import annotations
 
+import secrets
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
@@ -16,6 +18,7 @@ _DUMMY_HASH = _hasher.hash("not-a-password")
 
 
 def create_or_update(session: DbSession, username: str, password: str, role: str = "moderator") -> User:
+    """A new account, or a new password and role for an existing one: then its sessions end."""
     username = username.strip()
     if not username or len(username) > 80:
         raise DomainError("invalid", {"field": "username"})
@@ -27,11 +30,21 @@ def create_or_update(session: DbSession, username: str, password: str, role: str
     if user is None:
         user = User(username=username, session_epoch=0)
         session.add(user)
+    else:
+        user.session_epoch += 1
     user.password_hash = _hasher.hash(password)
     user.role = role
     user.active = True
     session.flush()
     return user
+
+
+def reset_password(session: DbSession, by: User | None, user: User) -> str:
+    """A new generated password, returned once; every session of the account ends."""
+    password = secrets.token_urlsafe(12)
+    user.password_hash = _hasher.hash(password)
+    end_sessions(session, user)
+    return password
 
 
 def by_name(session: DbSession, username: str) -> User | None:
@@ -63,6 +76,20 @@ def load(session: DbSession, session_id: str) -> User | None:
     if user is None or not user.active or user.session_epoch != epoch:
         return None
     return user
+
+
+def valid_logins(session: DbSession, logins: set[str]) -> set[str]:
+    """Those of Flask-Login's ids ('user_id:epoch') that still load an active account."""
+    wanted: dict[int, set[str]] = {}
+    for login in logins:
+        try:
+            wanted.setdefault(int(login.split(":")[0]), set()).add(login)
+        except (AttributeError, ValueError):
+            continue
+    if not wanted:
+        return set()
+    users = session.scalars(select(User).where(User.id.in_(wanted)))
+    return {user.get_id() for user in users if user.active} & logins
 
 
 def end_sessions(session: DbSession, user: User) -> None:

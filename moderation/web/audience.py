@@ -3,10 +3,23 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    after_this_request,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from sqlalchemy import text
 
+from .. import audience_ids
 from ..clock import now
 from ..extensions import db
 from ..messages import message
@@ -29,23 +42,47 @@ def index():
     return render_template("index.html", series=series, loose=loose, now=now(), is_open=windows.is_open)
 
 
-def _client_id() -> str:
-    """Without JavaScript the person's client id lives in the (signed) session cookie."""
-    if "client_id" not in session:
-        session["client_id"] = str(uuid.uuid4())
-    return session["client_id"]
+def _audience_token() -> str:
+    """The person's signed audience id: from its cookie, else a new one, counted against the
+    address's limit of new identities (a 429 page says how long to wait)."""
+    if "audience_token" in g:
+        return g.audience_token
+    secret = current_app.config["SECRET_KEY"]
+    token = request.cookies.get(audience_ids.COOKIE, "")
+    if audience_ids.verify(secret, token) is None:
+        wait = current_app.extensions["rate_limits"].hit("IDENTITY", address=request.remote_addr)
+        if wait is not None:
+            page = render_template("error.html", code=429, detail=message("rate_limited", {"retry_after": wait}))
+            abort(current_app.response_class(page, 429, {"Retry-After": str(wait)}))
+        token = audience_ids.issue(secret)
+
+        @after_this_request
+        def remember(response):
+            response.set_cookie(audience_ids.COOKIE, token, max_age=current_app.config["AUDIENCE_ID_MAX_AGE"],
+                                secure=current_app.config["SESSION_COOKIE_SECURE"], httponly=True, samesite="Lax")
+            return response
+
+    g.audience_token = token
+    return token
+
+
+def _client() -> str:
+    secret = current_app.config["SECRET_KEY"]
+    return question_service.client_hash(secret, audience_ids.verify(secret, _audience_token()) or "")
 
 
 def _render_talk(talk, form: QuestionForm, error: str | None = None, status: int = 200):
     at = now()
-    client = question_service.client_hash(current_app.config["SECRET_KEY"], _client_id())
+    client = _client()
     state = snapshot(db.session, talk, AUDIENCE, at, client)
     public = [q for q in state["questions"] if AUDIENCE.sees(q["status"])]
     mine = [q for q in state["questions"] if q.get("mine")]
     form.client_msg_id.data = str(uuid.uuid4())
     upcoming = None if windows.is_open(talk, at) else windows.next_talk(db.session, at)
-    return render_template("talk.html", talk=talk, form=form, error=error, public=public, mine=mine,
-                           open=windows.is_open(talk, at), upcoming=upcoming, now=at), status
+    page = render_template("talk.html", talk=talk, form=form, error=error, public=public, mine=mine,
+                           open=windows.is_open(talk, at), upcoming=upcoming, now=at, audience_id=_audience_token())
+    # the page carries the person's audience id: no shared cache may keep it
+    return page, status, {"Cache-Control": "private, no-store"}
 
 
 @bp.get("/t/<slug>")
@@ -60,7 +97,7 @@ def submit_form(slug: str):
     form = QuestionForm()
     if not form.validate_on_submit():
         return _render_talk(talk, form, message("too_long"), 400)
-    client = question_service.client_hash(current_app.config["SECRET_KEY"], _client_id())
+    client = _client()
     limits = current_app.extensions["rate_limits"]
     try:
         write = question_service.submit(

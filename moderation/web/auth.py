@@ -29,14 +29,16 @@ def _safe_next(target: str | None) -> str:
 def login():
     form = LoginForm()
     error = None
-    status = 200
+    status, wait = 200, None
     if form.validate_on_submit():
-        retry = current_app.extensions["rate_limits"].hit(
-            "LOGIN", address=request.remote_addr, account=form.username.data.strip().casefold())
-        user = None if retry else accounts.authenticate(db.session, form.username.data, form.password.data)
-        if retry:
-            error, status = message("rate_limited", {"retry_after": retry}), 429
+        limits = current_app.extensions["rate_limits"]
+        account, address = form.username.data.strip().casefold(), request.remote_addr
+        wait = limits.login_wait(account, address)
+        user = None if wait else accounts.authenticate(db.session, form.username.data, form.password.data)
+        if wait:
+            error, status = message("rate_limited", {"retry_after": wait}), 429
         elif user is None:
+            limits.login_failed(account, address)
             error, status = _("Benutzername oder Passwort ist falsch."), 401
         else:
             db.session.commit()
@@ -45,7 +47,8 @@ def login():
             return redirect(_safe_next(request.args.get("next")), 303)
     elif request.method == "POST":
         error, status = _("Bitte Benutzername und Passwort eingeben."), 400
-    return render_template("login.html", form=form, error=error), status
+    headers = {"Retry-After": str(wait)} if status == 429 else {}
+    return render_template("login.html", form=form, error=error), status, headers
 
 
 @bp.post("/logout")

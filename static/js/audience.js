@@ -23,9 +23,8 @@
     },
     set: function (key, value) { try { localStorage.setItem(key, JSON.stringify(value)); } catch (e) { /* private mode */ } }
   };
-  var clientKey = "fragerunde:client", outboxKey = "fragerunde:outbox:" + slug;
-  var clientId = storage.get(clientKey, null);
-  if (!clientId) { clientId = Live.uuid(); storage.set(clientKey, clientId); }
+  var outboxKey = "fragerunde:outbox:" + slug;
+  var clientId = S.clientId;                 // signed by the server (also kept as its cookie)
 
   var outbox = storage.get(outboxKey, []);   // [{client_msg_id, text, name, failed}]
   var inFlight = {};
@@ -171,6 +170,17 @@
     namespace: "/audience",
     auth: function () { return { talk: slug, client_id: clientId }; },
     onConnect: flush,
+    onRefused: function (reason) {
+      // "forbidden": the id from this page is no longer valid (e.g. a new server key): a reload
+      // brings a new one, at most once a minute. Otherwise (rate_limited) try again later.
+      var last = Number(sessionStorage.getItem("fragerunde:reloaded") || 0);
+      if (reason === "forbidden" && Date.now() - last > 60000) {
+        sessionStorage.setItem("fragerunde:reloaded", String(Date.now()));
+        window.location.reload();
+      } else {
+        setTimeout(function () { live.socket.connect(); }, 15000);
+      }
+    },
     on: {
       snapshot: function (data) {
         talk = data.talk;

@@ -8,11 +8,12 @@ from datetime import timedelta
 
 import pytest
 
+from moderation import audience_ids
 from moderation.extensions import db, socketio
 from moderation.models import Question, Talk
 from moderation.readmodel.votes import VoteBatcher
 from moderation.services import accounts, talks
-from tests.helpers import PASSWORD, events, submit
+from tests.helpers import PASSWORD, events, signed_id, submit
 
 AUDIENCE_KEYS = {"id", "text", "name", "status", "upvotes", "votes", "created_at", "version", "forwarded_at"}
 QUESTION_EVENTS = ("upvote", "approve", "reject", "forward", "answered", "edit", "merge")
@@ -154,14 +155,14 @@ def test_moderator_with_bad_auth_is_refused(app, seeded, login, auth):
 
 
 @pytest.mark.parametrize("auth", [
-    {"talk": "gibt-es-nicht", "client_id": str(uuid.uuid4())},
+    {"talk": "gibt-es-nicht", "client_id": audience_ids.issue("test-secret")},  # conftest's SECRET_KEY
     {"talk": "demo"},
     {"talk": "demo", "client_id": ""},
     {"talk": "demo", "client_id": "kurz"},
     {"talk": "demo", "client_id": "x" * 65},
     {"talk": "demo", "client_id": 12345678901},
     {"talk": "demo", "client_id": "äöüäöüäöüäöü"},
-    {"client_id": str(uuid.uuid4())},
+    {"client_id": audience_ids.issue("test-secret")},
     None,
 ])
 def test_audience_with_bad_auth_is_refused(app, seeded, auth):
@@ -278,7 +279,7 @@ def test_audience_and_podium_refuse_foreign_and_bad_events(app, audience_client,
 # --- who sees what ---------------------------------------------------------------------------
 
 def test_audience_sees_its_own_pending_questions_but_not_those_of_others(app, audience_client):
-    me = str(uuid.uuid4())
+    me = signed_id(app)
     phone, laptop = audience_client(client_id=me), audience_client(client_id=me)  # one person, two screens
     stranger = audience_client()
     for client in (phone, laptop, stranger):
@@ -580,7 +581,7 @@ def test_per_address_limit_and_exempt_addresses(make_app, clock):
         results = []
         for _ in range(3):  # three people behind one address
             client = socketio.test_client(app, namespace="/audience", flask_test_client=app.test_client(),
-                                          auth={"talk": "demo", "client_id": str(uuid.uuid4())})
+                                          auth={"talk": "demo", "client_id": signed_id(app)})
             results.append(submit(client, "Vom selben Anschluss?"))
         return results
 

@@ -10,13 +10,14 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, text
 
+from moderation import audience_ids
 from moderation.extensions import db, socketio
 from moderation.logs import JsonLines
 from moderation.models import AuditEntry, Question, Talk, Upvote, User, Vote, utcnow
 from moderation.services import accounts
 from moderation.services import questions as question_service
 from moderation.services import talks as talk_service
-from tests.helpers import PASSWORD, submit
+from tests.helpers import PASSWORD, signed_id, submit
 
 ADDRESS = "203.0.113.7"
 ADDRESS6 = "2001:db8:85a3::8a2e:370:7334"
@@ -61,8 +62,8 @@ def a_round(app, login, address: str) -> dict:
     typed = {"texts": [], "names": [], "client_ids": []}
     sockets = []
     for i in range(3):
-        client_id = str(uuid.uuid4())
-        typed["client_ids"].append(client_id)
+        client_id = signed_id(app)
+        typed["client_ids"].append(audience_ids.verify(app.config["SECRET_KEY"], client_id))
         sockets.append(socketio.test_client(app, namespace="/audience", flask_test_client=from_address(app, address),
                                             auth={"talk": "demo", "client_id": client_id}))
     ids = []
@@ -78,8 +79,8 @@ def a_round(app, login, address: str) -> dict:
     words = f"Formularfrage-{uuid.uuid4().hex[:10]}"
     typed["texts"].append(words)
     assert form.post("/t/demo/questions", data={"text": words, "client_msg_id": uuid.uuid4().hex}).status_code == 303
-    with form.session_transaction() as session:
-        typed["client_ids"].append(session["client_id"])
+    typed["client_ids"].append(audience_ids.verify(app.config["SECRET_KEY"],
+                                                   form.get_cookie(audience_ids.COOKIE).value))
 
     bad = from_address(app, address)
     assert bad.post("/login", data={"username": "mod", "password": "falsch-falsch"}).status_code == 401
@@ -140,7 +141,7 @@ def test_logs_hold_no_addresses_texts_names_or_client_ids(app, seeded, login, lo
         db.session.commit()
     typed = a_round(app, login, ADDRESS)
     audience = socketio.test_client(app, namespace="/audience", flask_test_client=from_address(app, ADDRESS),
-                                    auth={"talk": "demo", "client_id": str(uuid.uuid4())})
+                                    auth={"talk": "demo", "client_id": signed_id(app)})
     for _ in range(6):
         submit(audience, "Zu oft gefragt " + uuid.uuid4().hex)
     refused_text = "Abgewiesen-" + uuid.uuid4().hex

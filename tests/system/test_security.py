@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from moderation.extensions import db, socketio
 from moderation.models import AuditEntry, Question, Talk, User, Vote
 from moderation.services import accounts, talks
-from tests.helpers import PASSWORD, events, require_or_skip, submit
+from tests.helpers import PASSWORD, events, require_or_skip, signed_id, submit
 
 PUBLIC = "https://fragen.example.org"
 EVIL = "http://evil.example"
@@ -45,7 +45,7 @@ def http_from(app, address: str):
 def audience_from(app, address: str, client_id: str | None = None, slug: str = "demo"):
     """An audience socket whose requests come from `address` (through a Flask test client)."""
     return socketio.test_client(app, namespace="/audience", flask_test_client=http_from(app, address),
-                                auth={"talk": slug, "client_id": client_id or str(uuid.uuid4())})
+                                auth={"talk": slug, "client_id": client_id or signed_id(app)})
 
 
 def no_submit_limit(app) -> None:
@@ -385,7 +385,7 @@ def test_clients_cannot_replay_connect_or_disconnect(app, audience_client, moder
     """An event named `connect` must not run the connect handler again (joining other rooms)."""
     audience = audience_client()
     qid = submit(audience, "Meine Frage")["question"]["id"]
-    other_talk = {"talk": "wohnen", "client_id": str(uuid.uuid4())}
+    other_talk = {"talk": "wohnen", "client_id": signed_id(app)}
     refused(audience.emit("connect", other_talk, namespace="/audience", callback=True), "invalid")
     refused(audience.emit("disconnect", "client namespace disconnect", namespace="/audience", callback=True),
             "invalid")
@@ -636,9 +636,9 @@ def test_sixth_submission_in_a_minute_is_rate_limited(app, audience_client):
 
 
 def test_a_whole_office_behind_one_address_can_ask(app, seeded):
-    for i in range(40):
+    for i in range(20):
         assert submit(audience_from(app, OFFICE), f"Frage aus dem Büro {i}")["ok"] is True, i
-    assert count(app, Question) == 40
+    assert count(app, Question) == 20
 
 
 def test_per_address_limit_and_its_exemption(make_app, clock):
@@ -714,43 +714,19 @@ def login_attempt(client, username: str, password: str):
     return client.post("/login", data={"username": username, "password": password})
 
 
-def test_login_is_throttled_per_account(app, seeded, moderator_user):
-    attacker = http_from(app, "198.51.100.66")
-    for _ in range(10):
-        assert login_attempt(attacker, "mod", "falsch-geraten").status_code == 401
-    blocked = login_attempt(attacker, "mod", PASSWORD)
-    assert blocked.status_code == 429, "the right password must not help a guesser"
-    assert re.search(r"in \d+ Sekunden", blocked.get_data(as_text=True))
-    # per account: from another address too, and whatever the spelling of the name
-    assert login_attempt(http_from(app, "192.0.2.1"), "mod", PASSWORD).status_code == 429
-    assert login_attempt(http_from(app, "192.0.2.2"), " MOD ", PASSWORD).status_code == 429
-    with app.app_context():
-        accounts.create_or_update(db.session, "kollegin", PASSWORD, "moderator")
-        db.session.commit()
-    assert login_attempt(attacker, "kollegin", PASSWORD).status_code == 303
-
-
-def test_login_is_throttled_per_address(app, seeded, moderator_user):
-    attacker = http_from(app, "198.51.100.77")
-    for i in range(20):
-        assert login_attempt(attacker, f"name-{i}", "falsch-geraten").status_code == 401
-    assert login_attempt(attacker, "mod", PASSWORD).status_code == 429
-    assert login_attempt(http_from(app, "192.0.2.3"), "mod", PASSWORD).status_code == 303
-
-
 def test_rate_limits_live_in_redis_when_configured(make_app, clock):
     """Two app instances (as two server processes) share one count. Only logins here: the app's
     Socket.IO queue would publish a form post's events to every server listening on this Redis."""
     redis_url = require_or_skip("TEST_REDIS_URL", "Redis")
     account = f"mod-{uuid.uuid4().hex[:8]}"
-    first = make_app(REDIS_URL=redis_url)
+    first = make_app(REDIS_URL=redis_url, LOGIN_WAIT_FIRST=60)
     prepare(first, clock, (account, "moderator"))
     assert type(first.extensions["rate_limits"].storage).__name__ == "RedisStorage"
-    for _ in range(10):
-        assert login_attempt(http_from(first, f"2001:db8::{uuid.uuid4().hex[:4]}"), account,
-                             "falsch-geraten").status_code == 401
-    second = make_app(REDIS_URL=redis_url)
-    assert login_attempt(http_from(second, "192.0.2.4"), account, PASSWORD).status_code == 429
+    guesser = f"2001:db8::{uuid.uuid4().hex[:4]}"
+    for _ in range(4):
+        assert login_attempt(http_from(first, guesser), account, "falsch-geraten").status_code == 401
+    second = make_app(REDIS_URL=redis_url, LOGIN_WAIT_FIRST=60)
+    assert login_attempt(http_from(second, guesser), account, PASSWORD).status_code == 429
     client = f"client-{uuid.uuid4().hex}"
     limits = second.extensions["rate_limits"]
     assert [limits.hit("SUBMIT", client=client) for _ in range(5)] == [None] * 5
@@ -877,7 +853,7 @@ def test_nul_bytes_never_reach_the_database(app, audience_client, login):
     assert anyone.post("/t/de%00mo/questions", data={"text": "x", "client_msg_id": uuid.uuid4().hex}).status_code == 404
     assert anyone.post("/login", data={"username": "mod\x00", "password": PASSWORD}).status_code == 401
     assert anyone.post("/login", data={"username": "\x00", "password": "\x00" * 8}).status_code == 401
-    for auth in ({"talk": "de\x00mo", "client_id": str(uuid.uuid4())}, {"talk": "\x00", "client_id": "\x00" * 10}):
+    for auth in ({"talk": "de\x00mo", "client_id": signed_id(app)}, {"talk": "\x00", "client_id": "\x00" * 10}):
         assert not socketio.test_client(app, namespace="/audience", auth=auth).is_connected("/audience")
     assert not socketio.test_client(app, namespace="/podium", auth={"token": "a\x00b"}).is_connected("/podium")
     assert not socketio.test_client(app, namespace="/moderator", auth={"talk": "de\x00mo"},

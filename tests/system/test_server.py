@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import os
-import shutil
 import threading
 import time
 import uuid
@@ -18,42 +16,9 @@ import pytest
 import socketio
 
 from tests.helpers import require_or_skip
-from tests.server import Server, fresh_snapshot, has_question, new_msg_id, ok, postgres_database, wait_until
+from tests.server import fresh_snapshot, has_question, new_msg_id, ok, postgres_database, wait_until
 
 pytestmark = pytest.mark.server
-
-
-# -- servers ---------------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def sqlite_template(tmp_path_factory):
-    """One migrated and seeded SQLite database with an admin; every test works on a copy."""
-    tmp = str(tmp_path_factory.mktemp("server-template"))
-    template = Server(tmp=tmp).prepare()
-    return template
-
-
-@pytest.fixture
-def make_server(sqlite_template, tmp_path):
-    made: list[Server] = []
-
-    def make(*, database_url: str | None = None, prepare: bool = True, **kw) -> Server:
-        tmp = tmp_path / f"srv{len(made)}"
-        tmp.mkdir()
-        if database_url is None and prepare:
-            src = sqlite_template.database_url.removeprefix("sqlite:///")
-            for suffix in ("", "-wal", "-shm"):
-                if os.path.exists(src + suffix):
-                    shutil.copy(src + suffix, f"{tmp}/server.sqlite3{suffix}")
-        server = Server(tmp=str(tmp), database_url=database_url, **kw)
-        server.user, server.password = sqlite_template.user, sqlite_template.password
-        if database_url is not None and prepare:
-            server.prepare()
-        made.append(server)
-        return server
-
-    yield make
-    for server in reversed(made):
-        server.close()
 
 
 def database(kind: str):
@@ -132,7 +97,7 @@ def test_acknowledged_submissions_survive_sigkill(make_server, db):
                 window.release()
             return callback
 
-        ids = [str(uuid.uuid4()) for _ in range(clients_n)]
+        ids = [srv.audience_id() for _ in range(clients_n)]
         audience = [(cid, srv.audience(client_id=cid)) for cid in ids]
 
         def stream(cid, client, k):

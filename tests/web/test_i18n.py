@@ -18,6 +18,7 @@ from babel.messages.pofile import read_po
 
 from moderation.extensions import babel, db, socketio
 from moderation.models import Series, Talk
+from tests.helpers import signed_id
 
 ROOT = Path(__file__).resolve().parents[2]
 TRANSLATIONS = ROOT / "moderation" / "translations"
@@ -238,7 +239,7 @@ def test_form_submission_without_javascript_answers_in_english(app, seeded):
 
 def _audience(app, **kwargs):
     client = socketio.test_client(app, namespace="/audience",
-                                  auth={"talk": "demo", "client_id": str(uuid.uuid4())}, **kwargs)
+                                  auth={"talk": "demo", "client_id": signed_id(app)}, **kwargs)
     assert client.is_connected("/audience")
     return client
 

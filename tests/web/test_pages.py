@@ -262,9 +262,14 @@ def test_login_redirects_only_to_local_paths(app, seeded, moderator_user, next_u
     assert response.headers["Location"] == expected
 
 
-def test_login_is_throttled_per_account(app, seeded, moderator_user):
+def test_login_is_throttled_after_wrong_passwords(make_app, clock):
+    app = make_app(LOGIN_WAIT_FIRST=60)
+    with app.app_context():
+        talks.seed(db.session, clock())
+        accounts.create_or_update(db.session, "mod", PASSWORD, "moderator")
+        db.session.commit()
     client = app.test_client()
-    for _ in range(10):
+    for _ in range(4):
         assert client.post("/login", data={"username": "mod", "password": "falsch-geraten"}).status_code == 401
     response = client.post("/login", data={"username": "mod", "password": PASSWORD})
     assert response.status_code == 429
@@ -280,7 +285,7 @@ def test_export_csv(app, seeded, login, clock):
             return questions.submit(db.session, demo, text=text, name=name, client=client,
                                     client_msg_id=uuid.uuid4().hex, now=clock()).question
 
-        formula = ask('=HYPERLINK("http://evil.example","Klick")', "@admin")
+        formula = ask('=HYPERLINK("http://evil.example","Klick")', "@mallory")
         plus = ask("+49 ist die Vorwahl?", "-Minus")
         plain = ask("Wann fährt der letzte Bus?", "Erika, aus \"Kleinstadt\"")
         dup = ask("Wann fährt der letzte Bus denn?", client="c2")
@@ -307,7 +312,7 @@ def test_export_csv(app, seeded, login, clock):
 
     f, p, q, d = (by_id[i] for i in ids)
     assert f["text"] == '\'=HYPERLINK("http://evil.example","Klick")'
-    assert f["name"] == "'@admin"
+    assert f["name"] == "'@mallory"
     assert (p["text"], p["original_text"], p["name"]) == ("'+49 ist die Vorwahl von Deutschland?",
                                                          "'+49 ist die Vorwahl?", "'-Minus")
     assert (q["text"], q["name"], q["status"]) == ("Wann fährt der letzte Bus?", 'Erika, aus "Kleinstadt"', "forwarded")

@@ -1,0 +1,41 @@
+"""Fixtures for the tests against real server processes."""
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+from tests.server import Server
+
+
+@pytest.fixture(scope="session")
+def server_template(tmp_path_factory):
+    """One migrated and seeded SQLite database with an admin; every test works on a copy."""
+    tmp = str(tmp_path_factory.mktemp("server-template"))
+    template = Server(tmp=tmp).prepare()
+    return template
+
+
+@pytest.fixture
+def make_server(server_template, tmp_path):
+    made: list[Server] = []
+
+    def make(*, database_url: str | None = None, prepare: bool = True, **kw) -> Server:
+        tmp = tmp_path / f"srv{len(made)}"
+        tmp.mkdir()
+        if database_url is None and prepare:
+            src = server_template.database_url.removeprefix("sqlite:///")
+            for suffix in ("", "-wal", "-shm"):
+                if os.path.exists(src + suffix):
+                    shutil.copy(src + suffix, f"{tmp}/server.sqlite3{suffix}")
+        server = Server(tmp=str(tmp), database_url=database_url, **kw)
+        server.user, server.password = server_template.user, server_template.password
+        if database_url is not None and prepare:
+            server.prepare()
+        made.append(server)
+        return server
+
+    yield make
+    for server in reversed(made):
+        server.close()
