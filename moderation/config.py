@@ -28,6 +28,20 @@ def async_mode() -> str:
     return mode
 
 
+def _numbers(names: tuple[str, ...]) -> dict:
+    """The server's guard settings that the environment sets (DEFAULTS has the rest)."""
+    out: dict = {}
+    for name in names:
+        value = os.environ.get(name, "").strip()
+        if value:
+            out[name] = float(value) if "." in value else int(value)
+    return out
+
+
+SERVER_SETTINGS = ("HEADER_TIMEOUT", "NAMESPACE_CONNECT_TIMEOUT", "CONNECTIONS_PER_ADDRESS",
+                   "SERVER_CONNECTIONS", "TRUSTED_PROXIES")
+
+
 def from_environment(instance_path: Path) -> dict:
     db_url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance_path / 'fragerunde.sqlite3'}"
     if db_url.startswith("postgres://"):
@@ -46,6 +60,7 @@ def from_environment(instance_path: Path) -> dict:
         "CONTACT_EMAIL": os.environ.get("CONTACT_EMAIL") or None,
         "PODIUM_FRAME_ANCESTORS": os.environ.get("PODIUM_FRAME_ANCESTORS") or None,
         "SESSION_COOKIE_SECURE": bool(public_origin and public_origin.startswith("https://")),
+        **_numbers(SERVER_SETTINGS),
     }
 
 
@@ -62,6 +77,14 @@ DEFAULTS = {
     "MAX_CONTENT_LENGTH": 64 * 1024,
     "SOCKET_MAX_BUFFER": 16 * 1024,
     "VOTE_FLUSH_SECONDS": 0.25,
+    # The server at the socket (moderation/serving.py, issue 10): a request's headers must
+    # arrive within 30 s; an Engine.IO session must join a namespace within 10 s; one address
+    # holds at most 500 connections (an office of a few hundred behind one NAT, one socket
+    # each, plus page loads); the server as a whole at most 10,000.
+    "HEADER_TIMEOUT": 30,
+    "NAMESPACE_CONNECT_TIMEOUT": 10,
+    "CONNECTIONS_PER_ADDRESS": 500,
+    "SERVER_CONNECTIONS": 10_000,
     # limits: (count, seconds)
     "LIMIT_SUBMIT_PER_CLIENT": "5 per minute",
     "LIMIT_SUBMIT_PER_ADDRESS": "120 per minute",

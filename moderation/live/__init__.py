@@ -6,6 +6,7 @@ from flask import Flask
 
 from ..extensions import socketio
 from .audience import AudienceNamespace
+from .idle import close_idle_sessions
 from .moderator import ModeratorNamespace
 from .podium import PodiumNamespace
 from .votes import VoteBatcher
@@ -15,4 +16,5 @@ def register(app: Flask) -> None:
     socketio.on_namespace(AudienceNamespace("/audience"))
     socketio.on_namespace(ModeratorNamespace("/moderator"))
     socketio.on_namespace(PodiumNamespace("/podium"))
+    close_idle_sessions(socketio.server, app.config["NAMESPACE_CONNECT_TIMEOUT"])
     app.extensions["vote_batcher"] = VoteBatcher(app, socketio, app.config["VOTE_FLUSH_SECONDS"])
