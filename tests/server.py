@@ -224,9 +224,10 @@ class _FormParser(html.parser.HTMLParser):
             self.current = None
 
 
-def login(server: Server, user: str | None = None, password: str | None = None) -> requests.Session:
+def login(server: Server, user: str | None = None, password: str | None = None,
+          session: requests.Session | None = None) -> requests.Session:
     """Log in through the HTML form at /login as a browser would, CSRF token included."""
-    s = requests.Session()
+    s = session or requests.Session()
     r = s.get(server.url + "/login", timeout=10)
     if r.status_code != 200:
         raise ServerError(f"GET /login answered {r.status_code}")
@@ -266,7 +267,7 @@ SEQ_EVENTS = ("question", "seq", "talk")
 
 
 class Live:
-    """A python-socketio client on one namespace over WebSocket only.
+    """A python-socketio client on one namespace, over WebSocket only unless told otherwise.
 
     It records every event (for wait_for) and folds snapshot + question events into `state`
     (id -> question) the way a screen does: `seq` must rise by one, a gap triggers a `resync`,
@@ -275,8 +276,10 @@ class Live:
 
     def __init__(self, server: Server, namespace: str, auth: dict, *, cookies: str | None = None,
                  origin: str | None = None, reconnection: bool = False, resync_on_gap: bool = True,
-                 connect: bool = True, wait_timeout: float = 15):
+                 connect: bool = True, wait_timeout: float = 15, transports: tuple[str, ...] = ("websocket",),
+                 http_session: requests.Session | None = None, websocket_options: dict | None = None):
         self.server = server
+        self.transports = list(transports)
         self.ns = namespace
         self.auth = auth
         self.cookies = cookies
@@ -296,8 +299,8 @@ class Live:
         self._held: list[tuple[str, dict]] = []
         # websocket-client sends its own Origin: set it there, never in headers (it would be doubled)
         self.sio = socketio.Client(reconnection=reconnection, reconnection_delay=0.5,
-                                   reconnection_delay_max=2, randomization_factor=0.5,
-                                   websocket_extra_options={"origin": self.origin})
+                                   reconnection_delay_max=2, randomization_factor=0.5, http_session=http_session,
+                                   websocket_extra_options={"origin": self.origin, **(websocket_options or {})})
         self.sio.on("*", self._on_event, namespace=namespace)
         self.sio.on("connect", self._on_connect, namespace=namespace)
         self.sio.on("disconnect", self._on_disconnect, namespace=namespace)
@@ -308,7 +311,7 @@ class Live:
     def connect(self, wait_timeout: float = 15) -> None:
         headers = {"Cookie": self.cookies} if self.cookies else {}
         self.sio.connect(self.server.url, namespaces=[self.ns], auth=self.auth, headers=headers,
-                         transports=["websocket"], wait_timeout=wait_timeout)
+                         transports=self.transports, wait_timeout=wait_timeout)
 
     @property
     def connected(self) -> bool:
