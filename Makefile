@@ -40,6 +40,7 @@ check: $(VENV)/.installed
 
 bench: install
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/scale.py
 
 # After changing texts: extract, merge into the catalogues, then translate the .po files.
 translations: $(VENV)/.installed

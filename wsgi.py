@@ -1,4 +1,5 @@
-"""Entry point: `app` for WSGI servers; `python wsgi.py` (what `flask serve` runs) for Socket.IO.
+"""Entry point: `app` for WSGI servers; `python wsgi.py` (what `flask serve` runs) serves it:
+eventlet's server, or gunicorn's threaded worker under ASYNC_MODE=threading.
 
 Under eventlet the standard library must be patched before anything else is imported, so
 the patch happens here, first, and only when this file runs the server: CLI commands that
@@ -18,8 +19,7 @@ if __name__ == "__main__" and (os.environ.get("ASYNC_MODE") or "eventlet").strip
 import argparse
 
 from moderation import create_app
-from moderation.extensions import socketio
-from moderation.serving import server_options
+from moderation.serving import serve
 
 app = create_app()
 
@@ -29,9 +29,8 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=5000)
     args = parser.parse_args()
-    options = server_options(app.config["ASYNC_MODE"])
     print(f"Fragerunde läuft auf http://{args.host}:{args.port} ({app.config['ASYNC_MODE']})", flush=True)
-    socketio.run(app, host=args.host, port=args.port, **options)
+    serve(app, args.host, args.port)
 
 
 if __name__ == "__main__":

@@ -43,7 +43,13 @@ class RawAudience:
 
     def submit(self, text: str, msg_id: str) -> None:
         """Send a submit event asking for an acknowledgement (the Crowd's poller collects it)."""
-        payload = json.dumps(["submit", {"text": text, "client_msg_id": msg_id}], ensure_ascii=False)
+        self.send("submit", {"text": text, "client_msg_id": msg_id})
+
+    def vote(self, question_id: int) -> None:
+        self.send("vote", {"question_id": question_id, "value": 1})
+
+    def send(self, event: str, data: dict) -> None:
+        payload = json.dumps([event, data], ensure_ascii=False)
         self.ws.send(f"42/audience,{self.next_ack}{payload}")
         self.next_ack += 1
 

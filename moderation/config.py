@@ -28,6 +28,20 @@ def async_mode() -> str:
     return mode
 
 
+def _numbers(names: tuple[str, ...]) -> dict:
+    """The server's guard settings that the environment sets (DEFAULTS has the rest)."""
+    out: dict = {}
+    for name in names:
+        value = os.environ.get(name, "").strip()
+        if value:
+            out[name] = float(value) if "." in value else int(value)
+    return out
+
+
+SERVER_SETTINGS = ("HEADER_TIMEOUT", "NAMESPACE_CONNECT_TIMEOUT", "CONNECTIONS_PER_ADDRESS",
+                   "SERVER_CONNECTIONS", "TRUSTED_PROXIES")
+
+
 def from_environment(instance_path: Path) -> dict:
     db_url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance_path / 'fragerunde.sqlite3'}"
     if db_url.startswith("postgres://"):
@@ -51,6 +65,7 @@ def from_environment(instance_path: Path) -> dict:
            if os.environ.get("SESSION_SWEEP_SECONDS") else {}),
         # any limit below, e.g. LIMIT_SUBMIT_PER_ADDRESS="40 per minute"
         **{name: value for name, value in os.environ.items() if name in DEFAULTS and name.startswith("LIMIT_")},
+        **_numbers(SERVER_SETTINGS),
     }
 
 
@@ -82,6 +97,14 @@ DEFAULTS = {
     # CLIENT is one audience identity (the signed id of one browser).
     "LIMIT_IDENTITY_PER_ADDRESS": "60 per minute",  # new audience ids handed out
     "LIMIT_CONNECT_PER_ADDRESS": "120 per minute",  # Socket.IO connects, all namespaces
+    # The server at the socket (moderation/serving.py, issue 10): a request's headers must
+    # arrive within 30 s; an Engine.IO session must join a namespace within 10 s; one address
+    # holds at most 500 connections (an office of a few hundred behind one NAT, one socket
+    # each, plus page loads); the server as a whole at most 10,000.
+    "HEADER_TIMEOUT": 30,
+    "NAMESPACE_CONNECT_TIMEOUT": 10,
+    "CONNECTIONS_PER_ADDRESS": 500,
+    "SERVER_CONNECTIONS": 10_000,
     "LIMIT_SUBMIT_PER_CLIENT": "5 per minute",
     "LIMIT_SUBMIT_PER_ADDRESS": "20 per minute",
     "LIMIT_VOTE_PER_CLIENT": "60 per minute",

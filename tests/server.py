@@ -119,6 +119,9 @@ class Server:
         return urllib.parse.unquote(m.group(1))
 
     # -- the process -----------------------------------------------------------------------------
+    def command(self) -> list[str]:
+        return [PYTHON, "-m", "flask", "--app", "wsgi", "serve", "--host", "127.0.0.1", "--port", str(self.port)]
+
     def start(self, wait: float = 45.0) -> Server:
         if self.running:
             raise ServerError("already running")
@@ -126,8 +129,7 @@ class Server:
         log.write(f"\n=== start #{self.starts + 1} ===\n".encode())
         log.flush()
         self.proc = subprocess.Popen(
-            [PYTHON, "-m", "flask", "--app", "wsgi", "serve", "--host", "127.0.0.1", "--port", str(self.port)],
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            self.command(), cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True)
         log.close()
         self.starts += 1
@@ -232,9 +234,10 @@ class _FormParser(html.parser.HTMLParser):
             self.current = None
 
 
-def login(server: Server, user: str | None = None, password: str | None = None) -> requests.Session:
+def login(server: Server, user: str | None = None, password: str | None = None,
+          session: requests.Session | None = None) -> requests.Session:
     """Log in through the HTML form at /login as a browser would, CSRF token included."""
-    s = requests.Session()
+    s = session or requests.Session()
     r = s.get(server.url + "/login", timeout=10)
     if r.status_code != 200:
         raise ServerError(f"GET /login answered {r.status_code}")
@@ -274,7 +277,7 @@ SEQ_EVENTS = ("question", "seq", "talk")
 
 
 class Live:
-    """A python-socketio client on one namespace over WebSocket only.
+    """A python-socketio client on one namespace, over WebSocket only unless told otherwise.
 
     It records every event (for wait_for) and folds snapshot + question events into `state`
     (id -> question) the way a screen does: `seq` must rise by one, a gap triggers a `resync`,
@@ -283,8 +286,11 @@ class Live:
 
     def __init__(self, server: Server, namespace: str, auth: dict, *, cookies: str | None = None,
                  origin: str | None = None, reconnection: bool = False, resync_on_gap: bool = True,
-                 connect: bool = True, wait_timeout: float = 15, headers: dict | None = None):
+                 connect: bool = True, wait_timeout: float = 15, headers: dict | None = None,
+                 transports: tuple[str, ...] = ("websocket",), http_session: requests.Session | None = None,
+                 websocket_options: dict | None = None):
         self.server = server
+        self.transports = list(transports)
         self.ns = namespace
         self.auth = auth
         self.cookies = cookies
@@ -305,8 +311,8 @@ class Live:
         self._held: list[tuple[str, dict]] = []
         # websocket-client sends its own Origin: set it there, never in headers (it would be doubled)
         self.sio = socketio.Client(reconnection=reconnection, reconnection_delay=0.5,
-                                   reconnection_delay_max=2, randomization_factor=0.5,
-                                   websocket_extra_options={"origin": self.origin})
+                                   reconnection_delay_max=2, randomization_factor=0.5, http_session=http_session,
+                                   websocket_extra_options={"origin": self.origin, **(websocket_options or {})})
         self.sio.on("*", self._on_event, namespace=namespace)
         self.sio.on("connect", self._on_connect, namespace=namespace)
         self.sio.on("disconnect", self._on_disconnect, namespace=namespace)
@@ -318,7 +324,7 @@ class Live:
         headers = {"Cookie": self.cookies} if self.cookies else {}
         headers.update(self.headers)
         self.sio.connect(self.server.url, namespaces=[self.ns], auth=self.auth, headers=headers,
-                         transports=["websocket"], wait_timeout=wait_timeout)
+                         transports=self.transports, wait_timeout=wait_timeout)
 
     @property
     def connected(self) -> bool:
@@ -455,6 +461,19 @@ def has_question(text: str | None = None, status: str | None = None, qid: int | 
         return any((text is None or q.get("text") == text) and (status is None or q.get("status") == status)
                    and (qid is None or q.get("id") == qid) for q in questions_in(data))
     return pred
+
+
+def question_crosses(sender: Live, moderator: Live, audiences: Iterable[Live], text: str) -> int:
+    """sender asks, the moderator sees it pending and approves, every audience sees it approved
+    (each on whichever process holds it); returns the question's id."""
+    ack = sender.call("submit", {"text": text, "client_msg_id": new_msg_id()})
+    assert ok(ack), ack
+    qid = ack["question"]["id"]
+    assert moderator.wait_for(has_question(text, "pending", qid), 10), "the moderator missed a question"
+    assert ok(moderator.call("approve", {"question_id": qid}))
+    for audience in audiences:
+        assert audience.wait_for(has_question(text, "approved", qid), 10), f"an approval never reached {audience.ns}"
+    return qid
 
 
 def ok(ack: object) -> bool:

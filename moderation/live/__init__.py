@@ -9,6 +9,7 @@ from ..readmodel.group import GroupCommit
 from ..readmodel.votes import VoteBatcher
 from ..services import accounts
 from .audience import AudienceNamespace
+from .idle import close_idle_sessions
 from .moderator import ModeratorNamespace
 from .podium import PodiumNamespace
 from .sessions import SessionSweep
@@ -18,6 +19,7 @@ def register(app: Flask) -> None:
     moderators = ModeratorNamespace(ModeratorNamespace.view)
     for namespace in (AudienceNamespace(AudienceNamespace.view), moderators, PodiumNamespace(PodiumNamespace.view)):
         socketio.on_namespace(namespace)
+    close_idle_sessions(socketio.server, app.config["NAMESPACE_CONNECT_TIMEOUT"])
     app.extensions["vote_batcher"] = VoteBatcher(app, socketio, app.config["VOTE_FLUSH_SECONDS"])
     app.extensions["group_commit"] = GroupCommit(app, socketio, app.config["GROUP_COMMIT_MAX"])
     app.extensions["session_sweep"] = SessionSweep(app, socketio, moderators.connections, _still_valid,

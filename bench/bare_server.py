@@ -1,0 +1,63 @@
+"""A bare python-socketio server: the baseline for the fan-out benchmark (bench/scale.py).
+
+The same library, async mode (eventlet) and WSGI server as Fragerunde, none of its work: an
+`/audience` namespace that sends an empty `snapshot` on connect, and an `approve {text}` event
+that emits one question payload of Fragerunde's shape to the room of all audience sockets.
+
+    python bench/bare_server.py --port 5099
+"""
+import eventlet
+
+eventlet.monkey_patch()
+
+import argparse  # noqa: E402
+import itertools  # noqa: E402
+import socket  # noqa: E402
+import time  # noqa: E402
+
+import eventlet.wsgi  # noqa: E402
+import socketio  # noqa: E402
+
+sio = socketio.Server(async_mode="eventlet", cors_allowed_origins="*", ping_interval=10, ping_timeout=10)
+app = socketio.WSGIApp(sio)
+ids = itertools.count(1)
+ROOM = "talk"
+
+
+@sio.on("connect", namespace="/audience")
+def connect(sid, environ, auth):
+    sio.enter_room(sid, ROOM, namespace="/audience")
+    sio.emit("snapshot", {"talk": {}, "questions": [], "seq": 0}, to=sid, namespace="/audience")
+
+
+@sio.on("approve", namespace="/audience")
+def approve(sid, data):
+    qid = next(ids)
+    question = {"id": qid, "text": data.get("text", ""), "name": None, "status": "approved", "upvotes": 0,
+                "votes": 0, "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ"), "version": 1}
+    sio.emit("question", {"question": question, "seq": qid}, to=ROOM, namespace="/audience")
+    return {"ok": True, "question": question}
+
+
+@sio.on("healthz")
+def healthz(sid, data=None):
+    return {"status": "ok"}
+
+
+class NoDelayProtocol(eventlet.wsgi.HttpProtocol):
+    def setup(self):
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        super().setup()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    args = parser.parse_args()
+    listener = eventlet.listen(("127.0.0.1", args.port))
+    print(f"bare server on {args.port}", flush=True)
+    eventlet.wsgi.server(listener, app, max_size=10_000, log_output=False, protocol=NoDelayProtocol)
+
+
+if __name__ == "__main__":
+    main()

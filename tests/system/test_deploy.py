@@ -1,0 +1,263 @@
+"""The deployment in deploy/, on real parts: Debian's nginx with deploy/nginx-fragerunde.conf in
+front of two server processes that share events through Redis. Clients come from different
+loopback addresses (127.0.0.x), so nginx's `hash $remote_addr` sends them to different
+processes, over long-polling and WebSocket."""
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import socket
+import subprocess
+import threading
+import uuid
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import requests
+from requests.adapters import HTTPAdapter
+
+from tests.helpers import IN_CI, require_or_skip
+from tests.server import (
+    Live,
+    Server,
+    free_port,
+    fresh_snapshot,
+    has_question,
+    login,
+    ok,
+    question_crosses,
+    wait_until,
+)
+
+pytestmark = pytest.mark.server
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+NGINX = "/usr/sbin/nginx"
+SITE = ROOT / "deploy" / "nginx-fragerunde.conf"
+
+
+class SourceAddressAdapter(HTTPAdapter):
+    def __init__(self, source: str):
+        self.source = source
+        super().__init__()
+
+    def init_poolmanager(self, *args, **kwargs):
+        kwargs["source_address"] = (self.source, 0)
+        return super().init_poolmanager(*args, **kwargs)
+
+
+def session_from(source: str) -> requests.Session:
+    s = requests.Session()
+    adapter = SourceAddressAdapter(source)
+    s.mount("http://", adapter)
+    return s
+
+
+class Nginx:
+    """Debian's nginx with its own prefix, pid, logs and temp paths in a temp dir, in front of
+    the given ports, with the shipped site configuration."""
+
+    def __init__(self, tmp: Path, upstream_ports: tuple[int, int]):
+        self.tmp = tmp
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        site = SITE.read_text()
+        replacements = [("listen 80;", f"listen 127.0.0.1:{self.port};"), ("listen [::]:80;", ""),
+                        ("server 127.0.0.1:5001;", f"server 127.0.0.1:{upstream_ports[0]};"),
+                        ("server 127.0.0.1:5002;", f"server 127.0.0.1:{upstream_ports[1]};")]
+        for old, new in replacements:
+            assert site.count(old) == 1, f"{old!r} not once in {SITE.name}"
+            site = site.replace(old, new)
+        (tmp / "site.conf").write_text(site)
+        user = "user root;\n" if os.geteuid() == 0 else ""
+        (tmp / "nginx.conf").write_text(f"""{user}worker_processes 1;
+pid {tmp}/nginx.pid;
+error_log {tmp}/error.log warn;
+events {{ worker_connections 2048; }}
+http {{
+    log_format upstream '$remote_addr $upstream_addr $request_uri $status';
+    access_log {tmp}/access.log upstream;
+    client_body_temp_path {tmp}/body;
+    proxy_temp_path {tmp}/proxy;
+    fastcgi_temp_path {tmp}/fastcgi;
+    uwsgi_temp_path {tmp}/uwsgi;
+    scgi_temp_path {tmp}/scgi;
+    include {tmp}/site.conf;
+}}
+""")
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> Nginx:
+        conf = str(self.tmp / "nginx.conf")
+        check = subprocess.run([NGINX, "-t", "-p", str(self.tmp), "-c", conf], capture_output=True, text=True)
+        assert check.returncode == 0, check.stderr
+        self.proc = subprocess.Popen([NGINX, "-p", str(self.tmp), "-c", conf, "-g", "daemon off;"],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+        up = wait_until(lambda: self._healthy(), 15)
+        assert up, f"nginx did not answer: {self.error_log()}"
+        return self
+
+    def _healthy(self) -> bool:
+        with contextlib.suppress(requests.RequestException):
+            return requests.get(self.url + "/healthz", timeout=2).status_code == 200
+        return False
+
+    def upstream_of(self, source: str) -> str:
+        """The upstream address nginx sends requests from this source address to."""
+        with session_from(source) as s:
+            marker = uuid.uuid4().hex
+            assert s.get(f"{self.url}/healthz?probe={marker}", timeout=5).status_code == 200
+        line = wait_until(lambda: next((ln for ln in self.access_log().splitlines() if marker in ln), None), 5)
+        assert line and line.startswith(source + " "), line
+        return line.split()[1]
+
+    def access_log(self) -> str:
+        with contextlib.suppress(OSError):
+            return (self.tmp / "access.log").read_text()
+        return ""
+
+    def error_log(self) -> str:
+        with contextlib.suppress(OSError):
+            return (self.tmp / "error.log").read_text()[-2000:]
+        return ""
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+
+def nginx_or_skip() -> None:
+    if not os.access(NGINX, os.X_OK):
+        if IN_CI:
+            pytest.fail("nginx is not installed in CI (.ci/run installs it)")
+        pytest.skip("nginx not installed")
+
+
+@pytest.fixture(params=["eventlet", "threading"])
+def deployment(request, tmp_path):
+    """nginx in front of two processes over Redis and one SQLite file (PostgreSQL works alike:
+    test_server covers both databases)."""
+    nginx_or_skip()
+    redis_url = require_or_skip("TEST_REDIS_URL", "Redis")
+    ports = (free_port(), free_port())
+    (tmp_path / "nginx").mkdir()
+    front = Nginx(tmp_path / "nginx", ports)
+    secret = "deploy-" + uuid.uuid4().hex
+    env = {"REDIS_URL": redis_url, "RATE_LIMIT_EXEMPT": "127.0.0.1", "ASYNC_MODE": request.param}
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    a = Server(tmp=str(tmp_path / "a"), port=ports[0], public_origin=front.url, secret_key=secret, env=env)
+    b = Server(tmp=str(tmp_path / "b"), port=ports[1], public_origin=front.url, secret_key=secret, env=env,
+               database_url=a.database_url)
+    a.user = b.user = "deploy_" + uuid.uuid4().hex[:8]  # the login limits live in Redis, across runs
+    b.password = a.password
+    try:
+        a.prepare()
+        a.start()
+        b.start()
+        front.start()
+        yield front, a, b
+    finally:
+        front.stop()
+        for server in (a, b):
+            server.close()
+        shutil.rmtree(tmp_path / "nginx", ignore_errors=True)
+
+
+def sources_per_process(front: Nginx, a: Server, b: Server) -> dict[str, list[str]]:
+    """Loopback source addresses grouped by the process nginx hashes them to."""
+    found: dict[str, list[str]] = {f"127.0.0.1:{a.port}": [], f"127.0.0.1:{b.port}": []}
+    for i in range(2, 60):
+        source = f"127.0.0.{i}"
+        found[front.upstream_of(source)].append(source)
+        if all(len(v) >= 3 for v in found.values()):
+            break
+    assert all(found.values()), f"nginx sent every address to one process: {found}"
+    return {"a": found[f"127.0.0.1:{a.port}"], "b": found[f"127.0.0.1:{b.port}"]}
+
+
+def through(front: Nginx, source: str, server: Server) -> SimpleNamespace:
+    """What Live and login() need, pointing at nginx, as a client from this source address."""
+    return SimpleNamespace(url=front.url, origin=front.url, clients=server.clients, user=server.user,
+                           password=server.password)
+
+
+def websocket_from(front: Nginx, source: str) -> dict:
+    sock = socket.create_connection(("127.0.0.1", front.port), timeout=10, source_address=(source, 0))
+    return {"socket": sock}
+
+
+def test_nginx_in_front_of_two_processes(deployment):
+    front, a, b = deployment
+    sources = sources_per_process(front, a, b)
+    src_a, src_b = sources["a"][0], sources["b"][0]
+
+    # A moderator on B (WebSocket), and on A; an audience on A over long-polling only.
+    mod_b = Live(through(front, src_b, b), "/moderator", {"talk": "demo"}, cookies=cookie(login_from(front, src_b, b)),
+                 websocket_options=websocket_from(front, src_b))
+    mod_a = Live(through(front, src_a, a), "/moderator", {"talk": "demo"}, cookies=cookie(login_from(front, src_a, a)),
+                 websocket_options=websocket_from(front, src_a))
+    polling = Live(through(front, src_a, a), "/audience", {"talk": "demo", "client_id": str(uuid.uuid4())},
+                   transports=("polling",), http_session=session_from(src_a))
+    for client in (mod_a, mod_b, polling):
+        assert client.wait_for(lambda n, d: n == "snapshot", 15), "no snapshot through nginx"
+    assert polling.sio.transport() == "polling"
+    assert re.search(rf"^{re.escape(src_a)} 127.0.0.1:{a.port} /socket.io/\S*transport=polling", front.access_log(), re.M)
+
+    # A question sent through A reaches the moderator on B exactly once.
+    text = f"Wie kommt das Glasfasernetz in die Kleinstadt? {uuid.uuid4().hex[:6]}"
+    qid = question_crosses(polling, mod_b, [polling, mod_a], text)
+    pending = [d for _, n, d in list(mod_b.events) if n == "question" and has_question(text, "pending", qid)(n, d)]
+    assert len(pending) == 1, f"the moderator on B got the question {len(pending)} times"
+
+    # A vote storm through nginx, from both processes' sides at once, converges everywhere.
+    voters = []
+    for k in range(40):
+        source = sources["a" if k % 2 else "b"][k // 2 % len(sources["a" if k % 2 else "b"])]
+        voters.append(Live(through(front, source, a), "/audience", {"talk": "demo", "client_id": str(uuid.uuid4())},
+                           websocket_options=websocket_from(front, source)))
+    answers: list[object] = []
+    lock = threading.Lock()
+
+    def vote(client: Live) -> None:
+        answer = client.call("vote", {"question_id": qid, "value": 1})
+        with lock:
+            answers.append(answer)
+
+    threads = [threading.Thread(target=vote, args=(c,)) for c in voters]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert len(answers) == 40 and all(ok(x) for x in answers), [x for x in answers if not ok(x)][:3]
+
+    def sees_all(live: Live) -> bool:
+        return live.state.get(qid, {}).get("votes") == 40
+    for client in (mod_a, mod_b, polling):
+        assert client.wait_state(sees_all, 10), (client.ns, client.state.get(qid))
+    stored = fresh_snapshot(a, "/moderator", a.login())
+    assert next(q["votes"] for q in stored["questions"] if q["id"] == qid) == 40
+    for server in (a, b):
+        assert "Traceback" not in server.log_text(), server.log_tail()
+
+    # nginx logs a WebSocket when it ends: the moderator's went to B, upgraded (101).
+    mod_b.close()
+    assert wait_until(lambda: re.search(rf"^{re.escape(src_b)} 127.0.0.1:{b.port} /socket.io/\S*transport=websocket\S* 101$",
+                                        front.access_log(), re.M), 5), front.access_log()[-1500:]
+
+
+def login_from(front: Nginx, source: str, server: Server) -> requests.Session:
+    """Log in through nginx from this source address (the login form's session cookie)."""
+    return login(through(front, source, server), session=session_from(source))
+
+
+def cookie(session: requests.Session) -> str:
+    return "; ".join(f"{c.name}={c.value}" for c in session.cookies)
