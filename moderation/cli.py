@@ -1,4 +1,4 @@
-"""flask commands: seed, create-user, podium-url, serve, purge."""
+"""flask commands: seed, create-user, reset-password, demo-questions, podium-url, serve, purge."""
 from __future__ import annotations
 
 import os
@@ -20,7 +20,7 @@ from .services.errors import DomainError
 
 
 def register(app: Flask) -> None:
-    for command in (seed, create_user, podium_url, serve, purge):
+    for command in (seed, create_user, reset_password, demo_questions, podium_url, serve, purge):
         app.cli.add_command(command)
 
 
@@ -37,7 +37,8 @@ def seed() -> None:
     if db.session.scalar(select(User).limit(1)) is None:
         password = secrets.token_urlsafe(12)
         accounts.create_or_update(db.session, "moderator", password, "admin")
-        click.echo(f"Moderations-Zugang angelegt (nur jetzt sichtbar): Benutzer »moderator«, Passwort »{password}«")
+        click.echo(f"Admin-Zugang angelegt (nur jetzt sichtbar): Benutzer »moderator«, Passwort »{password}«")
+        click.echo("Neues Passwort später: flask --app wsgi reset-password moderator")
     db.session.commit()
     demo = talk_service.by_slug(db.session, talk_service.DEMO_SLUG)
     origin = current_app.config["PUBLIC_ORIGIN"] or "http://127.0.0.1:5000"
@@ -59,6 +60,35 @@ def create_user(name: str, password: str, role: str) -> None:
                                    "(Passwort: mindestens 8 Zeichen)") from None
     db.session.commit()
     click.echo(f"Konto {user.username} ({user.role}) gespeichert.")
+
+
+@click.command("reset-password")
+@click.argument("name")
+def reset_password(name: str) -> None:
+    """Give an account a new generated password, printed once; its sessions end."""
+    user = accounts.by_name(db.session, name)
+    if user is None:
+        raise click.ClickException(f"Kein Konto mit dem Namen {name!r}.")
+    password = accounts.reset_password(db.session, None, user)
+    db.session.commit()
+    click.echo(f"Neues Passwort für {user.username} (nur jetzt sichtbar): {password}")
+
+
+@click.command("demo-questions")
+@click.argument("slug")
+@click.option("--count", default=100, show_default=True, type=click.IntRange(1, 10_000))
+@click.option("--seed", "seed_value", default=1, show_default=True, type=int)
+def demo_questions(slug: str, count: int, seed_value: int) -> None:
+    """Fill a talk with generated questions, outcomes and votes (for trying out the report)."""
+    from .services import demo
+    try:
+        talk = talk_service.by_slug(db.session, slug)
+    except DomainError:
+        raise click.ClickException(f"Kein Vortrag mit dem Kürzel {slug!r}.") from None
+    staff = list(db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.id)))
+    made = demo.generate(db.session, talk, count, staff, seed_value)
+    db.session.commit()
+    click.echo(f"{len(made)} Fragen in {slug} erzeugt.")
 
 
 @click.command("podium-url")

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from .models import Question, Talk
-from .services.windows import closes_at, is_open
+from .services.windows import accepts_questions, closes_at, is_open
 
 
 def iso(value: datetime | None) -> str | None:
@@ -32,4 +32,5 @@ def talk(t: Talk, now: datetime) -> dict:
         "slug": t.slug, "title": t.title, "starts_at": iso(t.starts_at), "ends_at": iso(t.ends_at),
         "open": is_open(t, now), "closes_at": iso(closes_at(t, now)),
         "manual_state": t.manual_state, "audience_votes": t.audience_votes,
+        "accepting": accepts_questions(t, now),
     }

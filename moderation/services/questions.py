@@ -19,7 +19,7 @@ from .audit import record
 from .errors import DomainError
 from .moderation_words import flag_for
 from .sequence import next_seq
-from .windows import is_open
+from .windows import accepts_questions
 
 # action -> (allowed from-statuses, to-status)
 TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
@@ -70,7 +70,7 @@ def submit(session: Session, talk: Talk, *, text: object, name: object, client: 
         return Change(existing, existing.status, None, created=False)
     body = texts.question_text(text)
     author = texts.author_name(name)
-    if not is_open(talk, now):
+    if not accepts_questions(talk, now):
         raise DomainError("closed")
     if admit is not None:
         admit()
@@ -78,7 +78,7 @@ def submit(session: Session, talk: Talk, *, text: object, name: object, client: 
     folded = original is not None and original.status in OPEN_STATUSES
     question = Question(talk_id=talk.id, text=body, name=author, client_hash=client,
                         client_msg_id=msg_id, created_at=now,
-                        status="merged" if folded else "pending",
+                        status="merged" if folded else ("pending" if talk.premoderation else "approved"),
                         merged_into_id=original.id if folded else None,
                         flagged=flag_for(body) or ("repeated" if original else None))
     try:
@@ -268,7 +268,7 @@ def set_upvote(session: Session, talk: Talk, user: User, question_id: object, va
 def set_vote(session: Session, talk: Talk, client: str, question_id: object, value: object) -> Question:
     """An audience vote on a public question: one per client, set or withdrawn."""
     if not talk.audience_votes:
-        raise DomainError("forbidden")
+        raise DomainError("closed", {"what": "votes"})
     question = get(session, talk, question_id)
     if question.status not in PUBLIC_STATUSES:
         raise DomainError("not_found")

@@ -5,10 +5,11 @@ import io
 
 import segno
 from flask import Blueprint, Response, abort, current_app, render_template, url_for
-from flask_login import login_required
+from flask_login import current_user, login_required
 
 from ..extensions import db
 from ..models import Question
+from ..services import organiser, report
 from ..services import questions as question_service
 from ..services import talks as talk_service
 from ..services import windows
@@ -28,10 +29,14 @@ def public_url(endpoint: str, **values) -> str:
 
 
 def _talk(slug: str):
+    """The talk, if this account moderates it: 404 for no such talk, 403 for someone else's."""
     try:
-        return talk_service.by_slug(db.session, slug)
+        talk = talk_service.by_slug(db.session, slug)
     except DomainError:
         abort(404)
+    if not organiser.may_moderate(db.session, current_user, talk):
+        abort(403)
+    return talk
 
 
 @bp.get("/")
@@ -77,3 +82,10 @@ def export(slug: str):
 
 def _time(value) -> str:
     return value.astimezone(windows.BERLIN).isoformat(timespec="seconds") if value else ""
+
+
+@bp.get("/<slug>/report")
+@login_required
+def report_page(slug: str):
+    talk = _talk(slug)
+    return render_template("report.html", report=report.build(db.session, talk), now=now())
