@@ -305,3 +305,37 @@ def test_series_page_puts_talks_side_by_side(app, admin):
     assert text.count('class="series-talk"') == 4
     assert text.index("Unterschätzte Größe?") < text.index("Mobilität: Schon angebunden?")
     assert admin.get("/admin/series/gibt-es-nicht").status_code == 404
+
+
+# --- commands --------------------------------------------------------------------------------
+
+def cli(app, *args: str):
+    """As `flask --app wsgi ...`: FlaskGroup pushes the app context, app.cli alone does not."""
+    with app.app_context():
+        return app.test_cli_runner().invoke(args=list(args))
+
+
+def test_seed_creates_an_admin_and_reset_password_prints_a_new_one_once(app):
+    first = cli(app, "seed")
+    assert first.exit_code == 0, first.output
+    password = re.search(r"Benutzer »moderator«, Passwort »([^«]+)«", first.output).group(1)
+    assert "reset-password moderator" in first.output
+    assert "Passwort" not in cli(app, "seed").output  # only the first time
+    with app.app_context():
+        assert accounts.authenticate(db.session, "moderator", password).is_admin
+    reset = cli(app, "reset-password", "moderator")
+    assert reset.exit_code == 0
+    new = re.fullmatch(r"Neues Passwort für moderator \(nur jetzt sichtbar\): (\S+)\n", reset.output).group(1)
+    assert new != password and len(new) >= 16
+    with app.app_context():
+        assert accounts.authenticate(db.session, "moderator", password) is None
+        assert accounts.authenticate(db.session, "moderator", new) is not None
+    assert cli(app, "reset-password", "niemand").exit_code != 0
+
+
+def test_demo_questions_command(app, seeded):
+    result = cli(app, "demo-questions", "demo", "--count", "100")
+    assert result.exit_code == 0 and "100 Fragen in demo erzeugt." in result.output
+    with app.app_context():
+        assert db.session.query(Question).count() == 100
+    assert cli(app, "demo-questions", "nope").exit_code != 0

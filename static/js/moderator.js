@@ -299,7 +299,13 @@
         if (data.user) editingBy[data.question_id] = data.user; else delete editingBy[data.question_id];
         if (questions[data.question_id] && cards[data.question_id]) fill(cards[data.question_id], questions[data.question_id]);
       },
-      logged_out: function () { live.socket.disconnect(); say(C.loggedOut, true); }
+      logged_out: function () { live.socket.disconnect(); say(C.loggedOut, true); },
+      access_ended: function (data) {
+        if (data.talk !== S.talk) return;
+        live.socket.disconnect();
+        say(C.accessEnded, true);
+        document.getElementById("connection").textContent = C.accessEnded;
+      }
     }
   });
 })();
