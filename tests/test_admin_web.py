@@ -301,9 +301,15 @@ def test_report_of_a_demo_talk_with_100_questions(app, admin, login, staff):
 
 
 def test_series_page_puts_talks_side_by_side(app, admin):
+    with app.app_context():
+        demo.generate(db.session, talks.by_slug(db.session, "wohnen"), 30, [], seed=2)
+        db.session.commit()
     text = page(admin.get("/admin/series/kleinstaedte"))
-    assert text.count('class="series-talk"') == 4
-    assert text.index("Unterschätzte Größe?") < text.index("Mobilität: Schon angebunden?")
+    header = re.search(r"<thead>.*?</thead>", text).group(0)
+    assert header.count('<th scope="col">') == 4
+    assert header.index("Unterschätzte Größe?") < header.index("Wohnen") < header.index("Mobilität")
+    assert re.search(r'<th scope="row">Fragen insgesamt</th><td class="number">0</td><td class="number">30</td>'
+                     r'<td class="number">0</td><td class="number">0</td>', text)
     assert admin.get("/admin/series/gibt-es-nicht").status_code == 404
 
 
