@@ -11,13 +11,12 @@ import pytest
 import requests
 
 from server import Server
-from test_browser import CHROMIUM, CHROMIUM_ARGS, PHONE, TIMEOUT, COUNT_SNAPSHOTS, live  # noqa: F401
+# Chromium, its options and the snapshot counter are set up once, in test_browser.
+from test_browser import PHONE, browser, live, new_context  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
-
-expect.set_options(timeout=TIMEOUT)
+from playwright.sync_api import expect  # noqa: E402
 PASSWORDS = {name: f"{name.capitalize()}-{uuid.uuid4().hex[:12]}" for name in ("anna", "ben", "cem")}
 
 
@@ -35,30 +34,12 @@ def server():
         srv.close()
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
 @pytest.fixture
-def new_page(browser):
-    made = []
-
+def new_page(new_context):
     def make(**options):
-        options.setdefault("locale", "de-DE")
         options.setdefault("viewport", {"width": 1280, "height": 900})
-        context = browser.new_context(**options)
-        context.set_default_timeout(TIMEOUT)
-        context.add_init_script(COUNT_SNAPSHOTS)
-        made.append(context)
-        return context.new_page()
-
-    yield make
-    for context in made:
-        context.close()
+        return new_context(**options).new_page()
+    return make
 
 
 def log_in(page, server: Server, user: str, password: str) -> None:
