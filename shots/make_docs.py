@@ -4,8 +4,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
-from server import Server, login  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
+from server import Server  # noqa: E402
 
 out = Path(sys.argv[1] if len(sys.argv) > 1 else ROOT / "shots")
 srv = Server(async_mode="eventlet")

@@ -6,9 +6,9 @@ import secrets
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from ..models import AccountEntry, User, utcnow
+from . import DbSession
 from .errors import DomainError
 
 ROLES = ("moderator", "admin")
@@ -17,7 +17,7 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("not-a-password")
 
 
-def create_or_update(session: Session, username: str, password: str, role: str = "moderator") -> User:
+def create_or_update(session: DbSession, username: str, password: str, role: str = "moderator") -> User:
     username = username.strip()
     if not username or len(username) > 80:
         raise DomainError("invalid", {"field": "username"})
@@ -36,13 +36,13 @@ def create_or_update(session: Session, username: str, password: str, role: str =
     return user
 
 
-def by_name(session: Session, username: str) -> User | None:
+def by_name(session: DbSession, username: str) -> User | None:
     if "\x00" in username:  # no such name, and PostgreSQL would refuse the query
         return None
     return session.scalar(select(User).where(User.username == username.strip()))
 
 
-def authenticate(session: Session, username: str, password: str) -> User | None:
+def authenticate(session: DbSession, username: str, password: str) -> User | None:
     user = by_name(session, username or "")
     try:
         _hasher.verify(user.password_hash if user else _DUMMY_HASH, password or "")
@@ -55,7 +55,7 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
     return user
 
 
-def load(session: Session, session_id: str) -> User | None:
+def load(session: DbSession, session_id: str) -> User | None:
     """Flask-Login's id is 'user_id:epoch'; an old epoch (after logout) loads nobody."""
     try:
         user_id, epoch = (int(part) for part in session_id.split(":"))
@@ -67,7 +67,7 @@ def load(session: Session, session_id: str) -> User | None:
     return user
 
 
-def end_sessions(session: Session, user: User) -> None:
+def end_sessions(session: DbSession, user: User) -> None:
     """Log the user out everywhere: sessions and open sockets of the old epoch are void."""
     user.session_epoch += 1
     session.flush()
@@ -81,7 +81,7 @@ def generate_password() -> str:
     return secrets.token_urlsafe(12)
 
 
-def log(session: Session, by: User | None, action: str, target: User, detail: str | None = None) -> AccountEntry:
+def log(session: DbSession, by: User | None, action: str, target: User, detail: str | None = None) -> AccountEntry:
     entry = AccountEntry(user_id=by.id if by else None, username=by.username if by else None,
                          action=action, target=target.username, detail=detail, at=utcnow())
     session.add(entry)
@@ -89,7 +89,7 @@ def log(session: Session, by: User | None, action: str, target: User, detail: st
     return entry
 
 
-def create(session: Session, by: User | None, username: str, password: str, role: str) -> User:
+def create(session: DbSession, by: User | None, username: str, password: str, role: str) -> User:
     """A new account from the organiser's side: the name must be free, the password ≥ 12 characters."""
     username = (username or "").strip()
     if not username or len(username) > 80 or "\x00" in username:
@@ -107,11 +107,12 @@ def create(session: Session, by: User | None, username: str, password: str, role
     return user
 
 
-def active_admins(session: Session) -> int:
-    return session.scalar(select(func.count()).select_from(User).where(User.role == "admin", User.active.is_(True))) or 0
+def active_admins(session: DbSession) -> int:
+    query = select(func.count()).select_from(User).where(User.role == "admin", User.active.is_(True))
+    return session.scalar(query) or 0
 
 
-def _guard(session: Session, by: User, user: User) -> None:
+def _guard(session: DbSession, by: User, user: User) -> None:
     """Nobody locks themselves out, and the last active admin stays one."""
     if user.id == by.id:
         raise DomainError("forbidden", {"reason": "self"})
@@ -119,7 +120,7 @@ def _guard(session: Session, by: User, user: User) -> None:
         raise DomainError("forbidden", {"reason": "last_admin"})
 
 
-def set_active(session: Session, by: User, user: User, active: bool) -> User:
+def set_active(session: DbSession, by: User, user: User, active: bool) -> User:
     """Disable or enable an account; disabling ends its sessions and sockets."""
     if user.active == active:
         return user
@@ -132,7 +133,7 @@ def set_active(session: Session, by: User, user: User, active: bool) -> User:
     return user
 
 
-def set_role(session: Session, by: User, user: User, role: str) -> User:
+def set_role(session: DbSession, by: User, user: User, role: str) -> User:
     if role not in ROLES:
         raise DomainError("invalid", {"field": "role"})
     if user.role == role:
@@ -146,7 +147,7 @@ def set_role(session: Session, by: User, user: User, role: str) -> User:
     return user
 
 
-def reset_password(session: Session, by: User | None, user: User) -> str:
+def reset_password(session: DbSession, by: User | None, user: User) -> str:
     """A new generated password, returned once; the old sessions end."""
     password = generate_password()
     user.password_hash = _hasher.hash(password)
@@ -156,9 +157,9 @@ def reset_password(session: Session, by: User | None, user: User) -> str:
     return password
 
 
-def listing(session: Session) -> list[User]:
+def listing(session: DbSession) -> list[User]:
     return list(session.scalars(select(User).order_by(User.username)))
 
 
-def entries(session: Session, limit: int = 50) -> list[AccountEntry]:
+def entries(session: DbSession, limit: int = 50) -> list[AccountEntry]:
     return list(session.scalars(select(AccountEntry).order_by(AccountEntry.id.desc()).limit(limit)))

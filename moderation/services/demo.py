@@ -5,9 +5,8 @@ import random
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy.orm import Session
-
 from ..models import Question, Talk, User, Vote
+from . import DbSession
 from .audit import record
 from .sequence import next_seq
 
@@ -20,7 +19,7 @@ FORMS = ("Wie geht Ihre Stadt mit dem Thema {t} um?", "Was kostet {t} eine Klein
 OUTCOMES = (("answered", 30), ("approved", 25), ("forwarded", 5), ("rejected", 15), ("pending", 20), ("merged", 5))
 
 
-def generate(session: Session, talk: Talk, count: int, moderators: list[User], seed: int = 1) -> list[Question]:
+def generate(session: DbSession, talk: Talk, count: int, moderators: list[User], seed: int = 1) -> list[Question]:
     """`count` questions spread over the talk's window, with outcomes, votes and audit entries."""
     rng = random.Random(seed)
     span = (talk.ends_at - talk.starts_at).total_seconds()
@@ -49,7 +48,7 @@ def generate(session: Session, talk: Talk, count: int, moderators: list[User], s
     return made
 
 
-def _history(session: Session, talk: Talk, question: Question, status: str, user: User | None,
+def _history(session: DbSession, talk: Talk, question: Question, status: str, user: User | None,
              created: datetime) -> None:
     path = {"approved": ("approve",), "forwarded": ("approve", "forward"),
             "answered": ("approve", "forward", "answered"), "rejected": ("reject",), "merged": ("merge",)}[status]

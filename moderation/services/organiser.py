@@ -3,17 +3,18 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.orm import Session
 
 from ..models import Question, Talk, TalkModerator, User
+from . import DbSession
 from .audit import record
 from .errors import DomainError
 from .sequence import next_seq
 from .talks import new_podium_token
 from .windows import BERLIN, is_open
+from .writes import Write
 
 SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 STATES = ("planned", "open", "ended")
@@ -39,15 +40,18 @@ class TalkInput:
 class Saved:
     talk: Talk
     created: bool
-    # Anything the open pages show changed (window, votes): they must hear of it.
-    live_changed: bool
+    write: Write  # talk_changed (with a seq) when open pages show something that changed
     removed_moderators: list[int]
+
+    @property
+    def live_changed(self) -> bool:
+        return self.write.talk_changed
 
 
 def wall_clock(day: date, at: time) -> datetime:
     """A Berlin wall-clock time as aware UTC; a time the DST switch skips is refused."""
     local = datetime.combine(day, at, tzinfo=BERLIN)
-    utc = local.astimezone(timezone.utc)
+    utc = local.astimezone(UTC)
     if utc.astimezone(BERLIN).replace(tzinfo=None) != local.replace(tzinfo=None):
         raise DomainError("invalid", {"field": "begins", "reason": "dst_gap"})
     return utc
@@ -67,7 +71,7 @@ def window(data: TalkInput) -> tuple[datetime, datetime]:
     return starts, ends
 
 
-def save(session: Session, talk: Talk | None, data: TalkInput, by: User) -> Saved:
+def save(session: DbSession, talk: Talk | None, data: TalkInput, by: User) -> Saved:
     """Create a talk (talk=None) or change one; audited on the talk's log."""
     title = data.title.strip()
     if not title or len(title) > 300:
@@ -84,7 +88,7 @@ def save(session: Session, talk: Talk | None, data: TalkInput, by: User) -> Save
         session.add(talk)
         before = None
     else:
-        before = describe(talk)
+        before = describe(session, talk)
     live_before = (talk.starts_at, talk.ends_at, talk.audience_votes, talk.title, talk.early_questions)
     talk.title, talk.slug, talk.series_id = title, data.slug, data.series_id
     talk.starts_at, talk.ends_at = starts, ends
@@ -93,23 +97,24 @@ def save(session: Session, talk: Talk | None, data: TalkInput, by: User) -> Save
     talk.early_questions = data.early_questions
     session.flush()
     removed = assign(session, talk, data.moderator_ids)
-    record(session, talk, by, "talk_created" if created else "talk_changed", before=before, after=describe(talk))
+    record(session, talk, by, "talk_created" if created else "talk_changed", before=before,
+           after=describe(session, talk))
     live_after = (talk.starts_at, talk.ends_at, talk.audience_votes, talk.title, talk.early_questions)
-    live_changed = not created and live_before != live_after
-    if live_changed:
-        next_seq(session, talk)
-    return Saved(talk, created, live_changed, removed)
+    write = Write()
+    if not created and live_before != live_after:
+        write = Write(seq=next_seq(session, talk), talk_changed=True)
+    return Saved(talk, created, write, removed)
 
 
-def describe(talk: Talk) -> str:
-    names = ", ".join(sorted(u.username for u in moderators(Session.object_session(talk), talk)))
+def describe(session: DbSession, talk: Talk) -> str:
+    names = ", ".join(u.username for u in moderators(session, talk))
     return (f"{talk.slug} · {talk.title} · {talk.starts_at:%Y-%m-%d %H:%M}–{talk.ends_at:%H:%M} UTC · "
             f"Stimmen {'an' if talk.audience_votes else 'aus'} · "
             f"Vorab-Moderation {'an' if talk.premoderation else 'aus'} · "
             f"vorab {'an' if talk.early_questions else 'aus'} · Moderation: {names or '–'}")
 
 
-def assign(session: Session, talk: Talk, user_ids: list[int]) -> list[int]:
+def assign(session: DbSession, talk: Talk, user_ids: list[int]) -> list[int]:
     """Set who moderates the talk; returns the ids whose assignment ended."""
     wanted = set(session.scalars(select(User.id).where(User.id.in_(set(user_ids))))) if user_ids else set()
     current = set(session.scalars(select(TalkModerator.user_id).where(TalkModerator.talk_id == talk.id)))
@@ -123,12 +128,12 @@ def assign(session: Session, talk: Talk, user_ids: list[int]) -> list[int]:
     return sorted(removed)
 
 
-def moderators(session: Session, talk: Talk) -> list[User]:
+def moderators(session: DbSession, talk: Talk) -> list[User]:
     return list(session.scalars(select(User).join(TalkModerator, TalkModerator.user_id == User.id)
                                 .where(TalkModerator.talk_id == talk.id).order_by(User.username)))
 
 
-def may_moderate(session: Session, user: User, talk: Talk) -> bool:
+def may_moderate(session: DbSession, user: User, talk: Talk) -> bool:
     """Admins moderate every talk; moderators the talks they are assigned to.
 
     A talk nobody is assigned to yet is open to every moderator, so that talks from before
@@ -148,7 +153,7 @@ def state(talk: Talk, now: datetime) -> str:
     return "ended" if now >= talk.ends_at else "planned"
 
 
-def question_counts(session: Session) -> dict[int, dict[str, int]]:
+def question_counts(session: DbSession) -> dict[int, dict[str, int]]:
     """Per talk: questions in total and per status."""
     result: dict[int, dict[str, int]] = {}
     for talk_id, status, n in session.execute(
@@ -159,7 +164,7 @@ def question_counts(session: Session) -> dict[int, dict[str, int]]:
     return result
 
 
-def rotate_podium_token(session: Session, talk: Talk, by: User) -> str:
+def rotate_podium_token(session: DbSession, talk: Talk, by: User) -> str:
     """A new podium link: the old one stops working at once."""
     talk.podium_token = new_podium_token()
     record(session, talk, by, "podium_link", after="erneuert")
@@ -167,7 +172,7 @@ def rotate_podium_token(session: Session, talk: Talk, by: User) -> str:
     return talk.podium_token
 
 
-def note_audience(session: Session, talk_id: int, connected: int) -> None:
+def note_audience(session: DbSession, talk_id: int, connected: int) -> None:
     """Raise the talk's recorded peak of connected audience sockets (one UPDATE, never lowers it)."""
     session.execute(update(Talk).where(Talk.id == talk_id, Talk.audience_peak < connected)
                     .values(audience_peak=connected))

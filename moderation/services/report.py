@@ -5,9 +5,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
-from ..models import STATUSES, Question, Talk, Transition
+from ..models import STATUSES, AuditEntry, Question, Talk
+from . import DbSession
 from . import questions as question_service
 
 BUCKET = timedelta(minutes=10)
@@ -32,7 +32,7 @@ class Report:
     actions: dict[str, dict[str, int]] = field(default_factory=dict)  # username -> action -> n
 
 
-def build(session: Session, talk: Talk) -> Report:
+def build(session: DbSession, talk: Talk) -> Report:
     rows = list(session.scalars(select(Question).where(Question.talk_id == talk.id).order_by(Question.created_at)))
     by_status = {status: 0 for status in STATUSES}
     for q in rows:
@@ -60,12 +60,12 @@ def buckets(talk: Talk, times: list[datetime]) -> list[Bucket]:
     return result
 
 
-def actions(session: Session, talk: Talk) -> dict[str, dict[str, int]]:
+def actions(session: DbSession, talk: Talk) -> dict[str, dict[str, int]]:
     result: dict[str, dict[str, int]] = {}
-    query = (select(Transition.username, Transition.action, func.count())
-             .where(Transition.talk_id == talk.id, Transition.username.is_not(None),
-                    Transition.action.in_(MODERATOR_ACTIONS))
-             .group_by(Transition.username, Transition.action))
+    query = (select(AuditEntry.username, AuditEntry.action, func.count())
+             .where(AuditEntry.talk_id == talk.id, AuditEntry.username.is_not(None),
+                    AuditEntry.action.in_(MODERATOR_ACTIONS))
+             .group_by(AuditEntry.username, AuditEntry.action))
     for username, action, n in session.execute(query):
         result.setdefault(username, {})[action] = n
     return dict(sorted(result.items()))

@@ -9,16 +9,16 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
+from ..clock import now
 from ..extensions import db
-from ..models import Series, Talk, Transition, User
+from ..models import AuditEntry, Series, Talk, User
 from ..services import accounts, organiser
 from ..services import talks as talk_service
 from ..services.errors import DomainError
 from . import announce
 from .admin_forms import ActionForm, RoleForm, TalkForm, UserForm
-from .audience import now
 from .exports import csv_response
-from .moderate import public_url
+from .lookup import public_url, talk_or_404
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -31,13 +31,6 @@ def admin_required(view):
             abort(403)
         return view(*args, **kwargs)
     return wrapper
-
-
-def _talk(slug: str) -> Talk:
-    try:
-        return talk_service.by_slug(db.session, slug)
-    except DomainError:
-        abort(404)
 
 
 def _me() -> User:
@@ -96,8 +89,8 @@ def _save_talk(talk: Talk | None):
             saved = organiser.save(db.session, talk, data, _me())
         except DomainError as exc:
             db.session.rollback()
-            field = exc.detail.get("field", "title")
-            words = FIELD_ERRORS.get((field, exc.detail.get("reason")), lambda: _("Ungültige Eingabe."))
+            field = str(exc.detail.get("field", "title"))
+            words = FIELD_ERRORS.get((field, str(exc.detail.get("reason"))), lambda: _("Ungültige Eingabe."))
             getattr(form, field).errors = [*getattr(form, field).errors, words()]
         else:
             slug = saved.talk.slug
@@ -125,13 +118,13 @@ def new_talk():
 @bp.route("/talks/<slug>", methods=["GET", "POST"])
 @admin_required
 def talk(slug: str):
-    return _save_talk(_talk(slug))
+    return _save_talk(talk_or_404(slug))
 
 
 @bp.post("/talks/<slug>/podium")
 @admin_required
 def rotate_podium(slug: str):
-    talk = _talk(slug)
+    talk = talk_or_404(slug)
     if not ActionForm().validate_on_submit():
         abort(400)
     organiser.rotate_podium_token(db.session, talk, _me())
@@ -201,7 +194,7 @@ REFUSALS = {
 
 def _refused(exc: DomainError):
     db.session.rollback()
-    return _users_page(error=REFUSALS.get(exc.detail.get("reason"), lambda: _("Ungültige Eingabe."))(), status=409)
+    return _users_page(error=REFUSALS.get(str(exc.detail.get("reason")), lambda: _("Ungültige Eingabe."))(), status=409)
 
 
 @bp.post("/users/<int:user_id>/active")
@@ -245,8 +238,8 @@ def reset_password(user_id: int):
 
 
 def _entries(slug: str):
-    talk = _talk(slug)
-    rows = db.session.scalars(select(Transition).where(Transition.talk_id == talk.id).order_by(Transition.id))
+    talk = talk_or_404(slug)
+    rows = db.session.scalars(select(AuditEntry).where(AuditEntry.talk_id == talk.id).order_by(AuditEntry.id))
     return talk, list(rows)
 
 

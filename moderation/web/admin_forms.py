@@ -3,8 +3,16 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, DateField, PasswordField, SelectField, SelectMultipleField, StringField,
-                     TextAreaField, TimeField)
+from wtforms import (
+    BooleanField,
+    DateField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+    TimeField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Regexp, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -12,6 +20,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from ..services.accounts import MIN_PASSWORD
 
 REQUIRED = _l("Bitte ausfüllen.")
+ROLE_CHOICES = [SelectChoice("moderator", _l("Moderation")), SelectChoice("admin", _l("Admin"))]
 
 
 class CheckboxesField(SelectMultipleField):
@@ -46,7 +55,7 @@ class UserForm(FlaskForm):
     password = PasswordField(_l("Passwort"), validators=[
         DataRequired(REQUIRED),
         Length(min=MIN_PASSWORD, max=200, message=_l("Mindestens %(n)s Zeichen.", n=MIN_PASSWORD))])
-    role = SelectField(_l("Rolle"), choices=[SelectChoice("moderator", _l("Moderation")), SelectChoice("admin", _l("Admin"))])
+    role = SelectField(_l("Rolle"), choices=ROLE_CHOICES)
 
 
 class ActionForm(FlaskForm):
@@ -54,4 +63,4 @@ class ActionForm(FlaskForm):
 
 
 class RoleForm(FlaskForm):
-    role = SelectField(_l("Rolle"), choices=[SelectChoice("moderator", _l("Moderation")), SelectChoice("admin", _l("Admin"))])
+    role = SelectField(_l("Rolle"), choices=ROLE_CHOICES)

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
 
-from conftest import PASSWORD
 from moderation.extensions import db
-from moderation.models import AccountEntry, Question, Talk, TalkModerator, Transition, User
+from moderation.models import AccountEntry, AuditEntry, Question, Talk, TalkModerator, User
 from moderation.services import accounts, demo, talks
+from tests.helpers import PASSWORD
 
 
 def page(response) -> str:
@@ -76,7 +76,7 @@ def test_talk_list_shows_dates_states_counts_and_links(app, admin, clock):
     assert re.search(rf"<td>12</td><td>{pending}</td>", row)
     for link in ("/t/demo", "/moderate/demo", f"/podium/{token}", "/moderate/demo/report"):
         assert f'href="{link}"' in row
-    clock.now = datetime(2021, 3, 1, tzinfo=timezone.utc)
+    clock.now = datetime(2021, 3, 1, tzinfo=UTC)
     assert "geplant" in page(admin.get("/admin/"))
 
 
@@ -98,23 +98,23 @@ def test_create_a_talk_with_two_moderators(app, admin, staff):
     response = admin.post("/admin/talks/new", data=talk_form(moderators=[staff["anna"], staff["ben"]]))
     assert response.status_code == 303 and response.headers["Location"] == "/admin/talks/energie"
     talk = stored_talk(app, "energie")
-    assert talk.starts_at == datetime(2021, 5, 20, 16, 30, tzinfo=timezone.utc)  # CEST
-    assert talk.ends_at == datetime(2021, 5, 20, 18, 0, tzinfo=timezone.utc)
+    assert talk.starts_at == datetime(2021, 5, 20, 16, 30, tzinfo=UTC)  # CEST
+    assert talk.ends_at == datetime(2021, 5, 20, 18, 0, tzinfo=UTC)
     assert talk.description == "Der fünfte Termin." and talk.audience_votes and talk.premoderation
     assert not talk.early_questions
     with app.app_context():
         assert {m.user_id for m in db.session.scalars(select(TalkModerator))} == {staff["anna"], staff["ben"]}
-        entry = db.session.scalar(select(Transition).where(Transition.talk_id == talk.id))
+        entry = db.session.scalar(select(AuditEntry).where(AuditEntry.talk_id == talk.id))
         assert entry.action == "talk_created" and entry.username == "chefin" and "anna, ben" in entry.after
     text = page(admin.get("/admin/talks/energie"))
     assert 'value="Energie: Wer erzeugt hier den Strom?"' in text and 'value="18:30"' in text
-    assert re.search(r'<input checked id="moderators-\d+" name="moderators" type="checkbox" value="%d">'
-                     % staff["anna"], text)
+    anna = staff["anna"]
+    assert re.search(rf'<input checked id="moderators-\d+" name="moderators" type="checkbox" value="{anna}">', text)
 
 
 def test_winter_time_is_utc_plus_one_and_the_dst_gap_is_refused(app, admin):
     assert admin.post("/admin/talks/new", data=talk_form(day="2021-03-11")).status_code == 303
-    assert stored_talk(app, "energie").starts_at == datetime(2021, 3, 11, 17, 30, tzinfo=timezone.utc)
+    assert stored_talk(app, "energie").starts_at == datetime(2021, 3, 11, 17, 30, tzinfo=UTC)
     # 28 March 2021: clocks jump from 02:00 to 03:00 in Berlin.
     response = admin.post("/admin/talks/new", data=talk_form(slug="nacht", day="2021-03-28", begins="02:30",
                                                               ends="04:00"))
@@ -202,7 +202,7 @@ def test_rotating_the_podium_link_retires_the_old_one_at_once(app, admin):
     assert app.test_client().get(f"/podium/{old}").status_code == 404
     assert app.test_client().get(f"/podium/{new}").status_code == 200
     with app.app_context():
-        assert db.session.scalar(select(Transition.action).where(Transition.action == "podium_link")) == "podium_link"
+        assert db.session.scalar(select(AuditEntry.action).where(AuditEntry.action == "podium_link")) == "podium_link"
 
 
 # --- accounts --------------------------------------------------------------------------------

@@ -9,14 +9,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import requests
+from playwright.sync_api import expect
 
-from server import Server
+from tests.server import Server
+
 # Chromium, its options and the snapshot counter are set up once, in test_browser.
-from test_browser import PHONE, browser, live, new_context  # noqa: F401
+from tests.system.test_browser import PHONE, browser, live, new_context  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
-from playwright.sync_api import expect  # noqa: E402
 PASSWORDS = {name: f"{name.capitalize()}-{uuid.uuid4().hex[:12]}" for name in ("anna", "ben", "cem")}
 
 
@@ -35,7 +36,7 @@ def server():
 
 
 @pytest.fixture
-def new_page(new_context):
+def new_page(new_context):  # noqa: F811 (the fixture imported from test_browser)
     def make(**options):
         options.setdefault("viewport", {"width": 1280, "height": 900})
         return new_context(**options).new_page()

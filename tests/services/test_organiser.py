@@ -3,17 +3,19 @@ with their guards, the talk settings' effect on submissions and votes, the repor
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from sqlalchemy import select
 
-from conftest import PASSWORD
-from moderation.models import AccountEntry, Question, Talk, TalkModerator, Transition, User
+from moderation.models import AccountEntry, AuditEntry, Question, Talk, TalkModerator, User
+from moderation.readmodel.snapshot import visible
+from moderation.readmodel.views import AUDIENCE
 from moderation.services import accounts, demo, organiser, questions, report, talks, windows
 from moderation.services.errors import DomainError
+from tests.helpers import PASSWORD
 
-UTC = timezone.utc
+UTC = UTC
 
 
 @pytest.fixture
@@ -88,7 +90,7 @@ def test_saving_audits_and_reports_live_changes(session, demo_talk, people):
                          people["chefin"])
     assert off.live_changed and off.talk.seq == seq + 1
     assert off.removed_moderators == [people["anna"].id]
-    actions = session.scalars(select(Transition.action).where(Transition.talk_id == saved.talk.id)).all()
+    actions = session.scalars(select(AuditEntry.action).where(AuditEntry.talk_id == saved.talk.id)).all()
     assert actions == ["talk_created", "talk_changed", "talk_changed"]
 
 
@@ -159,7 +161,7 @@ def test_without_premoderation_questions_are_public_at_once_and_still_removable(
     demo_talk.premoderation = False
     change = submit(session, demo_talk, clock)
     assert change.question.status == "approved"
-    assert change.question in questions.visible(session, demo_talk, "audience", "someone-else")
+    assert change.question in visible(session, demo_talk, AUDIENCE, "someone-else")
     removed = questions.transition(session, demo_talk, people["anna"], "reject", change.question.id)
     assert removed.question.status == "rejected"
 
