@@ -1,4 +1,4 @@
-"""flask commands: seed, create-user, reset-password, podium-url, serve, purge."""
+"""flask commands: seed, create-user, reset-password, demo-questions, podium-url, serve, purge."""
 from __future__ import annotations
 
 import os
@@ -15,13 +15,15 @@ from sqlalchemy import select
 from .extensions import db
 from .models import User, utcnow
 from .readmodel.publish import notify_logout
+from .readmodel.sequence import advance
+from .readmodel.views import VIEWS
 from .services import accounts, retention
 from .services import talks as talk_service
 from .services.errors import DomainError
 
 
 def register(app: Flask) -> None:
-    for command in (seed, create_user, reset_password, podium_url, serve, purge):
+    for command in (seed, create_user, reset_password, demo_questions, podium_url, serve, purge):
         app.cli.add_command(command)
 
 
@@ -38,7 +40,8 @@ def seed() -> None:
     if db.session.scalar(select(User).limit(1)) is None:
         password = secrets.token_urlsafe(12)
         accounts.create_or_update(db.session, "moderator", password, "admin")
-        click.echo(f"Moderations-Zugang angelegt (nur jetzt sichtbar): Benutzer »moderator«, Passwort »{password}«")
+        click.echo(f"Admin-Zugang angelegt (nur jetzt sichtbar): Benutzer »moderator«, Passwort »{password}«")
+        click.echo("Neues Passwort später: flask --app wsgi reset-password moderator")
     db.session.commit()
     demo = talk_service.by_slug(db.session, talk_service.DEMO_SLUG)
     origin = current_app.config["PUBLIC_ORIGIN"] or "http://127.0.0.1:5000"
@@ -76,6 +79,24 @@ def reset_password(name: str) -> None:
     db.session.commit()
     notify_logout(user)
     click.echo(f"Neues Passwort für {user.username} (nur jetzt sichtbar): {password}")
+
+
+@click.command("demo-questions")
+@click.argument("slug")
+@click.option("--count", default=100, show_default=True, type=click.IntRange(1, 10_000))
+@click.option("--seed", "seed_value", default=1, show_default=True, type=int)
+def demo_questions(slug: str, count: int, seed_value: int) -> None:
+    """Fill a talk with generated questions, outcomes and votes (for trying out the report)."""
+    from .services import demo
+    try:
+        talk = talk_service.by_slug(db.session, slug)
+    except DomainError:
+        raise click.ClickException(f"Kein Vortrag mit dem Kürzel {slug!r}.") from None
+    staff = list(db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.id)))
+    made = demo.generate(db.session, talk, count, staff, seed_value)
+    advance(db.session, talk, VIEWS)  # open screens see a gap and take a fresh snapshot
+    db.session.commit()
+    click.echo(f"{len(made)} Fragen in {slug} erzeugt.")
 
 
 @click.command("podium-url")

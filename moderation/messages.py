@@ -10,6 +10,8 @@ from .services.errors import DomainError
 
 def message(code: str, detail: dict | None = None) -> str:
     detail = detail or {}
+    if code == "closed" and detail.get("what") == "votes":
+        return _("Abstimmen ist bei diesem Vortrag ausgeschaltet.")
     if code == "closed":
         return _("Die Fragerunde ist gerade geschlossen. Fragen können nur während des Vortrags gestellt werden.")
     if code == "empty":

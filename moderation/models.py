@@ -84,6 +84,13 @@ class Talk(Model):
     manual_state: Mapped[str | None] = mapped_column(String(10), nullable=True)
     manual_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     audience_votes: Mapped[bool] = mapped_column(Boolean, default=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    # Off: questions are approved as they arrive (moderators can still reject them).
+    premoderation: Mapped[bool] = mapped_column(Boolean, default=True)
+    # On: the question form is open before the window too (not after it).
+    early_questions: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Most audience sockets connected at once while the round was open (for the report).
+    audience_peak: Mapped[int] = mapped_column(Integer, default=0)
     podium_token: Mapped[str] = mapped_column(String(64), unique=True)
     # Per view, rises by one for each change that view is told of (readmodel/sequence.py);
     # stored so that it survives restarts. `seq` is the moderators' view: every change.
@@ -91,6 +98,23 @@ class Talk(Model):
     audience_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     podium_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     series: Mapped[Series | None] = relationship(back_populates="talks")
+
+
+class TalkModerator(Model):
+    """Who moderates which talk (admins moderate every talk without a row here)."""
+    talk_id: Mapped[int] = mapped_column(ForeignKey("talk.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), primary_key=True, index=True)
+
+
+class AccountEntry(Model):
+    """The audit log of the organiser's side: accounts created, disabled, reset, promoted."""
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"), nullable=True)
+    username: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    action: Mapped[str] = mapped_column(String(30))
+    target: Mapped[str] = mapped_column(String(80))
+    detail: Mapped[str | None] = mapped_column(Text, nullable=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Question(Model):

@@ -48,7 +48,8 @@ def postgres_url() -> str:
 def _truncate(url: str) -> None:
     engine = create_engine(url)
     with engine.begin() as conn:
-        conn.execute(text('TRUNCATE "user", series, talk, question, upvote, vote, audit_entry '
+        conn.execute(text('TRUNCATE "user", series, talk, question, upvote, vote, audit_entry, talk_moderator, '
+                          'account_entry '
                           "RESTART IDENTITY CASCADE"))
     engine.dispose()
 

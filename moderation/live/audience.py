@@ -10,8 +10,8 @@ from .. import audience_ids
 from ..extensions import db
 from ..models import Talk
 from ..readmodel import payloads, rooms
-from ..readmodel.views import AUDIENCE
-from ..services import DbSession
+from ..readmodel.views import AUDIENCE, View
+from ..services import DbSession, organiser, windows
 from ..services import questions as question_service
 from ..services import talks as talk_service
 from ..services.errors import DomainError
@@ -24,6 +24,10 @@ log = logging.getLogger("fragerunde.live")
 
 class AudienceNamespace(LiveNamespace):
     view = AUDIENCE
+
+    def __init__(self, view: View):
+        super().__init__(view)
+        self.peaks: dict[int, int] = {}  # talk id -> highest count this process has stored
 
     def on_connect(self, auth: object = None) -> None:
         """The audience id must be one this server signed (audience_ids): as `client_id` in the
@@ -43,7 +47,18 @@ class AudienceNamespace(LiveNamespace):
         self.connections[self.sid()] = {"talk_id": talk.id, "client": client}
         join_room(AUDIENCE.room(talk.id))
         join_room(rooms.client(talk.id, client))
+        self.note_audience(talk)
         self.send_snapshot(talk, client)
+
+    def note_audience(self, talk: Talk) -> None:
+        """Record the peak of audience sockets connected to this process while the round is open."""
+        if not windows.is_open(talk, self.now()):
+            return
+        connected = sum(1 for conn in self.connections.values() if conn["talk_id"] == talk.id)
+        if connected > self.peaks.get(talk.id, 0):
+            self.peaks[talk.id] = connected
+            organiser.note_audience(db.session, talk.id, connected)
+            db.session.commit()
 
     @acknowledged(events.Empty)
     def on_resync(self, conn: dict[str, Any], event: events.Empty) -> dict[str, Any]:

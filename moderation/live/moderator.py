@@ -11,7 +11,7 @@ from ..extensions import db
 from ..models import Talk, User
 from ..readmodel import payloads, publish, rooms
 from ..readmodel.views import MODERATOR
-from ..services import accounts, steps, windows
+from ..services import accounts, organiser, steps, windows
 from ..services import questions as question_service
 from ..services import talks as talk_service
 from ..services.errors import DomainError
@@ -38,8 +38,10 @@ class ModeratorNamespace(LiveNamespace):
         except DomainError:
             raise ConnectionRefusedError("not_found") from None
         user = current_user._get_current_object()
+        if not organiser.may_moderate(db.session, user, talk):
+            raise ConnectionRefusedError("forbidden")
         self.connections[self.sid()] = {"talk_id": talk.id, "login": user.get_id(),
-                                        "username": user.username}
+                                        "username": user.username, "slug": talk.slug}
         join_room(MODERATOR.room(talk.id))
         join_room(rooms.user(user.id))
         current_app.extensions["session_sweep"].start()
@@ -53,8 +55,16 @@ class ModeratorNamespace(LiveNamespace):
         super().on_disconnect(reason)
 
     def user(self, conn: dict[str, Any]) -> User:
+        """The account behind the socket, if it still may moderate this talk; else the socket ends.
+
+        Checked at every event: a logout, a disabled account or a removed assignment on another
+        server process reaches this socket at its next event."""
         user = accounts.load(db.session, conn["login"])
         if user is None:
+            disconnect()
+            raise DomainError("forbidden")
+        if not organiser.may_moderate(db.session, user, self.talk(conn)):
+            emit("access_ended", {"talk": conn["slug"]}, to=self.sid())
             disconnect()
             raise DomainError("forbidden")
         return user

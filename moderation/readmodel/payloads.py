@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Any
 
 from ..models import Question, Talk
-from ..services.windows import closes_at, is_open
+from ..services.windows import accepts_questions, closes_at, is_open
 from .views import View
 
 Counts = dict[int, dict[str, int]]
@@ -35,4 +35,5 @@ def talk(t: Talk, now: datetime) -> dict[str, Any]:
         "slug": t.slug, "title": t.title, "starts_at": iso(t.starts_at), "ends_at": iso(t.ends_at),
         "open": is_open(t, now), "closes_at": iso(closes_at(t, now)),
         "manual_state": t.manual_state, "audience_votes": t.audience_votes,
+        "accepting": accepts_questions(t, now),
     }

@@ -5,9 +5,9 @@ import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from ..models import User
+from ..models import AccountEntry, User, utcnow
 from . import DbSession
 from .errors import DomainError
 
@@ -37,14 +37,6 @@ def create_or_update(session: DbSession, username: str, password: str, role: str
     user.active = True
     session.flush()
     return user
-
-
-def reset_password(session: DbSession, by: User | None, user: User) -> str:
-    """A new generated password, returned once; every session of the account ends."""
-    password = secrets.token_urlsafe(12)
-    user.password_hash = _hasher.hash(password)
-    end_sessions(session, user)
-    return password
 
 
 def by_name(session: DbSession, username: str) -> User | None:
@@ -96,3 +88,95 @@ def end_sessions(session: DbSession, user: User) -> None:
     """Log the user out everywhere: sessions and open sockets of the old epoch are void."""
     user.session_epoch += 1
     session.flush()
+
+
+MIN_PASSWORD = 12
+
+
+def generate_password() -> str:
+    """A password shown once: 16 URL-safe characters (96 bits)."""
+    return secrets.token_urlsafe(12)
+
+
+def log(session: DbSession, by: User | None, action: str, target: User, detail: str | None = None) -> AccountEntry:
+    entry = AccountEntry(user_id=by.id if by else None, username=by.username if by else None,
+                         action=action, target=target.username, detail=detail, at=utcnow())
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def create(session: DbSession, by: User | None, username: str, password: str, role: str) -> User:
+    """A new account from the organiser's side: the name must be free, the password ≥ 12 characters."""
+    username = (username or "").strip()
+    if not username or len(username) > 80 or "\x00" in username:
+        raise DomainError("invalid", {"field": "username"})
+    if by_name(session, username) is not None:
+        raise DomainError("invalid", {"field": "username", "reason": "taken"})
+    if len(password or "") < MIN_PASSWORD:
+        raise DomainError("invalid", {"field": "password", "reason": "short"})
+    if role not in ROLES:
+        raise DomainError("invalid", {"field": "role"})
+    user = User(username=username, password_hash=_hasher.hash(password), role=role, active=True, session_epoch=0)
+    session.add(user)
+    session.flush()
+    log(session, by, "created", user, role)
+    return user
+
+
+def active_admins(session: DbSession) -> int:
+    query = select(func.count()).select_from(User).where(User.role == "admin", User.active.is_(True))
+    return session.scalar(query) or 0
+
+
+def _guard(session: DbSession, by: User, user: User) -> None:
+    """Nobody locks themselves out, and the last active admin stays one."""
+    if user.id == by.id:
+        raise DomainError("forbidden", {"reason": "self"})
+    if user.is_admin and user.active and active_admins(session) <= 1:
+        raise DomainError("forbidden", {"reason": "last_admin"})
+
+
+def set_active(session: DbSession, by: User, user: User, active: bool) -> User:
+    """Disable or enable an account; disabling ends its sessions and sockets."""
+    if user.active == active:
+        return user
+    if not active:
+        _guard(session, by, user)
+        user.session_epoch += 1
+    user.active = active
+    session.flush()
+    log(session, by, "enabled" if active else "disabled", user)
+    return user
+
+
+def set_role(session: DbSession, by: User, user: User, role: str) -> User:
+    if role not in ROLES:
+        raise DomainError("invalid", {"field": "role"})
+    if user.role == role:
+        return user
+    if user.is_admin:
+        _guard(session, by, user)
+    before = user.role
+    user.role = role
+    session.flush()
+    log(session, by, "role", user, f"{before} → {role}")
+    return user
+
+
+def reset_password(session: DbSession, by: User | None, user: User) -> str:
+    """A new generated password, returned once; the old sessions end."""
+    password = generate_password()
+    user.password_hash = _hasher.hash(password)
+    user.session_epoch += 1
+    session.flush()
+    log(session, by, "password_reset", user)
+    return password
+
+
+def listing(session: DbSession) -> list[User]:
+    return list(session.scalars(select(User).order_by(User.username)))
+
+
+def entries(session: DbSession, limit: int = 50) -> list[AccountEntry]:
+    return list(session.scalars(select(AccountEntry).order_by(AccountEntry.id.desc()).limit(limit)))

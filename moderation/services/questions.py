@@ -16,7 +16,7 @@ from . import text as texts
 from .audit import record
 from .errors import DomainError
 from .moderation_words import flag_for
-from .windows import is_open
+from .windows import accepts_questions
 from .writes import Changed, Write, changed, unchanged
 
 # action -> (allowed from-statuses, to-status)
@@ -61,7 +61,7 @@ def submit(session: DbSession, talk: Talk, *, text: str, name: str | None, clien
         return unchanged(existing)
     body = texts.question_text(text)
     author = texts.author_name(name)
-    if not is_open(talk, now):
+    if not accepts_questions(talk, now):
         raise DomainError("closed")
     if admit is not None:
         admit()
@@ -69,7 +69,7 @@ def submit(session: DbSession, talk: Talk, *, text: str, name: str | None, clien
     fold_into = original if original is not None and original.status in OPEN_STATUSES else None
     question = Question(talk_id=talk.id, text=body, name=author, client_hash=client,
                         client_msg_id=msg_id, created_at=now,
-                        status="merged" if fold_into else "pending",
+                        status="merged" if fold_into else ("pending" if talk.premoderation else "approved"),
                         merged_into_id=fold_into.id if fold_into else None,
                         flagged=flag_for(body) or ("repeated" if original else None))
     try:
@@ -249,7 +249,7 @@ def set_upvote(session: DbSession, talk: Talk, user: User, question_id: int, val
 def set_vote(session: DbSession, talk: Talk, client: str, question_id: int, value: int) -> Write:
     """An audience vote on a public question: one per client, set or withdrawn."""
     if not talk.audience_votes:
-        raise DomainError("forbidden")
+        raise DomainError("closed", {"what": "votes"})
     question = get(session, talk, question_id)
     if question.status not in PUBLIC_STATUSES:
         raise DomainError("not_found")

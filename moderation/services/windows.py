@@ -29,6 +29,13 @@ def is_open(talk: Talk, now: datetime) -> bool:
     return scheduled
 
 
+def accepts_questions(talk: Talk, now: datetime) -> bool:
+    """Open, or before the window of a talk that takes questions in advance ("Fragen vorab annehmen")."""
+    if is_open(talk, now):
+        return True
+    return bool(talk.early_questions) and talk.manual_state != "closed" and now < talk.starts_at
+
+
 def closes_at(talk: Talk, now: datetime) -> datetime | None:
     """When the open round will close by itself (None: only by hand, or it is closed)."""
     if not is_open(talk, now):

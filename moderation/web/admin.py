@@ -1,16 +1,24 @@
-"""Admins: the audit log of a talk, on screen and as CSV — transparency for public bodies."""
+"""The organiser's side (admins only): talks, who moderates them, accounts, series, the audit log."""
 from __future__ import annotations
 
 from functools import wraps
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
 
+from ..clock import now
 from ..extensions import db
-from ..models import AuditEntry
+from ..models import AuditEntry, Series, Talk, User
+from ..services import accounts, organiser
+from ..services import talks as talk_service
+from ..services.errors import DomainError
+from . import announce
+from .admin_forms import ActionForm, RoleForm, TalkForm, UserForm
 from .exports import csv_response
-from .lookup import talk_or_404
+from .lookup import public_url, talk_or_404
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -23,6 +31,210 @@ def admin_required(view):
             abort(403)
         return view(*args, **kwargs)
     return wrapper
+
+
+def _me() -> User:
+    return current_user._get_current_object()
+
+
+@bp.get("/")
+@admin_required
+def index():
+    series, loose = talk_service.listing(db.session)
+    return render_template("admin/index.html", series=series, loose=loose, now=now(), state=organiser.state,
+                           counts=organiser.question_counts(db.session))
+
+
+def _talk_form(talk: Talk | None) -> TalkForm:
+    form = TalkForm(obj=None)
+    form.series.choices = [SelectChoice(0, _("keine Reihe"))] + [
+        SelectChoice(s.id, s.title) for s in db.session.scalars(select(Series).order_by(Series.title))]
+    staff = db.session.scalars(select(User).where(User.role == "moderator").order_by(User.username))
+    form.moderators.choices = [SelectChoice(u.id, u.username if u.active else f"{u.username} ({_('deaktiviert')})")
+                               for u in staff]
+    if talk is not None and request.method == "GET":
+        local = lambda at: at.astimezone(talk_service.BERLIN)  # noqa: E731
+        form.title.data, form.slug.data = talk.title, talk.slug
+        form.series.data = talk.series_id or 0
+        form.day.data = local(talk.starts_at).date()
+        form.begins.data, form.ends.data = local(talk.starts_at).time(), local(talk.ends_at).time()
+        form.description.data = talk.description
+        form.audience_votes.data, form.premoderation.data = talk.audience_votes, talk.premoderation
+        form.early_questions.data = talk.early_questions
+        form.moderators.data = [u.id for u in organiser.moderators(db.session, talk)]
+    elif talk is None and request.method == "GET":
+        series = request.args.get("series", type=int)
+        form.series.data = series or 0
+    return form
+
+
+FIELD_ERRORS = {
+    ("slug", "taken"): lambda: _("Dieses Kürzel ist schon vergeben."),
+    ("slug", "format"): lambda: _("Nur Kleinbuchstaben, Ziffern und Bindestriche, z. B. wohnen-2021."),
+    ("begins", "dst_gap"): lambda: _("Diese Uhrzeit gibt es an diesem Tag wegen der Zeitumstellung nicht."),
+    ("ends", "dst_gap"): lambda: _("Diese Uhrzeit gibt es an diesem Tag wegen der Zeitumstellung nicht."),
+    ("ends", "before_start"): lambda: _("Das Ende muss nach dem Beginn liegen."),
+}
+
+
+def _save_talk(talk: Talk | None):
+    form = _talk_form(talk)
+    if form.validate_on_submit():
+        data = organiser.TalkInput(
+            title=form.title.data, slug=form.slug.data, day=form.day.data, begins=form.begins.data,
+            ends=form.ends.data, series_id=form.series.data or None, description=form.description.data or "",
+            audience_votes=form.audience_votes.data, premoderation=form.premoderation.data,
+            early_questions=form.early_questions.data, moderator_ids=form.moderators.data or [])
+        try:
+            saved = organiser.save(db.session, talk, data, _me())
+        except DomainError as exc:
+            db.session.rollback()
+            field = str(exc.detail.get("field", "title"))
+            words = FIELD_ERRORS.get((field, str(exc.detail.get("reason"))), lambda: _("Ungültige Eingabe."))
+            getattr(form, field).errors = [*getattr(form, field).errors, words()]
+        else:
+            slug = saved.talk.slug
+            announce.talk_saved(saved, now())
+            flash(_("Gespeichert."), "success")
+            return redirect(url_for("admin.talk", slug=slug), 303)
+    status = 400 if request.method == "POST" else 200
+    return render_template("admin/talk.html", form=form, talk=talk, **_talk_links(talk)), status
+
+
+def _talk_links(talk: Talk | None) -> dict:
+    if talk is None:
+        return {}
+    return {"audience_url": public_url("audience.talk_page", slug=talk.slug),
+            "podium_url": public_url("podium.screen", token=talk.podium_token),
+            "rotate_form": ActionForm(), "state": organiser.state(talk, now())}
+
+
+@bp.route("/talks/new", methods=["GET", "POST"])
+@admin_required
+def new_talk():
+    return _save_talk(None)
+
+
+@bp.route("/talks/<slug>", methods=["GET", "POST"])
+@admin_required
+def talk(slug: str):
+    return _save_talk(talk_or_404(slug))
+
+
+@bp.post("/talks/<slug>/podium")
+@admin_required
+def rotate_podium(slug: str):
+    talk = talk_or_404(slug)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    organiser.rotate_podium_token(db.session, talk, _me())
+    db.session.commit()
+    announce.podium_revoked(talk.id)
+    flash(_("Neuer Podium-Link. Der alte funktioniert nicht mehr."), "success")
+    return redirect(url_for("admin.talk", slug=talk.slug), 303)
+
+
+@bp.get("/series/<slug>")
+@admin_required
+def series(slug: str):
+    from ..services import report
+    found = db.session.scalar(select(Series).where(Series.slug == slug)) if len(slug) <= 80 else None
+    if found is None:
+        abort(404)
+    reports = [report.build(db.session, t) for t in found.talks]
+    return render_template("admin/series.html", series=found, reports=reports, now=now(), state=organiser.state)
+
+
+def _users_page(form: UserForm | None = None, shown_password: tuple[str, str] | None = None,
+                error: str | None = None, status: int = 200):
+    response = make_response(render_template(
+        "admin/users.html", form=form or UserForm(), users=accounts.listing(db.session), action=ActionForm(),
+        role_form=RoleForm(), entries=accounts.entries(db.session), shown_password=shown_password,
+        error=error, me=_me(), admins=accounts.active_admins(db.session)), status)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/users", methods=["GET", "POST"])
+@admin_required
+def users():
+    form = UserForm()
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            return _users_page(form, status=400)
+        try:
+            user = accounts.create(db.session, _me(), form.username.data, form.password.data, form.role.data)
+        except DomainError as exc:
+            db.session.rollback()
+            if exc.detail.get("reason") == "taken":
+                form.username.errors = [_("Diesen Benutzernamen gibt es schon.")]
+            else:
+                form.username.errors = [_("Ungültige Eingabe.")]
+            return _users_page(form, status=400)
+        db.session.commit()
+        flash(_("Konto %(name)s angelegt.", name=user.username), "success")
+        return redirect(url_for("admin.users"), 303)
+    return _users_page(form)
+
+
+def _account(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        abort(404)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    return user
+
+
+REFUSALS = {
+    "self": lambda: _("Das eigene Konto kann man weder deaktivieren noch herabstufen."),
+    "last_admin": lambda: _("Das letzte aktive Admin-Konto bleibt bestehen."),
+}
+
+
+def _refused(exc: DomainError):
+    db.session.rollback()
+    return _users_page(error=REFUSALS.get(str(exc.detail.get("reason")), lambda: _("Ungültige Eingabe."))(), status=409)
+
+
+@bp.post("/users/<int:user_id>/active")
+@admin_required
+def set_active(user_id: int):
+    user = _account(user_id)
+    active = request.form.get("active") == "1"
+    try:
+        accounts.set_active(db.session, _me(), user, active)
+    except DomainError as exc:
+        return _refused(exc)
+    db.session.commit()
+    if not active:
+        announce.account_ended(user.id)
+    flash(_("Konto %(name)s aktiviert.", name=user.username) if active
+          else _("Konto %(name)s deaktiviert.", name=user.username), "success")
+    return redirect(url_for("admin.users"), 303)
+
+
+@bp.post("/users/<int:user_id>/role")
+@admin_required
+def set_role(user_id: int):
+    user = _account(user_id)
+    try:
+        accounts.set_role(db.session, _me(), user, request.form.get("role", ""))
+    except DomainError as exc:
+        return _refused(exc)
+    db.session.commit()
+    flash(_("Rolle von %(name)s gespeichert.", name=user.username), "success")
+    return redirect(url_for("admin.users"), 303)
+
+
+@bp.post("/users/<int:user_id>/password")
+@admin_required
+def reset_password(user_id: int):
+    user = _account(user_id)
+    password = accounts.reset_password(db.session, _me(), user)
+    db.session.commit()
+    announce.account_ended(user.id)
+    return _users_page(shown_password=(user.username, password))
 
 
 def _entries(slug: str):

@@ -1,23 +1,31 @@
-"""The moderators' pages: the live queue, the export, the QR code for the audience link."""
+"""The moderators' pages: the live queue, the export, the QR code for the audience link, the report."""
 from __future__ import annotations
 
 import io
 
 import segno
-from flask import Blueprint, Response, render_template
+from flask import Blueprint, Response, abort, render_template
 from flask_login import current_user, login_required
 
 from ..clock import now
 from ..extensions import db
-from ..models import Question
+from ..models import Question, Talk
+from ..services import organiser, report, windows
 from ..services import questions as question_service
 from ..services import talks as talk_service
-from ..services import windows
 from . import desk
 from .exports import csv_response
 from .lookup import public_url, talk_or_404
 
 bp = Blueprint("moderate", __name__, url_prefix="/moderate")
+
+
+def moderated_talk(slug: str) -> Talk:
+    """The talk, if this account moderates it: 404 for no such talk, 403 for someone else's."""
+    talk = talk_or_404(slug)
+    if not organiser.may_moderate(db.session, current_user, talk):
+        abort(403)
+    return talk
 
 
 @bp.get("/")
@@ -31,7 +39,7 @@ def overview():
 @bp.get("/<slug>")
 @login_required
 def queue(slug: str):
-    talk = talk_or_404(slug)
+    talk = moderated_talk(slug)
     return render_template("moderate.html", talk=talk, now=now(), open=windows.is_open(talk, now()),
                            desk=desk.config(current_user.username),
                            audience_url=public_url("audience.talk_page", slug=talk.slug),
@@ -41,7 +49,7 @@ def queue(slug: str):
 @bp.get("/<slug>/qr.svg")
 @login_required
 def qr(slug: str):
-    talk = talk_or_404(slug)
+    talk = moderated_talk(slug)
     code = segno.make(public_url("audience.talk_page", slug=talk.slug), error="m")
     out = io.BytesIO()
     code.save(out, kind="svg", scale=8, border=2, title=talk.title)
@@ -51,7 +59,7 @@ def qr(slug: str):
 @bp.get("/<slug>/export.csv")
 @login_required
 def export(slug: str):
-    talk = talk_or_404(slug)
+    talk = moderated_talk(slug)
     counts = question_service.counts(db.session, talk)
     header = ["id", "status", "text", "original_text", "name", "upvotes", "votes", "merged_into",
               "flagged", "created_at", "forwarded_at", "answered_at"]
@@ -64,3 +72,10 @@ def export(slug: str):
 
 def _time(value) -> str:
     return value.astimezone(windows.BERLIN).isoformat(timespec="seconds") if value else ""
+
+
+@bp.get("/<slug>/report")
+@login_required
+def report_page(slug: str):
+    talk = moderated_talk(slug)
+    return render_template("report.html", report=report.build(db.session, talk), now=now())

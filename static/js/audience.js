@@ -96,7 +96,7 @@
       roundState.textContent = S.closed;
     }
     roundState.dataset.live = "1";
-    sendButton.disabled = !talk.open;
+    sendButton.disabled = !(talk.open || talk.accepting);
     Live.watchWindow(live, talk);
   }
 

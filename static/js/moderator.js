@@ -880,7 +880,13 @@
         var card = cards[data.question_id];
         if (card && questions[data.question_id]) fill(card, questions[data.question_id]);
       },
-      logged_out: function () { live.socket.disconnect(); toast(C.loggedOut, true); }
+      logged_out: function () { live.socket.disconnect(); toast(C.loggedOut, true); },
+      access_ended: function (data) {
+        if (data.talk !== S.talk) return;
+        live.socket.disconnect();
+        toast(C.accessEnded, true);
+        document.getElementById("connection").textContent = C.accessEnded;
+      }
     }
   });
 })();

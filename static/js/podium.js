@@ -23,10 +23,18 @@
     next.parentNode.hidden = queue.length < 2;
   }
 
-  Live.connect({
+  function revoked() {
+    questions = {};
+    render();
+    empty.textContent = Live.common.revoked;
+  }
+
+  var live = Live.connect({
     namespace: "/podium",
     auth: function () { return { token: S.token }; },
+    onRefused: revoked,
     on: {
+      revoked: function () { live.socket.disconnect(); revoked(); },
       snapshot: function (data) {
         questions = Live.byId(data.questions);
         render();

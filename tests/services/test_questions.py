@@ -372,7 +372,7 @@ def test_audience_votes_can_be_switched_off_per_talk(session, demo, mods, clock)
     q = bring(session, demo, anna, clock, "approved")
     demo.audience_votes = False
     session.commit()
-    assert refused(questions.set_vote, session, demo, "client-1", q.id, 1).code == "forbidden"
+    assert refused(questions.set_vote, session, demo, "client-1", q.id, 1).code == "closed"
 
 
 def test_moderator_upvotes_one_per_moderator(session, demo, mods, clock):

@@ -1,0 +1,177 @@
+"""The organiser's side of talks: create and edit them, who moderates them, their state."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+
+from sqlalchemy import delete, func, select, update
+
+from ..models import Question, Talk, TalkModerator, User
+from . import DbSession
+from .audit import record
+from .errors import DomainError
+from .talks import new_podium_token
+from .windows import BERLIN, is_open
+from .writes import Write
+
+SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+STATES = ("planned", "open", "ended")
+
+
+@dataclass
+class TalkInput:
+    """What the talk form carries, already typed; times are Berlin wall-clock times."""
+    title: str
+    slug: str
+    day: date
+    begins: time
+    ends: time
+    series_id: int | None = None
+    description: str = ""
+    audience_votes: bool = True
+    premoderation: bool = True
+    early_questions: bool = False
+    moderator_ids: list[int] = field(default_factory=list)
+
+
+@dataclass
+class Saved:
+    talk: Talk
+    created: bool
+    write: Write  # talk_changed (with a seq) when open pages show something that changed
+    removed_moderators: list[int]
+
+    @property
+    def live_changed(self) -> bool:
+        return self.write.talk_changed
+
+
+def wall_clock(day: date, at: time) -> datetime:
+    """A Berlin wall-clock time as aware UTC; a time the DST switch skips is refused."""
+    local = datetime.combine(day, at, tzinfo=BERLIN)
+    utc = local.astimezone(UTC)
+    if utc.astimezone(BERLIN).replace(tzinfo=None) != local.replace(tzinfo=None):
+        raise DomainError("invalid", {"field": "begins", "reason": "dst_gap"})
+    return utc
+
+
+def window(data: TalkInput) -> tuple[datetime, datetime]:
+    try:
+        starts = wall_clock(data.day, data.begins)
+    except DomainError:
+        raise DomainError("invalid", {"field": "begins", "reason": "dst_gap"}) from None
+    try:
+        ends = wall_clock(data.day, data.ends)
+    except DomainError:
+        raise DomainError("invalid", {"field": "ends", "reason": "dst_gap"}) from None
+    if ends <= starts:
+        raise DomainError("invalid", {"field": "ends", "reason": "before_start"})
+    return starts, ends
+
+
+def save(session: DbSession, talk: Talk | None, data: TalkInput, by: User) -> Saved:
+    """Create a talk (talk=None) or change one; audited on the talk's log."""
+    title = data.title.strip()
+    if not title or len(title) > 300:
+        raise DomainError("invalid", {"field": "title"})
+    if not SLUG.fullmatch(data.slug) or len(data.slug) > 80:
+        raise DomainError("invalid", {"field": "slug", "reason": "format"})
+    clash = session.scalar(select(Talk.id).where(Talk.slug == data.slug))
+    if clash is not None and (talk is None or clash != talk.id):
+        raise DomainError("invalid", {"field": "slug", "reason": "taken"})
+    starts, ends = window(data)
+    created = talk is None
+    if talk is None:
+        talk = Talk(podium_token=new_podium_token(), seq=0, audience_peak=0)
+        session.add(talk)
+        before = None
+    else:
+        before = describe(session, talk)
+    live_before = (talk.starts_at, talk.ends_at, talk.audience_votes, talk.title, talk.early_questions)
+    talk.title, talk.slug, talk.series_id = title, data.slug, data.series_id
+    talk.starts_at, talk.ends_at = starts, ends
+    talk.description = data.description.strip()
+    talk.audience_votes, talk.premoderation = data.audience_votes, data.premoderation
+    talk.early_questions = data.early_questions
+    session.flush()
+    removed = assign(session, talk, data.moderator_ids)
+    record(session, talk, by, "talk_created" if created else "talk_changed", before=before,
+           after=describe(session, talk))
+    live_after = (talk.starts_at, talk.ends_at, talk.audience_votes, talk.title, talk.early_questions)
+    write = Write()
+    if not created and live_before != live_after:
+        write = Write(talk_changed=True)
+    return Saved(talk, created, write, removed)
+
+
+def describe(session: DbSession, talk: Talk) -> str:
+    names = ", ".join(u.username for u in moderators(session, talk))
+    return (f"{talk.slug} · {talk.title} · {talk.starts_at:%Y-%m-%d %H:%M}–{talk.ends_at:%H:%M} UTC · "
+            f"Stimmen {'an' if talk.audience_votes else 'aus'} · "
+            f"Vorab-Moderation {'an' if talk.premoderation else 'aus'} · "
+            f"vorab {'an' if talk.early_questions else 'aus'} · Moderation: {names or '–'}")
+
+
+def assign(session: DbSession, talk: Talk, user_ids: list[int]) -> list[int]:
+    """Set who moderates the talk; returns the ids whose assignment ended."""
+    wanted = set(session.scalars(select(User.id).where(User.id.in_(set(user_ids))))) if user_ids else set()
+    current = set(session.scalars(select(TalkModerator.user_id).where(TalkModerator.talk_id == talk.id)))
+    removed = current - wanted
+    if removed:
+        session.execute(delete(TalkModerator).where(TalkModerator.talk_id == talk.id,
+                                                    TalkModerator.user_id.in_(removed)))
+    for user_id in wanted - current:
+        session.add(TalkModerator(talk_id=talk.id, user_id=user_id))
+    session.flush()
+    return sorted(removed)
+
+
+def moderators(session: DbSession, talk: Talk) -> list[User]:
+    return list(session.scalars(select(User).join(TalkModerator, TalkModerator.user_id == User.id)
+                                .where(TalkModerator.talk_id == talk.id).order_by(User.username)))
+
+
+def may_moderate(session: DbSession, user: User, talk: Talk) -> bool:
+    """Admins moderate every talk; moderators the talks they are assigned to.
+
+    A talk nobody is assigned to yet is open to every moderator, so that talks from before
+    assignments existed (and the seed's `demo`) keep their moderators."""
+    if not user.active:
+        return False
+    if user.is_admin:
+        return True
+    assigned = set(session.scalars(select(TalkModerator.user_id).where(TalkModerator.talk_id == talk.id)))
+    return not assigned or user.id in assigned
+
+
+def state(talk: Talk, now: datetime) -> str:
+    """planned / open / ended, as the talk list shows it."""
+    if is_open(talk, now):
+        return "open"
+    return "ended" if now >= talk.ends_at else "planned"
+
+
+def question_counts(session: DbSession) -> dict[int, dict[str, int]]:
+    """Per talk: questions in total and per status."""
+    result: dict[int, dict[str, int]] = {}
+    for talk_id, status, n in session.execute(
+            select(Question.talk_id, Question.status, func.count()).group_by(Question.talk_id, Question.status)):
+        counts = result.setdefault(talk_id, {"total": 0})
+        counts[status] = n
+        counts["total"] += n
+    return result
+
+
+def rotate_podium_token(session: DbSession, talk: Talk, by: User) -> str:
+    """A new podium link: the old one stops working at once."""
+    talk.podium_token = new_podium_token()
+    record(session, talk, by, "podium_link", after="erneuert")
+    session.flush()
+    return talk.podium_token
+
+
+def note_audience(session: DbSession, talk_id: int, connected: int) -> None:
+    """Raise the talk's recorded peak of connected audience sockets (one UPDATE, never lowers it)."""
+    session.execute(update(Talk).where(Talk.id == talk_id, Talk.audience_peak < connected)
+                    .values(audience_peak=connected))

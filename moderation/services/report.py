@@ -1,0 +1,71 @@
+"""The record of a talk afterwards: figures for the press office, drawn on the server."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+
+from ..models import STATUSES, AuditEntry, Question, Talk
+from . import DbSession
+from . import questions as question_service
+
+BUCKET = timedelta(minutes=10)
+MODERATOR_ACTIONS = ("approve", "reject", "forward", "answered", "edit", "merge", "undo", "talk_state")
+
+
+@dataclass
+class Bucket:
+    starts: datetime
+    count: int
+
+
+@dataclass
+class Report:
+    talk: Talk
+    total: int
+    by_status: dict[str, int]
+    answered_share: float | None  # of the questions that were not merged into another
+    buckets: list[Bucket]
+    top_unanswered: list[tuple[Question, int, int]]  # question, votes, upvotes
+    audience_peak: int
+    actions: dict[str, dict[str, int]] = field(default_factory=dict)  # username -> action -> n
+
+
+def build(session: DbSession, talk: Talk) -> Report:
+    rows = list(session.scalars(select(Question).where(Question.talk_id == talk.id).order_by(Question.created_at)))
+    by_status = {status: 0 for status in STATUSES}
+    for q in rows:
+        by_status[q.status] = by_status.get(q.status, 0) + 1
+    distinct = len(rows) - by_status["merged"]
+    counts = question_service.counts(session, talk)
+    open_ones = [q for q in rows if q.status not in ("answered", "merged")]
+    top = sorted(((q, counts.get(q.id, {}).get("votes", 0), counts.get(q.id, {}).get("upvotes", 0))
+                  for q in open_ones), key=lambda item: (-item[1], -item[2], item[0].id))[:10]
+    return Report(talk=talk, total=len(rows), by_status=by_status,
+                  answered_share=by_status["answered"] / distinct if distinct else None,
+                  buckets=buckets(talk, [q.created_at for q in rows]), top_unanswered=top,
+                  audience_peak=talk.audience_peak, actions=actions(session, talk))
+
+
+def buckets(talk: Talk, times: list[datetime]) -> list[Bucket]:
+    """Questions per ten minutes, from the start of the window (or the first question) to its end."""
+    start = min([talk.starts_at, *times])
+    end = max([talk.ends_at, *times])
+    n = max(1, int((end - start) / BUCKET) + (1 if (end - start) % BUCKET else 0))
+    result = [Bucket(start + i * BUCKET, 0) for i in range(n)]
+    for at in times:
+        index = min(int((at - start) / BUCKET), n - 1)
+        result[index].count += 1
+    return result
+
+
+def actions(session: DbSession, talk: Talk) -> dict[str, dict[str, int]]:
+    result: dict[str, dict[str, int]] = {}
+    query = (select(AuditEntry.username, AuditEntry.action, func.count())
+             .where(AuditEntry.talk_id == talk.id, AuditEntry.username.is_not(None),
+                    AuditEntry.action.in_(MODERATOR_ACTIONS))
+             .group_by(AuditEntry.username, AuditEntry.action))
+    for username, action, n in session.execute(query):
+        result.setdefault(username, {})[action] = n
+    return dict(sorted(result.items()))

@@ -1,0 +1,66 @@
+"""The organiser's forms: talks and accounts. Labels are the public contract's German words."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+    TimeField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, Regexp, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from ..services.accounts import MIN_PASSWORD
+
+REQUIRED = _l("Bitte ausfüllen.")
+ROLE_CHOICES = [SelectChoice("moderator", _l("Moderation")), SelectChoice("admin", _l("Admin"))]
+
+
+class CheckboxesField(SelectMultipleField):
+    """One checkbox per choice, labelled with the choice's name."""
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class TalkForm(FlaskForm):
+    title = StringField(_l("Titel"), validators=[DataRequired(REQUIRED), Length(max=300)])
+    slug = StringField(_l("Kürzel"), validators=[
+        DataRequired(REQUIRED), Length(max=80, message=_l("Höchstens 80 Zeichen.")),
+        Regexp(r"^[a-z0-9]+(-[a-z0-9]+)*$",
+               message=_l("Nur Kleinbuchstaben, Ziffern und Bindestriche, z. B. wohnen-2021."))])
+    series = SelectField(_l("Reihe"), coerce=int, choices=[])
+    day = DateField(_l("Datum"), validators=[InputRequired(_l("Bitte ein Datum angeben."))])
+    begins = TimeField(_l("Beginn"), validators=[InputRequired(_l("Bitte eine Uhrzeit angeben."))])
+    ends = TimeField(_l("Ende"), validators=[InputRequired(_l("Bitte eine Uhrzeit angeben."))])
+    description = TextAreaField(_l("Beschreibung"), validators=[Length(max=5000)])
+    audience_votes = BooleanField(_l("Publikumsstimmen"), default=True)
+    premoderation = BooleanField(_l("Vorab-Moderation"), default=True)
+    early_questions = BooleanField(_l("Fragen vorab annehmen"), default=False)
+    moderators = CheckboxesField(_l("Moderation"), coerce=int, choices=[], validate_choice=False)
+
+    def validate_ends(self, field: TimeField) -> None:
+        if self.begins.data and field.data and field.data <= self.begins.data:
+            raise ValidationError(_l("Das Ende muss nach dem Beginn liegen."))
+
+
+class UserForm(FlaskForm):
+    username = StringField(_l("Benutzername"), validators=[DataRequired(REQUIRED), Length(max=80)])
+    password = PasswordField(_l("Passwort"), validators=[
+        DataRequired(REQUIRED),
+        Length(min=MIN_PASSWORD, max=200, message=_l("Mindestens %(n)s Zeichen.", n=MIN_PASSWORD))])
+    role = SelectField(_l("Rolle"), choices=ROLE_CHOICES)
+
+
+class ActionForm(FlaskForm):
+    """The buttons on the account list carry nothing but the CSRF token."""
+
+
+class RoleForm(FlaskForm):
+    role = SelectField(_l("Rolle"), choices=ROLE_CHOICES)

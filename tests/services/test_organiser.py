@@ -1,0 +1,242 @@
+"""The organiser's services on a real session: talks and their window, assignments, accounts
+with their guards, the talk settings' effect on submissions and votes, the report's figures."""
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, time, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from moderation.models import AccountEntry, AuditEntry, Question, Talk, TalkModerator, User
+from moderation.readmodel.snapshot import visible
+from moderation.readmodel.views import AUDIENCE
+from moderation.services import accounts, demo, organiser, questions, report, talks, windows
+from moderation.services.errors import DomainError
+from tests.helpers import PASSWORD
+
+UTC = UTC
+
+
+@pytest.fixture
+def demo_talk(session, seeded) -> Talk:
+    return session.get(Talk, seeded)
+
+
+@pytest.fixture
+def people(session) -> dict[str, User]:
+    made = {"chefin": accounts.create_or_update(session, "chefin", PASSWORD, "admin")}
+    for name in ("anna", "ben", "cem"):
+        made[name] = accounts.create_or_update(session, name, PASSWORD, "moderator")
+    session.commit()
+    return made
+
+
+def refused(fn, *args, **kwargs) -> DomainError:
+    with pytest.raises(DomainError) as info:
+        fn(*args, **kwargs)
+    return info.value
+
+
+def talk_input(**changes) -> organiser.TalkInput:
+    values = dict(title="Energie", slug="energie", day=date(2021, 5, 20), begins=time(18, 30), ends=time(20, 0))
+    values.update(changes)
+    return organiser.TalkInput(**values)
+
+
+# --- talks -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("day, begins, expected", [
+    (date(2021, 3, 27), time(18, 30), datetime(2021, 3, 27, 17, 30, tzinfo=UTC)),  # CET, day before the switch
+    (date(2021, 3, 28), time(18, 30), datetime(2021, 3, 28, 16, 30, tzinfo=UTC)),  # CEST from that morning
+    (date(2021, 10, 31), time(18, 30), datetime(2021, 10, 31, 17, 30, tzinfo=UTC)),  # back to CET
+])
+def test_wall_clock_times_are_dst_correct(day, begins, expected):
+    assert organiser.wall_clock(day, begins) == expected
+
+
+def test_a_time_skipped_by_the_switch_is_refused(session, seeded, people):
+    error = refused(organiser.save, session, None, talk_input(day=date(2021, 3, 28), begins=time(2, 15),
+                                                             ends=time(4, 0)), people["chefin"])
+    assert error.detail == {"field": "begins", "reason": "dst_gap"}
+
+
+def test_the_doubled_hour_in_october_counts_once(session, seeded, people):
+    """31 October 2021: 02:00–03:00 happens twice; 01:30 to 03:30 is three hours."""
+    saved = organiser.save(session, None, talk_input(day=date(2021, 10, 31), begins=time(1, 30), ends=time(3, 30)),
+                           people["chefin"])
+    assert saved.talk.ends_at - saved.talk.starts_at == timedelta(hours=3)
+
+
+def test_end_before_begin_bad_slug_and_taken_slug_are_refused(session, seeded, people):
+    chefin = people["chefin"]
+    assert refused(organiser.save, session, None, talk_input(ends=time(18, 30)), chefin).detail == \
+        {"field": "ends", "reason": "before_start"}
+    assert refused(organiser.save, session, None, talk_input(slug="Groß"), chefin).detail["field"] == "slug"
+    assert refused(organiser.save, session, None, talk_input(slug="-a"), chefin).detail["field"] == "slug"
+    assert refused(organiser.save, session, None, talk_input(slug="wohnen"), chefin).detail == \
+        {"field": "slug", "reason": "taken"}
+    assert refused(organiser.save, session, None, talk_input(title="  "), chefin).detail["field"] == "title"
+
+
+def test_saving_audits_and_reports_live_changes(session, demo_talk, people):
+    saved = organiser.save(session, None, talk_input(moderator_ids=[people["anna"].id]), people["chefin"])
+    assert saved.created and not saved.live_changed and saved.talk.podium_token
+    seq = saved.talk.seq
+    same = organiser.save(session, saved.talk, talk_input(moderator_ids=[people["anna"].id],
+                                                          description="nur Text"), people["chefin"])
+    assert not same.live_changed and same.talk.seq == seq
+    off = organiser.save(session, saved.talk, talk_input(audience_votes=False, moderator_ids=[people["ben"].id]),
+                         people["chefin"])
+    assert off.live_changed and off.talk.seq == seq + 1
+    assert off.removed_moderators == [people["anna"].id]
+    actions = session.scalars(select(AuditEntry.action).where(AuditEntry.talk_id == saved.talk.id)).all()
+    assert actions == ["talk_created", "talk_changed", "talk_changed"]
+
+
+# --- who moderates ---------------------------------------------------------------------------
+
+def test_admins_always_moderate_assigned_moderators_only_once_anyone_is_assigned(session, demo_talk, people):
+    anna, ben, chefin = people["anna"], people["ben"], people["chefin"]
+    assert organiser.may_moderate(session, anna, demo_talk) and organiser.may_moderate(session, ben, demo_talk)
+    organiser.assign(session, demo_talk, [anna.id])
+    assert organiser.may_moderate(session, anna, demo_talk)
+    assert not organiser.may_moderate(session, ben, demo_talk)
+    assert organiser.may_moderate(session, chefin, demo_talk)
+    anna.active = False
+    assert not organiser.may_moderate(session, anna, demo_talk)
+    assert organiser.assign(session, demo_talk, []) == [anna.id]
+    assert session.scalars(select(TalkModerator)).all() == []
+
+
+# --- accounts --------------------------------------------------------------------------------
+
+def test_create_needs_a_free_name_and_twelve_characters(session, people):
+    chefin = people["chefin"]
+    assert refused(accounts.create, session, chefin, "dora", "a" * 11, "moderator").detail["field"] == "password"
+    assert refused(accounts.create, session, chefin, "anna", "a" * 12, "moderator").detail["reason"] == "taken"
+    assert refused(accounts.create, session, chefin, "dora", "a" * 12, "root").detail["field"] == "role"
+    dora = accounts.create(session, chefin, "dora", "a" * 12, "moderator")
+    assert accounts.authenticate(session, "dora", "a" * 12) is dora
+
+
+def test_guards_keep_the_admin_side_reachable(session, people):
+    chefin, anna = people["chefin"], people["anna"]
+    assert refused(accounts.set_active, session, chefin, chefin, False).detail["reason"] == "self"
+    assert refused(accounts.set_role, session, chefin, chefin, "moderator").detail["reason"] == "self"
+    accounts.set_role(session, chefin, anna, "admin")
+    accounts.set_active(session, anna, chefin, False)
+    # anna is now the last active admin: nobody can demote or disable her (nor she herself).
+    assert refused(accounts.set_role, session, anna, anna, "moderator").code == "forbidden"
+    accounts.set_active(session, anna, chefin, True)
+    accounts.set_role(session, chefin, anna, "moderator")
+    assert accounts.active_admins(session) == 1
+    log = [(e.action, e.target, e.username) for e in session.scalars(select(AccountEntry).order_by(AccountEntry.id))]
+    assert log == [("role", "anna", "chefin"), ("disabled", "chefin", "anna"), ("enabled", "chefin", "anna"),
+                   ("role", "anna", "chefin")]
+
+
+def test_disabling_ends_sessions_and_reset_gives_a_new_password(session, people):
+    anna = people["anna"]
+    login = anna.get_id()
+    accounts.set_active(session, people["chefin"], anna, False)
+    assert accounts.load(session, login) is None
+    accounts.set_active(session, people["chefin"], anna, True)
+    login = anna.get_id()
+    password = accounts.reset_password(session, None, anna)
+    assert len(password) >= 16 and accounts.load(session, login) is None
+    assert accounts.authenticate(session, "anna", password) is anna
+    assert accounts.authenticate(session, "anna", PASSWORD) is None
+    assert accounts.generate_password() != accounts.generate_password()
+
+
+# --- settings that change what the audience can do ------------------------------------------
+
+def submit(session, talk, clock, text="Wie kommt der Bus ins Dorf?"):
+    return questions.submit(session, talk, text=text, name=None, client="client-a",
+                            client_msg_id=uuid.uuid4().hex, now=clock())
+
+
+def test_without_premoderation_questions_are_public_at_once_and_still_removable(session, demo_talk, people, clock):
+    demo_talk.premoderation = False
+    change = submit(session, demo_talk, clock)
+    assert change.question.status == "approved"
+    assert change.question in visible(session, demo_talk, AUDIENCE, "someone-else")
+    removed = questions.transition(session, demo_talk, people["anna"], "reject", change.question.id)
+    assert removed.question.status == "rejected"
+
+
+def test_questions_in_advance_only_before_the_window(session, demo_talk, clock):
+    demo_talk.starts_at = clock() + timedelta(days=1)
+    demo_talk.ends_at = clock() + timedelta(days=1, hours=1)
+    assert refused(submit, session, demo_talk, clock).code == "closed"
+    demo_talk.early_questions = True
+    assert windows.accepts_questions(demo_talk, clock()) and not windows.is_open(demo_talk, clock())
+    assert submit(session, demo_talk, clock).question.status == "pending"
+    demo_talk.manual_state = "closed"  # closed by hand stays closed
+    assert refused(submit, session, demo_talk, clock, "Noch eine?").code == "closed"
+    demo_talk.manual_state = None
+    clock.advance(days=2)  # after the talk: closed again
+    assert refused(submit, session, demo_talk, clock, "Zu spät?").code == "closed"
+
+
+def test_votes_switched_off_are_refused_with_closed(session, demo_talk, people, clock):
+    q = submit(session, demo_talk, clock).question
+    questions.transition(session, demo_talk, people["anna"], "approve", q.id)
+    demo_talk.audience_votes = False
+    assert refused(questions.set_vote, session, demo_talk, "client-b", q.id, 1).code == "closed"
+    demo_talk.audience_votes = True
+    questions.set_vote(session, demo_talk, "client-b", q.id, 1)
+
+
+def test_audience_peak_only_rises(session, demo_talk):
+    organiser.note_audience(session, demo_talk.id, 5)
+    organiser.note_audience(session, demo_talk.id, 3)
+    session.commit()
+    assert session.get(Talk, demo_talk.id).audience_peak == 5
+
+
+# --- report ----------------------------------------------------------------------------------
+
+def test_report_figures(session, demo_talk, people, clock):
+    made = demo.generate(session, demo_talk, 100, [people["anna"], people["ben"]], seed=5)
+    session.commit()
+    figures = report.build(session, demo_talk)
+    assert figures.total == 100 == sum(figures.by_status.values())
+    merged = figures.by_status["merged"]
+    assert figures.answered_share == pytest.approx(figures.by_status["answered"] / (100 - merged))
+    assert sum(b.count for b in figures.buckets) == 100
+    assert figures.buckets[0].starts == demo_talk.starts_at
+    assert all(b2.starts - b1.starts == timedelta(minutes=10) for b1, b2 in zip(figures.buckets, figures.buckets[1:]))
+    assert len(figures.top_unanswered) == 10
+    votes = [v for _q, v, _u in figures.top_unanswered]
+    assert votes == sorted(votes, reverse=True)
+    assert all(q.status not in ("answered", "merged") for q, _v, _u in figures.top_unanswered)
+    best_open = max(v for q, v, _u in ((q, *_counts(session, demo_talk, q)) for q in made)
+                    if q.status not in ("answered", "merged"))
+    assert votes[0] == best_open
+    assert set(figures.actions) == {"anna", "ben"}
+    answered = sum(counts.get("answered", 0) for counts in figures.actions.values())
+    assert answered == figures.by_status["answered"]
+
+
+def _counts(session, talk, q):
+    c = questions.counts(session, talk, [q.id]).get(q.id, {})
+    return c.get("votes", 0), c.get("upvotes", 0)
+
+
+def test_report_of_a_talk_without_questions(session, demo_talk):
+    figures = report.build(session, demo_talk)
+    assert figures.total == 0 and figures.answered_share is None and figures.top_unanswered == []
+    assert sum(b.count for b in figures.buckets) == 0 and len(figures.buckets) >= 1
+
+
+def test_a_question_before_the_window_widens_the_chart(session, seeded, people):
+    talk = talks.by_slug(session, "wohnen")
+    early = Question(talk_id=talk.id, text="Vorab", client_msg_id=uuid.uuid4().hex,
+                     created_at=talk.starts_at - timedelta(minutes=25))
+    session.add(early)
+    session.flush()
+    buckets = report.build(session, talk).buckets
+    assert buckets[0].starts == early.created_at and buckets[0].count == 1
+    assert buckets[-1].starts < talk.ends_at <= buckets[-1].starts + timedelta(minutes=10)
