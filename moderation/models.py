@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 
 from flask_login import UserMixin
 from sqlalchemy import (Boolean, DateTime, ForeignKey, Integer, String, Text, TypeDecorator,
-                        UniqueConstraint, Index)
+                        UniqueConstraint, Index, true)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import db
@@ -79,6 +79,8 @@ class Talk(db.Model):
     manual_state: Mapped[str | None] = mapped_column(String(10), nullable=True)
     manual_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     audience_votes: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The podium lists the forwarded questions after the current one ("Als Nächstes").
+    podium_shows_next: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     podium_token: Mapped[str] = mapped_column(String(64), unique=True)
     # Rises by one per change of the talk; stored so that it survives restarts.
     seq: Mapped[int] = mapped_column(Integer, default=0)

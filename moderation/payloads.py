@@ -32,4 +32,5 @@ def talk(t: Talk, now: datetime) -> dict:
         "slug": t.slug, "title": t.title, "starts_at": iso(t.starts_at), "ends_at": iso(t.ends_at),
         "open": is_open(t, now), "closes_at": iso(closes_at(t, now)),
         "manual_state": t.manual_state, "audience_votes": t.audience_votes,
+        "podium_shows_next": t.podium_shows_next,
     }

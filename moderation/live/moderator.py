@@ -93,6 +93,10 @@ class ModeratorNamespace(LiveNamespace):
         return self._transition(conn, data, "answered")
 
     @acknowledged
+    def on_recall(self, conn: dict, data: dict) -> dict:
+        return self._transition(conn, data, "recall")
+
+    @acknowledged
     def on_edit(self, conn: dict, data: dict) -> dict:
         user, talk = self.user(conn), self.talk(conn)
         change = question_service.edit(db.session, talk, user, data.get("question_id"), data.get("text"),

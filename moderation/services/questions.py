@@ -27,6 +27,7 @@ TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "reject": (("pending", "approved"), "rejected"),
     "forward": (("approved", "answered"), "forwarded"),
     "answered": (("approved", "forwarded"), "answered"),
+    "recall": (("forwarded",), "approved"),  # taken back from the podium
 }
 MAX_ID = 2**31  # ids are 32-bit integers; a larger number would fail in the database driver, not here
 
@@ -144,7 +145,7 @@ def _flush_or_conflict(session: Session, question: Question) -> None:
 
 def transition(session: Session, talk: Talk, user: User, action: str, question_id: object,
                version: object = None, now: datetime | None = None) -> Change:
-    """approve / reject / forward / answered. Repeating the same move is a no-op."""
+    """approve / reject / forward / answered / recall. Repeating the same move is a no-op."""
     allowed_from, to_status = TRANSITIONS[action]
     question = get(session, talk, question_id)
     check_version(question, version)
@@ -168,6 +169,8 @@ def _set_status(question: Question, status: str, now: datetime | None) -> None:
     question.status = status
     if status == "forwarded":
         question.forwarded_at = now
+    elif status == "approved":
+        question.forwarded_at = None
     elif status == "answered":
         question.answered_at = now
 

@@ -7,8 +7,10 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..models import Series, Talk
+from ..models import Series, Talk, User
+from .audit import record
 from .errors import DomainError
+from .sequence import next_seq
 from .windows import BERLIN, berlin, is_open
 
 SERIES = {
@@ -89,3 +91,14 @@ def listing(session: Session) -> tuple[list[Series], list[Talk]]:
     series = list(session.scalars(select(Series).order_by(Series.title)))
     loose = list(session.scalars(select(Talk).where(Talk.series_id.is_(None)).order_by(Talk.starts_at)))
     return series, loose
+
+
+def set_podium_next(session: Session, talk: Talk, user: User, show: bool) -> Talk:
+    """Whether the podium lists the questions after the current one; audited, bumps seq."""
+    if talk.podium_shows_next == show:
+        return talk
+    record(session, talk, user, "podium_next", before="on" if talk.podium_shows_next else "off",
+           after="on" if show else "off")
+    talk.podium_shows_next = show
+    next_seq(session, talk)
+    return talk
