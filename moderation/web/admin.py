@@ -11,6 +11,7 @@ from ..extensions import db
 from ..models import Transition
 from ..services import talks as talk_service
 from ..services.errors import DomainError
+from . import words
 from .exports import csv_response
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -39,7 +40,7 @@ def _entries(slug: str):
 @admin_required
 def audit(slug: str):
     talk, entries = _entries(slug)
-    return render_template("audit.html", talk=talk, entries=entries)
+    return render_template("audit.html", talk=talk, entries=entries, words=words)
 
 
 @bp.get("/audit/<slug>.csv")

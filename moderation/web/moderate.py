@@ -4,17 +4,17 @@ from __future__ import annotations
 import io
 
 import segno
-from flask import Blueprint, Response, abort, current_app, render_template, url_for
-from flask_login import login_required
+from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
 
 from ..extensions import db
-from ..models import Question
-from ..services import questions as question_service
+from ..live import broadcast
 from ..services import talks as talk_service
 from ..services import windows
 from ..services.errors import DomainError
 from .audience import now
-from .exports import csv_response
+from .exports import csv_response, question_table, xlsx_response
 
 bp = Blueprint("moderate", __name__, url_prefix="/moderate")
 
@@ -55,9 +55,13 @@ def queue(slug: str):
 @login_required
 def qr(slug: str):
     talk = _talk(slug)
-    code = segno.make(public_url("audience.talk_page", slug=talk.slug), error="m")
+    return qr_response(public_url("audience.talk_page", slug=talk.slug), talk.title)
+
+
+def qr_response(url: str, title: str, light: str | None = None) -> Response:
+    code = segno.make(url, error="m")
     out = io.BytesIO()
-    code.save(out, kind="svg", scale=8, border=2, title=talk.title)
+    code.save(out, kind="svg", scale=8, border=2, title=title, light=light)
     return Response(out.getvalue(), mimetype="image/svg+xml")
 
 
@@ -65,15 +69,26 @@ def qr(slug: str):
 @login_required
 def export(slug: str):
     talk = _talk(slug)
-    counts = question_service.counts(db.session, talk)
-    header = ["id", "status", "text", "original_text", "name", "upvotes", "votes", "merged_into",
-              "flagged", "created_at", "forwarded_at", "answered_at"]
-    rows = ([q.id, q.status, q.text, q.original_text, q.name, counts.get(q.id, {}).get("upvotes", 0),
-             counts.get(q.id, {}).get("votes", 0), q.merged_into_id, q.flagged,
-             _time(q.created_at), _time(q.forwarded_at), _time(q.answered_at)]
-            for q in db.session.query(Question).filter_by(talk_id=talk.id).order_by(Question.id))
-    return csv_response(f"fragerunde-{talk.slug}.csv", header, rows)
+    columns, rows = question_table(db.session, talk)
+    return csv_response(f"fragerunde-{talk.slug}.csv", [c.title for c in columns], rows)
 
 
-def _time(value) -> str:
-    return value.astimezone(windows.BERLIN).isoformat(timespec="seconds") if value else ""
+@bp.get("/<slug>/export.xlsx")
+@login_required
+def export_xlsx(slug: str):
+    talk = _talk(slug)
+    columns, rows = question_table(db.session, talk)
+    return xlsx_response(f"fragerunde-{talk.slug}.xlsx", _("Fragen"), columns, rows)
+
+
+@bp.post("/<slug>/podium-next")
+@login_required
+def podium_next(slug: str):
+    """Show or hide "Als Nächstes" on the podium (a form, so it works without the live page)."""
+    talk = _talk(slug)
+    at = now()
+    talk_service.set_podium_next(db.session, talk, current_user._get_current_object(),
+                                 request.form.get("show") == "1")
+    outbox = broadcast.talk_changed(talk, talk.seq, at)
+    broadcast.commit(outbox)
+    return redirect(url_for("moderate.queue", slug=slug), 303)
