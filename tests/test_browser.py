@@ -167,7 +167,7 @@ def test_ask_moderate_forward_live(server, podium_url, new_context, moderator):
 
     ask(audience, text)
     own = mine(audience).get_by_role("listitem").filter(has_text=text)
-    expect(own).to_contain_text("Gesendet — wartet auf Freigabe")
+    expect(own).to_contain_text("Gesendet – wartet auf Freigabe")
     expect(audience.get_by_label("Ihre Frage")).to_have_value("")
 
     # the moderator sees it arrive without reloading
@@ -205,11 +205,11 @@ def test_offline_outbox_sends_once_when_back(server, new_context, moderator):
     expect(banner).to_be_visible()
     ask(audience, text)
     own = mine(audience).get_by_role("listitem").filter(has_text=text)
-    expect(own).to_contain_text(re.compile("Nicht gesendet — erneuter Versuch…|Wird gesendet…"))
+    expect(own).to_contain_text(re.compile("Nicht gesendet – erneuter Versuch…|Wird gesendet…"))
     expect(card(moderator, text)).to_have_count(0)
 
     context.set_offline(False)
-    expect(own).to_contain_text("Gesendet — wartet auf Freigabe", timeout=30_000)
+    expect(own).to_contain_text("Gesendet – wartet auf Freigabe", timeout=30_000)
     expect(card(moderator, text)).to_have_count(1)
     expect(mine(audience).get_by_role("listitem").filter(has_text=text)).to_have_count(1)
     # nothing is left in the outbox
@@ -233,7 +233,7 @@ def test_outbox_survives_closing_the_page(server, new_context, moderator):
     second = context.new_page()
     second.goto(server.url + "/t/demo")
     own = mine(second).get_by_role("listitem").filter(has_text=text)
-    expect(own).to_contain_text("Gesendet — wartet auf Freigabe")
+    expect(own).to_contain_text("Gesendet – wartet auf Freigabe")
     expect(own).to_have_count(1)
     expect(card(moderator, text)).to_have_count(1)
     assert second.evaluate("() => localStorage.getItem('fragerunde:outbox:demo')") == "[]"
@@ -245,7 +245,7 @@ def test_without_javascript_the_form_still_posts(server, new_context, moderator)
     page = new_context(viewport=PHONE, java_script_enabled=False).new_page()
     page.goto(server.url + "/t/demo")
     ask(page, text)
-    expect(page.get_by_role("status").filter(has_text="Gesendet — wartet auf Freigabe")).to_be_visible()
+    expect(page.get_by_role("status").filter(has_text="Gesendet – wartet auf Freigabe")).to_be_visible()
     expect(mine(page).get_by_role("listitem").filter(has_text=text)).to_have_count(1)
     expect(card(moderator, text)).to_have_count(1)
 

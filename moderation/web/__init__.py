@@ -9,7 +9,7 @@ from flask_babel import get_locale
 from flask_wtf.csrf import CSRFError
 
 from ..extensions import login_manager
-from . import admin, audience, auth, moderate, podium, strings
+from . import admin, audience, auth, moderate, podium, strings, words
 
 
 def register(app: Flask) -> None:
@@ -19,6 +19,7 @@ def register(app: Flask) -> None:
     app.before_request(_same_origin_posts)
     app.after_request(_security_headers)
     app.context_processor(_template_globals)
+    app.jinja_env.globals.update(talk_when=words.talk_when)  # macros are imported without context
     app.register_error_handler(CSRFError, auth.csrf_failed)
     for code in (400, 403, 404, 405, 413, 429, 500):
         app.register_error_handler(code, audience.error_page)
@@ -28,7 +29,7 @@ def register(app: Flask) -> None:
 def _template_globals() -> dict:
     return {"csp_nonce": g.get("csp_nonce", ""), "lang": str(get_locale()),
             "imprint_url": current_app.config["IMPRINT_URL"], "status_words": strings.status_words(),
-            "common_strings": strings.common()}
+            "common_strings": strings.common() | {"counts": words.script_counts()}}
 
 
 def _nonce() -> None:

@@ -27,10 +27,20 @@
     return node;
   }
 
+  var lang = document.documentElement.lang || "de";
+
+  /* Like the server's Flask-Babel "short" time: "18:30" in German, "6:30 PM" in English. */
   function berlinTime(iso) {
     if (!iso) return "";
-    return new Date(iso).toLocaleTimeString(document.documentElement.lang || "de",
-      { hour: "2-digit", minute: "2-digit", timeZone: "Europe/Berlin" });
+    return new Date(iso).toLocaleTimeString(lang, { hour: "numeric", minute: "2-digit", timeZone: "Europe/Berlin" });
+  }
+
+  /* A count in words: `name` is a key of common.counts ({one, other}, from ngettext). */
+  var pluralRules = window.Intl && Intl.PluralRules ? new Intl.PluralRules(lang) : null;
+  function count(name, n) {
+    var forms = (common.counts || {})[name] || {};
+    var form = pluralRules ? pluralRules.select(n) : (n === 1 ? "one" : "other");
+    return fill(forms[form] || forms.other || "{n}", { n: n });
   }
 
   function Banner() {
@@ -162,7 +172,7 @@
 
   window.Live = {
     connect: connect, call: call, watchWindow: watchWindow, byId: byId,
-    fill: fill, el: el, readJSON: readJSON, uuid: uuid,
+    fill: fill, el: el, readJSON: readJSON, uuid: uuid, count: count,
     berlinTime: berlinTime, common: common, strings: readJSON("strings")
   };
 })();

@@ -6,7 +6,7 @@
   var ACTIONS = {
     pending: ["upvote", "approve", "reject", "edit", "merge"],
     approved: ["upvote", "forward", "answered", "reject", "edit", "merge"],
-    forwarded: ["answered", "edit"],
+    forwarded: ["answered", "recall", "edit"],
     answered: ["forward"],
     rejected: ["approve"]
   };
@@ -138,8 +138,8 @@
     var time = card.querySelector("time");
     time.dateTime = q.created_at;
     time.textContent = Live.berlinTime(q.created_at);
-    card.querySelector(".upvotes").textContent = Live.fill(S.upvotes, { n: q.upvotes });
-    card.querySelector(".votes").textContent = Live.fill(S.votes, { n: q.votes });
+    card.querySelector(".upvotes").textContent = Live.count("upvotes", q.upvotes);
+    card.querySelector(".votes").textContent = Live.count("votes", q.votes);
     var flag = card.querySelector(".flag");
     flag.hidden = !q.flagged;
     flag.textContent = q.flagged ? (S["flag_" + q.flagged] || q.flagged) : "";
@@ -157,10 +157,10 @@
     var merged = card.querySelector(".merged");
     merged.hidden = !(q.merged && q.merged.length);
     if (!merged.hidden) {
-      merged.querySelector("summary").textContent = Live.fill(S.mergedCount, { n: q.merged.length });
+      merged.querySelector("summary").textContent = Live.count("merged", q.merged.length);
       var ul = merged.querySelector("ul");
       ul.textContent = "";
-      q.merged.forEach(function (m) { ul.appendChild(el("li", "", m.text + (m.name ? " — " + m.name : ""))); });
+      q.merged.forEach(function (m) { ul.appendChild(el("li", "", m.text + (m.name ? " – " + m.name : ""))); });
     }
     if (editing[q.id]) return;
     var actions = card.querySelector(".actions");
