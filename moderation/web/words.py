@@ -7,6 +7,7 @@ from babel.dates import format_interval, format_skeleton
 from flask_babel import format_date, format_datetime, format_time, get_locale, get_timezone
 from flask_babel import gettext as _
 from flask_babel import ngettext
+from markupsafe import Markup, escape
 
 from ..models import Talk, Transition
 
@@ -39,8 +40,8 @@ def day_month(value: datetime, now: datetime | None = None) -> str:
 
 def talk_when(talk: Talk) -> str:
     """"Donnerstag, 25. März 2021, 18:30–20:00 Uhr"."""
-    return _("%(date)s, %(times)s", date=format_date(talk.starts_at, "full"),
-             times=time_range(talk.starts_at, talk.ends_at))
+    times = Markup('<span class="nowrap">%s</span>') % time_range(talk.starts_at, talk.ends_at)
+    return Markup(_("%(date)s, %(times)s", date=escape(format_date(talk.starts_at, "full")), times=times))
 
 
 def date_time(value: datetime | None) -> str:

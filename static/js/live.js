@@ -30,9 +30,10 @@
   var lang = document.documentElement.lang || "de";
 
   /* Like the server's Flask-Babel "short" time: "18:30" in German, "6:30 PM" in English. */
+  var h24 = /^h2[34]$/.test(new Intl.DateTimeFormat(lang, { hour: "numeric" }).resolvedOptions().hourCycle || "");
   function berlinTime(iso) {
     if (!iso) return "";
-    return new Date(iso).toLocaleTimeString(lang, { hour: "numeric", minute: "2-digit", timeZone: "Europe/Berlin" });
+    return new Date(iso).toLocaleTimeString(lang, { hour: h24 ? "2-digit" : "numeric", minute: "2-digit", timeZone: "Europe/Berlin" });
   }
 
   /* A count in words: `name` is a key of common.counts ({one, other}, from ngettext). */

@@ -25,14 +25,19 @@
     var floor = Math.max(16, Math.round(28 * Math.min(w / 1920, h / 1080)));
     var ceiling = Math.max(floor, Math.round(Math.min(overlay ? w * 0.03 : w * 0.045, overlay ? h * 0.06 : h * 0.1)));
     var low = floor, high = ceiling;
-    text.style.fontSize = high + "px";
-    if (text.scrollHeight <= text.clientHeight) return;
+    if (size(high)) return;
     while (low < high) {
       var mid = Math.ceil((low + high) / 2);
-      text.style.fontSize = mid + "px";
-      if (text.scrollHeight <= text.clientHeight) low = mid; else high = mid - 1;
+      if (size(mid)) low = mid; else high = mid - 1;
     }
-    text.style.fontSize = low + "px";
+    size(low);
+  }
+
+  /* Set the type (the name in proportion) and say whether the question fits. */
+  function size(px) {
+    text.style.fontSize = px + "px";
+    name.style.fontSize = Math.max(16, Math.round(px * 0.7)) + "px";
+    return text.scrollHeight <= text.clientHeight;
   }
 
   function render() {
