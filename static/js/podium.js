@@ -55,12 +55,10 @@
       if (rest.length > NEXT_SHOWN) next.appendChild(el("li", "more", Live.count("more", rest.length - NEXT_SHOWN)));
       next.parentNode.hidden = !rest.length || !showsNext();
     }
-    if (head) {
-      text.textContent = head.text;
-      name.textContent = head.name || S.anonymous;
-      name.hidden = !name.textContent;
-      fit();
-    }
+    text.textContent = head ? head.text : "";  // a question taken back leaves nothing behind
+    name.textContent = head ? head.name || S.anonymous : "";
+    name.hidden = !name.textContent;
+    fit();
   }
 
   window.addEventListener("resize", fit);
