@@ -3,20 +3,20 @@ straight into a real server's database, and questions moved along through its So
 from __future__ import annotations
 
 import secrets
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
 from moderation.models import Talk
-from server import Live, Server, new_msg_id
+from tests.server import Live, Server, new_msg_id
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
 
 def at_berlin(day: date, clock: time) -> datetime:
-    return datetime.combine(day, clock, tzinfo=BERLIN).astimezone(timezone.utc)
+    return datetime.combine(day, clock, tzinfo=BERLIN).astimezone(UTC)
 
 
 def add_talk(server: Server, slug: str, title: str, starts_at: datetime, ends_at: datetime) -> str:
@@ -31,7 +31,7 @@ def add_talk(server: Server, slug: str, title: str, starts_at: datetime, ends_at
 
 
 def open_now(server: Server, slug: str, title: str) -> str:
-    now = datetime.now(timezone.utc).replace(microsecond=0)
+    now = datetime.now(UTC).replace(microsecond=0)
     return add_talk(server, slug, title, now - timedelta(minutes=30), now + timedelta(hours=4))
 
 

@@ -5,13 +5,14 @@ import secrets
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from ..models import Series, Talk, User
+from . import DbSession
 from .audit import record
 from .errors import DomainError
 from .sequence import next_seq
 from .windows import BERLIN, berlin, is_open
+from .writes import Write
 
 SERIES = {
     "slug": "kleinstaedte",
@@ -37,7 +38,7 @@ def new_podium_token() -> str:
     return secrets.token_urlsafe(24)
 
 
-def by_slug(session: Session, slug: object) -> Talk:
+def by_slug(session: DbSession, slug: object) -> Talk:
     if not isinstance(slug, str) or not slug or len(slug) > 80 or "\x00" in slug:  # PostgreSQL refuses NUL
         raise DomainError("not_found")
     talk = session.scalar(select(Talk).where(Talk.slug == slug))
@@ -46,7 +47,7 @@ def by_slug(session: Session, slug: object) -> Talk:
     return talk
 
 
-def by_podium_token(session: Session, token: object) -> Talk:
+def by_podium_token(session: DbSession, token: object) -> Talk:
     if not isinstance(token, str) or not token or len(token) > 64 or "\x00" in token:
         raise DomainError("forbidden")
     talk = session.scalar(select(Talk).where(Talk.podium_token == token))
@@ -55,7 +56,7 @@ def by_podium_token(session: Session, token: object) -> Talk:
     return talk
 
 
-def seed(session: Session, now: datetime) -> list[str]:
+def seed(session: DbSession, now: datetime) -> list[str]:
     """Idempotent: the series, its four talks, and a talk `demo` that is open now."""
     done: list[str] = []
     series = session.scalar(select(Series).where(Series.slug == SERIES["slug"]))
@@ -86,19 +87,18 @@ def seed(session: Session, now: datetime) -> list[str]:
     return done
 
 
-def listing(session: Session) -> tuple[list[Series], list[Talk]]:
+def listing(session: DbSession) -> tuple[list[Series], list[Talk]]:
     """All series with their talks, and the talks outside any series."""
     series = list(session.scalars(select(Series).order_by(Series.title)))
     loose = list(session.scalars(select(Talk).where(Talk.series_id.is_(None)).order_by(Talk.starts_at)))
     return series, loose
 
 
-def set_podium_next(session: Session, talk: Talk, user: User, show: bool) -> Talk:
+def set_podium_next(session: DbSession, talk: Talk, user: User, show: bool) -> Write:
     """Whether the podium lists the questions after the current one; audited, bumps seq."""
     if talk.podium_shows_next == show:
-        return talk
+        return Write()
     record(session, talk, user, "podium_next", before="on" if talk.podium_shows_next else "off",
            after="on" if show else "off")
     talk.podium_shows_next = show
-    next_seq(session, talk)
-    return talk
+    return Write(seq=next_seq(session, talk), talk_changed=True)

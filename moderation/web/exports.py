@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Iterable
 
 from flask import Response
 from flask_babel import gettext as _
@@ -13,9 +13,9 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from ..models import Question, Talk
+from ..services import DbSession
 from ..services import questions as question_service
 from ..services.windows import BERLIN
 from .words import flag_word, staff_status
@@ -34,7 +34,7 @@ def _attachment(filename: str) -> dict[str, str]:
     return {"Content-Disposition": f'attachment; filename="{filename}"'}
 
 
-def csv_response(filename: str, header: list[str], rows: Iterable[list[object]]) -> Response:
+def csv_response(filename: str, header: list[str], rows: Iterable[Sequence[object]]) -> Response:
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";")
     writer.writerow(header)
@@ -55,7 +55,7 @@ class Column:
     wrap: bool = False
 
 
-def question_table(session: Session, talk: Talk) -> tuple[list[Column], list[list[object]]]:
+def question_table(session: DbSession, talk: Talk) -> tuple[list[Column], list[list[object]]]:
     """Every question of a talk, oldest first, with German headers and values; times in Berlin."""
     columns = [
         Column(_("Nr."), 7), Column(_("Frage"), 60, wrap=True), Column(_("Name"), 22), Column(_("Status"), 16),

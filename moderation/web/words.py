@@ -4,12 +4,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from babel.dates import format_interval, format_skeleton
-from flask_babel import format_date, format_datetime, format_time, get_locale, get_timezone
+from flask_babel import format_date, format_datetime, format_time, get_locale, get_timezone, ngettext
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from markupsafe import Markup, escape
 
-from ..models import Talk, Transition
+from ..models import AuditEntry, Talk
 
 # The short day and month of each language ("25.03." in German); others use their own skeleton.
 _DAY_MONTH = {"de": "ddMM"}
@@ -53,7 +52,7 @@ def opens_at(talk: Talk, now: datetime) -> str:
              date=day_month(talk.starts_at, now), time=clock_time(talk.starts_at))
 
 
-def _forms(word) -> dict[str, str]:  # noqa: ANN001 - word(n) is one ngettext call
+def _forms(word) -> dict[str, str]:
     return {"one": word(1), "other": word(2)}
 
 
@@ -85,7 +84,7 @@ def flag_word(flag: str | None) -> str:
     return words.get(flag or "", flag or "")
 
 
-def audit_action(entry: Transition) -> str:
+def audit_action(entry: AuditEntry) -> str:
     words = {
         "approve": _("Freigegeben"), "reject": _("Abgelehnt"), "forward": _("Ans Podium gegeben"),
         "answered": _("Als beantwortet markiert"), "recall": _("Vom Podium genommen"),
@@ -96,7 +95,7 @@ def audit_action(entry: Transition) -> str:
     return words.get(entry.action, entry.action)
 
 
-def audit_value(entry: Transition, value: str | None) -> str:
+def audit_value(entry: AuditEntry, value: str | None) -> str:
     """Before/after of an entry in words: talk states and switches are stored as codes."""
     if value is None:
         return ""

@@ -7,16 +7,16 @@ import html
 import io
 import re
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 
-from conftest import PASSWORD, events
 from moderation.extensions import db
 from moderation.models import Question
 from moderation.services import accounts, questions, talks
+from tests.helpers import PASSWORD, events
 
 SERIES_TITLE = "Kleinstädte in Deutschland – Potenziale, Herausforderungen und neue Ideen"
 TALK_TITLES = [
@@ -83,7 +83,7 @@ def test_talk_page_has_the_form(app, seeded):
 
 
 def test_talk_page_when_closed_names_the_next_talk_and_disables_the_button(app, seeded, clock):
-    clock.now = datetime(2021, 3, 12, 10, 0, tzinfo=timezone.utc)
+    clock.now = datetime(2021, 3, 12, 10, 0, tzinfo=UTC)
     text = page(app.test_client().get("/t/unterschaetzte-groesse"))
     assert "Die Fragerunde ist beendet." in text
     assert "Nächster Vortrag:" in text
@@ -298,7 +298,7 @@ def test_export_csv(app, seeded, login, clock):
     response = login().get("/moderate/demo/export.csv")
     assert response.status_code == 200
     assert response.mimetype == "text/csv"
-    assert 'attachment; filename="fragerunde-demo.csv"' == response.headers["Content-Disposition"]
+    assert response.headers["Content-Disposition"] == 'attachment; filename="fragerunde-demo.csv"'
     raw = response.get_data()
     assert raw.startswith(b"\xef\xbb\xbf")  # the UTF-8 BOM: German Excel reads umlauts right
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig")), delimiter=";"))

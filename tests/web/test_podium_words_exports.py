@@ -9,21 +9,21 @@ import io
 import json
 import re
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from conftest import PASSWORD, events
 from moderation.extensions import db
-from moderation.models import Talk, Transition
+from moderation.models import AuditEntry
 from moderation.services import accounts, questions, talks, windows
 from moderation.services.errors import DomainError
+from tests.helpers import PASSWORD, events
 
 
 def utc(*args) -> datetime:
-    return datetime(*args, tzinfo=timezone.utc)
+    return datetime(*args, tzinfo=UTC)
 
 
 def text_of(response) -> str:
@@ -63,11 +63,12 @@ def test_recall_moves_a_forwarded_question_back_to_approved_and_can_be_undone(se
     questions.transition(session, demo, mod_user, "forward", question.id, now=clock())
     assert question.forwarded_at is not None
 
-    change = questions.transition(session, demo, mod_user, "recall", question.id, version=question.version,
-                                  now=clock())
+    write = questions.transition(session, demo, mod_user, "recall", question.id, version=question.version,
+                                 now=clock())
     session.commit()
-    assert (change.old_status, question.status, question.forwarded_at) == ("forwarded", "approved", None)
-    entry = session.scalar(select(Transition).order_by(Transition.id.desc()))
+    assert [c.old_status for c in write.changed] == ["forwarded"]
+    assert (question.status, question.forwarded_at) == ("approved", None)
+    entry = session.scalar(select(AuditEntry).order_by(AuditEntry.id.desc()))
     assert (entry.action, entry.from_status, entry.to_status) == ("recall", "forwarded", "approved")
 
     again = questions.transition(session, demo, mod_user, "recall", question.id, now=clock())
@@ -119,7 +120,7 @@ def test_podium_next_is_on_by_default_and_a_moderator_switches_it(app, seeded, l
     assert [e["args"][0]["talk"]["podium_shows_next"] for e in told] == [False]
     assert "„Als Nächstes“ am Podium zeigen" in staff.get("/moderate/demo").get_data(as_text=True)
     with app.app_context():
-        entry = db.session.scalar(select(Transition).order_by(Transition.id.desc()))
+        entry = db.session.scalar(select(AuditEntry).order_by(AuditEntry.id.desc()))
         assert (entry.action, entry.before, entry.after, entry.username) == ("podium_next", "on", "off", "mod")
 
     staff.post("/moderate/demo/podium-next", data={"show": "1"})

@@ -14,8 +14,8 @@ import uuid
 
 import pytest
 
-import stage
-from server import Server
+from tests import stage
+from tests.server import Server
 
 pytestmark = pytest.mark.browser
 
