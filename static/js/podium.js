@@ -22,7 +22,7 @@
     if (current.hidden) return;
     var w = window.innerWidth, h = window.innerHeight;
     var overlay = document.body.classList.contains("overlay");
-    var floor = Math.max(16, Math.round(28 * Math.min(w / 1920, h / 1080)));
+    var floor = Math.max(12, Math.round(28 * Math.min(w / 1920, h / 1080)));
     var ceiling = Math.max(floor, Math.round(Math.min(overlay ? w * 0.03 : w * 0.045, overlay ? h * 0.06 : h * 0.1)));
     var low = floor, high = ceiling;
     if (size(high)) return;
