@@ -8,30 +8,22 @@ Elements are found by role and accessible name; waiting is Playwright's `expect`
 """
 from __future__ import annotations
 
-import os
 import re
-import uuid
 
 import pytest
 
 from tests import stage
 from tests.server import Server
+from tests.system.browsing import TIMEOUT, require_chromium, unique
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync"]
 PHONE = {"width": 360, "height": 740}
-TIMEOUT = 15_000
 
-if not os.path.exists(CHROMIUM):
-    if os.environ.get("REQUIRE_BROWSER") == "1":
-        pytest.fail(f"{CHROMIUM} is missing but REQUIRE_BROWSER=1", pytrace=False)
-    pytest.skip(f"{CHROMIUM} is missing: browser tests skipped", allow_module_level=True)
+require_chromium()
 
 from axe_playwright_python.sync_playwright import Axe  # noqa: E402
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
+from playwright.sync_api import expect  # noqa: E402
 
 expect.set_options(timeout=TIMEOUT)
 
@@ -43,10 +35,6 @@ LONG = ("Wie wollen Sie sicherstellen, dass kleine Gemeinden mit weniger als fü
         "Wohnung finden, ohne in die nächste Großstadt ziehen zu müssen, wo die Mieten kaum bezahlbar sind?")
 LONG_NAME = "Erika Mustermann aus Kleinstadt"
 NEXT = ["Gibt es Förderprogramme für Coworking auf dem Land?", "Wie kommt der Bus öfter ins Dorf?"]
-
-
-def unique(text: str) -> str:
-    return f"{text} [{uuid.uuid4().hex[:6]}]"
 
 
 @pytest.fixture(scope="module")
@@ -74,30 +62,6 @@ def server():
 
 def podium_url(server: Server, slug: str, overlay: bool = False) -> str:
     return f"{server.url}/podium/{server.tokens[slug]}" + ("?overlay=1" if overlay else "")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def new_context(browser):
-    made = []
-
-    def make(**options):
-        options.setdefault("locale", "de-DE")
-        context = browser.new_context(**options)
-        context.set_default_timeout(TIMEOUT)
-        made.append(context)
-        return context
-
-    yield make
-    for context in made:
-        context.close()
 
 
 @pytest.fixture(scope="module")
