@@ -44,8 +44,8 @@ bench: install
 
 # After changing texts: extract, merge into the catalogues, then translate the .po files.
 translations: $(VENV)/.installed
-	$(BIN)/pybabel extract -F babel.cfg -k _l -o moderation/translations/messages.pot .
-	$(BIN)/pybabel update -i moderation/translations/messages.pot -d moderation/translations
+	$(BIN)/pybabel extract --no-wrap -F babel.cfg -k _l -o moderation/translations/messages.pot .
+	$(BIN)/pybabel update --no-wrap -i moderation/translations/messages.pot -d moderation/translations
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor

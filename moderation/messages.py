@@ -56,7 +56,7 @@ def done_words() -> dict[str, str]:
     return {
         "approve": _("freigegeben"), "reject": _("abgelehnt"), "forward": _("ans Podium gegeben"),
         "answered": _("als beantwortet markiert"), "edit": _("bearbeitet"), "merge": _("zusammengeführt"),
-        "upvote": _("hochgestuft"), "undo": _("zurückgenommen"),
+        "upvote": _("hochgestuft"), "undo": _("zurückgenommen"), "recall": _("vom Podium genommen"),
     }
 
 

@@ -5,7 +5,18 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    true,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import Base, db
@@ -91,6 +102,8 @@ class Talk(Model):
     early_questions: Mapped[bool] = mapped_column(Boolean, default=False)
     # Most audience sockets connected at once while the round was open (for the report).
     audience_peak: Mapped[int] = mapped_column(Integer, default=0)
+    # The podium lists the forwarded questions after the current one ("Als Nächstes").
+    podium_shows_next: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     podium_token: Mapped[str] = mapped_column(String(64), unique=True)
     # Per view, rises by one for each change that view is told of (readmodel/sequence.py);
     # stored so that it survives restarts. `seq` is the moderators' view: every change.

@@ -114,6 +114,10 @@ class ModeratorNamespace(LiveNamespace):
     def on_answered(self, conn: dict[str, Any], event: events.QuestionAction) -> dict[str, Any]:
         return self._transition(conn, event, "answered")
 
+    @acknowledged(events.QuestionAction)
+    def on_recall(self, conn: dict[str, Any], event: events.QuestionAction) -> dict[str, Any]:
+        return self._transition(conn, event, "recall")
+
     @acknowledged(events.Edit)
     def on_edit(self, conn: dict[str, Any], event: events.Edit) -> dict[str, Any]:
         user, talk = self.user(conn), self.talk(conn)

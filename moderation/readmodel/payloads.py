@@ -36,4 +36,5 @@ def talk(t: Talk, now: datetime) -> dict[str, Any]:
         "open": is_open(t, now), "closes_at": iso(closes_at(t, now)),
         "manual_state": t.manual_state, "audience_votes": t.audience_votes,
         "accepting": accepts_questions(t, now),
+        "podium_shows_next": t.podium_shows_next,
     }

@@ -25,6 +25,7 @@ TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "reject": (("pending", "approved"), "rejected"),
     "forward": (("approved", "answered"), "forwarded"),
     "answered": (("approved", "forwarded"), "answered"),
+    "recall": (("forwarded",), "approved"),  # taken back from the podium
 }
 # Statuses a question can be merged out of, and the moderator queue's tabs in order.
 MERGEABLE = (*OPEN_STATUSES, "rejected")
@@ -128,7 +129,7 @@ def _flush_or_conflict(session: DbSession, question: Question) -> None:
 
 def transition(session: DbSession, talk: Talk, user: User, action: str, question_id: int,
                version: int | None = None, now: datetime | None = None) -> Write:
-    """approve / reject / forward / answered. Repeating the same move is a no-op."""
+    """approve / reject / forward / answered / recall. Repeating the same move is a no-op."""
     allowed_from, to_status = TRANSITIONS[action]
     question = get(session, talk, question_id)
     check_version(question, version)
@@ -152,6 +153,8 @@ def _set_status(question: Question, status: str, now: datetime | None) -> None:
     question.status = status
     if status == "forwarded":
         question.forwarded_at = now
+    elif status == "approved":
+        question.forwarded_at = None
     elif status == "answered":
         question.answered_at = now
 

@@ -6,10 +6,12 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
 
-from ..models import Series, Talk
+from ..models import Series, Talk, User
 from . import DbSession
+from .audit import record
 from .errors import DomainError
 from .windows import BERLIN, berlin, is_open
+from .writes import Write
 
 SERIES = {
     "slug": "kleinstaedte",
@@ -89,3 +91,13 @@ def listing(session: DbSession) -> tuple[list[Series], list[Talk]]:
     series = list(session.scalars(select(Series).order_by(Series.title)))
     loose = list(session.scalars(select(Talk).where(Talk.series_id.is_(None)).order_by(Talk.starts_at)))
     return series, loose
+
+
+def set_podium_next(session: DbSession, talk: Talk, user: User, show: bool) -> Write:
+    """Whether the podium lists the questions after the current one; audited, every screen hears of it."""
+    if talk.podium_shows_next == show:
+        return Write()
+    record(session, talk, user, "podium_next", before="on" if talk.podium_shows_next else "off",
+           after="on" if show else "off")
+    talk.podium_shows_next = show
+    return Write(talk_changed=True)

@@ -60,6 +60,8 @@ def set_state(session: DbSession, talk: Talk, user: User, state: str, until: str
     if state not in ("open", "closed"):
         raise DomainError("invalid", {"field": "state"})
     until_at = parse_until(until, now) if state == "open" else None
+    if state == "open" and until_at is None and talk.starts_at <= now < talk.ends_at:
+        until_at = talk.ends_at  # re-opened inside the schedule: it still ends on time
     before = describe(talk)
     talk.manual_state = state
     talk.manual_until = until_at

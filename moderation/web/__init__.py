@@ -8,7 +8,7 @@ from flask import Flask, abort, current_app, g, request
 from flask_babel import get_locale
 
 from ..extensions import login_manager
-from . import admin, audience, auth, errors, moderate, podium, strings
+from . import admin, audience, auth, errors, moderate, podium, strings, words
 
 
 def register(app: Flask) -> None:
@@ -18,6 +18,7 @@ def register(app: Flask) -> None:
     app.before_request(_same_origin_posts)
     app.after_request(_security_headers)
     app.context_processor(_template_globals)
+    app.jinja_env.globals.update(talk_when=words.talk_when)  # macros are imported without context
     errors.register(app)
     login_manager.user_loader(auth.load_user)
 
@@ -25,7 +26,7 @@ def register(app: Flask) -> None:
 def _template_globals() -> dict:
     return {"csp_nonce": g.get("csp_nonce", ""), "lang": str(get_locale()),
             "imprint_url": current_app.config["IMPRINT_URL"], "status_words": strings.status_words(),
-            "common_strings": strings.common()}
+            "common_strings": strings.common() | {"counts": words.script_counts()}}
 
 
 def _nonce() -> None:

@@ -15,7 +15,7 @@ from ..models import AuditEntry, Series, Talk, User
 from ..services import accounts, organiser
 from ..services import talks as talk_service
 from ..services.errors import DomainError
-from . import announce
+from . import announce, words
 from .admin_forms import ActionForm, RoleForm, TalkForm, UserForm
 from .exports import csv_response
 from .lookup import public_url, talk_or_404
@@ -247,7 +247,7 @@ def _entries(slug: str):
 @admin_required
 def audit(slug: str):
     talk, entries = _entries(slug)
-    return render_template("audit.html", talk=talk, entries=entries)
+    return render_template("audit.html", talk=talk, entries=entries, words=words)
 
 
 @bp.get("/audit/<slug>.csv")

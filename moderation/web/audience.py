@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 
 from flask import (
     Blueprint,
@@ -16,6 +17,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import format_date
 from flask_babel import gettext as _
 from sqlalchemy import text
 
@@ -30,10 +32,12 @@ from ..services import questions as question_service
 from ..services import talks as talk_service
 from ..services import windows
 from ..services.errors import DomainError
+from . import words
 from .forms import QuestionForm
 from .lookup import talk_or_404
 
 bp = Blueprint("audience", __name__)
+STATEMENT_DATE = date(2026, 11, 26)  # when the accessibility statement was last reviewed
 
 
 @bp.get("/")
@@ -78,11 +82,41 @@ def _render_talk(talk, form: QuestionForm, error: str | None = None, status: int
     public = [q for q in state["questions"] if AUDIENCE.sees(q["status"])]
     mine = [q for q in state["questions"] if q.get("mine")]
     form.client_msg_id.data = str(uuid.uuid4())
-    upcoming = None if windows.is_open(talk, at) else windows.next_talk(db.session, at)
+    phase = round_phase(talk, at)
+    upcoming = windows.next_talk(db.session, at, exclude_id=talk.id) if phase != "open" else None
     page = render_template("talk.html", talk=talk, form=form, error=error, public=public, mine=mine,
-                           open=windows.is_open(talk, at), upcoming=upcoming, now=at, audience_id=_audience_token())
+                           open=phase in ("open", "early"), phase=phase, round_text=round_text(talk, at, phase),
+                           opens_at=words.opens_at(talk, at), upcoming=upcoming, now=at,
+                           audience_id=_audience_token())
     # the page carries the person's audience id: no shared cache may keep it
     return page, status, {"Cache-Control": "private, no-store"}
+
+
+def round_phase(talk, at) -> str:
+    """open; early (before the window of a talk that takes questions in advance); before or after
+    the talk's window; or closed by hand inside it."""
+    if windows.is_open(talk, at):
+        return "open"
+    if windows.accepts_questions(talk, at):
+        return "early"
+    if at < talk.starts_at:
+        return "before"
+    return "after" if at >= talk.ends_at else "closed"
+
+
+def round_text(talk, at, phase: str) -> str:
+    if phase == "open":
+        closes = windows.closes_at(talk, at)
+        if closes is None:
+            return _("Die Fragerunde ist geöffnet.")
+        return _("Die Fragerunde ist geöffnet bis %(time)s Uhr.", time=words.clock_time(closes))
+    if phase == "before":
+        return words.opens_at(talk, at)
+    if phase == "early":
+        return words.opens_at(talk, at) + " " + _("Sie können Ihre Frage schon jetzt stellen.")
+    if phase == "after":
+        return _("Die Fragerunde ist beendet.")
+    return _("Die Fragerunde ist geschlossen.")
 
 
 @bp.get("/t/<slug>")
@@ -109,13 +143,19 @@ def submit_form(slug: str):
         status = {"rate_limited": 429, "closed": 409}.get(exc.code, 400)
         return _render_talk(talk, form, message(exc.code, exc.detail), status)
     publish.commit(publish.outbox(db.session, talk, write, now()))
-    flash(_("Gesendet — wartet auf Freigabe"), "success")
+    flash(_("Gesendet – wartet auf Freigabe"), "success")
     return redirect(url_for("audience.talk_page", slug=talk.slug, lang=request.args.get("lang")), 303)
 
 
 @bp.get("/datenschutz")
 def privacy():
     return render_template("datenschutz.html", contact=current_app.config["CONTACT_EMAIL"])
+
+
+@bp.get("/barrierefreiheit")
+def accessibility():
+    return render_template("barrierefreiheit.html", contact=current_app.config["CONTACT_EMAIL"],
+                           statement_date=format_date(STATEMENT_DATE, "long"))
 
 
 @bp.get("/healthz")

@@ -21,7 +21,7 @@ OTHER_ACTIONS: dict[str, tuple[str, ...]] = {
     "merge": ("pending", "approved"),
 }
 # Button order on a card; transitions not named here follow the named ones.
-ORDER = ("upvote", "approve", "forward", "answered", "reject", "edit", "merge")
+ORDER = ("upvote", "approve", "forward", "answered", "recall", "reject", "edit", "merge")
 KEYS = {"approve": "a", "reject": "r", "forward": "f", "answered": "b", "edit": "e", "merge": "m"}
 SECONDARY = ("reject",)
 
@@ -30,7 +30,7 @@ def button_words() -> dict[str, str]:
     return {
         "upvote": _("Hochstufen"), "approve": _("Freigeben"), "reject": _("Ablehnen"),
         "forward": _("Ans Podium"), "answered": _("Beantwortet"), "edit": _("Bearbeiten"),
-        "merge": _("Zusammenführen"),
+        "merge": _("Zusammenführen"), "recall": _("Vom Podium nehmen"),
     }
 
 

@@ -4,17 +4,19 @@ from __future__ import annotations
 import io
 
 import segno
-from flask import Blueprint, Response, abort, render_template
+from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from ..clock import now
 from ..extensions import db
-from ..models import Question, Talk
+from ..models import Talk
+from ..readmodel import publish
 from ..services import organiser, report, windows
-from ..services import questions as question_service
 from ..services import talks as talk_service
 from . import desk
-from .exports import csv_response
+from .exports import csv_response, question_table, xlsx_response
 from .lookup import public_url, talk_or_404
 
 bp = Blueprint("moderate", __name__, url_prefix="/moderate")
@@ -48,30 +50,43 @@ def queue(slug: str):
 
 @bp.get("/<slug>/qr.svg")
 @login_required
-def qr(slug: str):
+def qr(slug: str) -> Response:
     talk = moderated_talk(slug)
-    code = segno.make(public_url("audience.talk_page", slug=talk.slug), error="m")
+    return qr_response(public_url("audience.talk_page", slug=talk.slug), talk.title)
+
+
+def qr_response(url: str, title: str, light: str | None = None) -> Response:
+    code = segno.make(url, error="m")
     out = io.BytesIO()
-    code.save(out, kind="svg", scale=8, border=2, title=talk.title)
+    code.save(out, kind="svg", scale=8, border=2, title=title, light=light)
     return Response(out.getvalue(), mimetype="image/svg+xml")
 
 
 @bp.get("/<slug>/export.csv")
 @login_required
-def export(slug: str):
+def export(slug: str) -> Response:
     talk = moderated_talk(slug)
-    counts = question_service.counts(db.session, talk)
-    header = ["id", "status", "text", "original_text", "name", "upvotes", "votes", "merged_into",
-              "flagged", "created_at", "forwarded_at", "answered_at"]
-    rows = ([q.id, q.status, q.text, q.original_text, q.name, counts.get(q.id, {}).get("upvotes", 0),
-             counts.get(q.id, {}).get("votes", 0), q.merged_into_id, q.flagged,
-             _time(q.created_at), _time(q.forwarded_at), _time(q.answered_at)]
-            for q in db.session.query(Question).filter_by(talk_id=talk.id).order_by(Question.id))
-    return csv_response(f"fragerunde-{talk.slug}.csv", header, rows)
+    columns, rows = question_table(db.session, talk)
+    return csv_response(f"fragerunde-{talk.slug}.csv", [c.title for c in columns], rows)
 
 
-def _time(value) -> str:
-    return value.astimezone(windows.BERLIN).isoformat(timespec="seconds") if value else ""
+@bp.get("/<slug>/export.xlsx")
+@login_required
+def export_xlsx(slug: str) -> Response:
+    talk = moderated_talk(slug)
+    columns, rows = question_table(db.session, talk)
+    return xlsx_response(f"fragerunde-{talk.slug}.xlsx", _("Fragen"), columns, rows)
+
+
+@bp.post("/<slug>/podium-next")
+@login_required
+def podium_next(slug: str) -> WerkzeugResponse:
+    """Show or hide "Als Nächstes" on the podium (a form, so it works without the live page)."""
+    talk = moderated_talk(slug)
+    write = talk_service.set_podium_next(db.session, talk, current_user._get_current_object(),
+                                         request.form.get("show") == "1")
+    publish.commit(publish.outbox(db.session, talk, write, now()))
+    return redirect(url_for("moderate.queue", slug=slug), 303)
 
 
 @bp.get("/<slug>/report")

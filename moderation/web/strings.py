@@ -15,8 +15,8 @@ def common() -> dict[str, object]:
     return {
         "status": status_words(),
         "online": _("Verbunden."),
-        "offline": _("Keine Verbindung — Ihre Eingaben bleiben erhalten, es geht gleich weiter."),
-        "reconnecting": _("Verbindung unterbrochen — neuer Versuch…"),
+        "offline": _("Keine Verbindung – Ihre Eingaben bleiben erhalten, es geht gleich weiter."),
+        "reconnecting": _("Verbindung unterbrochen – neuer Versuch…"),
         "reconnected": _("Wieder verbunden, alles aktuell."),
         "loggedOut": _("Sie wurden abgemeldet. Bitte melden Sie sich erneut an."),
         "accessEnded": _("Sie moderieren diesen Vortrag nicht mehr. Die Verbindung ist beendet."),

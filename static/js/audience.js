@@ -8,6 +8,9 @@
   var textArea = document.getElementById("text");
   var nameInput = document.getElementById("name");
   var sendButton = document.getElementById("send");
+  var fields = document.getElementById("ask-fields");
+  var sendStatus = document.getElementById("send-status");
+  var upcoming = document.getElementById("upcoming");
   var formError = document.getElementById("form-error");
   var counter = document.getElementById("text-count");
   var mineList = document.getElementById("mine");
@@ -58,45 +61,73 @@
     mineSection.hidden = !mineList.children.length;
   }
 
-  var rank = { forwarded: 0, approved: 1, answered: 2 };
+  var PUBLIC = ["approved", "forwarded", "answered"];
+  var items = {};                              // id -> its list item, updated in place
 
+  /* Public questions in a fixed order (oldest first): votes and status changes update an item
+   * where it is, new ones are added at the end, so nothing moves under a reader's finger. */
   function renderPublic() {
+    if (!publicList.dataset.live) { publicList.textContent = ""; publicList.dataset.live = "1"; }
     var shown = Object.values(questions)
-      .filter(function (q) { return q.status in rank; })
-      .sort(function (a, b) {
-        return rank[a.status] - rank[b.status] || b.votes - a.votes || a.id - b.id;
-      });
-    publicList.textContent = "";
+      .filter(function (q) { return PUBLIC.indexOf(q.status) !== -1; })
+      .sort(function (a, b) { return a.id - b.id; });
+    var keep = {};
     shown.forEach(function (q) {
-      var li = el("li", "status-" + q.status);
-      li.appendChild(el("p", "text", q.text));
-      if (q.name) li.appendChild(el("p", "meta", q.name));
-      var foot = el("p", "status", C.status[q.status]);
-      li.appendChild(foot);
-      if (talk && talk.audience_votes && q.status === "approved") {
-        var button = el("button", "vote", (q.voted ? S.voted : S.vote) + " (" + q.votes + ")");
-        button.type = "button";
-        button.setAttribute("aria-pressed", q.voted ? "true" : "false");
-        button.addEventListener("click", function () { vote(q); });
-        li.appendChild(button);
-      } else if (q.votes) {
-        foot.textContent += " · " + q.votes + " " + S.votes;
-      }
-      publicList.appendChild(li);
+      keep[q.id] = true;
+      var li = items[q.id] || (items[q.id] = publicItem());
+      fillPublic(li, q);
+      if (li.parentNode !== publicList) publicList.appendChild(li);
+    });
+    Object.keys(items).forEach(function (id) {
+      if (!keep[id]) { items[id].remove(); delete items[id]; }
     });
     publicEmpty.hidden = shown.length > 0;
   }
 
+  function publicItem() {
+    var li = el("li");
+    li.appendChild(el("p", "text"));
+    li.appendChild(el("p", "meta"));
+    li.appendChild(el("p", "status"));
+    var button = el("button", "vote");
+    button.type = "button";
+    button.addEventListener("click", function () { vote(questions[li.dataset.id]); });
+    li.appendChild(button);
+    return li;
+  }
+
+  function fillPublic(li, q) {
+    li.dataset.id = q.id;
+    li.className = "status-" + q.status;
+    li.querySelector(".text").textContent = q.text;
+    var meta = li.querySelector(".meta");
+    meta.textContent = q.name || "";
+    meta.hidden = !q.name;
+    var canVote = !!(talk && talk.audience_votes && q.status === "approved");
+    li.querySelector(".status").textContent = C.status[q.status] +
+      (!canVote && q.votes ? " · " + Live.count("audienceVotes", q.votes) : "");
+    var button = li.querySelector(".vote");
+    button.hidden = !canVote;
+    button.textContent = (q.voted ? S.voted : S.vote) + " (" + q.votes + ")";
+    button.setAttribute("aria-pressed", q.voted ? "true" : "false");
+  }
+
+  function phase() {
+    var now = Date.now();
+    if (talk.open) return "open";
+    if (now < new Date(talk.starts_at).getTime()) return "before";
+    return now >= new Date(talk.ends_at).getTime() ? "after" : "closed";
+  }
+
   function renderTalk() {
     if (!talk) return;
-    roundState.className = "round-state " + (talk.open ? "open" : "closed");
-    if (talk.open) {
-      roundState.textContent = talk.closes_at ? Live.fill(S.openUntil, { time: Live.berlinTime(talk.closes_at) }) : S.open;
-    } else if (roundState.dataset.live) {
-      roundState.textContent = S.closed;
-    }
-    roundState.dataset.live = "1";
-    sendButton.disabled = !(talk.open || talk.accepting);
+    var p = phase();
+    roundState.className = "round-state " + p;
+    roundState.textContent = p === "open"
+      ? (talk.closes_at ? Live.fill(S.openUntil, { time: Live.berlinTime(talk.closes_at) }) : S.open)
+      : p === "before" ? S.opensAt : p === "after" ? S.ended : S.closed;
+    if (upcoming) upcoming.hidden = p !== "after";
+    fields.disabled = sendButton.disabled = !(talk.open || talk.accepting);
     Live.watchWindow(live, talk);
   }
 
@@ -119,6 +150,7 @@
             outbox = outbox.filter(function (o) { return o.client_msg_id !== item.client_msg_id; });
             var q = ack.question;
             q.mine = true;
+            sendStatus.textContent = S.sent;
             questions[q.id] = Object.assign(questions[q.id] || {}, q);
           } else if (ack && (ack.error === "timeout" || ack.error === "rate_limited" || ack.error === "internal")) {
             item.failed = true;
@@ -158,6 +190,7 @@
     if (!text) { showError(S.emptyText); textArea.focus(); return; }
     showError("");
     outbox.push({ client_msg_id: Live.uuid(), text: text, name: nameInput.value.trim(), failed: !live.socket.connected });
+    sendStatus.textContent = live.socket.connected ? S.sending : S.retrying;
     saveOutbox();
     textArea.value = "";
     updateCounter();

@@ -28,10 +28,21 @@
     return node;
   }
 
+  var lang = document.documentElement.lang || "de";
+
+  /* Like the server's Flask-Babel "short" time: "18:30" in German, "6:30 PM" in English. */
+  var h24 = /^h2[34]$/.test(new Intl.DateTimeFormat(lang, { hour: "numeric" }).resolvedOptions().hourCycle || "");
   function berlinTime(iso) {
     if (!iso) return "";
-    return new Date(iso).toLocaleTimeString(document.documentElement.lang || "de",
-      { hour: "2-digit", minute: "2-digit", timeZone: "Europe/Berlin" });
+    return new Date(iso).toLocaleTimeString(lang, { hour: h24 ? "2-digit" : "numeric", minute: "2-digit", timeZone: "Europe/Berlin" });
+  }
+
+  /* A count in words: `name` is a key of common.counts ({one, other}, from ngettext). */
+  var pluralRules = window.Intl && Intl.PluralRules ? new Intl.PluralRules(lang) : null;
+  function count(name, n) {
+    var forms = (common.counts || {})[name] || {};
+    var form = pluralRules ? pluralRules.select(n) : (n === 1 ? "one" : "other");
+    return fill(forms[form] || forms.other || "{n}", { n: n });
   }
 
   function Banner() {
@@ -163,7 +174,7 @@
 
   window.Live = {
     connect: connect, call: call, watchWindow: watchWindow, byId: byId,
-    fill: fill, el: el, readJSON: readJSON, uuid: uuid,
+    fill: fill, el: el, readJSON: readJSON, uuid: uuid, count: count,
     berlinTime: berlinTime, common: common, strings: readJSON("strings")
   };
 })();

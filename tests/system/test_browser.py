@@ -6,7 +6,6 @@ Waiting is Playwright's auto-waiting `expect`, never a sleep.
 """
 from __future__ import annotations
 
-import os
 import re
 import uuid
 from pathlib import Path
@@ -15,23 +14,16 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.server import Server
+from tests.system.browsing import TIMEOUT, require_chromium, unique
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync"]
 PHONE = {"width": 360, "height": 740}
 MOD_USER, MOD_PASSWORD = "browser_mod", "Browser-" + uuid.uuid4().hex[:12]
 ROOT = Path(__file__).resolve().parents[2]
-TIMEOUT = 15_000  # ms, for every expect()
+require_chromium()
 
-if not os.path.exists(CHROMIUM):
-    if os.environ.get("REQUIRE_BROWSER") == "1":
-        pytest.fail(f"{CHROMIUM} is missing but REQUIRE_BROWSER=1", pytrace=False)
-    pytest.skip(f"{CHROMIUM} is missing: browser tests skipped", allow_module_level=True)
-
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
+from playwright.sync_api import expect  # noqa: E402
 
 expect.set_options(timeout=TIMEOUT)
 
@@ -50,16 +42,14 @@ COUNT_SNAPSHOTS = """(() => {
     }
   };
 })();"""
+INIT_SCRIPT = COUNT_SNAPSHOTS  # for the new_context fixture
+
 
 
 def live(page):
     """Wait until the page's live connection has delivered its snapshot."""
     page.wait_for_function("() => window.__snapshots > 0")
     return page
-
-
-def unique(text: str) -> str:
-    return f"{text} [{uuid.uuid4().hex[:6]}]"
 
 
 @pytest.fixture(scope="module")
@@ -77,31 +67,6 @@ def server():
 @pytest.fixture(scope="module")
 def podium_url(server) -> str:
     return f"{server.url}/podium/{server.podium_token('demo')}"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def new_context(browser):
-    made = []
-
-    def make(**options):
-        options.setdefault("locale", "de-DE")
-        context = browser.new_context(**options)
-        context.set_default_timeout(TIMEOUT)
-        context.add_init_script(COUNT_SNAPSHOTS)
-        made.append(context)
-        return context
-
-    yield make
-    for context in made:
-        context.close()
 
 
 def log_in(page, server: Server) -> None:
@@ -167,7 +132,7 @@ def test_ask_moderate_forward_live(server, podium_url, new_context, moderator):
 
     ask(audience, text)
     own = mine(audience).get_by_role("listitem").filter(has_text=text)
-    expect(own).to_contain_text("Gesendet — wartet auf Freigabe")
+    expect(own).to_contain_text("Gesendet – wartet auf Freigabe")
     expect(audience.get_by_label("Ihre Frage")).to_have_value("")
 
     # the moderator sees it arrive without reloading
@@ -205,11 +170,11 @@ def test_offline_outbox_sends_once_when_back(server, new_context, moderator):
     expect(banner).to_be_visible()
     ask(audience, text)
     own = mine(audience).get_by_role("listitem").filter(has_text=text)
-    expect(own).to_contain_text(re.compile("Nicht gesendet — erneuter Versuch…|Wird gesendet…"))
+    expect(own).to_contain_text(re.compile("Nicht gesendet – erneuter Versuch…|Wird gesendet…"))
     expect(card(moderator, text)).to_have_count(0)
 
     context.set_offline(False)
-    expect(own).to_contain_text("Gesendet — wartet auf Freigabe", timeout=30_000)
+    expect(own).to_contain_text("Gesendet – wartet auf Freigabe", timeout=30_000)
     expect(card(moderator, text)).to_have_count(1)
     expect(mine(audience).get_by_role("listitem").filter(has_text=text)).to_have_count(1)
     # nothing is left in the outbox
@@ -233,7 +198,7 @@ def test_outbox_survives_closing_the_page(server, new_context, moderator):
     second = context.new_page()
     second.goto(server.url + "/t/demo")
     own = mine(second).get_by_role("listitem").filter(has_text=text)
-    expect(own).to_contain_text("Gesendet — wartet auf Freigabe")
+    expect(own).to_contain_text("Gesendet – wartet auf Freigabe")
     expect(own).to_have_count(1)
     expect(card(moderator, text)).to_have_count(1)
     assert second.evaluate("() => localStorage.getItem('fragerunde:outbox:demo')") == "[]"
@@ -245,7 +210,7 @@ def test_without_javascript_the_form_still_posts(server, new_context, moderator)
     page = new_context(viewport=PHONE, java_script_enabled=False).new_page()
     page.goto(server.url + "/t/demo")
     ask(page, text)
-    expect(page.get_by_role("status").filter(has_text="Gesendet — wartet auf Freigabe")).to_be_visible()
+    expect(page.get_by_role("status").filter(has_text="Gesendet – wartet auf Freigabe")).to_be_visible()
     expect(mine(page).get_by_role("listitem").filter(has_text=text)).to_have_count(1)
     expect(card(moderator, text)).to_have_count(1)
 

@@ -1,0 +1,128 @@
+"""Dates, times, counts and audit entries in the viewer's language (Flask-Babel, Europe/Berlin)."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from babel.dates import format_interval, format_skeleton
+from flask_babel import format_date, format_datetime, format_time, get_locale, get_timezone, ngettext
+from flask_babel import gettext as _
+from markupsafe import Markup, escape
+
+from ..models import AuditEntry, Talk
+
+# The short day and month of each language ("25.03." in German); others use their own skeleton.
+_DAY_MONTH = {"de": "ddMM"}
+
+
+def _hour_skeleton() -> str:
+    """24-hour clock where the language writes it so ("18:30"), else 12-hour ("6:30 PM")."""
+    return "Hm" if "H" in get_locale().time_formats["short"].pattern else "hm"
+
+
+def time_range(start: datetime, end: datetime) -> str:
+    """"18:30–20:00 Uhr" in German, "6:30 – 8:00 PM" in English."""
+    return format_interval(start, end, _hour_skeleton(), tzinfo=get_timezone(), locale=get_locale())
+
+
+def clock_time(value: datetime) -> str:
+    return format_time(value, "short")
+
+
+def day_month(value: datetime, now: datetime | None = None) -> str:
+    """"25.03." (with the year when it is not this year's)."""
+    locale = get_locale()
+    skeleton = _DAY_MONTH.get(locale.language, "MMMMd")
+    if now is not None and value.astimezone(get_timezone()).year != now.astimezone(get_timezone()).year:
+        skeleton = "yMMdd" if locale.language in _DAY_MONTH else "yMMMMd"
+    return format_skeleton(skeleton, value, tzinfo=get_timezone(), locale=locale)
+
+
+def talk_when(talk: Talk) -> str:
+    """"Donnerstag, 25. März 2021, 18:30–20:00 Uhr"."""
+    times = Markup('<span class="nowrap">%s</span>') % time_range(talk.starts_at, talk.ends_at)
+    return Markup(_("%(date)s, %(times)s", date=escape(format_date(talk.starts_at, "full")), times=times))
+
+
+def date_time(value: datetime | None) -> str:
+    return format_datetime(value, "short") if value else ""
+
+
+def opens_at(talk: Talk, now: datetime) -> str:
+    return _("Die Fragerunde öffnet am %(date)s um %(time)s Uhr.",
+             date=day_month(talk.starts_at, now), time=clock_time(talk.starts_at))
+
+
+def _forms(word) -> dict[str, str]:
+    return {"one": word(1), "other": word(2)}
+
+
+def script_counts() -> dict[str, dict[str, str]]:
+    """Both forms of every count the browser scripts show ({n} is filled in there). German and
+    English need only these two; the script picks one with Intl.PluralRules."""
+    return {
+        "upvotes": _forms(lambda k: ngettext("%(n)s Hochstufung", "%(n)s Hochstufungen", k, n="{n}")),
+        "votes": _forms(lambda k: ngettext("%(n)s Publikumsstimme", "%(n)s Publikumsstimmen", k, n="{n}")),
+        "merged": _forms(lambda k: ngettext("%(n)s zusammengeführte Frage", "%(n)s zusammengeführte Fragen",
+                                            k, n="{n}")),
+        "audienceVotes": _forms(lambda k: ngettext("%(n)s Stimme", "%(n)s Stimmen", k, n="{n}")),
+        "more": _forms(lambda k: ngettext("und %(n)s weitere Frage", "und %(n)s weitere Fragen", k, n="{n}")),
+    }
+
+
+def staff_status(status: str | None) -> str:
+    """Status words for moderators and exports ("Abgelehnt" where the audience reads
+    "Nicht freigegeben")."""
+    words = {
+        "pending": _("Neu"), "approved": _("Freigegeben"), "forwarded": _("Am Podium"),
+        "answered": _("Beantwortet"), "rejected": _("Abgelehnt"), "merged": _("Zusammengeführt"),
+    }
+    return words.get(status or "", status or "")
+
+
+def flag_word(flag: str | None) -> str:
+    words = {"insult": _("Beleidigung?"), "spam": _("Werbung?"), "repeated": _("Wiederholung")}
+    return words.get(flag or "", flag or "")
+
+
+def audit_action(entry: AuditEntry) -> str:
+    words = {
+        "approve": _("Freigegeben"), "reject": _("Abgelehnt"), "forward": _("Ans Podium gegeben"),
+        "answered": _("Als beantwortet markiert"), "recall": _("Vom Podium genommen"),
+        "edit": _("Text bearbeitet"), "merge": _("Zusammengeführt"), "undo": _("Rückgängig gemacht"),
+        "fold": _("Wiederholung zusammengeführt"), "talk_state": _("Fragerunde geändert"),
+        "podium_next": _("Podium: „Als Nächstes“ geändert"),
+    }
+    return words.get(entry.action, entry.action)
+
+
+def audit_value(entry: AuditEntry, value: str | None) -> str:
+    """Before/after of an entry in words: talk states and switches are stored as codes."""
+    if value is None:
+        return ""
+    if entry.action == "talk_state":
+        return _round_state(value)
+    if entry.action == "podium_next":
+        return _("angezeigt") if value == "on" else _("ausgeblendet")
+    if entry.action in ("merge", "fold") and value and value.replace(",", "").isdigit():
+        return ", ".join(f"#{part}" for part in value.split(","))
+    return value
+
+
+def _round_state(described: str) -> str:
+    """windows.describe() wrote "open until 2021-03-11T19:00:00+00:00" or "schedule until -"."""
+    state, _sep, until = described.partition(" until ")
+    at = None
+    if until and until != "-":
+        try:
+            at = datetime.fromisoformat(until)
+        except ValueError:
+            return described
+    if state == "schedule":
+        return _("nach Zeitplan")
+    if state == "closed":
+        return _("geschlossen")
+    if state == "open" and at is not None:
+        return _("geöffnet bis %(time)s", time=date_time(at))
+    if state == "open":
+        return _("geöffnet")
+    return described

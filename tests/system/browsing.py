@@ -1,0 +1,26 @@
+"""What the Playwright tests share: Debian's Chromium, how it is started, how long expect() waits."""
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+TIMEOUT = 15_000  # ms, for every expect() and every page action
+
+
+def require_chromium() -> None:
+    """Skip the calling test module without Chromium, unless REQUIRE_BROWSER=1 (CI): then fail."""
+    if os.path.exists(CHROMIUM):
+        return
+    if os.environ.get("REQUIRE_BROWSER") == "1":
+        pytest.fail(f"{CHROMIUM} is missing but REQUIRE_BROWSER=1", pytrace=False)
+    pytest.skip(f"{CHROMIUM} is missing: browser tests skipped", allow_module_level=True)
+
+
+def unique(text: str) -> str:
+    """A question text no other test sends."""
+    return f"{text} [{uuid.uuid4().hex[:6]}]"
