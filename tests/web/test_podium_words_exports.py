@@ -72,7 +72,7 @@ def test_recall_moves_a_forwarded_question_back_to_approved_and_can_be_undone(se
     assert (entry.action, entry.from_status, entry.to_status) == ("recall", "forwarded", "approved")
 
     again = questions.transition(session, demo, mod_user, "recall", question.id, now=clock())
-    assert again.seq is None  # repeating it is a no-op
+    assert again.changed == []  # repeating it is a no-op
 
     questions.undo(session, demo, mod_user, clock())
     session.commit()
@@ -266,7 +266,7 @@ def exported(app, seeded, clock, login):
         demo = talks.by_slug(db.session, "demo")
         user = accounts.by_name(db.session, "mod")
         bus = ask(db.session, demo, clock, "Wann fährt der letzte Bus über Ölbronn?", "Jürgen Öztürk")
-        formula = ask(db.session, demo, clock, '=HYPERLINK("http://evil.example";"Klick")', "@admin", client="c2")
+        formula = ask(db.session, demo, clock, '=HYPERLINK("http://evil.example";"Klick")', "@mallory", client="c2")
         questions.transition(db.session, demo, user, "approve", bus.id, now=clock())
         questions.transition(db.session, demo, user, "forward", bus.id, now=clock())
         questions.set_vote(db.session, demo, "v1", bus.id, 1)
