@@ -67,6 +67,9 @@ DEFAULTS = {
     "LIMIT_SUBMIT_PER_ADDRESS": "120 per minute",
     "LIMIT_VOTE_PER_CLIENT": "60 per minute",
     "LIMIT_VOTE_PER_ADDRESS": "1200 per minute",
+    # curation events of one moderator (labels, note, answer, block, unblock, backstage)
+    "LIMIT_CURATE_PER_ACCOUNT": "120 per minute",
+    "LIMIT_CURATE_PER_ADDRESS": "600 per minute",
     "LIMIT_LOGIN_PER_ADDRESS": "20 per 10 minutes",
     "LIMIT_LOGIN_PER_ACCOUNT": "10 per 10 minutes",
 }

@@ -14,6 +14,7 @@ from ..models import OPEN_STATUSES, PUBLIC_STATUSES, AuditEntry, Question, Talk,
 from . import DbSession
 from . import text as texts
 from .audit import record
+from .blocks import refuse_blocked
 from .errors import DomainError
 from .moderation_words import flag_for
 from .windows import is_open
@@ -59,6 +60,7 @@ def submit(session: DbSession, talk: Talk, *, text: str, name: str | None, clien
         if existing.client_hash != client:
             raise DomainError("invalid", {"field": "client_msg_id"})
         return unchanged(existing)
+    refuse_blocked(session, talk, client)
     body = texts.question_text(text)
     author = texts.author_name(name)
     if not is_open(talk, now):
@@ -194,15 +196,19 @@ def merge(session: DbSession, talk: Talk, user: User, question_id: int, into_id:
 
 
 def undo(session: DbSession, talk: Talk, user: User, now: datetime | None = None) -> Write:
-    """Revert this moderator's last transition or edit in this talk, as a new audited entry."""
+    """Revert this moderator's last transition, edit, merge, written answer or block in this talk,
+    as a new audited entry."""
+    from . import curation  # curation builds on this module's lookups
     last = session.scalar(
         select(AuditEntry).where(
             AuditEntry.talk_id == talk.id, AuditEntry.user_id == user.id,
             AuditEntry.question_id.is_not(None), AuditEntry.undone.is_(False),
-            AuditEntry.action.in_((*TRANSITIONS, "edit", "merge")))
+            AuditEntry.action.in_((*TRANSITIONS, "edit", "merge", *curation.UNDOABLE)))
         .order_by(AuditEntry.id.desc()).limit(1))
     if last is None:
         raise DomainError("not_found", {"what": "undo"})
+    if last.action in curation.UNDOABLE:
+        return curation.undo(session, talk, user, last)
     question = session.get(Question, last.question_id)
     if question is None:
         raise DomainError("not_found", {"what": "undo"})
@@ -250,6 +256,7 @@ def set_vote(session: DbSession, talk: Talk, client: str, question_id: int, valu
     """An audience vote on a public question: one per client, set or withdrawn."""
     if not talk.audience_votes:
         raise DomainError("forbidden")
+    refuse_blocked(session, talk, client)
     question = get(session, talk, question_id)
     if question.status not in PUBLIC_STATUSES:
         raise DomainError("not_found")
