@@ -55,10 +55,11 @@ def export(slug: str):
     talk = talk_or_404(slug)
     counts = question_service.counts(db.session, talk)
     header = ["id", "status", "text", "original_text", "name", "upvotes", "votes", "merged_into",
-              "flagged", "created_at", "forwarded_at", "answered_at"]
+              "flagged", "created_at", "forwarded_at", "answered_at", "labels", "note", "answer", "answer_published"]
     rows = ([q.id, q.status, q.text, q.original_text, q.name, counts.get(q.id, {}).get("upvotes", 0),
              counts.get(q.id, {}).get("votes", 0), q.merged_into_id, q.flagged,
-             _time(q.created_at), _time(q.forwarded_at), _time(q.answered_at)]
+             _time(q.created_at), _time(q.forwarded_at), _time(q.answered_at),
+             ", ".join(label.name for label in q.labels), q.note, q.answer, q.answer_published]
             for q in db.session.query(Question).filter_by(talk_id=talk.id).order_by(Question.id))
     return csv_response(f"fragerunde-{talk.slug}.csv", header, rows)
 

@@ -35,6 +35,15 @@
 
   function saveOutbox() { storage.set(outboxKey, outbox); }
 
+  /* A written answer from the moderators: the author sees it at once, everybody once published. */
+  function appendAnswer(li, q) {
+    if (!q.answer) return;
+    var box = el("div", "answer");
+    box.appendChild(el("p", "answer-label", S.answer));
+    box.appendChild(el("p", "answer-text", q.answer));
+    li.appendChild(box);
+  }
+
   function statusText(q) {
     return q.status === "pending" ? S.sent : (C.status[q.status] || q.status);
   }
@@ -54,6 +63,7 @@
         var li = el("li", "status-" + q.status);
         li.appendChild(el("p", "text", q.text));
         li.appendChild(el("p", "status", statusText(q)));
+        appendAnswer(li, q);
         mineList.appendChild(li);
       });
     mineSection.hidden = !mineList.children.length;
@@ -74,6 +84,7 @@
       if (q.name) li.appendChild(el("p", "meta", q.name));
       var foot = el("p", "status", C.status[q.status]);
       li.appendChild(foot);
+      appendAnswer(li, q);
       if (talk && talk.audience_votes && q.status === "approved") {
         var button = el("button", "vote", (q.voted ? S.voted : S.vote) + " (" + q.votes + ")");
         button.type = "button";

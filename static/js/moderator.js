@@ -26,6 +26,8 @@
   var lists = {};
   STATUSES.forEach(function (s) { lists[s] = document.querySelector('ol.queue[data-status="' + s + '"]'); });
   var live;
+  /* Extension point (see window.Queue below): functions run for every filled card and snapshot. */
+  var hooks = { card: [], snapshot: [] };
 
   var sayTimer = null;
   function say(text, isError) {
@@ -167,6 +169,7 @@
       ul.textContent = "";
       q.merged.forEach(function (m) { ul.appendChild(el("li", "", m.text + (m.name ? " — " + m.name : ""))); });
     }
+    hooks.card.forEach(function (fn) { fn(card, q); });
     if (editing[q.id]) return;
     var actions = card.querySelector(".actions");
     var focused = document.activeElement && actions.contains(document.activeElement) ? document.activeElement.textContent : null;
@@ -211,7 +214,7 @@
 
   function counts() {
     STATUSES.forEach(function (s) {
-      var n = lists[s].children.length;
+      var n = Array.prototype.filter.call(lists[s].children, function (c) { return !c.hidden; }).length;
       document.querySelector('[data-count="' + s + '"]').textContent = n;
       lists[s].parentNode.querySelector(".empty").hidden = n > 0;
     });
@@ -281,6 +284,7 @@
       snapshot: function (data) {
         talk = data.talk;
         questions = Live.byId(data.questions);
+        hooks.snapshot.forEach(function (fn) { fn(data); });
         renderAll();
         renderTalk();
       },
@@ -307,4 +311,23 @@
       logged_out: function () { live.socket.disconnect(); say(C.loggedOut, true); }
     }
   });
+
+  /* For scripts loaded after this one (static/js/curation.js): onCard(fn(card, question)) after
+   * every card is filled, onSnapshot(fn(data)) before a snapshot is rendered, on(event, fn) for
+   * other server events, call(event, payload, done) with an acknowledgement, update(question)
+   * to show a question from an acknowledgement, question(id), refresh() to re-fill every card,
+   * say(text, isError) in the status line. */
+  window.Queue = {
+    onCard: function (fn) { hooks.card.push(fn); },
+    onSnapshot: function (fn) { hooks.snapshot.push(fn); },
+    on: function (event, fn) { live.socket.on(event, fn); },
+    call: function (event, payload, done) { Live.call(live.socket, event, payload, done); },
+    update: function (q) { questions[q.id] = q; place(q); },
+    question: function (id) { return questions[id]; },
+    refresh: function () {
+      Object.values(questions).forEach(function (q) { if (cards[q.id]) fill(cards[q.id], q); });
+      counts();
+    },
+    say: say
+  };
 })();

@@ -6,6 +6,16 @@
   var current = document.getElementById("current");
   var empty = document.getElementById("current-empty");
   var next = document.getElementById("next");
+  var backstage = document.getElementById("backstage");
+
+  /* The line from the moderators ("Noch 5 Minuten"), in its own box until they clear it. */
+  function showBackstage(line) {
+    if (!backstage) return;
+    var text = line && line.text;
+    backstage.hidden = !text;
+    backstage.querySelector(".line").textContent = text || "";
+    backstage.querySelector(".by").textContent = text && line.by ? Live.fill(S.by, { user: line.by }) : "";
+  }
 
   function render() {
     var queue = Object.values(questions)
@@ -25,13 +35,15 @@
 
   Live.connect({
     namespace: "/podium",
-    auth: function () { return { token: S.token }; },
+    auth: function () { return S.overlay ? { token: S.token, overlay: true } : { token: S.token }; },
     on: {
       snapshot: function (data) {
         questions = Live.byId(data.questions);
         render();
+        showBackstage(data.backstage);
       },
-      question: function (q) { questions[q.id] = q; render(); }
+      question: function (q) { questions[q.id] = q; render(); },
+      backstage: showBackstage
     }
   });
 })();

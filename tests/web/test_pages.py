@@ -25,7 +25,8 @@ TALK_TITLES = [
     "Mobilität: Schon angebunden?",
 ]
 EXPORT_HEADER = ["id", "status", "text", "original_text", "name", "upvotes", "votes", "merged_into",
-                 "flagged", "created_at", "forwarded_at", "answered_at"]
+                 "flagged", "created_at", "forwarded_at", "answered_at", "labels", "note", "answer",
+                 "answer_published"]
 
 
 def page(response) -> str:

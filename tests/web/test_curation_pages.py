@@ -1,0 +1,61 @@
+"""Curation on the pages: export columns, the audit log, the author's answer without JavaScript,
+the podium page's backstage box (not in the overlay), the moderator page's curation script."""
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+
+from moderation.extensions import db
+from moderation.services import accounts, curation, questions, talks
+
+
+def _curated(app, clock) -> int:
+    with app.app_context():
+        demo = talks.by_slug(db.session, "demo")
+        user = accounts.by_name(db.session, "mod")
+        q = questions.submit(db.session, demo, text="Wann fährt der letzte Bus?", name=None, client="c1",
+                             client_msg_id=uuid.uuid4().hex, now=clock()).question
+        questions.transition(db.session, demo, user, "approve", q.id)
+        curation.set_labels(db.session, demo, user, q.id, ["Mobilität", "an die Politik"])
+        curation.set_note(db.session, demo, user, q.id, "=Kreis fragen")
+        curation.set_answer(db.session, demo, user, q.id, "Um 23 Uhr.", True)
+        curation.set_backstage(db.session, demo, user, "Noch 5 Minuten")
+        db.session.commit()
+        return q.id
+
+
+def test_export_shows_labels_note_and_answer(app, seeded, login, clock):
+    qid = _curated(app, clock)
+    body = login().get("/moderate/demo/export.csv").get_data(as_text=True)
+    rows = list(csv.DictReader(io.StringIO(body.removeprefix("\ufeff"))))
+    [row] = [r for r in rows if r["id"] == str(qid)]
+    assert (row["labels"], row["note"], row["answer"], row["answer_published"]) == (
+        "Mobilität, an die Politik", "'=Kreis fragen", "Um 23 Uhr.", "True")
+
+
+def test_audit_log_shows_notes_labels_answers_and_the_line(app, seeded, login, clock):
+    _curated(app, clock)
+    with app.app_context():
+        accounts.create_or_update(db.session, "chefin", "richtig-geheim-123", "admin")
+        db.session.commit()
+    page = login("chefin").get("/admin/audit/demo").get_data(as_text=True)
+    for text in ("note", "=Kreis fragen", "labels", "Mobilität, an die Politik", "answer", "backstage",
+                 "Noch 5 Minuten"):
+        assert text in page
+
+
+def test_podium_page_has_a_backstage_box_except_in_the_overlay(app, seeded):
+    with app.app_context():
+        token = talks.by_slug(db.session, "demo").podium_token
+    client = app.test_client()
+    screen = client.get(f"/podium/{token}").get_data(as_text=True)
+    assert 'id="backstage"' in screen
+    overlay = client.get(f"/podium/{token}?overlay=1").get_data(as_text=True)
+    assert 'id="backstage"' not in overlay and '"overlay": true' in overlay
+
+
+def test_moderator_page_loads_the_curation_script_after_the_queue(app, seeded, login):
+    page = login().get("/moderate/demo").get_data(as_text=True)
+    assert page.index("js/moderator.js") < page.index("js/curation.js")
+    assert 'id="curation-strings"' in page
