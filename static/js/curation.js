@@ -26,6 +26,13 @@
     return label;
   }
 
+  function area(rows, maxLength, className) {
+    var node = el("textarea", className);
+    node.rows = rows;
+    node.maxLength = maxLength;
+    return node;
+  }
+
   function submitButton(text) {
     var b = el("button", "", text);
     b.type = "submit";
@@ -120,10 +127,7 @@
     });
 
     var noteForm = box.appendChild(el("form", "stack"));
-    var noteArea = el("textarea");
-    noteArea.rows = 2;
-    noteArea.maxLength = 500;
-    noteArea.className = "note-input";
+    var noteArea = area(2, 500, "note-input");
     noteForm.appendChild(labelled(noteArea, id("note"), S.note));
     noteForm.appendChild(noteArea);
     noteForm.appendChild(submitButton(S.saveNote));
@@ -133,10 +137,7 @@
     });
 
     var answerForm = box.appendChild(el("form", "stack answer-form"));
-    var answerArea = el("textarea");
-    answerArea.rows = 3;
-    answerArea.maxLength = 1000;
-    answerArea.className = "answer-input";
+    var answerArea = area(3, 1000, "answer-input");
     answerForm.appendChild(labelled(answerArea, id("answer"), S.answer));
     answerForm.appendChild(answerArea);
     var publishRow = answerForm.appendChild(el("div", "row"));

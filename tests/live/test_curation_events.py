@@ -1,5 +1,6 @@
 """Curation events on `/moderator` through Flask-SocketIO's test client: labels, note, answer,
 block/unblock, backstage — acknowledgements, who receives what, limits, and privacy."""
+# ruff: noqa: F811 - tests take the fixture imported from test_sockets.py as arguments
 from __future__ import annotations
 
 import json
@@ -8,12 +9,11 @@ import uuid
 import pytest
 
 from moderation.extensions import db, socketio
-from moderation.models import Question
 from moderation.readmodel.views import STAFF_FIELDS
 from moderation.services import accounts, talks
 from moderation.services import questions as question_service
 from tests.helpers import PASSWORD, submit
-from tests.live.test_sockets import mod, received, refusal
+from tests.live.test_sockets import foreign_question, mod, received, refusal  # noqa: F401
 
 CURATION_EVENTS = ("labels", "note", "answer", "block", "unblock")
 
@@ -30,18 +30,6 @@ def keys_anywhere(value) -> set[str]:
     if isinstance(value, list):
         return set().union(*(keys_anywhere(v) for v in value))
     return set()
-
-
-@pytest.fixture
-def foreign_question(app, seeded, clock) -> int:
-    """A question of another talk ("wohnen"), stored directly."""
-    with app.app_context():
-        talk = talks.by_slug(db.session, "wohnen")
-        q = Question(talk_id=talk.id, text="Frage aus einem anderen Vortrag", status="approved",
-                     client_msg_id="foreign-question-1", created_at=clock(), client_hash="x")
-        db.session.add(q)
-        db.session.commit()
-        return q.id
 
 
 @pytest.fixture

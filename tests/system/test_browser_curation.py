@@ -1,6 +1,7 @@
 """Curation in a real browser (Debian's Chromium through Playwright) against a real server:
 labels and the filter by label, a private note, the line to the podium, a written answer,
 blocking one person. Elements are found by role and accessible name; waiting is `expect`."""
+# ruff: noqa: F811 - tests take fixtures imported from test_browser.py as arguments
 from __future__ import annotations
 
 import os
@@ -8,90 +9,30 @@ from pathlib import Path
 
 import pytest
 
-from tests.server import Server
-from tests.system.test_browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    COUNT_SNAPSHOTS,
-    MOD_PASSWORD,
+# The browser, a module's server and the logged-in moderator page are the ones of test_browser.py.
+from tests.system.test_browser import (  # noqa: F401
     MOD_USER,
     PHONE,
-    TIMEOUT,
     ask,
     audience_page,
+    browser,
     card,
     in_tab,
     live,
-    log_in,
     mine,
+    moderator,
+    moderator_login,
+    new_context,
+    podium_url,
+    server,
     unique,
 )
 
 pytestmark = pytest.mark.browser
 
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
+from playwright.sync_api import expect  # noqa: E402
 
 SHOTS = Path(os.environ.get("SHOTS_DIR") or Path(__file__).resolve().parents[2] / "shots")
-
-
-@pytest.fixture(scope="module")
-def server():
-    srv = Server(async_mode="eventlet")
-    try:
-        srv.prepare(user=False)
-        srv.cli("create-user", MOD_USER, "--password", MOD_PASSWORD, "--role", "moderator")
-        srv.start()
-        yield srv
-    finally:
-        srv.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def new_context(browser):
-    made = []
-
-    def make(**options):
-        options.setdefault("locale", "de-DE")
-        context = browser.new_context(**options)
-        context.set_default_timeout(TIMEOUT)
-        context.add_init_script(COUNT_SNAPSHOTS)
-        made.append(context)
-        return context
-
-    yield make
-    for context in made:
-        context.close()
-
-
-@pytest.fixture(scope="module")
-def moderator_login(server, browser) -> dict:
-    context = browser.new_context(locale="de-DE")
-    try:
-        log_in(context.new_page(), server)
-        return context.storage_state()
-    finally:
-        context.close()
-
-
-@pytest.fixture
-def moderator(server, new_context, moderator_login):
-    page = new_context(viewport={"width": 1280, "height": 1000}, storage_state=moderator_login).new_page()
-    page.goto(server.url + "/moderate/demo")
-    expect(page.get_by_role("tab", name="Neu")).to_be_visible()
-    return live(page)
-
-
-@pytest.fixture(scope="module")
-def podium_url(server) -> str:
-    return f"{server.url}/podium/{server.podium_token('demo')}"
 
 
 def curate(moderator_page, text: str):

@@ -6,7 +6,10 @@ import csv
 import io
 import uuid
 
+from sqlalchemy import select
+
 from moderation.extensions import db
+from moderation.models import Question
 from moderation.services import accounts, curation, questions, talks
 
 
@@ -59,3 +62,22 @@ def test_moderator_page_loads_the_curation_script_after_the_queue(app, seeded, l
     page = login().get("/moderate/demo").get_data(as_text=True)
     assert page.index("js/moderator.js") < page.index("js/curation.js")
     assert 'id="curation-strings"' in page
+
+
+def test_a_blocked_person_is_refused_politely_without_javascript_too(app, seeded, moderator_user, clock):
+    browser = app.test_client()
+
+    def post(text: str):
+        return browser.post("/t/demo/questions", data={"text": text, "name": "", "client_msg_id": uuid.uuid4().hex})
+
+    assert post("Erste Frage ohne JavaScript").status_code == 303
+    with app.app_context():
+        demo = talks.by_slug(db.session, "demo")
+        user = accounts.by_name(db.session, "mod")
+        [question] = db.session.scalars(select(Question).where(Question.talk_id == demo.id)).all()
+        curation.block(db.session, demo, user, question.id)
+        db.session.commit()
+    refused = post("Zweite Frage ohne JavaScript")
+    assert refused.status_code == 403
+    assert "Vielen Dank für Ihr Verständnis" in refused.get_data(as_text=True)
+
