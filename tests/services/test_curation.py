@@ -3,15 +3,16 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
-from moderation.models import AuditEntry, Block, Label, Question, Talk, User
+from moderation.models import AuditEntry, Block, Label, Question, QuestionLabel, Talk, User
 from moderation.readmodel import payloads
 from moderation.readmodel.snapshot import snapshot
 from moderation.readmodel.views import AUDIENCE, MODERATOR, PODIUM, STAFF_FIELDS
-from moderation.services import accounts, curation, questions
+from moderation.services import accounts, curation, questions, retention
 from moderation.services.errors import DomainError
 from tests.helpers import PASSWORD
 
@@ -213,3 +214,20 @@ def test_backstage_line_is_set_cleared_audited_and_in_podium_and_moderator_snaps
     assert (demo.backstage_text, demo.backstage_by) == (None, None)
     assert snapshot(session, demo, PODIUM, clock())["backstage"] == {"text": None, "by": None}
     assert actions(session) == ["backstage", "backstage"]
+
+
+def test_retention_removes_blocks_labels_and_the_line_of_old_talks(session, demo, anna, clock):
+    q = ask(session, demo, clock, client="troll")
+    curation.set_labels(session, demo, anna, q.id, ["Wohnen"])
+    curation.set_note(session, demo, anna, q.id, "Notiz")
+    curation.block(session, demo, anna, q.id)
+    curation.set_backstage(session, demo, anna, "Noch 5 Minuten")
+    session.commit()
+    result = retention.purge(session, demo.ends_at + timedelta(days=1))
+    session.commit()
+    assert result["questions"] >= 1
+    assert session.scalar(select(Block)) is None
+    assert session.scalar(select(QuestionLabel)) is None
+    assert session.scalar(select(Question)) is None
+    session.refresh(demo)
+    assert demo.backstage_text is None and demo.backstage_by is None
