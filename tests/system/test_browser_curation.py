@@ -66,7 +66,6 @@ def test_labelled_and_filtered_queue_with_a_note(server, new_context, moderator)
     moderator.get_by_label("Schlagwort", exact=True).select_option("Mobilität")
     expect(card(moderator, flat)).to_be_hidden()
     expect(card(moderator, bus)).to_be_visible()
-    first.get_by_text("Kuratieren", exact=True).click()  # close the panel for the picture
     SHOTS.mkdir(exist_ok=True)
     moderator.screenshot(path=str(SHOTS / "moderation-labels.png"), full_page=True)
     moderator.get_by_label("Schlagwort", exact=True).select_option("")
