@@ -120,4 +120,7 @@ DEFAULTS = {
     "LIMIT_LOGIN_FAILURES_PER_ADDRESS": "30 per 10 minutes; 100 per day",
     "AUDIENCE_ID_MAX_AGE": 90 * 24 * 3600,  # seconds the audience id cookie is kept
     "SESSION_SWEEP_SECONDS": 5,  # how often each process checks its moderator sockets' sessions
+    # curation events of one moderator (labels, note, answer, block, unblock, backstage)
+    "LIMIT_CURATE_PER_ACCOUNT": "120 per minute",
+    "LIMIT_CURATE_PER_ADDRESS": "600 per minute",
 }

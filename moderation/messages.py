@@ -7,6 +7,13 @@ from flask_babel import gettext as _
 
 from .services.errors import DomainError
 
+TOO_LONG = {
+    "note": lambda n: _("Die Notiz ist zu lang (höchstens %(max)s Zeichen).", max=n),
+    "answer": lambda n: _("Die Antwort ist zu lang (höchstens %(max)s Zeichen).", max=n),
+    "backstage": lambda n: _("Die Zeile ans Podium ist zu lang (höchstens %(max)s Zeichen).", max=n),
+    "label": lambda n: _("Das Schlagwort ist zu lang (höchstens %(max)s Zeichen).", max=n),
+}
+
 
 def message(code: str, detail: dict | None = None) -> str:
     detail = detail or {}
@@ -19,6 +26,8 @@ def message(code: str, detail: dict | None = None) -> str:
     if code == "too_long":
         if detail.get("field") == "name":
             return _("Der Name ist zu lang (höchstens %(max)s Zeichen).", max=detail.get("max", 80))
+        if detail.get("field") in TOO_LONG:
+            return TOO_LONG[detail["field"]](detail.get("max", 500))
         return _("Die Frage ist zu lang (höchstens %(max)s Zeichen).", max=detail.get("max", 500))
     if code == "rate_limited":
         seconds = detail.get("retry_after", 60)
@@ -29,6 +38,9 @@ def message(code: str, detail: dict | None = None) -> str:
     if code == "not_found":
         return _("Nicht gefunden.")
     if code == "forbidden":
+        if detail.get("blocked"):
+            return _("Die Moderation hat Ihre Teilnahme an dieser Fragerunde beendet. Sie können hier leider "
+                     "keine Fragen mehr stellen und nicht mehr abstimmen. Vielen Dank für Ihr Verständnis.")
         return _("Dafür fehlt die Berechtigung.")
     if code == "conflict" and "step" in detail:
         return undo_refused(detail)

@@ -110,6 +110,9 @@ class Talk(Model):
     seq: Mapped[int] = mapped_column(Integer, default=0)
     audience_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     podium_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The line to the podium ("Noch 5 Minuten"): shown on the podium screen until cleared.
+    backstage_text: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    backstage_by: Mapped[str | None] = mapped_column(String(80), nullable=True)
     series: Mapped[Series | None] = relationship(back_populates="talks")
 
 
@@ -149,7 +152,12 @@ class Question(Model):
     forwarded_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # Curation: a private note among moderators, a written answer (public once published), labels.
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    answer: Mapped[str | None] = mapped_column(Text, nullable=True)
+    answer_published: Mapped[bool] = mapped_column(Boolean, default=False)
     talk: Mapped[Talk] = relationship()
+    labels: Mapped[list[Label]] = relationship(secondary="question_label", lazy="selectin", order_by="Label.name")
 
     # Optimistic locking: an UPDATE on a stale version matches no row and raises StaleDataError.
     __mapper_args__ = {"version_id_col": version}
@@ -190,3 +198,28 @@ class AuditEntry(Model):
     undoes_id: Mapped[int | None] = mapped_column(ForeignKey("audit_entry.id"), nullable=True)
     undone: Mapped[bool] = mapped_column(Boolean, default=False)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Label(Model):
+    """A moderators' topic label of one talk ("Wohnen", "an die Politik"); never shown to the audience."""
+    __table_args__ = (UniqueConstraint("talk_id", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    talk_id: Mapped[int] = mapped_column(ForeignKey("talk.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(40))
+
+
+class QuestionLabel(Model):
+    __tablename__ = "question_label"
+    question_id: Mapped[int] = mapped_column(ForeignKey("question.id", ondelete="CASCADE"), primary_key=True)
+    label_id: Mapped[int] = mapped_column(ForeignKey("label.id", ondelete="CASCADE"), primary_key=True, index=True)
+
+
+class Block(Model):
+    """One audience identity (the keyed hash of its client id, never an address) that may no
+    longer submit or vote in one talk."""
+    __table_args__ = (UniqueConstraint("talk_id", "client_hash"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    talk_id: Mapped[int] = mapped_column(ForeignKey("talk.id", ondelete="CASCADE"), index=True)
+    client_hash: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -18,6 +18,7 @@ from ..readmodel import payloads, publish
 from ..readmodel.group import Work
 from ..readmodel.snapshot import snapshot
 from ..readmodel.views import View
+from ..services import blocks
 from ..services import questions as question_service
 from ..services.errors import DomainError
 from ..services.writes import Write
@@ -73,7 +74,8 @@ class LiveNamespace(Namespace):
         if question is None:
             return None
         counts = question_service.counts(db.session, question.talk, [question.id])
-        return payloads.question(question, counts, self.view)
+        blocked = blocks.blocked_clients(db.session, question.talk) if self.view.staff_fields else frozenset()
+        return payloads.question(question, counts, self.view, blocked=blocked)
 
     def publish(self, talk: Talk, write: Write, answer: dict[str, Any]) -> dict[str, Any]:
         """Commit the write, then tell every view; `answer` was read before the commit expired it."""
@@ -106,9 +108,9 @@ class LiveNamespace(Namespace):
     def on_disconnect(self, reason: Any = None) -> None:
         self.connections.pop(request.sid, None)  # type: ignore[attr-defined]
 
-    def send_snapshot(self, talk: Talk, client: str | None = None) -> None:
+    def send_snapshot(self, talk: Talk, client: str | None = None, backstage: bool = True) -> None:
         """The state this connection may see, with the seq it was read at."""
-        state = snapshot(db.session, talk, self.view, self.now(), client)
+        state = snapshot(db.session, talk, self.view, self.now(), client, backstage=backstage)
         db.session.rollback()
         emit("snapshot", state, to=self.sid())
 

@@ -13,6 +13,7 @@ from typing import Any, TypeVar, Union, get_args, get_origin, get_type_hints
 from ..services.errors import DomainError
 
 T = TypeVar("T")
+MAX_ITEMS = 50  # a list field longer than this is refused before any service runs
 
 
 @dataclass(frozen=True)
@@ -78,14 +79,51 @@ class Editing:
     question_id: int | None = None
 
 
-def _is(kind: type, value: object) -> bool:
+@dataclass(frozen=True)
+class Labels:
+    """The question's labels, all of them: names the talk does not have yet are created."""
+    question_id: int
+    labels: list[str]
+
+
+@dataclass(frozen=True)
+class Note:
+    """Moderators' private note; "" clears it."""
+    question_id: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Backstage:
+    """The line to the podium; "" clears it."""
+    text: str
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A written answer; "" withdraws it, `publish` shows it to the whole audience."""
+    question_id: int
+    text: str
+    publish: bool = False
+
+
+@dataclass(frozen=True)
+class Person:
+    """block / unblock: the person behind this question."""
+    question_id: int
+
+
+def _is(kind: Any, value: object) -> bool:
     if kind is int:
         return isinstance(value, int) and not isinstance(value, bool)
+    if get_origin(kind) is list:
+        (item,) = get_args(kind)
+        return isinstance(value, list) and len(value) <= MAX_ITEMS and all(_is(item, v) for v in value)
     return isinstance(value, kind)
 
 
 @cache
-def _schema(cls: Any) -> list[tuple[str, type, bool, Any]]:
+def _schema(cls: Any) -> list[tuple[str, Any, bool, Any]]:
     """(name, type, may be None, default) per field."""
     hints = get_type_hints(cls)
     schema = []

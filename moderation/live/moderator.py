@@ -11,7 +11,7 @@ from ..extensions import db
 from ..models import Talk, User
 from ..readmodel import payloads, publish, rooms
 from ..readmodel.views import MODERATOR
-from ..services import accounts, organiser, steps, windows
+from ..services import accounts, curation, organiser, steps, windows
 from ..services import questions as question_service
 from ..services import talks as talk_service
 from ..services.errors import DomainError
@@ -175,3 +175,50 @@ class ModeratorNamespace(LiveNamespace):
             emit("editing", {"question_id": event.question_id, "user": conn["username"]}, to=room,
                  skip_sid=self.sid())
         return {}
+
+    # --- curation: labels, notes, written answers, blocking, the line to the podium -----------
+
+    def _curator(self, conn: dict[str, Any]) -> tuple[User, Talk]:
+        """The account and talk of a curation event, counted against the account's limit."""
+        user, talk = self.user(conn), self.talk(conn)
+        self.limit("CURATE", account=str(user.id))
+        return user, talk
+
+    @acknowledged(events.Labels)
+    def on_labels(self, conn: dict[str, Any], event: events.Labels) -> dict[str, Any]:
+        user, talk = self._curator(conn)
+        write = curation.set_labels(db.session, talk, user, event.question_id, event.labels)
+        return self._publish_question(conn, talk, write, "labels")
+
+    @acknowledged(events.Note)
+    def on_note(self, conn: dict[str, Any], event: events.Note) -> dict[str, Any]:
+        user, talk = self._curator(conn)
+        write = curation.set_note(db.session, talk, user, event.question_id, event.text)
+        return self._publish_question(conn, talk, write, "note")
+
+    @acknowledged(events.Answer)
+    def on_answer(self, conn: dict[str, Any], event: events.Answer) -> dict[str, Any]:
+        user, talk = self._curator(conn)
+        write = curation.set_answer(db.session, talk, user, event.question_id, event.text, event.publish)
+        return self._publish_question(conn, talk, write, "answer")
+
+    @acknowledged(events.Person)
+    def on_block(self, conn: dict[str, Any], event: events.Person) -> dict[str, Any]:
+        user, talk = self._curator(conn)
+        write = curation.block(db.session, talk, user, event.question_id)
+        return self._publish_question(conn, talk, write, "block")
+
+    @acknowledged(events.Person)
+    def on_unblock(self, conn: dict[str, Any], event: events.Person) -> dict[str, Any]:
+        user, talk = self._curator(conn)
+        write = curation.unblock(db.session, talk, user, event.question_id)
+        return self._publish_question(conn, talk, write, "unblock")
+
+    @acknowledged(events.Backstage)
+    def on_backstage(self, conn: dict[str, Any], event: events.Backstage) -> dict[str, Any]:
+        user, talk = self._curator(conn)
+        changed = curation.set_backstage(db.session, talk, user, event.text)
+        answer = {"backstage": payloads.backstage(talk)}
+        box = publish.backstage(talk) if changed else publish.Outbox(talk_id=talk.id)
+        publish.commit(box)
+        return answer

@@ -24,14 +24,18 @@ class PodiumNamespace(LiveNamespace):
             talk = talk_service.by_podium_token(db.session, token)
         except DomainError:
             raise ConnectionRefusedError("forbidden") from None
-        self.connections[self.sid()] = {"talk_id": talk.id, "token": token}
+        # The stream's overlay (`?overlay=1`) never learns the line to the podium.
+        overlay = isinstance(auth, dict) and auth.get("overlay") is True
+        self.connections[self.sid()] = {"talk_id": talk.id, "token": token, "overlay": overlay}
         join_room(PODIUM.room(talk.id))
-        self.send_snapshot(talk)
+        if not overlay:
+            join_room(PODIUM.backstage_in(talk.id))
+        self.send_snapshot(talk, backstage=not overlay)
 
     @acknowledged(events.Empty)
     def on_resync(self, conn: dict[str, Any], event: events.Empty) -> dict[str, Any]:
         talk = self.talk(conn)
         if talk.podium_token != conn["token"]:
             raise DomainError("forbidden")
-        self.send_snapshot(talk)
+        self.send_snapshot(talk, backstage=not conn["overlay"])
         return {}

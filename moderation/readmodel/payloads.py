@@ -1,6 +1,7 @@
 """What screens receive: questions and talks as plain dicts, shaped per view."""
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -15,7 +16,9 @@ def iso(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value else None
 
 
-def question(q: Question, counts: Counts, view: View, children: list[Question] | None = None) -> dict[str, Any]:
+def question(q: Question, counts: Counts, view: View, children: list[Question] | None = None, *,
+             blocked: Collection[str] = (), own: bool = False) -> dict[str, Any]:
+    """One question as `view` sees it; `own`: for its author; `blocked`: the talk's blocked clients."""
     c = counts.get(q.id, {})
     data: dict[str, Any] = {
         "id": q.id, "text": q.text, "name": q.name, "status": q.status,
@@ -23,11 +26,21 @@ def question(q: Question, counts: Counts, view: View, children: list[Question] |
         "created_at": iso(q.created_at), "version": q.version,
         "forwarded_at": iso(q.forwarded_at),
     }
+    if view.answers == "all" or (q.answer and view.shows_answer(q.answer_published, own)):
+        data["answer"] = q.answer
     if view.staff_fields:
-        data.update(
-            original_text=q.original_text, flagged=q.flagged, merged_into=q.merged_into_id,
-            merged=[{"id": ch.id, "text": ch.text, "name": ch.name} for ch in children or []])
+        staff = {
+            "original_text": q.original_text, "flagged": q.flagged, "merged_into": q.merged_into_id,
+            "merged": [{"id": ch.id, "text": ch.text, "name": ch.name} for ch in children or []],
+            "labels": [label.name for label in q.labels], "note": q.note,
+            "answer_published": q.answer_published, "blocked": q.client_hash in blocked}
+        data.update((k, v) for k, v in staff.items() if k in view.staff_fields)
     return data
+
+
+def backstage(t: Talk) -> dict[str, Any]:
+    """The line to the podium as screens receive it: `{text, by}`; text null when none is showing."""
+    return {"text": t.backstage_text, "by": t.backstage_by if t.backstage_text else None}
 
 
 def talk(t: Talk, now: datetime) -> dict[str, Any]:

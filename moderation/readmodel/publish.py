@@ -12,7 +12,7 @@ from flask import current_app
 
 from ..extensions import db, socketio
 from ..models import OPEN_STATUSES, Talk, User
-from ..services import DbSession, duplicates
+from ..services import DbSession, blocks, duplicates
 from ..services import questions as question_service
 from ..services.writes import Write
 from . import payloads, rooms
@@ -61,17 +61,32 @@ def outbox(session: DbSession, talk: Talk, write: Write, now: datetime) -> Outbo
     children = question_service.merged_children(session, talk)
     suggest = {c.question.id for c in write.changed if c.question.status in OPEN_STATUSES}
     similar = duplicates.similar(visible(session, talk, MODERATOR), only=suggest) if suggest else {}
+    blocked = blocks.blocked_clients(session, talk)
     for change in write.changed:
         q = change.question
         for view in VIEWS:
-            payload = payloads.question(q, counts, view, children.get(q.id))
-            if view.staff_fields:
+            payload = payloads.question(q, counts, view, children.get(q.id), blocked=blocked)
+            if "similar" in view.staff_fields:
                 payload["similar"] = similar.get(q.id, [])
             message = {"question": payload, "seq": seqs[view.name]}
+            author = rooms.client(talk.id, q.client_hash) if view.own_questions and q.client_hash else None
+            # Its author may see more of a question than everybody else (an unpublished answer).
+            own = payloads.question(q, counts, view, children.get(q.id), own=True) if author else payload
             if view.sees(q.status) or view.sees(change.old_status):
                 box.add("question", message, view.room(talk.id), view.namespace)
-            elif view.own_questions and q.client_hash:
-                box.add("question", message, rooms.client(talk.id, q.client_hash), view.namespace)
+                if author and own != payload:
+                    box.add("question", {"question": own, "seq": seqs[view.name]}, author, view.namespace)
+            elif author:
+                box.add("question", {"question": own, "seq": seqs[view.name]}, author, view.namespace)
+    return box
+
+
+def backstage(talk: Talk) -> Outbox:
+    """The line to the podium, for the views that show it (after commit: `commit(box)`)."""
+    box = Outbox(talk_id=talk.id)
+    for view in VIEWS:
+        if view.backstage:
+            box.add("backstage", payloads.backstage(talk), view.backstage_in(talk.id), view.namespace)
     return box
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select
 
 from ..models import Question, Talk
-from ..services import DbSession, duplicates
+from ..services import DbSession, blocks, curation, duplicates
 from ..services import questions as question_service
 from . import payloads
 from .sequence import current
@@ -25,20 +25,29 @@ def visible(session: DbSession, talk: Talk, view: View, client: str | None = Non
     return list(session.scalars(query.order_by(Question.created_at, Question.id)))
 
 
-def snapshot(session: DbSession, talk: Talk, view: View, now: datetime, client: str | None = None) -> dict[str, Any]:
+def snapshot(session: DbSession, talk: Talk, view: View, now: datetime, client: str | None = None,
+             backstage: bool = True) -> dict[str, Any]:
+    """`backstage`: with the line to the podium, where the view shows it (not for the stream's overlay)."""
     shown = visible(session, talk, view, client)
     counts = question_service.counts(session, talk)
     children = question_service.merged_children(session, talk) if view.staff_fields else {}
     mine = view.own_questions and client is not None
     voted = question_service.voted_by(session, talk, client) if mine and client else set()
-    similar = duplicates.similar(shown) if view.staff_fields else {}
+    similar = duplicates.similar(shown) if "similar" in view.staff_fields else {}
+    blocked = blocks.blocked_clients(session, talk) if "blocked" in view.staff_fields else frozenset()
     items = []
     for q in shown:
-        item = payloads.question(q, counts, view, children.get(q.id))
-        if view.staff_fields:
+        own = mine and q.client_hash == client
+        item = payloads.question(q, counts, view, children.get(q.id), blocked=blocked, own=own)
+        if "similar" in view.staff_fields:
             item["similar"] = similar.get(q.id, [])
         if mine:
-            item["mine"] = q.client_hash == client
+            item["mine"] = own
             item["voted"] = q.id in voted
         items.append(item)
-    return {"talk": payloads.talk(talk, now), "questions": items, "seq": current(talk, view)}
+    state = {"talk": payloads.talk(talk, now), "questions": items, "seq": current(talk, view)}
+    if "labels" in view.staff_fields:
+        state["labels"] = curation.talk_labels(session, talk)
+    if view.backstage and backstage:
+        state["backstage"] = payloads.backstage(talk)
+    return state

@@ -5,6 +5,11 @@ from dataclasses import dataclass
 
 from ..models import PODIUM_STATUSES, PUBLIC_STATUSES, STATUSES
 
+# Question fields only staff may read: the moderators' working material, never an audience's or
+# the podium's. `blocked` says that the author may no longer take part, never who they are.
+STAFF_FIELDS = frozenset({"original_text", "flagged", "merged_into", "merged", "similar",
+                          "labels", "note", "answer_published", "blocked"})
+
 
 @dataclass(frozen=True)
 class View:
@@ -14,12 +19,22 @@ class View:
     namespace: str
     room_name: str
     statuses: frozenset[str]  # questions in these statuses are shown
-    staff_fields: bool  # original text, flags, merged duplicates, similar questions
+    staff_fields: frozenset[str]  # which of STAFF_FIELDS its question payloads carry
     own_questions: bool  # a client also sees its own questions, whatever their status
     seq_field: str  # the Talk column that counts the changes this view is told of
+    answers: str = "none"  # written answers: "all", "published" (and the author's own), "none"
+    backstage_room: str | None = None  # where the line to the podium (`backstage {text, by}`) goes
 
     def room(self, talk_id: int) -> str:
         return f"talk:{talk_id}:{self.room_name}"
+
+    @property
+    def backstage(self) -> bool:
+        return self.backstage_room is not None
+
+    def backstage_in(self, talk_id: int) -> str:
+        """The room of the screens that show the line: a podium screen, not the stream's overlay."""
+        return f"talk:{talk_id}:{self.backstage_room}"
 
     def sees(self, status: str | None) -> bool:
         return status in self.statuses
@@ -28,11 +43,15 @@ class View:
     def sees_all(self) -> bool:
         return self.statuses == frozenset(STATUSES)
 
+    def shows_answer(self, published: bool, own: bool = False) -> bool:
+        return self.answers == "all" or (self.answers == "published" and (published or own))
+
 
 MODERATOR = View("moderator", "/moderator", "moderators", frozenset(STATUSES),
-                 staff_fields=True, own_questions=False, seq_field="seq")
+                 staff_fields=STAFF_FIELDS, own_questions=False, seq_field="seq", answers="all",
+                 backstage_room="moderators")
 AUDIENCE = View("audience", "/audience", "audience", frozenset(PUBLIC_STATUSES),
-                staff_fields=False, own_questions=True, seq_field="audience_seq")
+                staff_fields=frozenset(), own_questions=True, seq_field="audience_seq", answers="published")
 PODIUM = View("podium", "/podium", "podium", frozenset(PODIUM_STATUSES),
-              staff_fields=False, own_questions=False, seq_field="podium_seq")
+              staff_fields=frozenset(), own_questions=False, seq_field="podium_seq", backstage_room="backstage")
 VIEWS = (MODERATOR, AUDIENCE, PODIUM)

@@ -14,6 +14,7 @@ from ..models import OPEN_STATUSES, PUBLIC_STATUSES, Question, Talk, Upvote, Use
 from . import DbSession, steps
 from . import text as texts
 from .audit import record
+from .blocks import refuse_blocked
 from .errors import DomainError
 from .moderation_words import flag_for
 from .windows import accepts_questions
@@ -60,6 +61,7 @@ def submit(session: DbSession, talk: Talk, *, text: str, name: str | None, clien
         if existing.client_hash != client:
             raise DomainError("invalid", {"field": "client_msg_id"})
         return unchanged(existing)
+    refuse_blocked(session, talk, client)
     body = texts.question_text(text)
     author = texts.author_name(name)
     if not accepts_questions(talk, now):
@@ -204,9 +206,12 @@ def undo(session: DbSession, talk: Talk, user: User, now: datetime | None = None
     """Revert this moderator's newest step in this talk, as a new audited entry (rules: steps.py).
 
     `step` is the id of the step the moderator was shown; another newest step is a conflict."""
-    last = steps.newest(session, talk, user, UNDOABLE)
+    from . import curation  # curation builds on this module's lookups
+    last = steps.newest(session, talk, user, (*UNDOABLE, *curation.UNDOABLE))
     if last is None:
         raise DomainError("not_found", {"what": "undo"})
+    if last.action in curation.UNDOABLE:
+        return curation.undo(session, talk, user, last)
     question = session.get(Question, last.question_id)
     if question is None:
         raise DomainError("not_found", {"what": "undo"})
@@ -253,6 +258,7 @@ def set_vote(session: DbSession, talk: Talk, client: str, question_id: int, valu
     """An audience vote on a public question: one per client, set or withdrawn."""
     if not talk.audience_votes:
         raise DomainError("closed", {"what": "votes"})
+    refuse_blocked(session, talk, client)
     question = get(session, talk, question_id)
     if question.status not in PUBLIC_STATUSES:
         raise DomainError("not_found")

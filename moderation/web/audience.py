@@ -140,7 +140,7 @@ def submit_form(slug: str):
             admit=lambda: limits.check("SUBMIT", client=client, address=request.remote_addr))
     except DomainError as exc:
         db.session.rollback()
-        status = {"rate_limited": 429, "closed": 409}.get(exc.code, 400)
+        status = {"rate_limited": 429, "closed": 409, "forbidden": 403}.get(exc.code, 400)
         return _render_talk(talk, form, message(exc.code, exc.detail), status)
     publish.commit(publish.outbox(db.session, talk, write, now()))
     flash(_("Gesendet – wartet auf Freigabe"), "success")

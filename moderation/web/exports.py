@@ -61,7 +61,8 @@ def question_table(session: DbSession, talk: Talk) -> tuple[list[Column], list[l
         Column(_("Nr."), 7), Column(_("Frage"), 60, wrap=True), Column(_("Name"), 22), Column(_("Status"), 16),
         Column(_("Stimmen"), 10), Column(_("Hochstufungen"), 15), Column(_("Ursprünglicher Text"), 40, wrap=True),
         Column(_("Zusammengeführt mit Nr."), 14), Column(_("Hinweis"), 14), Column(_("Eingegangen"), 17),
-        Column(_("Ans Podium"), 17), Column(_("Beantwortet"), 17),
+        Column(_("Ans Podium"), 17), Column(_("Beantwortet"), 17), Column(_("Themen"), 24),
+        Column(_("Notiz"), 40, wrap=True), Column(_("Antwort"), 60, wrap=True), Column(_("Antwort veröffentlicht"), 12),
     ]
     counts = question_service.counts(session, talk)
     rows = []
@@ -69,7 +70,9 @@ def question_table(session: DbSession, talk: Talk) -> tuple[list[Column], list[l
         c = counts.get(q.id, {})
         rows.append([q.id, q.text, q.name, staff_status(q.status), c.get("votes", 0), c.get("upvotes", 0),
                      q.original_text, q.merged_into_id, flag_word(q.flagged) or None,
-                     _local(q.created_at), _local(q.forwarded_at), _local(q.answered_at)])
+                     _local(q.created_at), _local(q.forwarded_at), _local(q.answered_at),
+                     ", ".join(label.name for label in q.labels) or None, q.note, q.answer,
+                     (_("ja") if q.answer_published else _("nein")) if q.answer else None])
     return columns, rows
 
 

@@ -12,6 +12,7 @@ bp = Blueprint("podium", __name__)
 @bp.get("/podium/<token>")
 def screen(token: str) -> str:
     talk = podium_talk_or_404(token)
+    # The stream's overlay shows the questions only, never the line to the podium.
     return render_template("podium.html", talk=talk, token=token, overlay=request.args.get("overlay") == "1",
                            audience_url=public_url("audience.talk_page", slug=talk.slug))
 

@@ -90,7 +90,11 @@ def audit_action(entry: AuditEntry) -> str:
         "answered": _("Als beantwortet markiert"), "recall": _("Vom Podium genommen"),
         "edit": _("Text bearbeitet"), "merge": _("Zusammengeführt"), "undo": _("Rückgängig gemacht"),
         "fold": _("Wiederholung zusammengeführt"), "talk_state": _("Fragerunde geändert"),
-        "podium_next": _("Podium: „Als Nächstes“ geändert"),
+        "podium_next": _("Podium: „Als Nächstes“ geändert"), "labels": _("Themen gesetzt"),
+        "note": _("Notiz geändert"), "answer": _("Schriftlich beantwortet"), "block": _("Person gesperrt"),
+        "unblock": _("Sperre aufgehoben"), "backstage": _("Zeile ans Podium"),
+        "talk_created": _("Vortrag angelegt"), "talk_changed": _("Vortrag geändert"),
+        "podium_link": _("Podium-Link erneuert"),
     }
     return words.get(entry.action, entry.action)
 

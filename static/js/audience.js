@@ -37,6 +37,17 @@
 
   function saveOutbox() { storage.set(outboxKey, outbox); }
 
+  /* A written answer from the moderators: the author sees it at once, everybody once published. */
+  function appendAnswer(li, q) {
+    var shown = li.querySelector(".answer");
+    if (shown) shown.remove();
+    if (!q.answer) return;
+    var box = el("div", "answer");
+    box.appendChild(el("p", "answer-label", S.answer));
+    box.appendChild(el("p", "answer-text", q.answer));
+    li.appendChild(box);
+  }
+
   function statusText(q) {
     return q.status === "pending" ? S.sent : (C.status[q.status] || q.status);
   }
@@ -56,6 +67,7 @@
         var li = el("li", "status-" + q.status);
         li.appendChild(el("p", "text", q.text));
         li.appendChild(el("p", "status", statusText(q)));
+        appendAnswer(li, q);
         mineList.appendChild(li);
       });
     mineSection.hidden = !mineList.children.length;
@@ -110,6 +122,7 @@
     button.hidden = !canVote;
     button.textContent = (q.voted ? S.voted : S.vote) + " (" + q.votes + ")";
     button.setAttribute("aria-pressed", q.voted ? "true" : "false");
+    appendAnswer(li, q);
   }
 
   function phase() {

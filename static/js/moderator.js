@@ -37,6 +37,8 @@
   var holdZone = [queueArea, document.querySelector(".desk-tabs")];
   var lists = {};
   DESK.tabs.forEach(function (s) { lists[s] = document.querySelector('ol.queue[data-status="' + s + '"]'); });
+  /* Extension point (see window.Queue below): functions run for every filled card and snapshot. */
+  var hooks = { card: [], snapshot: [] };
 
   // --- words ------------------------------------------------------------------------------------
   function shorten(text, limit) {
@@ -272,6 +274,7 @@
 
   function fill(card, q) {
     PARTS.forEach(function (part) { part(card, q); });
+    hooks.card.forEach(function (fn) { fn(card, q); });
     if (!forms[q.id]) rove(card);
   }
 
@@ -852,6 +855,7 @@
       snapshot: function (data) {
         talk = data.talk;
         questions = Live.byId(data.questions);
+        hooks.snapshot.forEach(function (fn) { fn(data); });
         Object.values(questions).forEach(editorConflict);
         layout(firstSnapshot);
         firstSnapshot = false;
@@ -889,4 +893,23 @@
       }
     }
   });
+
+  /* For scripts loaded after this one (static/js/curation.js): onCard(fn(card, question)) after
+   * every card is filled, onSnapshot(fn(data)) before a snapshot is rendered, on(event, fn) for
+   * other server events, call(event, payload, done) with an acknowledgement, update(question)
+   * to show a question from an acknowledgement, question(id), refresh() to re-fill every card,
+   * say(text, isError): a note in the status line, or an error toast. */
+  window.Queue = {
+    onCard: function (fn) { hooks.card.push(fn); },
+    onSnapshot: function (fn) { hooks.snapshot.push(fn); },
+    on: function (event, fn) { live.socket.on(event, fn); },
+    call: function (event, payload, done) { Live.call(live.socket, event, payload, done); },
+    update: function (q) { update(q); },
+    question: function (id) { return questions[id]; },
+    refresh: function () {
+      Object.values(questions).forEach(function (q) { if (cards[q.id]) fill(cards[q.id], q); });
+      counts();
+    },
+    say: function (text, isError) { if (isError) toast(text, true); else say(text); }
+  };
 })();

@@ -40,6 +40,17 @@
     return text.scrollHeight <= text.clientHeight;
   }
 
+  var backstage = document.getElementById("backstage");
+
+  /* The line from the moderators ("Noch 5 Minuten"), in its own box until they clear it. */
+  function showBackstage(line) {
+    if (!backstage) return;
+    var text = line && line.text;
+    backstage.hidden = !text;
+    backstage.querySelector(".line").textContent = text || "";
+    backstage.querySelector(".by").textContent = text && line.by ? Live.fill(S.by, { user: line.by }) : "";
+  }
+
   function render() {
     var queue = Object.values(questions)
       .filter(function (q) { return q.status === "forwarded"; })
@@ -72,7 +83,7 @@
 
   var live = Live.connect({
     namespace: "/podium",
-    auth: function () { return { token: S.token }; },
+    auth: function () { return S.overlay ? { token: S.token, overlay: true } : { token: S.token }; },
     onRefused: revoked,
     on: {
       revoked: function () { live.socket.disconnect(); revoked(); },
@@ -80,9 +91,11 @@
         talk = data.talk;
         questions = Live.byId(data.questions);
         render();
+        showBackstage(data.backstage);
       },
       question: function (q) { questions[q.id] = q; render(); },
-      talk: function (t) { talk = t; render(); }
+      talk: function (t) { talk = t; render(); },
+      backstage: showBackstage
     }
   });
 })();

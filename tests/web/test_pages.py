@@ -26,7 +26,8 @@ TALK_TITLES = [
     "Mobilität: Schon angebunden?",
 ]
 EXPORT_HEADER = ["Nr.", "Frage", "Name", "Status", "Stimmen", "Hochstufungen", "Ursprünglicher Text",
-                 "Zusammengeführt mit Nr.", "Hinweis", "Eingegangen", "Ans Podium", "Beantwortet"]
+                 "Zusammengeführt mit Nr.", "Hinweis", "Eingegangen", "Ans Podium", "Beantwortet",
+                 "Themen", "Notiz", "Antwort", "Antwort veröffentlicht"]
 
 
 def page(response) -> str:

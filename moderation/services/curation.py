@@ -1,0 +1,188 @@
+"""Curation beyond yes and no: labels, private notes, written answers, blocking one person,
+and the line to the podium. Labels and notes are the moderators' own; the read model keeps them
+out of audience and podium payloads (`readmodel.views.STAFF_FIELDS`)."""
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import delete, select
+
+from ..models import AuditEntry, Block, Label, Question, Talk, User, utcnow
+from . import DbSession
+from .audit import record
+from .blocks import is_blocked
+from .errors import DomainError
+from .questions import _flush_or_conflict, get
+from .text import normalise
+from .writes import Changed, Write, changed, unchanged
+
+MAX_LABEL = 40
+MAX_LABELS_PER_QUESTION = 10
+MAX_LABELS_PER_TALK = 100
+MAX_NOTE = 500
+MAX_ANSWER = 1000
+MAX_BACKSTAGE = 200
+# Written answers: for questions that made it past moderation, reached by the panel or not.
+ANSWERABLE = ("approved", "forwarded", "answered")
+UNDOABLE = ("answer", "block", "unblock")
+
+
+def _text(value: object, limit: int, field: str) -> str | None:
+    """Normalised text of at most `limit` characters; empty (clearing) is None."""
+    if not isinstance(value, str):
+        raise DomainError("invalid", {"field": field})
+    text = normalise(value)
+    if len(text) > limit:
+        raise DomainError("too_long", {"max": limit, "field": field})
+    return text or None
+
+
+def talk_labels(session: DbSession, talk: Talk) -> list[str]:
+    return list(session.scalars(select(Label.name).where(Label.talk_id == talk.id).order_by(Label.name)))
+
+
+def set_labels(session: DbSession, talk: Talk, user: User, question_id: int, names: list[str]) -> Write:
+    """Set a question's labels; names not used in this talk before are created (matched ignoring case)."""
+    question = get(session, talk, question_id)
+    wanted: dict[str, str] = {}
+    for raw in names:
+        name = _text(raw, MAX_LABEL, "label")
+        if name:
+            wanted.setdefault(name.casefold(), name)
+    if len(wanted) > MAX_LABELS_PER_QUESTION:
+        raise DomainError("invalid", {"field": "labels"})
+    known = {label.name.casefold(): label for label in
+             session.scalars(select(Label).where(Label.talk_id == talk.id))}
+    new = [key for key in wanted if key not in known]
+    if new and len(known) + len(new) > MAX_LABELS_PER_TALK:
+        raise DomainError("invalid", {"field": "labels"})
+    for key in new:
+        known[key] = Label(talk_id=talk.id, name=wanted[key])
+        session.add(known[key])
+    labels = sorted((known[key] for key in wanted), key=lambda label: label.name)
+    before = [label.name for label in question.labels]
+    if [label.name for label in labels] == before:
+        return unchanged(question)
+    question.labels = labels
+    session.flush()
+    record(session, talk, user, "labels", question=question, from_status=question.status,
+           to_status=question.status, before=", ".join(before), after=", ".join(label.name for label in labels))
+    return changed(question, Changed(question, question.status))
+
+
+def set_note(session: DbSession, talk: Talk, user: User, question_id: int, text: str) -> Write:
+    """The moderators' private note on a question; empty clears it."""
+    question = get(session, talk, question_id)
+    note = _text(text, MAX_NOTE, "note")
+    if note == question.note:
+        return unchanged(question)
+    before = question.note
+    question.note = note
+    _flush_or_conflict(session, question)
+    record(session, talk, user, "note", question=question, from_status=question.status,
+           to_status=question.status, before=before, after=note)
+    return changed(question, Changed(question, question.status))
+
+
+def _answer_state(answer: str | None, published: bool) -> str:
+    return json.dumps({"text": answer, "published": published}, ensure_ascii=False)
+
+
+def set_answer(session: DbSession, talk: Talk, user: User, question_id: int, text: str, publish: bool) -> Write:
+    """Write (or edit) an answer: its author always sees it, the audience once it is published.
+    An empty text withdraws it."""
+    question = get(session, talk, question_id)
+    if question.status not in ANSWERABLE:
+        raise DomainError("invalid", {"status": question.status, "question": question})
+    answer = _text(text, MAX_ANSWER, "answer")
+    published = bool(publish and answer)
+    if (answer, published) == (question.answer, question.answer_published):
+        return unchanged(question)
+    before = _answer_state(question.answer, question.answer_published)
+    question.answer, question.answer_published = answer, published
+    _flush_or_conflict(session, question)
+    record(session, talk, user, "answer", question=question, from_status=question.status,
+           to_status=question.status, before=before, after=_answer_state(answer, published))
+    return changed(question, Changed(question, question.status))
+
+
+def _authored(session: DbSession, talk: Talk, client: str) -> list[Question]:
+    return list(session.scalars(select(Question).where(Question.talk_id == talk.id, Question.client_hash == client)
+                                .order_by(Question.id)))
+
+
+def block(session: DbSession, talk: Talk, user: User, question_id: int) -> Write:
+    """Stop the person behind this question from submitting and voting in this talk; their
+    pending questions are rejected. Every card of theirs changes (moderators see "gesperrt")."""
+    question = get(session, talk, question_id)
+    client = question.client_hash
+    if not client:
+        raise DomainError("invalid", {"field": "question_id"})
+    if is_blocked(session, talk, client):
+        return unchanged(question)
+    session.add(Block(talk_id=talk.id, client_hash=client, user_id=user.id, created_at=utcnow()))
+    authored = _authored(session, talk, client)
+    old = {q.id: q.status for q in authored}
+    rejected = [q for q in authored if q.status == "pending"]
+    for q in rejected:
+        q.status = "rejected"
+    session.flush()
+    record(session, talk, user, "block", question=question, from_status=old[question.id],
+           to_status=question.status, before=",".join(str(q.id) for q in rejected))
+    return changed(question, *(Changed(q, old[q.id]) for q in authored))
+
+
+def unblock(session: DbSession, talk: Talk, user: User, question_id: int) -> Write:
+    """Let the person take part again; questions rejected by the block stay rejected (undo restores them)."""
+    question = get(session, talk, question_id)
+    client = question.client_hash
+    if not client or not is_blocked(session, talk, client):
+        return unchanged(question)
+    session.execute(delete(Block).where(Block.talk_id == talk.id, Block.client_hash == client))
+    record(session, talk, user, "unblock", question=question, from_status=question.status,
+           to_status=question.status)
+    return changed(question, *(Changed(q, q.status) for q in _authored(session, talk, client)))
+
+
+def undo(session: DbSession, talk: Talk, user: User, entry: AuditEntry) -> Write:
+    """Revert an answer, a block or an unblock (called by `questions.undo` for these actions)."""
+    question = get(session, talk, entry.question_id or 0)
+    client = question.client_hash or ""
+    changes: list[Changed] = []
+    if entry.action == "answer":
+        if _answer_state(question.answer, question.answer_published) != entry.after:
+            raise DomainError("conflict", {"question": question})
+        state = json.loads(entry.before or "{}")
+        question.answer, question.answer_published = state.get("text"), bool(state.get("published"))
+        _flush_or_conflict(session, question)
+        changes.append(Changed(question, question.status))
+    elif entry.action == "block":
+        session.execute(delete(Block).where(Block.talk_id == talk.id, Block.client_hash == client))
+        restored = {int(i) for i in (entry.before or "").split(",") if i}
+        for q in _authored(session, talk, client):
+            old = q.status
+            if q.id in restored and q.status == "rejected":
+                q.status = "pending"
+            changes.append(Changed(q, old))
+        session.flush()
+    else:  # unblock
+        if not is_blocked(session, talk, client):
+            session.add(Block(talk_id=talk.id, client_hash=client, user_id=user.id, created_at=utcnow()))
+            session.flush()
+        changes.extend(Changed(q, q.status) for q in _authored(session, talk, client))
+    entry.undone = True
+    record(session, talk, user, "undo", question=question, from_status=question.status,
+           to_status=question.status, before=entry.after, after=entry.before, undoes=entry)
+    return changed(question, *changes)
+
+
+def set_backstage(session: DbSession, talk: Talk, user: User, text: str) -> bool:
+    """The line to the podium; empty clears it. True when it changed (then screens are told)."""
+    line = _text(text, MAX_BACKSTAGE, "backstage")
+    if line == talk.backstage_text:
+        return False
+    before = talk.backstage_text
+    talk.backstage_text, talk.backstage_by = line, user.username if line else None
+    session.flush()
+    record(session, talk, user, "backstage", before=before, after=line)
+    return True
