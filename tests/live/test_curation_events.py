@@ -4,15 +4,15 @@ block/unblock, backstage — acknowledgements, who receives what, limits, and pr
 from __future__ import annotations
 
 import json
-import uuid
 
 import pytest
 
+from moderation import audience_ids
 from moderation.extensions import db, socketio
 from moderation.readmodel.views import STAFF_FIELDS
 from moderation.services import accounts, talks
 from moderation.services import questions as question_service
-from tests.helpers import PASSWORD, submit
+from tests.helpers import PASSWORD, signed_id, submit
 from tests.live.test_sockets import foreign_question, mod, received, refusal  # noqa: F401
 
 CURATION_EVENTS = ("labels", "note", "answer", "block", "unblock")
@@ -33,16 +33,16 @@ def keys_anywhere(value) -> set[str]:
 
 
 @pytest.fixture
-def room(audience_client, moderator_client, podium_client):
+def room(app, audience_client, moderator_client, podium_client):
     """An author, another member of the audience, a moderator and a podium, with one approved question."""
-    author_id = str(uuid.uuid4())
+    author_id = signed_id(app)
     author, other, moderator, podium = audience_client(client_id=author_id), audience_client(), \
         moderator_client(), podium_client()
     qid = submit(author, "Wann kommt der Bus?", "Erika")["question"]["id"]
     assert mod(moderator, "approve", {"question_id": qid})["ok"]
     drain((author, "/audience"), (other, "/audience"), (moderator, "/moderator"), (podium, "/podium"))
     return {"author": author, "other": other, "moderator": moderator, "podium": podium, "qid": qid,
-            "hash": question_service.client_hash("test-secret", author_id)}
+            "hash": question_service.client_hash("test-secret", audience_ids.verify("test-secret", author_id))}
 
 
 def test_labels_reach_moderators_only(room, moderator_client):
