@@ -15,11 +15,11 @@ if __name__ == "__main__" and (os.environ.get("ASYNC_MODE") or "eventlet").strip
 
     eventlet.monkey_patch()
 
-import argparse  # noqa: E402
+import argparse
 
-from moderation import create_app  # noqa: E402
-from moderation.extensions import socketio  # noqa: E402
-from moderation.serving import server_options  # noqa: E402
+from moderation import create_app
+from moderation.extensions import socketio
+from moderation.serving import server_options
 
 app = create_app()
 
