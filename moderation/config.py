@@ -62,6 +62,7 @@ DEFAULTS = {
     "MAX_CONTENT_LENGTH": 64 * 1024,
     "SOCKET_MAX_BUFFER": 16 * 1024,
     "VOTE_FLUSH_SECONDS": 0.25,
+    "SIMILAR_DELAY_SECONDS": 0.05,  # similar-question suggestions are computed this soon after a write
     # limits: (count, seconds)
     "LIMIT_SUBMIT_PER_CLIENT": "5 per minute",
     "LIMIT_SUBMIT_PER_ADDRESS": "120 per minute",

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import Base, db
@@ -149,4 +149,27 @@ class AuditEntry(Model):
     after: Mapped[str | None] = mapped_column(Text, nullable=True)
     undoes_id: Mapped[int | None] = mapped_column(ForeignKey("audit_entry.id"), nullable=True)
     undone: Mapped[bool] = mapped_column(Boolean, default=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SimilarSuggestion(Model):
+    """The questions suggested as similar to one open question, computed once after it was
+    written (not with the question row: that would bump its version under a moderator's edit)."""
+    __tablename__ = "similar_suggestion"
+    question_id: Mapped[int] = mapped_column(ForeignKey("question.id", ondelete="CASCADE"), primary_key=True)
+    talk_id: Mapped[int] = mapped_column(ForeignKey("talk.id", ondelete="CASCADE"), index=True)
+    # [{"id": other question, "words": [shared words, most telling first]}, ...], best first
+    items: Mapped[list] = mapped_column(JSON, default=list)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DismissedSimilar(Model):
+    """A pair a moderator said is not alike: never suggested again (lower id first)."""
+    __tablename__ = "dismissed_similar"
+    __table_args__ = (UniqueConstraint("question_id", "other_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    talk_id: Mapped[int] = mapped_column(ForeignKey("talk.id", ondelete="CASCADE"), index=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("question.id", ondelete="CASCADE"))
+    other_id: Mapped[int] = mapped_column(ForeignKey("question.id", ondelete="CASCADE"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"), nullable=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -86,7 +86,7 @@ def make_app(database_url, clock):
     def make(**overrides):
         config = {
             "TESTING": True, "SECRET_KEY": "test-secret", "SQLALCHEMY_DATABASE_URI": database_url,
-            "WTF_CSRF_ENABLED": False, "VOTE_FLUSH_SECONDS": 0, "CLOCK": clock, "PUBLIC_ORIGIN": None,
+            "WTF_CSRF_ENABLED": False, "VOTE_FLUSH_SECONDS": 0, "SIMILAR_DELAY_SECONDS": 0, "CLOCK": clock, "PUBLIC_ORIGIN": None,
             "RATE_LIMIT_EXEMPT": [],
         }
         config.update(overrides)

@@ -61,6 +61,12 @@ class Merge:
 
 
 @dataclass(frozen=True)
+class DismissSimilar:
+    question_id: int
+    other_id: int
+
+
+@dataclass(frozen=True)
 class TalkState:
     state: str
     until: str | None = None

@@ -6,8 +6,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from ..models import Question, Talk
-from ..services import DbSession, duplicates
+from ..models import OPEN_STATUSES, Question, Talk
+from ..services import DbSession, similar
 from ..services import questions as question_service
 from . import payloads
 from .views import View
@@ -30,12 +30,13 @@ def snapshot(session: DbSession, talk: Talk, view: View, now: datetime, client: 
     children = question_service.merged_children(session, talk) if view.staff_fields else {}
     mine = view.own_questions and client is not None
     voted = question_service.voted_by(session, talk, client) if mine and client else set()
-    similar = duplicates.similar(shown) if view.staff_fields else {}
+    suggested = similar.stored(session, talk.id) if view.staff_fields else {}
+    open_ids = {q.id for q in shown if q.status in OPEN_STATUSES}
     items = []
     for q in shown:
         item = payloads.question(q, counts, view, children.get(q.id))
         if view.staff_fields:
-            item["similar"] = similar.get(q.id, [])
+            item.update(similar.payload(suggested.get(q.id, []), open_ids))
         if mine:
             item["mine"] = q.client_hash == client
             item["voted"] = q.id in voted

@@ -18,10 +18,17 @@ import unicodedata
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Iterable
+from typing import Any, Iterable
 
 import Stemmer
+from sqlalchemy import select
 from stop_words import get_stop_words
+
+from ..models import OPEN_STATUSES, DismissedSimilar, Question, SimilarSuggestion, Talk, User, utcnow
+from . import DbSession, audit
+from . import questions as question_service
+from .errors import DomainError
+from .writes import Changed, Write, changed, unchanged
 
 # Tuned on tests/fixtures/kleinstaedte_fragen.json (90 questions in four talks, 55 pairs that ask
 # the same thing) with tests/services/test_similar_quality.py, over these constants, threshold
@@ -237,3 +244,94 @@ class TalkIndex:
                 scored.append(Suggestion(other, round(value, 3), self.shared_words(found, self.terms[other])))
         scored.sort(key=lambda s: (-s.score, s.id))
         return scored[:limit]
+
+
+# Stored suggestions: what snapshots and broadcasts read; computed once per written question.
+
+def stored(session: DbSession, talk_id: int, question_ids: Iterable[int] | None = None) -> dict[int, list[dict[str, Any]]]:
+    """The stored suggestions of a talk's questions (all, or those given): [{id, words}], best first."""
+    query = select(SimilarSuggestion.question_id, SimilarSuggestion.items).where(SimilarSuggestion.talk_id == talk_id)
+    if question_ids is not None:
+        query = query.where(SimilarSuggestion.question_id.in_(list(question_ids)))
+    return {qid: list(items or []) for qid, items in session.execute(query)}
+
+
+def dismissed(session: DbSession, talk_id: int) -> dict[int, set[int]]:
+    """For each question, the others a moderator said are not alike (both directions)."""
+    pairs: dict[int, set[int]] = defaultdict(set)
+    for a, b in session.execute(select(DismissedSimilar.question_id, DismissedSimilar.other_id)
+                                .where(DismissedSimilar.talk_id == talk_id)):
+        pairs[a].add(b)
+        pairs[b].add(a)
+    return pairs
+
+
+def open_versions(session: DbSession, talk_id: int) -> dict[int, int]:
+    query = select(Question.id, Question.version).where(
+        Question.talk_id == talk_id, Question.status.in_(OPEN_STATUSES))
+    return {qid: version for qid, version in session.execute(query)}
+
+
+def texts(session: DbSession, question_ids: Iterable[int]) -> dict[int, tuple[str, int]]:
+    return {qid: (text, version) for qid, text, version in session.execute(
+        select(Question.id, Question.text, Question.version).where(Question.id.in_(list(question_ids))))}
+
+
+def save(session: DbSession, talk_id: int, found: dict[int, list[Suggestion]]) -> list[int]:
+    """Store freshly computed suggestions; the ids whose stored suggestions changed."""
+    rows = {row.question_id: row for row in session.scalars(
+        select(SimilarSuggestion).where(SimilarSuggestion.question_id.in_(list(found))))}
+    changed: list[int] = []
+    for qid, suggestions in found.items():
+        items = [{"id": s.id, "words": list(s.words)} for s in suggestions]
+        row = rows.get(qid)
+        if row is None:
+            session.add(SimilarSuggestion(question_id=qid, talk_id=talk_id, items=items))
+            if items:
+                changed.append(qid)
+        elif row.items != items:
+            row.items = items
+            row.computed_at = utcnow()
+            changed.append(qid)
+    session.flush()
+    return changed
+
+
+def dismiss(session: DbSession, talk: Talk, user: User, question_id: int, other_id: int) -> Write:
+    """A moderator says two questions are not alike: the pair is never suggested again."""
+    if question_id == other_id:
+        raise DomainError("invalid", {"field": "other_id"})
+    question = question_service.get(session, talk, question_id)
+    other = question_service.get(session, talk, other_id)
+    low, high = sorted((question.id, other.id))
+    exists = session.scalar(select(DismissedSimilar.id).where(
+        DismissedSimilar.question_id == low, DismissedSimilar.other_id == high))
+    if exists is not None:
+        return unchanged(question)
+    session.add(DismissedSimilar(talk_id=talk.id, question_id=low, other_id=high, user_id=user.id))
+    audit.record(session, talk, user, "dismiss_similar", question=question, from_status=question.status,
+                 to_status=question.status, before=str(other.id))
+    touched = []
+    for one, two in ((question, other), (other, question)):
+        row = session.get(SimilarSuggestion, one.id)
+        if row is not None and any(item["id"] == two.id for item in row.items):
+            row.items = [item for item in row.items if item["id"] != two.id]
+            touched.append(Changed(one, one.status))
+    session.flush()
+    if not touched:
+        return unchanged(question)
+    return changed(session, talk, question, *touched)
+
+
+def open_among(session: DbSession, talk_id: int, question_ids: set[int]) -> set[int]:
+    if not question_ids:
+        return set()
+    return set(session.scalars(select(Question.id).where(
+        Question.talk_id == talk_id, Question.id.in_(list(question_ids)), Question.status.in_(OPEN_STATUSES))))
+
+
+def payload(items: list[dict[str, Any]], open_ids: set[int]) -> dict[str, Any]:
+    """A moderator payload's `similar` (ids, best first: the contract) and the shared words."""
+    shown = [item for item in items if item["id"] in open_ids]
+    return {"similar": [item["id"] for item in shown],
+            "similar_words": {str(item["id"]): item["words"] for item in shown}}
