@@ -98,8 +98,8 @@ def terms(text: str) -> Terms:
     """The features of one question (pure: the same text always gives the same terms).
 
     Hyphenated words count as their parts and joined ("Car-Sharing" = "Carsharing"), and two
-    neighbouring content words also joined, so that a phrase meets its compound ("leer stehende"
-    = "leerstehende", "kleine Städte" = "Kleinstädte")."""
+    neighbouring content words also joined when the second is a noun, so that a phrase meets
+    its compound ("kleine Städte" = "Kleinstädte", "Coworking Spaces" = "Coworking-Spaces")."""
     text = unicodedata.normalize("NFKC", text)
     words: Counter[str] = Counter()
     ngrams: Counter[str] = Counter()
@@ -117,14 +117,14 @@ def terms(text: str) -> Terms:
             stems.append(_stem("".join(parts)))
         for stem in stems:
             words[stem] += 1
-            surface.setdefault(stem, token)
+            surface.setdefault(stem, written)
             padded = f" {stem} "
             for n in NGRAM_SIZES:
                 ngrams.update(padded[i:i + n] for i in range(len(padded) - n + 1))
         if previous is not None and len(parts) == 1 and _joins(previous[2], written):
             joined = previous[1] + stems[0]
             words[joined] += 1
-            surface.setdefault(joined, f"{previous[0]} {token}")
+            surface.setdefault(joined, f"{previous[2]} {written}")
         previous = (token, stems[-1], written)
     return Terms(words, ngrams, surface)
 
@@ -224,7 +224,8 @@ class TalkIndex:
         """Words of a that b has too, rarest first (a word counts when its stem matches)."""
         shared = sorted((stem for stem in a.words if stem in b.words),
                         key=lambda stem: (-self.words.idf(stem), stem))
-        return tuple(dict.fromkeys(a.surface[stem] for stem in shared))
+        words = list(dict.fromkeys(a.surface[stem] for stem in shared))
+        return tuple(w for w in words if " " not in w or not set(w.split()) <= set(words))
 
     def suggest(self, qid: int | None = None, text: str | None = None, *, limit: int = LIMIT,
                 threshold: float = THRESHOLD, exclude: Iterable[int] = ()) -> list[Suggestion]:
