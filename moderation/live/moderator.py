@@ -8,7 +8,7 @@ from flask_login import current_user
 from flask_socketio import disconnect, emit, join_room
 
 from ..extensions import db
-from ..models import Talk, User
+from ..models import Question, Talk, User
 from ..readmodel import payloads, rooms
 from ..readmodel.views import MODERATOR
 from ..services import accounts, similar, windows
@@ -117,8 +117,9 @@ class ModeratorNamespace(LiveNamespace):
         answer = self._publish_question(conn, talk, write, "dismiss_similar")
         suggested = similar.stored(db.session, talk.id, [question_id]).get(question_id, [])
         open_ids = similar.open_among(db.session, talk.id, {item["id"] for item in suggested})
-        if answer["question"] is not None:
-            answer["question"].update(similar.payload(suggested, open_ids))
+        question = db.session.get(Question, question_id)
+        if answer["question"] is not None and question is not None:
+            answer["question"].update(similar.payload(question, suggested, open_ids))
         return answer
 
     @acknowledged(events.Empty)

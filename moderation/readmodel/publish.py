@@ -62,7 +62,7 @@ def outbox(session: DbSession, talk: Talk, write: Write, now: datetime) -> Outbo
         for view in VIEWS:
             payload = payloads.question(q, counts, view, children.get(q.id))
             if view.staff_fields:
-                payload.update(similar.payload(suggested.get(q.id, []), open_ids))
+                payload.update(similar.payload(q, suggested.get(q.id, []), open_ids))
             message = {"question": payload, "seq": write.seq}
             if view.sees(q.status) or view.sees(change.old_status):
                 box.add("question", message, view.room(talk.id), view.namespace)

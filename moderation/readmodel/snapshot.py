@@ -36,7 +36,7 @@ def snapshot(session: DbSession, talk: Talk, view: View, now: datetime, client: 
     for q in shown:
         item = payloads.question(q, counts, view, children.get(q.id))
         if view.staff_fields:
-            item.update(similar.payload(suggested.get(q.id, []), open_ids))
+            item.update(similar.payload(q, suggested.get(q.id, []), open_ids))
         if mine:
             item["mine"] = q.client_hash == client
             item["voted"] = q.id in voted

@@ -331,8 +331,9 @@ def open_among(session: DbSession, talk_id: int, question_ids: set[int]) -> set[
         Question.talk_id == talk_id, Question.id.in_(list(question_ids)), Question.status.in_(OPEN_STATUSES))))
 
 
-def payload(items: list[dict[str, Any]], open_ids: set[int]) -> dict[str, Any]:
-    """A moderator payload's `similar` (ids, best first: the contract) and the shared words."""
-    shown = [item for item in items if item["id"] in open_ids]
+def payload(question: Question, items: list[dict[str, Any]], open_ids: set[int]) -> dict[str, Any]:
+    """A moderator payload's `similar` (ids, best first: the contract) and the shared words;
+    between open questions only."""
+    shown = [item for item in items if item["id"] in open_ids] if question.status in OPEN_STATUSES else []
     return {"similar": [item["id"] for item in shown],
             "similar_words": {str(item["id"]): item["words"] for item in shown}}

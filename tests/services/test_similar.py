@@ -168,9 +168,11 @@ def test_saved_suggestions_are_read_back_and_only_open_ones_are_shown(session, d
     assert similar.save(session, demo.id, {a.id: [similar.Suggestion(b.id, 0.9, ("Rufbus",)),
                                                   similar.Suggestion(c.id, 0.3, ())]}) == []
     items = similar.stored(session, demo.id)[a.id]
-    assert similar.payload(items, {b.id, c.id}) == {"similar": [b.id, c.id],
-                                                    "similar_words": {str(b.id): ["Rufbus"], str(c.id): []}}
-    assert similar.payload(items, {c.id})["similar"] == [c.id]
+    assert similar.payload(a, items, {b.id, c.id}) == {"similar": [b.id, c.id],
+                                                       "similar_words": {str(b.id): ["Rufbus"], str(c.id): []}}
+    assert similar.payload(a, items, {c.id})["similar"] == [c.id]
+    a.status = "rejected"
+    assert similar.payload(a, items, {b.id, c.id}) == {"similar": [], "similar_words": {}}
 
 
 def test_a_dismissed_pair_is_removed_audited_and_never_suggested_again(session, demo, clock):
