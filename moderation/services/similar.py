@@ -174,6 +174,9 @@ class TalkIndex:
         self.texts: dict[int, str] = {}
         self.words = _Space()
         self.ngrams = _Space()
+        # Weighted vectors per question, with the index size they were weighed at: reused while
+        # the talk grew by less than 5 % (the weights hardly move), so a lookup stays cheap.
+        self._vectors: dict[int, tuple[int, dict[str, float], dict[str, float]]] = {}
 
     def __len__(self) -> int:
         return len(self.terms)
@@ -192,6 +195,7 @@ class TalkIndex:
         self.ngrams.add(qid, found.ngrams)
 
     def remove(self, qid: int) -> None:
+        self._vectors.pop(qid, None)
         found = self.terms.pop(qid, None)
         if found is not None:
             del self.texts[qid]
@@ -215,10 +219,23 @@ class TalkIndex:
             votes.pop(qid, None)
         return [qid for qid, _ in votes.most_common(4 * LIMIT + 8)]
 
+    def vectors(self, found: Terms) -> tuple[dict[str, float], dict[str, float]]:
+        return self.words.vector(found.words), self.ngrams.vector(found.ngrams)
+
+    def _cached(self, qid: int) -> tuple[dict[str, float], dict[str, float]]:
+        size = len(self)
+        cached = self._vectors.get(qid)
+        if cached is None or abs(size - cached[0]) > size // 20:
+            cached = (size, *self.vectors(self.terms[qid]))
+            self._vectors[qid] = cached
+        return cached[1], cached[2]
+
+    @staticmethod
+    def _mix(a: tuple[dict[str, float], dict[str, float]], b: tuple[dict[str, float], dict[str, float]]) -> float:
+        return WORD_SHARE * _cosine(a[0], b[0]) + (1 - WORD_SHARE) * _cosine(a[1], b[1])
+
     def score(self, a: Terms, b: Terms) -> float:
-        words = _cosine(self.words.vector(a.words), self.words.vector(b.words))
-        ngrams = _cosine(self.ngrams.vector(a.ngrams), self.ngrams.vector(b.ngrams))
-        return WORD_SHARE * words + (1 - WORD_SHARE) * ngrams
+        return self._mix(self.vectors(a), self.vectors(b))
 
     def shared_words(self, a: Terms, b: Terms) -> tuple[str, ...]:
         """Words of a that b has too, rarest first (a word counts when its stem matches)."""
@@ -238,9 +255,10 @@ class TalkIndex:
         else:
             return []
         skip = set(exclude) | ({qid} if qid is not None else set())
+        mine = self._cached(qid) if qid is not None and qid in self.terms else self.vectors(found)
         scored = []
         for other in self._candidates(found, skip):
-            value = self.score(found, self.terms[other])
+            value = self._mix(mine, self._cached(other))
             if value >= threshold:
                 scored.append(Suggestion(other, round(value, 3), self.shared_words(found, self.terms[other])))
         scored.sort(key=lambda s: (-s.score, s.id))
