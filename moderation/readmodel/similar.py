@@ -25,6 +25,7 @@ from ..services.writes import Changed, Write
 from ..services.sequence import next_seq
 
 log = logging.getLogger("fragerunde.similar")
+BACKLOG_SLICE = 100
 T = TypeVar("T")
 
 
@@ -46,7 +47,7 @@ class SimilarWorker:
         self.versions: dict[int, dict[int, int]] = {}
         self.pending: dict[int, set[int]] = {}
         self.lock = threading.Lock()
-        self.wakeup: Any = None
+        self.working = threading.Lock()
         self.started = False
         self.runs = 0
 
@@ -74,10 +75,13 @@ class SimilarWorker:
                 log.exception("similar suggestions failed")
 
     def flush(self) -> None:
-        with self.lock:
-            pending, self.pending = self.pending, {}
-        if not pending:
-            return
+        with self.working:  # one round at a time: the indexes are not shared between threads
+            with self.lock:
+                pending, self.pending = self.pending, {}
+            if pending:
+                self._flush(pending)
+
+    def _flush(self, pending: dict[int, set[int]]) -> None:
         if has_app_context():  # run inline (tests): on the caller's session, after its commit
             for talk_id, question_ids in pending.items():
                 self._refresh(talk_id, question_ids)
@@ -111,14 +115,21 @@ class SimilarWorker:
         stored = similar.stored(session, talk_id)
         skip = similar.dismissed(session, talk_id)
 
+        backlog: list[bool] = []
+
         def update() -> dict[int, list[Suggestion]]:
             for qid in gone:
                 index.remove(qid)
             for qid, (text, _version) in new_texts.items():
                 index.add(qid, text)
-            ids = (question_ids & set(current)) | (set(current) - set(stored))
+            ids = question_ids & set(current)
             if not first:
                 ids |= renewed
+            # Questions stored before suggestions were (an upgrade): a slice per round, so that
+            # no single round holds the database or a broadcast for long.
+            missing = sorted(set(current) - set(stored) - ids)
+            ids |= set(missing[:BACKLOG_SLICE])
+            backlog.append(len(missing) > BACKLOG_SLICE)
             found = compute(index, ids, skip)
             # Whoever pointed to a question that left or changed is looked at again.
             left = gone | set(question_ids) | (set() if first else renewed)
@@ -128,6 +139,9 @@ class SimilarWorker:
             return found
 
         found = self._cpu(update)
+        if any(backlog):
+            with self.lock:
+                self.pending.setdefault(talk_id, set())
         known.clear()
         known.update(current)
         for qid in gone & set(stored):

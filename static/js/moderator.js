@@ -134,6 +134,41 @@
     select.focus();
   }
 
+  /* "Ähnlich wie #12" links to the other card, its shared words marked, and a button to dismiss
+   * a wrong suggestion for good (the server never suggests that pair again). */
+  function renderSimilar(box, q) {
+    var open = ["pending", "approved", "forwarded"];
+    var twins = (q.similar || []).filter(function (id) { return questions[id] && open.indexOf(questions[id].status) !== -1; });
+    box.hidden = !twins.length || ["pending", "approved"].indexOf(q.status) === -1;
+    box.textContent = "";
+    twins.forEach(function (id) {
+      var line = el("span", "twin", S.similarTo + " ");
+      var link = el("a", "", "#" + id);
+      link.href = "#question-text-" + id;
+      link.title = questions[id].text;
+      link.addEventListener("click", function (e) {
+        e.preventDefault();
+        var tab = document.getElementById("tab-" + questions[id].status);
+        if (tab) selectTab(tab);
+        var target = document.getElementById("question-text-" + id);
+        if (target) { target.tabIndex = -1; target.scrollIntoView({ block: "center" }); target.focus(); }
+      });
+      line.appendChild(link);
+      ((q.similar_words || {})[id] || []).forEach(function (word, i) {
+        line.appendChild(document.createTextNode(i ? ", " : ": "));
+        line.appendChild(el("mark", "", word));
+      });
+      line.appendChild(document.createTextNode(" "));
+      line.appendChild(button(Live.fill(S.dismissSimilar, { id: id }), function () {
+        Live.call(live.socket, "dismiss_similar", { question_id: q.id, other_id: id }, function (ack) {
+          if (ack && ack.ok) { questions[ack.question.id] = ack.question; place(ack.question); say(S.done); }
+          else say((ack && ack.message) || ack.error, true);
+        });
+      }, "secondary small"));
+      box.appendChild(line);
+    });
+  }
+
   function fill(card, q) {
     card.dataset.id = q.id;
     var text = card.querySelector(".text");
@@ -155,10 +190,7 @@
     var busy = card.querySelector(".editing");
     busy.hidden = !editingBy[q.id];
     busy.textContent = editingBy[q.id] ? Live.fill(S.editingBy, { user: editingBy[q.id] }) : "";
-    var similar = card.querySelector(".similar");
-    var twins = (q.similar || []).filter(function (id) { return questions[id]; });
-    similar.hidden = !twins.length || ["pending", "approved"].indexOf(q.status) === -1;
-    similar.textContent = twins.length ? Live.fill(S.similar, { ids: twins.map(function (id) { return "#" + id; }).join(", ") }) : "";
+    renderSimilar(card.querySelector(".similar"), q);
     var merged = card.querySelector(".merged");
     merged.hidden = !(q.merged && q.merged.length);
     if (!merged.hidden) {
