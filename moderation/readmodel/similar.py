@@ -20,12 +20,13 @@ from .. import clock
 from ..extensions import db
 from ..models import Question, Talk
 from ..services import similar
+from ..services.sequence import next_seq
 from ..services.similar import Suggestion, TalkIndex
 from ..services.writes import Changed, Write
-from ..services.sequence import next_seq
 
 log = logging.getLogger("fragerunde.similar")
-BACKLOG_SLICE = 100
+BACKLOG_SLICE = 50
+BACKLOG_PAUSE = 0.25  # seconds between slices: the backlog yields to live traffic
 T = TypeVar("T")
 
 
@@ -48,6 +49,7 @@ class SimilarWorker:
         self.pending: dict[int, set[int]] = {}
         self.lock = threading.Lock()
         self.working = threading.Lock()
+        self.backlog = False
         self.started = False
         self.runs = 0
 
@@ -68,7 +70,7 @@ class SimilarWorker:
 
     def _run(self) -> None:
         while True:
-            self.socketio.sleep(self.delay)
+            self.socketio.sleep(BACKLOG_PAUSE if self.backlog else self.delay)
             try:
                 self.flush()
             except Exception:  # one failed batch must not stop later ones
@@ -139,7 +141,8 @@ class SimilarWorker:
             return found
 
         found = self._cpu(update)
-        if any(backlog):
+        self.backlog = any(backlog)
+        if self.backlog:
             with self.lock:
                 self.pending.setdefault(talk_id, set())
         known.clear()

@@ -12,13 +12,15 @@ feature with it, and only the best few candidates are scored exactly.
 """
 from __future__ import annotations
 
+import heapq
 import math
 import re
 import unicodedata
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Iterable
+from typing import Any
 
 import Stemmer
 from sqlalchemy import select
@@ -42,14 +44,15 @@ IDF_FLOOR = 0.3  # a word in every question of a talk still counts a little (tal
 LIMIT = 3
 
 # Said in questions, rarely what they are about.
-FILLER = frozenset("""
-    überhaupt eigentlich genau eigentlich denn mal bitte schon wirklich endlich etwa ganz gerade
-    halt eben wohl vielleicht eher gibt gib geben gegeben frage fragen gern gerne bzw usw ggf
-    konkret speziell gezielt insbesondere besonders grundsätzlich momentan aktuell derzeit heute
-    kommt kommen geht gehen lässt lassen sollte sollten könnte könnten würde würden dürfen darf
-    sinnvoll möglich beispiel beispiele viele vielen wieviel wieviele welcher welches stehen steht
-    bekommt bekommen tun macht
-""".split())
+FILLER = frozenset((
+    "überhaupt", "eigentlich", "genau", "denn", "mal", "bitte", "schon", "wirklich", "endlich", "etwa",
+    "ganz", "gerade", "halt", "eben", "wohl", "vielleicht", "eher", "gibt", "gib", "geben", "gegeben",
+    "frage", "fragen", "gern", "gerne", "bzw", "usw", "ggf", "konkret", "speziell", "gezielt",
+    "insbesondere", "besonders", "grundsätzlich", "momentan", "aktuell", "derzeit", "heute", "kommt",
+    "kommen", "geht", "gehen", "lässt", "lassen", "sollte", "sollten", "könnte", "könnten", "würde",
+    "würden", "dürfen", "darf", "sinnvoll", "möglich", "beispiel", "beispiele", "viele", "vielen",
+    "wieviel", "wieviele", "welcher", "welches", "stehen", "steht", "bekommt", "bekommen", "tun", "macht",
+))
 STOP_WORDS = frozenset(w.casefold() for w in get_stop_words("german")) | FILLER
 
 _WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
@@ -206,7 +209,7 @@ class TalkIndex:
         """Questions sharing a telling feature, roughly best first: features that most questions
         share are skipped (their weight is small), so the work stays well below the talk's size."""
         common = max(25, len(self) // 8)
-        votes: Counter[int] = Counter()
+        votes: dict[int, float] = defaultdict(float)
         for space, counts, share in ((self.words, found.words, WORD_SHARE),
                                      (self.ngrams, found.ngrams, 1 - WORD_SHARE)):
             for feature in counts:
@@ -217,7 +220,7 @@ class TalkIndex:
                         votes[qid] += weight
         for qid in exclude:
             votes.pop(qid, None)
-        return [qid for qid, _ in votes.most_common(4 * LIMIT + 8)]
+        return heapq.nlargest(4 * LIMIT + 8, votes, key=votes.__getitem__)
 
     def vectors(self, found: Terms) -> tuple[dict[str, float], dict[str, float]]:
         return self.words.vector(found.words), self.ngrams.vector(found.ngrams)
@@ -267,9 +270,11 @@ class TalkIndex:
 
 # Stored suggestions: what snapshots and broadcasts read; computed once per written question.
 
-def stored(session: DbSession, talk_id: int, question_ids: Iterable[int] | None = None) -> dict[int, list[dict[str, Any]]]:
+def stored(session: DbSession, talk_id: int,
+           question_ids: Iterable[int] | None = None) -> dict[int, list[dict[str, Any]]]:
     """The stored suggestions of a talk's questions (all, or those given): [{id, words}], best first."""
-    query = select(SimilarSuggestion.question_id, SimilarSuggestion.items).where(SimilarSuggestion.talk_id == talk_id)
+    query = select(SimilarSuggestion.question_id, SimilarSuggestion.items).where(
+        SimilarSuggestion.talk_id == talk_id)
     if question_ids is not None:
         query = query.where(SimilarSuggestion.question_id.in_(list(question_ids)))
     return {qid: list(items or []) for qid, items in session.execute(query)}

@@ -63,7 +63,7 @@ def test_a_closed_question_is_no_longer_suggested(pair):
     received(moderator, "/moderator")
     assert mod(moderator, "reject", {"question_id": b})["ok"] is True
     assert all(q["similar"] == [] for q in question_events(received(moderator, "/moderator")))
-    snapshot_a = [q for q in mod_snapshot(moderator) if q["id"] == a][0]
+    snapshot_a = next(q for q in mod_snapshot(moderator) if q["id"] == a)
     assert snapshot_a["similar"] == []
 
 
