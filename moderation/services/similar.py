@@ -42,6 +42,7 @@ WORD_SHARE = 0.15  # the rest is the character n-grams' cosine
 NGRAM_SIZES = (3,)
 IDF_FLOOR = 0.3  # a word in every question of a talk still counts a little (talks of two questions)
 LIMIT = 3
+MIN_TALK_SIZE = 20  # a young talk weighs words as if it had this many questions: sharing still counts
 
 # Said in questions, rarely what they are about.
 FILLER = frozenset((
@@ -155,7 +156,7 @@ class _Space:
 
     def idf(self, feature: str) -> float:
         df = len(self.postings.get(feature, ()))
-        return math.log((self.size + 1) / (df + 1)) + IDF_FLOOR
+        return math.log((max(self.size, MIN_TALK_SIZE) + 1) / (df + 1)) + IDF_FLOOR
 
     def vector(self, counts: Counter[str]) -> dict[str, float]:
         weights = {f: (1.0 + math.log(c)) * self.idf(f) for f, c in counts.items()}

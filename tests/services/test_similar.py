@@ -202,3 +202,9 @@ def test_dismissing_needs_two_questions_of_the_talk(session, demo, clock, questi
     with pytest.raises(DomainError) as info:
         similar.dismiss(session, demo, anna, ids[question], ids[other])
     assert info.value.code == code
+
+
+def test_a_young_talk_of_two_questions_gets_its_suggestion():
+    index = index_of("Wie gut funktioniert ein Rufbus in der Uckermark?",
+                     "Welche Erfahrungen gibt es mit Rufbussen in der Uckermark?")
+    assert [s.id for s in index.suggest(2)] == [1]
