@@ -18,6 +18,7 @@ from sqlalchemy import (
     true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.types import JSON
 
 from .extensions import Base, db
 
@@ -223,3 +224,26 @@ class Block(Model):
     client_hash: Mapped[str] = mapped_column(String(64))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SimilarSuggestion(Model):
+    """The questions suggested as similar to one open question, computed once after it was
+    written (not with the question row: that would bump its version under a moderator's edit)."""
+    __tablename__ = "similar_suggestion"
+    question_id: Mapped[int] = mapped_column(ForeignKey("question.id", ondelete="CASCADE"), primary_key=True)
+    talk_id: Mapped[int] = mapped_column(ForeignKey("talk.id", ondelete="CASCADE"), index=True)
+    # [{"id": other question, "words": [shared words, most telling first]}, ...], best first
+    items: Mapped[list] = mapped_column(JSON, default=list)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DismissedSimilar(Model):
+    """A pair a moderator said is not alike: never suggested again (lower id first)."""
+    __tablename__ = "dismissed_similar"
+    __table_args__ = (UniqueConstraint("question_id", "other_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    talk_id: Mapped[int] = mapped_column(ForeignKey("talk.id", ondelete="CASCADE"), index=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("question.id", ondelete="CASCADE"))
+    other_id: Mapped[int] = mapped_column(ForeignKey("question.id", ondelete="CASCADE"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"), nullable=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

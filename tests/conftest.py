@@ -86,8 +86,8 @@ def make_app(database_url, clock):
     def make(**overrides):
         config = {
             "TESTING": True, "SECRET_KEY": "test-secret", "SQLALCHEMY_DATABASE_URI": database_url,
-            "WTF_CSRF_ENABLED": False, "VOTE_FLUSH_SECONDS": 0, "CLOCK": clock, "PUBLIC_ORIGIN": None,
-            "RATE_LIMIT_EXEMPT": [], "SESSION_SWEEP_SECONDS": 0,
+            "WTF_CSRF_ENABLED": False, "VOTE_FLUSH_SECONDS": 0, "SIMILAR_DELAY_SECONDS": 0, "CLOCK": clock,
+            "PUBLIC_ORIGIN": None, "RATE_LIMIT_EXEMPT": [], "SESSION_SWEEP_SECONDS": 0,
         }
         config.update(overrides)
         app = create_app(config)

@@ -6,6 +6,7 @@ from flask import Flask
 
 from ..extensions import db, socketio
 from ..readmodel.group import GroupCommit
+from ..readmodel.similar import SimilarWorker
 from ..readmodel.votes import VoteBatcher
 from ..services import accounts
 from .audience import AudienceNamespace
@@ -21,6 +22,7 @@ def register(app: Flask) -> None:
         socketio.on_namespace(namespace)
     close_idle_sessions(socketio.server, app.config["NAMESPACE_CONNECT_TIMEOUT"])
     app.extensions["vote_batcher"] = VoteBatcher(app, socketio, app.config["VOTE_FLUSH_SECONDS"])
+    app.extensions["similar_worker"] = SimilarWorker(app, socketio, app.config["SIMILAR_DELAY_SECONDS"])
     app.extensions["group_commit"] = GroupCommit(app, socketio, app.config["GROUP_COMMIT_MAX"])
     app.extensions["session_sweep"] = SessionSweep(app, socketio, moderators.connections, _still_valid,
                                                    app.config["SESSION_SWEEP_SECONDS"])

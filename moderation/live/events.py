@@ -69,6 +69,12 @@ class Undo:
 
 
 @dataclass(frozen=True)
+class DismissSimilar:
+    question_id: int
+    other_id: int
+
+
+@dataclass(frozen=True)
 class TalkState:
     state: str
     until: str | None = None

@@ -8,10 +8,10 @@ from flask_login import current_user
 from flask_socketio import disconnect, emit, join_room
 
 from ..extensions import db
-from ..models import Talk, User
+from ..models import Question, Talk, User
 from ..readmodel import payloads, publish, rooms
 from ..readmodel.views import MODERATOR
-from ..services import accounts, curation, organiser, steps, windows
+from ..services import accounts, curation, organiser, similar, steps, windows
 from ..services import questions as question_service
 from ..services import talks as talk_service
 from ..services.errors import DomainError
@@ -46,6 +46,8 @@ class ModeratorNamespace(LiveNamespace):
         join_room(rooms.user(user.id))
         current_app.extensions["session_sweep"].start()
         log.info("moderator connected", extra={"talk": talk.id, "user": user.id})
+        db.session.rollback()
+        current_app.extensions["similar_worker"].mark(talk.id, [])  # questions stored before it ran
         self.send_snapshot(talk)
 
     def on_disconnect(self, reason: object = None) -> None:
@@ -129,6 +131,20 @@ class ModeratorNamespace(LiveNamespace):
         user, talk = self.user(conn), self.talk(conn)
         write = question_service.merge(db.session, talk, user, event.question_id, event.into_id, event.version)
         return self._publish_question(conn, talk, write, "merge")
+
+    @acknowledged(events.DismissSimilar)
+    def on_dismiss_similar(self, conn: dict[str, Any], event: events.DismissSimilar) -> dict[str, Any]:
+        """A wrong suggestion, dismissed for good: the pair is never suggested again."""
+        user, talk = self.user(conn), self.talk(conn)
+        write = similar.dismiss(db.session, talk, user, event.question_id, event.other_id)
+        question_id = event.question_id
+        answer = self._publish_question(conn, talk, write, "dismiss_similar")
+        suggested = similar.stored(db.session, talk.id, [question_id]).get(question_id, [])
+        open_ids = similar.open_among(db.session, talk.id, {item["id"] for item in suggested})
+        question = db.session.get(Question, question_id)
+        if answer["question"] is not None and question is not None:
+            answer["question"].update(similar.payload(question, suggested, open_ids))
+        return answer
 
     @acknowledged(events.Undo)
     def on_undo(self, conn: dict[str, Any], event: events.Undo) -> dict[str, Any]:

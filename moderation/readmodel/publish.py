@@ -11,13 +11,12 @@ from typing import Any
 from flask import current_app
 
 from ..extensions import db, socketio
-from ..models import OPEN_STATUSES, Talk, User
-from ..services import DbSession, blocks, duplicates
+from ..models import Talk, User
+from ..services import DbSession, blocks, similar
 from ..services import questions as question_service
 from ..services.writes import Write
 from . import payloads, rooms
 from .sequence import advance
-from .snapshot import visible
 from .views import MODERATOR, VIEWS
 
 
@@ -27,6 +26,7 @@ class Outbox:
     messages: list[tuple[str, dict[str, Any], str, str]] = field(default_factory=list)
     counted: list[int] = field(default_factory=list)  # questions whose vote counts changed
     told: dict[str, int] = field(default_factory=dict)  # view name -> the seq it was told this under
+    questions: list[int] = field(default_factory=list)  # written questions: suggestions to compute
 
     def add(self, event: str, data: dict[str, Any], room: str, namespace: str) -> None:
         self.messages.append((event, data, room, namespace))
@@ -38,6 +38,8 @@ class Outbox:
             batcher = current_app.extensions["vote_batcher"]
             for question_id in self.counted:
                 batcher.mark(self.talk_id, question_id)
+        if self.questions and self.talk_id is not None:
+            current_app.extensions["similar_worker"].mark(self.talk_id, self.questions)
 
 
 def outbox(session: DbSession, talk: Talk, write: Write, now: datetime) -> Outbox:
@@ -59,15 +61,16 @@ def outbox(session: DbSession, talk: Talk, write: Write, now: datetime) -> Outbo
     ids = [c.question.id for c in write.changed]
     counts = question_service.counts(session, talk, ids)
     children = question_service.merged_children(session, talk)
-    suggest = {c.question.id for c in write.changed if c.question.status in OPEN_STATUSES}
-    similar = duplicates.similar(visible(session, talk, MODERATOR), only=suggest) if suggest else {}
+    box.questions = ids
+    suggested = similar.stored(session, talk.id, ids)
+    open_ids = similar.open_among(session, talk.id, {s["id"] for items in suggested.values() for s in items})
     blocked = blocks.blocked_clients(session, talk)
     for change in write.changed:
         q = change.question
         for view in VIEWS:
             payload = payloads.question(q, counts, view, children.get(q.id), blocked=blocked)
             if "similar" in view.staff_fields:
-                payload["similar"] = similar.get(q.id, [])
+                payload.update(similar.payload(q, suggested.get(q.id, []), open_ids))
             message = {"question": payload, "seq": seqs[view.name]}
             author = rooms.client(talk.id, q.client_hash) if view.own_questions and q.client_hash else None
             # Its author may see more of a question than everybody else (an unpublished answer).

@@ -6,8 +6,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from ..models import Question, Talk
-from ..services import DbSession, blocks, curation, duplicates
+from ..models import OPEN_STATUSES, Question, Talk
+from ..services import DbSession, blocks, curation, similar
 from ..services import questions as question_service
 from . import payloads
 from .sequence import current
@@ -33,14 +33,15 @@ def snapshot(session: DbSession, talk: Talk, view: View, now: datetime, client: 
     children = question_service.merged_children(session, talk) if view.staff_fields else {}
     mine = view.own_questions and client is not None
     voted = question_service.voted_by(session, talk, client) if mine and client else set()
-    similar = duplicates.similar(shown) if "similar" in view.staff_fields else {}
+    suggested = similar.stored(session, talk.id) if "similar" in view.staff_fields else {}
+    open_ids = {q.id for q in shown if q.status in OPEN_STATUSES}
     blocked = blocks.blocked_clients(session, talk) if "blocked" in view.staff_fields else frozenset()
     items = []
     for q in shown:
         own = mine and q.client_hash == client
         item = payloads.question(q, counts, view, children.get(q.id), blocked=blocked, own=own)
         if "similar" in view.staff_fields:
-            item["similar"] = similar.get(q.id, [])
+            item.update(similar.payload(q, suggested.get(q.id, []), open_ids))
         if mine:
             item["mine"] = own
             item["voted"] = q.id in voted

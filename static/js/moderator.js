@@ -85,6 +85,12 @@
   function done(text) { say(text); toast(text, false); }
   function failed(ack) { toast((ack && ack.message) || (ack && ack.error) || "?", true); }
 
+  function dismissSimilar(questionId, otherId) {
+    Live.call(live.socket, "dismiss_similar", { question_id: questionId, other_id: otherId }, function (ack) {
+      if (ack && ack.ok) update(ack.question); else failed(ack);
+    });
+  }
+
   var arrivalIds = [], arrivalTimer = null, lastArrivalNote = 0;
   function arrived(id) {
     arrivalIds.push(id);
@@ -310,20 +316,28 @@
       node.hidden = !editingBy[q.id];
       node.textContent = editingBy[q.id] ? Live.fill(S.editingBy, { user: editingBy[q.id] }) : "";
     },
+    /* "Ähnlich wie #12" links to the other card, the words both share marked, and a button to
+     * dismiss a wrong suggestion for good (the server never suggests that pair again). */
     function similar(card, q) {
       var node = card.querySelector(".similar");
       var ids = ["pending", "approved"].indexOf(q.status) !== -1 ? twins(q) : [];
       node.hidden = !ids.length;
       node.textContent = "";
-      if (!ids.length) return;
-      node.appendChild(document.createTextNode(S.similar + " "));
-      ids.forEach(function (id, i) {
-        if (i) node.appendChild(document.createTextNode(", "));
+      ids.forEach(function (id) {
+        var line = el("span", "twin", S.similar + " ");
         var link = el("a", "", "#" + id);
         link.href = "#q-" + id;
         link.dataset.jump = id;
         link.setAttribute("aria-label", Live.fill(S.similarLink, { id: id }));
-        node.appendChild(link);
+        line.appendChild(link);
+        ((q.similar_words || {})[id] || []).forEach(function (word, i) {
+          line.appendChild(document.createTextNode(i ? ", " : ": "));
+          line.appendChild(el("mark", "", word));
+        });
+        line.appendChild(document.createTextNode(" "));
+        line.appendChild(button(Live.fill(S.dismissSimilar, { id: id }), function () { dismissSimilar(q.id, id); },
+          "secondary small"));
+        node.appendChild(line);
       });
     },
     function merged(card, q) {

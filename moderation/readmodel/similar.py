@@ -1,0 +1,170 @@
+"""Similar-question suggestions, computed after commit by one background worker per process.
+
+A write only notes which questions changed (`mark`); the worker brings its per-talk index up to
+date with the database, computes the suggestions of those questions (and of the questions they
+meet or left), stores them and publishes the questions whose suggestions changed as ordinary
+question changes. Snapshots and broadcasts only read what is stored. Under eventlet the scoring
+runs in a native thread (eventlet.tpool), so the hub keeps serving while it works.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import Flask, has_app_context
+from flask_socketio import SocketIO
+
+from .. import clock
+from ..extensions import db
+from ..models import Question, Talk
+from ..services import similar
+from ..services.sequence import next_seq
+from ..services.similar import Suggestion, TalkIndex
+from ..services.writes import Changed, Write
+
+log = logging.getLogger("fragerunde.similar")
+BACKLOG_SLICE = 50
+BACKLOG_PAUSE = 0.25  # seconds between slices: the backlog yields to live traffic
+T = TypeVar("T")
+
+
+def compute(index: TalkIndex, ids: set[int], skip: dict[int, set[int]]) -> dict[int, list[Suggestion]]:
+    """Suggestions of the given questions, then of every question they suggest (the new question
+    may belong in their lists too). Pure CPU: safe to run in a native thread."""
+    found = {qid: index.suggest(qid, exclude=skip.get(qid, ())) for qid in ids if qid in index}
+    for qid in {s.id for suggestions in list(found.values()) for s in suggestions} - found.keys():
+        found[qid] = index.suggest(qid, exclude=skip.get(qid, ()))
+    return found
+
+
+class SimilarWorker:
+    def __init__(self, app: Flask, socketio: SocketIO, delay: float):
+        self.app = app
+        self.socketio = socketio
+        self.delay = delay
+        self.indexes: dict[int, TalkIndex] = {}
+        self.versions: dict[int, dict[int, int]] = {}
+        self.pending: dict[int, set[int]] = {}
+        self.lock = threading.Lock()
+        self.working = threading.Lock()
+        self.backlog = False
+        self.started = False
+        self.runs = 0
+
+    def mark(self, talk_id: int, question_ids: list[int]) -> None:
+        """Note written questions (after commit): their suggestions are computed soon after.
+        No ids: bring the whole talk up to date (a moderator connected)."""
+        with self.lock:
+            self.pending.setdefault(talk_id, set()).update(question_ids)
+            start = not self.started and self.delay > 0
+            self.started = self.started or start
+        if self.delay <= 0:
+            try:
+                self.flush()
+            except Exception:  # the write it follows is committed and answered regardless
+                log.exception("similar suggestions failed")
+        elif start:
+            self.socketio.start_background_task(self._run)
+
+    def _run(self) -> None:
+        while True:
+            self.socketio.sleep(BACKLOG_PAUSE if self.backlog else self.delay)
+            try:
+                self.flush()
+            except Exception:  # one failed batch must not stop later ones
+                log.exception("similar suggestions failed")
+
+    def flush(self) -> None:
+        with self.working:  # one round at a time: the indexes are not shared between threads
+            with self.lock:
+                pending, self.pending = self.pending, {}
+            if pending:
+                self._flush(pending)
+
+    def _flush(self, pending: dict[int, set[int]]) -> None:
+        if has_app_context():  # run inline (tests): on the caller's session, after its commit
+            for talk_id, question_ids in pending.items():
+                self._refresh(talk_id, question_ids)
+            return
+        with self.app.app_context():
+            try:
+                for talk_id, question_ids in pending.items():
+                    self._refresh(talk_id, question_ids)
+            finally:
+                db.session.remove()
+
+    def _cpu(self, work: Callable[..., T], *args: Any) -> T:
+        if self.socketio.async_mode == "eventlet":
+            from eventlet import tpool
+            return tpool.execute(work, *args)
+        return work(*args)
+
+    def _refresh(self, talk_id: int, question_ids: set[int]) -> None:
+        session = db.session
+        talk = session.get(Talk, talk_id)
+        if talk is None:
+            self.indexes.pop(talk_id, None)
+            return
+        first = talk_id not in self.versions
+        index = self.indexes.setdefault(talk_id, TalkIndex())
+        known = self.versions.setdefault(talk_id, {})
+        current = similar.open_versions(session, talk_id)
+        gone = set(known) - set(current)
+        renewed = {qid for qid, version in current.items() if known.get(qid) != version}
+        new_texts = similar.texts(session, renewed)
+        stored = similar.stored(session, talk_id)
+        skip = similar.dismissed(session, talk_id)
+
+        backlog: list[bool] = []
+
+        def update() -> dict[int, list[Suggestion]]:
+            for qid in gone:
+                index.remove(qid)
+            for qid, (text, _version) in new_texts.items():
+                index.add(qid, text)
+            ids = question_ids & set(current)
+            if not first:
+                ids |= renewed
+            # Questions stored before suggestions were (an upgrade): a slice per round, so that
+            # no single round holds the database or a broadcast for long.
+            missing = sorted(set(current) - set(stored) - ids)
+            ids |= set(missing[:BACKLOG_SLICE])
+            backlog.append(len(missing) > BACKLOG_SLICE)
+            found = compute(index, ids, skip)
+            # Whoever pointed to a question that left or changed is looked at again.
+            left = gone | set(question_ids) | (set() if first else renewed)
+            for qid, items in stored.items():
+                if qid in current and qid not in found and any(item["id"] in left for item in items):
+                    found[qid] = index.suggest(qid, exclude=skip.get(qid, ()))
+            return found
+
+        found = self._cpu(update)
+        self.backlog = any(backlog)
+        if self.backlog:
+            with self.lock:
+                self.pending.setdefault(talk_id, set())
+        known.clear()
+        known.update(current)
+        for qid in gone & set(stored):
+            if stored[qid]:
+                found[qid] = []
+        changed_ids = similar.save(session, talk_id, found)
+        self.runs += 1
+
+        def shown(items: list[dict[str, Any]]) -> list[tuple[int, tuple[str, ...]]]:
+            return [(item["id"], tuple(item["words"])) for item in items if item["id"] in current]
+
+        # A stored list that only lost questions no longer open looks the same on every screen.
+        changed_ids = [qid for qid in changed_ids if qid in current and shown(stored.get(qid, []))
+                       != [(s.id, s.words) for s in found[qid]]]
+        if not changed_ids:
+            session.commit()
+            return
+        from .publish import commit, outbox  # publish hands written questions to this worker
+        questions = list(session.query(Question).filter(Question.id.in_(changed_ids)))
+        write = Write(questions[0], [Changed(q, q.status) for q in questions], next_seq(session, talk))
+        box = outbox(session, talk, write, clock.now())
+        box.questions = []
+        commit(box)

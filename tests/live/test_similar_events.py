@@ -1,0 +1,109 @@
+"""Similar-question suggestions over the moderator socket: computed after the write, published
+as question changes, read from the store by snapshots, dismissed for good."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from moderation.extensions import db
+from moderation.models import AuditEntry
+from moderation.services.similar import TalkIndex
+from tests.helpers import submit
+from tests.live.test_sockets import mod, question_events, received, refusal
+
+RUFBUS = "Wie gut funktioniert ein Rufbus in Kleinstädten?"
+RUFBUSSE = "Welche Erfahrungen gibt es mit Rufbussen in Kleinstädten?"
+RADWEG = "Wie sicher sind die Radwege zwischen den Dörfern?"
+
+
+def latest(got: list[tuple[str, dict]]) -> dict[int, dict]:
+    return {q["id"]: q for q in question_events(got)}
+
+
+@pytest.fixture
+def pair(audience_client, moderator_client):
+    """A moderator, and two questions that ask the same thing plus one that does not."""
+    audience, moderator = audience_client(), moderator_client()
+    a = submit(audience, RUFBUS)["question"]["id"]
+    c = submit(audience, RADWEG)["question"]["id"]
+    b = submit(audience, RUFBUSSE)["question"]["id"]
+    return audience, moderator, a, b, c
+
+
+def test_a_new_question_brings_its_suggestions_to_moderators_only(pair):
+    audience, moderator, a, b, c = pair
+    got = received(moderator, "/moderator")
+    seqs = [data["seq"] for name, data in got if name == "question"]
+    assert sorted(set(seqs)) == seqs[:1] + [seq for i, seq in enumerate(seqs[1:]) if seq != seqs[i]]
+    assert sorted(set(seqs)) == list(range(seqs[0], seqs[-1] + 1))  # gap-free: one seq per write
+    shown = latest(got)
+    assert shown[b]["similar"] == [a] and shown[a]["similar"] == [b] and shown[c]["similar"] == []
+    assert "Kleinstädten" in shown[b]["similar_words"][str(a)]
+    for name, data in received(audience, "/audience"):
+        if name == "question":
+            assert "similar" not in data["question"] and "similar_words" not in data["question"]
+
+
+def test_snapshots_read_stored_suggestions_and_never_compute(pair, monkeypatch):
+    _audience, moderator, a, b, c = pair
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("suggestions computed inside a snapshot")
+
+    monkeypatch.setattr(TalkIndex, "suggest", refuse)
+    received(moderator, "/moderator")
+    assert mod(moderator, "resync", {})["ok"] is True
+    snapshot = [data for name, data in received(moderator, "/moderator") if name == "snapshot"][-1]
+    by_id = {q["id"]: q for q in snapshot["questions"]}
+    assert (by_id[a]["similar"], by_id[b]["similar"], by_id[c]["similar"]) == ([b], [a], [])
+
+
+def test_a_closed_question_is_no_longer_suggested(pair):
+    _audience, moderator, a, b, _c = pair
+    received(moderator, "/moderator")
+    assert mod(moderator, "reject", {"question_id": b})["ok"] is True
+    assert all(q["similar"] == [] for q in question_events(received(moderator, "/moderator")))
+    snapshot_a = next(q for q in mod_snapshot(moderator) if q["id"] == a)
+    assert snapshot_a["similar"] == []
+
+
+def mod_snapshot(moderator) -> list[dict]:
+    received(moderator, "/moderator")
+    assert mod(moderator, "resync", {})["ok"] is True
+    return [data for name, data in received(moderator, "/moderator") if name == "snapshot"][-1]["questions"]
+
+
+def test_a_dismissed_pair_is_never_suggested_again(app, pair):
+    _audience, moderator, a, b, _c = pair
+    received(moderator, "/moderator")
+    ack = mod(moderator, "dismiss_similar", {"question_id": b, "other_id": a})
+    assert ack["ok"] is True and ack["question"]["id"] == b and ack["question"]["similar"] == []
+    shown = latest(received(moderator, "/moderator"))
+    assert shown[a]["similar"] == [] and shown[b]["similar"] == []
+    version = ack["question"]["version"]
+    assert mod(moderator, "edit", {"question_id": b, "text": RUFBUS + " Und im Dorf?", "version": version})["ok"]
+    assert all(q["similar"] == [] for q in mod_snapshot(moderator) if q["id"] in (a, b))
+    with app.app_context():
+        entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "dismiss_similar"))
+        assert (entry.question_id, entry.before, entry.username) == (b, str(a), "mod")
+
+
+@pytest.mark.parametrize("data, code", [
+    ({"question_id": "1", "other_id": 2}, "invalid"),
+    ({"question_id": 1}, "invalid"),
+    ("same", "invalid"),
+    ("unknown", "not_found"),
+])
+def test_dismissing_is_validated(pair, data, code):
+    _audience, moderator, a, _b, _c = pair
+    if data == "same":
+        data = {"question_id": a, "other_id": a}
+    elif data == "unknown":
+        data = {"question_id": a, "other_id": a + 1000}
+    refusal(mod(moderator, "dismiss_similar", data), code)
+
+
+def test_only_moderators_can_dismiss(pair, audience_client):
+    audience, _moderator, a, b, _c = pair
+    answer = audience.emit("dismiss_similar", {"question_id": a, "other_id": b}, namespace="/audience", callback=True)
+    refusal(answer, "invalid")
