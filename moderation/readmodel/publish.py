@@ -48,8 +48,9 @@ def outbox(session: DbSession, talk: Talk, write: Write, now: datetime) -> Outbo
     box = Outbox(talk_id=talk.id, counted=list(write.counted))
     if not write.changed and not write.talk_changed:
         return box
-    told = [view for view in VIEWS if write.talk_changed or any(
-        view.sees(c.question.status) or view.sees(c.old_status) for c in write.changed)]
+    told = [view for view in VIEWS if write.talk_changed or (
+        (write.fields is None or write.fields & view.staff_fields)
+        and any(view.sees(c.question.status) or view.sees(c.old_status) for c in write.changed))]
     seqs = advance(session, talk, told)
     box.told = {view.name: seqs[view.name] for view in told}
     if write.talk_changed:
@@ -68,6 +69,8 @@ def outbox(session: DbSession, talk: Talk, write: Write, now: datetime) -> Outbo
     for change in write.changed:
         q = change.question
         for view in VIEWS:
+            if write.fields is not None and view not in told:
+                continue
             payload = payloads.question(q, counts, view, children.get(q.id), blocked=blocked)
             if "similar" in view.staff_fields:
                 payload.update(similar.payload(q, suggested.get(q.id, []), open_ids))

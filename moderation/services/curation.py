@@ -67,7 +67,7 @@ def set_labels(session: DbSession, talk: Talk, user: User, question_id: int, nam
     session.flush()
     record(session, talk, user, "labels", question=question, from_status=question.status,
            to_status=question.status, before=", ".join(before), after=", ".join(label.name for label in labels))
-    return changed(question, Changed(question, question.status))
+    return changed(question, Changed(question, question.status), fields=frozenset({"labels"}))
 
 
 def set_note(session: DbSession, talk: Talk, user: User, question_id: int, text: str) -> Write:
@@ -81,7 +81,7 @@ def set_note(session: DbSession, talk: Talk, user: User, question_id: int, text:
     _flush_or_conflict(session, question)
     record(session, talk, user, "note", question=question, from_status=question.status,
            to_status=question.status, before=before, after=note)
-    return changed(question, Changed(question, question.status))
+    return changed(question, Changed(question, question.status), fields=frozenset({"note"}))
 
 
 def _answer_state(answer: str | None, published: bool) -> str:

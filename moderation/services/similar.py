@@ -345,7 +345,7 @@ def dismiss(session: DbSession, talk: Talk, user: User, question_id: int, other_
     session.flush()
     if not touched:
         return unchanged(question)
-    return changed(session, talk, question, *touched)
+    return changed(question, *touched, fields=frozenset({"similar"}))
 
 
 def open_among(session: DbSession, talk_id: int, question_ids: set[int]) -> set[int]:

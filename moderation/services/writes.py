@@ -29,11 +29,15 @@ class Write:
     created: bool = False
     talk_changed: bool = False
     counted: list[int] = field(default_factory=list)
+    # Only these staff fields changed (labels, a note, suggestions): only views that carry one of
+    # them hear of it. None: anything may have changed.
+    fields: frozenset[str] | None = None
 
 
 def unchanged(question: Question) -> Write:
     return Write(question)
 
 
-def changed(question: Question, *changes: Changed, created: bool = False) -> Write:
-    return Write(question, list(changes), created=created)
+def changed(question: Question, *changes: Changed, created: bool = False,
+            fields: frozenset[str] | None = None) -> Write:
+    return Write(question, list(changes), created=created, fields=fields)
