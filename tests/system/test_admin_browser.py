@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 from tests.server import Server
 
 # Chromium, its options and the snapshot counter are set up once, in test_browser.
-from tests.system.test_browser import PHONE, browser, live, new_context  # noqa: F401
+from tests.system.test_browser import PHONE, live
 
 pytestmark = pytest.mark.browser
 
@@ -36,7 +36,7 @@ def server():
 
 
 @pytest.fixture
-def new_page(new_context):  # noqa: F811 (the fixture imported from test_browser)
+def new_page(new_context):
     def make(**options):
         options.setdefault("viewport", {"width": 1280, "height": 900})
         return new_context(**options).new_page()

@@ -11,12 +11,10 @@ import pytest
 from tests.system.test_browser import (  # noqa: F401  (fixtures)
     ask,
     audience_page,
-    browser,
     card,
     expect,
     moderator,
     moderator_login,
-    new_context,
     server,
 )
 
