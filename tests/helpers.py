@@ -43,3 +43,12 @@ def events(client, namespace: str, name: str | None = None) -> list:
 def submit(client, text: str, name: str | None = None, msg_id: str | None = None) -> dict:
     return client.emit("submit", {"text": text, "name": name, "client_msg_id": msg_id or str(uuid.uuid4())},
                        namespace="/audience", callback=True)
+
+
+def refused(fn, *args, **kwargs):
+    """The DomainError a service call raises (the test fails if it raises none)."""
+    from moderation.services.errors import DomainError
+
+    with pytest.raises(DomainError) as info:
+        fn(*args, **kwargs)
+    return info.value

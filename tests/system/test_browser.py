@@ -6,7 +6,6 @@ Waiting is Playwright's auto-waiting `expect`, never a sleep.
 """
 from __future__ import annotations
 
-import os
 import re
 import uuid
 from pathlib import Path
@@ -15,23 +14,18 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.server import Server
+from tests.system import chromium
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync"]
 PHONE = {"width": 360, "height": 740}
 MOD_USER, MOD_PASSWORD = "browser_mod", "Browser-" + uuid.uuid4().hex[:12]
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 15_000  # ms, for every expect()
 
-if not os.path.exists(CHROMIUM):
-    if os.environ.get("REQUIRE_BROWSER") == "1":
-        pytest.fail(f"{CHROMIUM} is missing but REQUIRE_BROWSER=1", pytrace=False)
-    pytest.skip(f"{CHROMIUM} is missing: browser tests skipped", allow_module_level=True)
+chromium.require()
 
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
+from playwright.sync_api import expect  # noqa: E402
 
 expect.set_options(timeout=TIMEOUT)
 
@@ -77,14 +71,6 @@ def server():
 @pytest.fixture(scope="module")
 def podium_url(server) -> str:
     return f"{server.url}/podium/{server.podium_token('demo')}"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture
