@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from moderation.readmodel import publish
+
 IN_CI = bool(os.environ.get("CI"))
 PASSWORD = "richtig-geheim-123"
 
@@ -52,3 +54,10 @@ def refused(fn, *args, **kwargs):
     with pytest.raises(DomainError) as info:
         fn(*args, **kwargs)
     return info.value
+
+
+def published(session, talk, write, now: datetime | None = None) -> dict[str, int]:
+    """Publish a write as the edge does (without sending, then commit): the seq each view was told."""
+    box = publish.outbox(session, talk, write, now or datetime.now(UTC))
+    session.commit()
+    return box.told
