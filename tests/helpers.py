@@ -47,6 +47,15 @@ def submit(client, text: str, name: str | None = None, msg_id: str | None = None
                        namespace="/audience", callback=True)
 
 
+def refused(fn, *args, **kwargs):
+    """The DomainError a service call raises (the test fails if it raises none)."""
+    from moderation.services.errors import DomainError
+
+    with pytest.raises(DomainError) as info:
+        fn(*args, **kwargs)
+    return info.value
+
+
 def published(session, talk, write, now: datetime | None = None) -> dict[str, int]:
     """Publish a write as the edge does (without sending, then commit): the seq each view was told."""
     box = publish.outbox(session, talk, write, now or datetime.now(UTC))

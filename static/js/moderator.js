@@ -229,7 +229,7 @@
   function ghost(node, q) {
     var id = Number(node.dataset.id);
     if (cards[id] === node) delete cards[id];
-    node.style.minHeight = node.getBoundingClientRect().height + "px";  // the cards below stay where they are
+    node.style.height = node.getBoundingClientRect().height + "px";  // the cards below stay where they are
     node.classList.add("gone");
     node.removeAttribute("id");
     node.querySelector(".actions").textContent = "";

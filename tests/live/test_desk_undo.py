@@ -10,8 +10,7 @@ import pytest
 
 from moderation.models import Talk
 from moderation.services import accounts, questions, steps
-from moderation.services.errors import DomainError
-from tests.helpers import PASSWORD, events
+from tests.helpers import PASSWORD, events, refused
 
 
 @pytest.fixture
@@ -32,12 +31,6 @@ def ask(session, talk, clock, text="Wie kommt der Bus ins Dorf, wenn die Linie e
                               client_msg_id=uuid.uuid4().hex, now=clock())
     session.commit()
     return change.question
-
-
-def refused(fn, *args, **kwargs) -> DomainError:
-    with pytest.raises(DomainError) as info:
-        fn(*args, **kwargs)
-    return info.value
 
 
 def test_a_step_another_moderator_built_on_is_a_conflict_with_the_reason(session, demo, mods, clock):

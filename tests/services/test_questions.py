@@ -15,9 +15,8 @@ from moderation.readmodel.snapshot import visible
 from moderation.readmodel.views import AUDIENCE, MODERATOR, PODIUM
 from moderation.services import accounts, questions, retention, talks, windows
 from moderation.services import text as texts
-from moderation.services.errors import DomainError
 from moderation.services.moderation_words import flag_for
-from tests.helpers import PASSWORD, published
+from tests.helpers import PASSWORD, published, refused
 
 UTC = UTC
 
@@ -43,12 +42,6 @@ def ask(session, talk: Talk, clock, text: str = "Wie kommt der Bus ins Dorf?", c
                               client_msg_id=msg_id or uuid.uuid4().hex, now=clock())
     session.commit()
     return change.question
-
-
-def refused(fn, *args, **kwargs) -> DomainError:
-    with pytest.raises(DomainError) as info:
-        fn(*args, **kwargs)
-    return info.value
 
 
 def audit(session, question: Question | None = None) -> list[AuditEntry]:

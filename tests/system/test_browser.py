@@ -139,6 +139,9 @@ def test_ask_moderate_forward_live(server, podium_url, new_context, moderator):
     pending = card(moderator, text)
     expect(pending).to_be_visible()
     pending.get_by_role("button", name="Freigeben", exact=True).click()
+    # while the pointer is over the queue, a note keeps the card's place; then it goes
+    expect(pending).to_contain_text("freigegeben – jetzt unter „Freigegeben“")
+    moderator.mouse.move(1, 1)
     expect(pending).to_be_hidden()
 
     public = audience.get_by_role("region", name="Freigegebene Fragen")
@@ -147,6 +150,7 @@ def test_ask_moderate_forward_live(server, podium_url, new_context, moderator):
     in_tab(moderator, "Freigegeben")
     approved = card(moderator, text)
     approved.get_by_role("button", name="Ans Podium", exact=True).click()
+    moderator.mouse.move(1, 1)
     expect(approved).to_be_hidden()
     in_tab(moderator, "Am Podium")
     expect(card(moderator, text)).to_be_visible()
