@@ -30,15 +30,20 @@ class AudienceNamespace(LiveNamespace):
         self.peaks: dict[int, int] = {}  # talk id -> highest count this process has stored
 
     def on_connect(self, auth: object = None) -> None:
-        """The audience id must be one this server signed (audience_ids): as `client_id` in the
-        auth, or the cookie of the question page that the handshake carries."""
+        """The audience id: one this server signed (audience_ids), as `client_id` in the auth or
+        as the question page's cookie that the handshake carries; else an id the client chose,
+        which counts against its address's new identities (LIMIT_IDENTITY_PER_ADDRESS)."""
         self.admit_connect()
         if not isinstance(auth, dict):
             raise ConnectionRefusedError("forbidden")
         secret = current_app.config["SECRET_KEY"]
         client_id = audience_ids.from_handshake(secret, auth, request.cookies)
         if client_id is None:
-            raise ConnectionRefusedError("forbidden")
+            client_id = audience_ids.chosen(auth)
+            if client_id is None:
+                raise ConnectionRefusedError("forbidden")
+            if current_app.extensions["rate_limits"].hit("IDENTITY", address=self.address()) is not None:
+                raise ConnectionRefusedError("rate_limited")
         try:
             talk = talk_service.by_slug(db.session, auth.get("talk"))
         except DomainError:

@@ -90,11 +90,27 @@ def test_the_question_page_hands_out_a_signed_id_once(demo):
 
 
 @pytest.mark.parametrize("client_id", [
-    str(uuid.uuid4()), uuid.uuid4().hex + ".forged-signature", "", None, 7,
+    uuid.uuid4().hex + ".forged-signature", "", "kurz", "x" * 65, "mit leerzeichen", None, 7,
 ])
-def test_a_made_up_id_is_refused(demo, client_id):
+def test_a_malformed_or_forged_id_is_refused(demo, client_id):
     client = socketio.test_client(demo, namespace="/audience", auth={"talk": "demo", "client_id": client_id})
     assert not client.is_connected("/audience")
+
+
+def test_an_id_the_client_chose_counts_as_a_new_identity_of_its_address(make_app, clock):
+    """The public contract lets a client choose its id (a uuid): every such connect counts against
+    the address's new identities, so taking a new id per message runs into that limit."""
+    app = make_app(LIMIT_IDENTITY_PER_ADDRESS="3 per minute")
+    with app.app_context():
+        talks.seed(db.session, clock())
+        db.session.commit()
+    ids = [str(uuid.uuid4()) for _ in range(4)]
+    clients = [socketio.test_client(app, namespace="/audience", flask_test_client=http_from(app, "203.0.113.9"),
+                                    auth={"talk": "demo", "client_id": i}) for i in ids]
+    assert [c.is_connected("/audience") for c in clients] == [True, True, True, False]
+    ack = submit(clients[0], "Mit eigener Kennung?")
+    assert ack["ok"] is True and ack["question"]["mine"] is True
+    assert person(app).is_connected("/audience"), "a signed id from the question page still gets in"
 
 
 def test_an_id_signed_with_another_key_is_refused(demo):
