@@ -63,6 +63,8 @@ DEFAULTS = {
     "SOCKET_MAX_BUFFER": 16 * 1024,
     "VOTE_FLUSH_SECONDS": 0.25,
     "SIMILAR_DELAY_SECONDS": 0.05,  # similar-question suggestions are computed this soon after a write
+    # Audience submissions and votes that arrive together are written in one transaction of at most this many.
+    "GROUP_COMMIT_MAX": 200,
     # limits: (count, seconds)
     "LIMIT_SUBMIT_PER_CLIENT": "5 per minute",
     "LIMIT_SUBMIT_PER_ADDRESS": "120 per minute",

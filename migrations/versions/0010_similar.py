@@ -1,13 +1,13 @@
 """Similar-question suggestions stored per question, and pairs moderators dismissed.
 
 Revision ID: 0010_similar
-Revises: 0002_audit_entry
+Revises: 0003_view_seqs
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0010_similar"
-down_revision = "0002_audit_entry"
+down_revision = "0003_view_seqs"
 branch_labels = None
 depends_on = None
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from ..extensions import socketio
+from ..readmodel.group import GroupCommit
 from ..readmodel.similar import SimilarWorker
 from ..readmodel.votes import VoteBatcher
 from .audience import AudienceNamespace
@@ -17,3 +18,4 @@ def register(app: Flask) -> None:
         socketio.on_namespace(namespace(namespace.view))
     app.extensions["vote_batcher"] = VoteBatcher(app, socketio, app.config["VOTE_FLUSH_SECONDS"])
     app.extensions["similar_worker"] = SimilarWorker(app, socketio, app.config["SIMILAR_DELAY_SECONDS"])
+    app.extensions["group_commit"] = GroupCommit(app, socketio, app.config["GROUP_COMMIT_MAX"])

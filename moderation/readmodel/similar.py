@@ -20,7 +20,6 @@ from .. import clock
 from ..extensions import db
 from ..models import Question, Talk
 from ..services import similar
-from ..services.sequence import next_seq
 from ..services.similar import Suggestion, TalkIndex
 from ..services.writes import Changed, Write
 
@@ -164,7 +163,7 @@ class SimilarWorker:
             return
         from .publish import commit, outbox  # publish hands written questions to this worker
         questions = list(session.query(Question).filter(Question.id.in_(changed_ids)))
-        write = Write(questions[0], [Changed(q, q.status) for q in questions], next_seq(session, talk))
+        write = Write(questions[0], [Changed(q, q.status) for q in questions], staff_only=True)
         box = outbox(session, talk, write, clock.now())
         box.questions = []
         commit(box)

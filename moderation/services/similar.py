@@ -30,7 +30,7 @@ from ..models import OPEN_STATUSES, DismissedSimilar, Question, SimilarSuggestio
 from . import DbSession, audit
 from . import questions as question_service
 from .errors import DomainError
-from .writes import Changed, Write, changed, unchanged
+from .writes import Changed, Write, unchanged
 
 # Tuned on tests/fixtures/kleinstaedte_fragen.json (90 questions in four talks, 55 pairs that ask
 # the same thing) with tests/services/test_similar_quality.py, over these constants, threshold
@@ -345,7 +345,7 @@ def dismiss(session: DbSession, talk: Talk, user: User, question_id: int, other_
     session.flush()
     if not touched:
         return unchanged(question)
-    return changed(session, talk, question, *touched)
+    return Write(question, touched, staff_only=True)
 
 
 def open_among(session: DbSession, talk_id: int, question_ids: set[int]) -> set[int]:
