@@ -2,8 +2,8 @@
 
 A question becomes two sparse vectors: its content words (German stop words and filler dropped,
 Snowball-stemmed, umlaut and ß spellings folded, hyphenated compounds also joined) and the
-character n-grams of those words (they catch typos, singular vs plural and the parts of
-compounds: "Bahnstrecken" and "Strecke" share "stre", "trec", "reck"). Both are weighted by
+character trigrams of those words (they catch typos, singular vs plural and the parts of
+compounds: "Bahnstrecken" and "Strecke" share "str", "tre", "rec", "eck"). Both are weighted by
 TF-IDF over the talk's open questions, so words most questions of a talk share ("Kleinstadt" in
 this series) weigh little by construction; a pair's score mixes the two cosines.
 
@@ -30,13 +30,13 @@ from ..models import OPEN_STATUSES, DismissedSimilar, Question, SimilarSuggestio
 from . import DbSession, audit
 from . import questions as question_service
 from .errors import DomainError
-from .writes import Changed, Write, changed, unchanged
+from .writes import Changed, Write, unchanged
 
 # Tuned on tests/fixtures/kleinstaedte_fragen.json (90 questions in four talks, 55 pairs that ask
-# the same thing) with tests/services/test_similar_quality.py, over these constants, threshold
-# in steps of 0.02: at 0.26 precision 0.71 and recall 0.73 of suggested pairs (0.24: 0.70/0.73,
-# 0.28: 0.75/0.65). Most pairs it misses are synonyms without a shared word (Internet,
-# Breitband, Glasfaser), which only a meaning-based model could find.
+# the same thing) with tests/services/test_similar.py, over these constants, threshold in steps of
+# 0.02: at 0.26 precision 0.71 and recall 0.73 of suggested pairs (0.24: 0.68/0.73, 0.28:
+# 0.76/0.69). Most pairs it misses are synonyms without a shared word (Internet, Breitband,
+# Glasfaser), which only a meaning-based model could find.
 THRESHOLD = 0.26
 WORD_SHARE = 0.15  # the rest is the character n-grams' cosine
 NGRAM_SIZES = (3,)
