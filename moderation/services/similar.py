@@ -30,7 +30,7 @@ from ..models import OPEN_STATUSES, DismissedSimilar, Question, SimilarSuggestio
 from . import DbSession, audit
 from . import questions as question_service
 from .errors import DomainError
-from .writes import Changed, Write, unchanged
+from .writes import Changed, Write, changed, unchanged
 
 # Tuned on tests/fixtures/kleinstaedte_fragen.json (90 questions in four talks, 55 pairs that ask
 # the same thing) with tests/services/test_similar.py, over these constants, threshold in steps of
