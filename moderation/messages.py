@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from .services.errors import DomainError
 
@@ -17,8 +18,9 @@ def message(code: str, detail: dict | None = None) -> str:
             return _("Der Name ist zu lang (höchstens %(max)s Zeichen).", max=detail.get("max", 80))
         return _("Die Frage ist zu lang (höchstens %(max)s Zeichen).", max=detail.get("max", 500))
     if code == "rate_limited":
-        return _("Zu viele Versuche. Bitte versuchen Sie es in %(seconds)s Sekunden erneut.",
-                 seconds=detail.get("retry_after", 60))
+        return ngettext("Zu viele Versuche. Bitte versuchen Sie es in %(num)s Sekunde erneut.",
+                        "Zu viele Versuche. Bitte versuchen Sie es in %(num)s Sekunden erneut.",
+                        int(detail.get("retry_after", 60)))
     if code == "not_found":
         return _("Nicht gefunden.")
     if code == "forbidden":
