@@ -98,8 +98,11 @@ class Talk(Model):
     # The podium lists the forwarded questions after the current one ("Als Nächstes").
     podium_shows_next: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     podium_token: Mapped[str] = mapped_column(String(64), unique=True)
-    # Rises by one per change of the talk; stored so that it survives restarts.
+    # Per view, rises by one for each change that view is told of (readmodel/sequence.py);
+    # stored so that it survives restarts. `seq` is the moderators' view: every change.
     seq: Mapped[int] = mapped_column(Integer, default=0)
+    audience_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    podium_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     series: Mapped[Series | None] = relationship(back_populates="talks")
 
 

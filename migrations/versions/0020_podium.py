@@ -1,7 +1,7 @@
 """podium: "Als Nächstes" optional per talk
 
 Revision ID: 0020_podium
-Revises: 0002_audit_entry
+Revises: 0003_view_seqs
 Create Date: 2026-11-26 01:00:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = '0020_podium'
-down_revision = '0002_audit_entry'
+down_revision = '0003_view_seqs'
 branch_labels = None
 depends_on = None
 

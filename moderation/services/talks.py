@@ -10,7 +10,6 @@ from ..models import Series, Talk, User
 from . import DbSession
 from .audit import record
 from .errors import DomainError
-from .sequence import next_seq
 from .windows import BERLIN, berlin, is_open
 from .writes import Write
 
@@ -95,10 +94,10 @@ def listing(session: DbSession) -> tuple[list[Series], list[Talk]]:
 
 
 def set_podium_next(session: DbSession, talk: Talk, user: User, show: bool) -> Write:
-    """Whether the podium lists the questions after the current one; audited, bumps seq."""
+    """Whether the podium lists the questions after the current one; audited."""
     if talk.podium_shows_next == show:
         return Write()
     record(session, talk, user, "podium_next", before="on" if talk.podium_shows_next else "off",
            after="on" if show else "off")
     talk.podium_shows_next = show
-    return Write(seq=next_seq(session, talk), talk_changed=True)
+    return Write(talk_changed=True)
