@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from .services.errors import DomainError
 
@@ -30,11 +31,12 @@ def message(code: str, detail: dict | None = None) -> str:
             return TOO_LONG[detail["field"]](detail.get("max", 500))
         return _("Die Frage ist zu lang (höchstens %(max)s Zeichen).", max=detail.get("max", 500))
     if code == "rate_limited":
-        seconds = detail.get("retry_after", 60)
+        seconds = int(detail.get("retry_after", 60))
         if seconds >= 120:
             return _("Zu viele Versuche. Bitte versuchen Sie es in %(minutes)s Minuten erneut.",
                      minutes=math.ceil(seconds / 60))
-        return _("Zu viele Versuche. Bitte versuchen Sie es in %(seconds)s Sekunden erneut.", seconds=seconds)
+        return ngettext("Zu viele Versuche. Bitte versuchen Sie es in %(num)s Sekunde erneut.",
+                        "Zu viele Versuche. Bitte versuchen Sie es in %(num)s Sekunden erneut.", seconds)
     if code == "not_found":
         return _("Nicht gefunden.")
     if code == "forbidden":
