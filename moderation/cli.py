@@ -36,7 +36,8 @@ def seed() -> None:
         click.echo(line)
     if db.session.scalar(select(User).limit(1)) is None:
         password = secrets.token_urlsafe(12)
-        accounts.create_or_update(db.session, "moderator", password, "admin")
+        user = accounts.create_or_update(db.session, "moderator", password, "admin")
+        accounts.log(db.session, None, "created", user, "admin (seed)")
         click.echo(f"Admin-Zugang angelegt (nur jetzt sichtbar): Benutzer »moderator«, Passwort »{password}«")
         click.echo("Neues Passwort später: flask --app wsgi reset-password moderator")
     db.session.commit()
@@ -53,11 +54,13 @@ def seed() -> None:
 @click.option("--role", type=click.Choice(accounts.ROLES), default="moderator", show_default=True)
 def create_user(name: str, password: str, role: str) -> None:
     """Create an account, or set the password and role of an existing one."""
+    existed = accounts.by_name(db.session, name) is not None
     try:
         user = accounts.create_or_update(db.session, name, password, role)
     except DomainError as exc:
         raise click.ClickException(f"ungültig: {exc.detail.get('field', exc.code)} "
                                    "(Passwort: mindestens 8 Zeichen)") from None
+    accounts.log(db.session, None, "updated" if existed else "created", user, f"{role} (Kommandozeile)")
     db.session.commit()
     click.echo(f"Konto {user.username} ({user.role}) gespeichert.")
 

@@ -340,6 +340,16 @@ def test_seed_creates_an_admin_and_reset_password_prints_a_new_one_once(app):
     assert cli(app, "reset-password", "niemand").exit_code != 0
 
 
+def test_create_user_command_is_logged(app, seeded):
+    assert cli(app, "create-user", "dora", "--password", "z" * 12, "--role", "admin").exit_code == 0
+    assert cli(app, "create-user", "dora", "--password", "y" * 12).exit_code == 0
+    with app.app_context():
+        log = [(e.action, e.target, e.username, e.detail) for e in db.session.scalars(
+            select(AccountEntry).order_by(AccountEntry.id))]
+    assert log == [("created", "dora", None, "admin (Kommandozeile)"),
+                   ("updated", "dora", None, "moderator (Kommandozeile)")]
+
+
 def test_demo_questions_command(app, seeded):
     result = cli(app, "demo-questions", "demo", "--count", "100")
     assert result.exit_code == 0 and "100 Fragen in demo erzeugt." in result.output
