@@ -238,6 +238,9 @@ def test_disable_and_enable_an_account(app, admin, login, staff):
         actions = list(db.session.scalars(select(AccountEntry.action).where(AccountEntry.target == "anna")
                                           .order_by(AccountEntry.id)))
     assert actions == ["disabled", "enabled"]
+    log = page(admin.get("/admin/users"))
+    assert "<td>chefin</td><td>aktiviert</td> <td>anna</td>" in log
+    assert "<td>chefin</td><td>deaktiviert</td> <td>anna</td>" in log
 
 
 def test_nobody_disables_or_demotes_themselves_or_the_last_admin(app, admin, login, staff):
