@@ -62,6 +62,8 @@ DEFAULTS = {
     "MAX_CONTENT_LENGTH": 64 * 1024,
     "SOCKET_MAX_BUFFER": 16 * 1024,
     "VOTE_FLUSH_SECONDS": 0.25,
+    # Audience submissions and votes that arrive together are written in one transaction of at most this many.
+    "GROUP_COMMIT_MAX": 200,
     # limits: (count, seconds)
     "LIMIT_SUBMIT_PER_CLIENT": "5 per minute",
     "LIMIT_SUBMIT_PER_ADDRESS": "120 per minute",

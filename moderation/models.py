@@ -92,8 +92,11 @@ class Talk(Model):
     # Most audience sockets connected at once while the round was open (for the report).
     audience_peak: Mapped[int] = mapped_column(Integer, default=0)
     podium_token: Mapped[str] = mapped_column(String(64), unique=True)
-    # Rises by one per change of the talk; stored so that it survives restarts.
+    # Per view, rises by one for each change that view is told of (readmodel/sequence.py);
+    # stored so that it survives restarts. `seq` is the moderators' view: every change.
     seq: Mapped[int] = mapped_column(Integer, default=0)
+    audience_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    podium_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     series: Mapped[Series | None] = relationship(back_populates="talks")
 
 

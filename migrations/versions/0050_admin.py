@@ -1,13 +1,13 @@
 """The organiser's side: talk settings, who moderates what, the account log, audience peak.
 
 Revision ID: 0050_admin
-Revises: 0002_audit_entry
+Revises: 0003_view_seqs
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = "0050_admin"
-down_revision = "0002_audit_entry"
+down_revision = "0003_view_seqs"
 branch_labels = None
 depends_on = None
 

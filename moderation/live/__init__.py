@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from ..extensions import socketio
+from ..readmodel.group import GroupCommit
 from ..readmodel.votes import VoteBatcher
 from .audience import AudienceNamespace
 from .moderator import ModeratorNamespace
@@ -15,3 +16,4 @@ def register(app: Flask) -> None:
     for namespace in (AudienceNamespace, ModeratorNamespace, PodiumNamespace):
         socketio.on_namespace(namespace(namespace.view))
     app.extensions["vote_batcher"] = VoteBatcher(app, socketio, app.config["VOTE_FLUSH_SECONDS"])
+    app.extensions["group_commit"] = GroupCommit(app, socketio, app.config["GROUP_COMMIT_MAX"])

@@ -8,7 +8,6 @@ from datetime import datetime, timedelta
 from ..models import Question, Talk, User, Vote
 from . import DbSession
 from .audit import record
-from .sequence import next_seq
 
 TOPICS = ("Wohnraum", "Busverbindungen", "Glasfaser", "Ehrenamt", "Leerstand in der Innenstadt",
           "Ärztliche Versorgung", "Coworking", "Schulwege", "Fördermittel", "Bürgerbeteiligung")
@@ -44,7 +43,6 @@ def generate(session: DbSession, talk: Talk, count: int, moderators: list[User],
                              created_at=created))
         made.append(question)
     session.flush()
-    next_seq(session, talk)
     return made
 
 

@@ -11,7 +11,6 @@ from ..models import Question, Talk, TalkModerator, User
 from . import DbSession
 from .audit import record
 from .errors import DomainError
-from .sequence import next_seq
 from .talks import new_podium_token
 from .windows import BERLIN, is_open
 from .writes import Write
@@ -40,7 +39,7 @@ class TalkInput:
 class Saved:
     talk: Talk
     created: bool
-    write: Write  # talk_changed (with a seq) when open pages show something that changed
+    write: Write  # talk_changed when open pages show something that changed
     removed_moderators: list[int]
 
     @property
@@ -100,9 +99,7 @@ def save(session: DbSession, talk: Talk | None, data: TalkInput, by: User) -> Sa
     record(session, talk, by, "talk_created" if created else "talk_changed", before=before,
            after=describe(session, talk))
     live_after = (talk.starts_at, talk.ends_at, talk.audience_votes, talk.title, talk.early_questions)
-    write = Write()
-    if not created and live_before != live_after:
-        write = Write(seq=next_seq(session, talk), talk_changed=True)
+    write = Write(talk_changed=not created and live_before != live_after)
     return Saved(talk, created, write, removed)
 
 

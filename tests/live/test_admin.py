@@ -110,7 +110,7 @@ def test_votes_switched_off_and_on_reach_open_pages(app, chefin, moderator_clien
     assert mod(moderator, "approve", {"question_id": qid})["ok"]
     events(audience, "/audience")
     with app.app_context():
-        seq = talks.by_slug(db.session, "demo").seq
+        seq = talks.by_slug(db.session, "demo").audience_seq
 
     assert chefin.post("/admin/talks/demo", data=demo_form(app, audience_votes=None)).status_code == 303
     got = named(audience, "/audience", "talk")
