@@ -39,7 +39,8 @@ def seed() -> None:
         click.echo(line)
     if db.session.scalar(select(User).limit(1)) is None:
         password = secrets.token_urlsafe(12)
-        accounts.create_or_update(db.session, "moderator", password, "admin")
+        user = accounts.create_or_update(db.session, "moderator", password, "admin")
+        accounts.log(db.session, None, "created", user, "admin (seed)")
         click.echo(f"Admin-Zugang angelegt (nur jetzt sichtbar): Benutzer »moderator«, Passwort »{password}«")
         click.echo("Neues Passwort später: flask --app wsgi reset-password moderator")
     db.session.commit()
@@ -62,6 +63,7 @@ def create_user(name: str, password: str, role: str) -> None:
     except DomainError as exc:
         raise click.ClickException(f"ungültig: {exc.detail.get('field', exc.code)} "
                                    "(Passwort: mindestens 8 Zeichen)") from None
+    accounts.log(db.session, None, "updated" if existed else "created", user, f"{role} (Kommandozeile)")
     db.session.commit()
     if existed:
         notify_logout(user)

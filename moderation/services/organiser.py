@@ -39,7 +39,7 @@ class TalkInput:
 class Saved:
     talk: Talk
     created: bool
-    write: Write  # talk_changed (with a seq) when open pages show something that changed
+    write: Write  # talk_changed when open pages show something that changed
     removed_moderators: list[int]
 
     @property
@@ -99,9 +99,7 @@ def save(session: DbSession, talk: Talk | None, data: TalkInput, by: User) -> Sa
     record(session, talk, by, "talk_created" if created else "talk_changed", before=before,
            after=describe(session, talk))
     live_after = (talk.starts_at, talk.ends_at, talk.audience_votes, talk.title, talk.early_questions)
-    write = Write()
-    if not created and live_before != live_after:
-        write = Write(talk_changed=True)
+    write = Write(talk_changed=not created and live_before != live_after)
     return Saved(talk, created, write, removed)
 
 

@@ -104,6 +104,13 @@ def test_organiser_runs_a_talk_from_the_browser(server, new_page):
     admin.get_by_role("button", name="Speichern").click()
     expect(vote).to_have_count(1)
 
+    # anna's assignment ends: her open queue says so at once
+    admin.get_by_role("group", name="Moderation").get_by_label("anna", exact=True).uncheck()
+    admin.get_by_role("button", name="Speichern").click()
+    expect(admin.get_by_text("Gespeichert.")).to_be_visible()
+    expect(anna.get_by_role("status").filter(has_text="Sie moderieren diesen Vortrag nicht mehr.").first).to_be_visible()
+    assert anna.goto(f"{server.url}/moderate/{slug}").status == 403
+
     # the podium link: copy it, open it, renew it — the open screen is told, the old link is gone
     old_link = admin.get_by_label("Podium-Link").input_value()
     podium = new_page()

@@ -238,6 +238,9 @@ def test_disable_and_enable_an_account(app, admin, login, staff):
         actions = list(db.session.scalars(select(AccountEntry.action).where(AccountEntry.target == "anna")
                                           .order_by(AccountEntry.id)))
     assert actions == ["disabled", "enabled"]
+    log = page(admin.get("/admin/users"))
+    assert "<td>chefin</td><td>aktiviert</td> <td>anna</td>" in log
+    assert "<td>chefin</td><td>deaktiviert</td> <td>anna</td>" in log
 
 
 def test_nobody_disables_or_demotes_themselves_or_the_last_admin(app, admin, login, staff):
@@ -338,6 +341,16 @@ def test_seed_creates_an_admin_and_reset_password_prints_a_new_one_once(app):
         assert accounts.authenticate(db.session, "moderator", password) is None
         assert accounts.authenticate(db.session, "moderator", new) is not None
     assert cli(app, "reset-password", "niemand").exit_code != 0
+
+
+def test_create_user_command_is_logged(app, seeded):
+    assert cli(app, "create-user", "dora", "--password", "z" * 12, "--role", "admin").exit_code == 0
+    assert cli(app, "create-user", "dora", "--password", "y" * 12).exit_code == 0
+    with app.app_context():
+        log = [(e.action, e.target, e.username, e.detail) for e in db.session.scalars(
+            select(AccountEntry).order_by(AccountEntry.id))]
+    assert log == [("created", "dora", None, "admin (Kommandozeile)"),
+                   ("updated", "dora", None, "moderator (Kommandozeile)")]
 
 
 def test_demo_questions_command(app, seeded):
