@@ -35,6 +35,7 @@ test: install
 
 bench: install
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/scale.py
 
 # After changing texts: extract, merge into the catalogues, then translate the .po files.
 translations: $(VENV)/.installed

@@ -16,10 +16,10 @@ if __name__ == "__main__" and (os.environ.get("ASYNC_MODE") or "eventlet").strip
 
     eventlet.monkey_patch()
 
-import argparse  # noqa: E402
+import argparse
 
-from moderation import create_app  # noqa: E402
-from moderation.serving import serve  # noqa: E402
+from moderation import create_app
+from moderation.serving import serve
 
 app = create_app()
 

@@ -47,7 +47,6 @@ sys.path.insert(0, str(HERE))
 import logging  # noqa: E402
 
 import socketio  # noqa: E402
-
 from rawclient import Crowd  # noqa: E402
 from server import PYTHON, Server, close_all, free_port, new_msg_id, ok, pct, postgres_database, wait_until  # noqa: E402
 
@@ -81,7 +80,7 @@ class Measured:
     def __init__(self, pgid: int):
         self.pgid = pgid
 
-    def __enter__(self) -> "Measured":
+    def __enter__(self) -> Measured:
         self.cpu0 = group_usage(self.pgid)[0]
         return self
 
@@ -94,7 +93,8 @@ def approved_questions(srv: Server, mod, n: int, tag: str) -> list[int]:
     submitters = [srv.audience() for _ in range(math.ceil(n / PER_CLIENT))]
     ids = []
     for i in range(n):
-        ack = submitters[i // PER_CLIENT].call("submit", {"text": f"Abstimmung {tag} {i}", "client_msg_id": new_msg_id()})
+        ack = submitters[i // PER_CLIENT].call("submit", {"text": f"Abstimmung {tag} {i}",
+                                                          "client_msg_id": new_msg_id()})
         if not ok(ack):
             raise RuntimeError(f"submit refused: {ack}")
         qid = ack["question"]["id"]
@@ -180,7 +180,7 @@ def submit_latency(srv: Server, mod, n: int = 60) -> dict:
         mark = len(mod.events)
         t0 = time.perf_counter()
         clients[i // PER_CLIENT].call("submit", {"text": text, "client_msg_id": new_msg_id()}, timeout=30)
-        ev = mod.wait_for(lambda name, d: name == "question" and isinstance(d, dict)
+        ev = mod.wait_for(lambda name, d, text=text: name == "question" and isinstance(d, dict)
                           and d.get("question", {}).get("text") == text, 30, start=mark)
         if ev is not None:
             seen.append(ev[0] - t0)
@@ -189,6 +189,32 @@ def submit_latency(srv: Server, mod, n: int = 60) -> dict:
 
 
 # -- servers -------------------------------------------------------------------------------------
+class ProfiledServer(Server):
+    """The server under pyinstrument (eventlet: every green thread runs in the main thread, so
+    its sampler sees them all). Stopped with SIGINT: eventlet's server returns, pyinstrument
+    writes its report."""
+
+    def __init__(self, *args, profile_to: str, **kw):
+        super().__init__(*args, **kw)
+        self.profile_to = profile_to
+
+    def command(self) -> list[str]:
+        return [PYTHON, "-m", "pyinstrument", "--renderer", "session", "-o", self.profile_to + ".pyisession",
+                "wsgi.py", "--host", "127.0.0.1", "--port", str(self.port)]
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGINT)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(60)
+        super().stop()
+        session = self.profile_to + ".pyisession"
+        if os.path.exists(session):  # a flat view: green threads split the call tree many ways
+            with open(self.profile_to, "w") as out:
+                subprocess.run([PYTHON, "-m", "pyinstrument", "--load", session, "-r", "text", "-p", "flat",
+                                "-p", "processor_options.filter_threshold=0.005"], stdout=out, check=False)
+
+
 class Bare:
     def __init__(self):
         self.port = free_port()
@@ -220,8 +246,12 @@ class Bare:
 
 
 def run_pass(mode: str, db_label: str, database_url: str | None, args, bare: Bare | None) -> dict:
-    env = {"SERVER_CONNECTIONS": str(max(args.fanout) + 1000)}
-    srv = Server(async_mode=mode, database_url=database_url, env=env)
+    env = {"SERVER_CONNECTIONS": str(max(args.fanout + args.sizes) + 1000)}
+    if args.profile and mode == "eventlet":
+        out = str(Path(args.profile) / f"profile-{db_label.lower()}-{mode}.txt")
+        srv: Server = ProfiledServer(async_mode=mode, database_url=database_url, env=env, profile_to=out)
+    else:
+        srv = Server(async_mode=mode, database_url=database_url, env=env)
     result: dict = {"mode": mode, "db": db_label}
     try:
         srv.prepare()
@@ -247,7 +277,7 @@ def run_pass(mode: str, db_label: str, database_url: str | None, args, bare: Bar
                     rss1 = group_usage(srv.pid)[1]
                     submitter = srv.audience(wait_timeout=30)
 
-                    def approve(marker: str) -> float:
+                    def approve(marker: str, submitter=submitter) -> float:
                         ack = submitter.call("submit", {"text": marker, "client_msg_id": new_msg_id()}, timeout=30)
                         t0 = time.perf_counter()
                         mod.call("approve", {"question_id": ack["question"]["id"]}, timeout=30)
@@ -272,7 +302,7 @@ def run_pass(mode: str, db_label: str, database_url: str | None, args, bare: Bar
         errors = [line for line in srv.log_text().splitlines() if "Traceback" in line or "Error" in line]
         result["log_errors"] = errors[:5]
         return result
-    except Exception as exc:  # noqa: BLE001 — a benchmark reports, it does not stop the next pass
+    except Exception as exc:
         result["error"] = f"{type(exc).__name__}: {exc}"[:300]
         result["log"] = srv.log_tail(800)
         return result
@@ -290,8 +320,9 @@ def ms(x: float) -> str:
 
 
 def report(results: list[dict], args) -> str:
-    out = ["| db | mode | connected | 1,000 votes: exact on moderator s (target ≤ 2) | acked / last ack s | CPU ms per 1,000 votes "
-           "| 300 questions: on moderator s (target ≤ 3) | acked / last ack s | CPU ms per 1,000 questions |",
+    out = ["| db | mode | connected | 1,000 votes: exact on moderator s (target ≤ 2) | acked / last ack s "
+           "| CPU ms per 1,000 votes | 300 questions: on moderator s (target ≤ 3) | acked / last ack s "
+           "| CPU ms per 1,000 questions |",
            "|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         if "error" in r:
@@ -303,8 +334,9 @@ def report(results: list[dict], args) -> str:
             out.append(f"| {r['db']} | {r['mode']} | {v['connected']} | {s(v['mod_s'])} | {v['acked']}/{v['n']} in "
                        f"{s(v['ack_s'])} | {v['cpu_ms_per_1000']:.0f} | {s(b['mod_s'])} | {b['acked']}/{b['n']} in "
                        f"{s(b['ack_s'])} | {b['cpu_ms_per_1000']:.0f} |")
-    out += ["", "| mode | sockets | fan-out p50 ms | p95 | max | got | bare p50 ms | bare p95 | ratio p50 (target ≤ 1.3) "
-            "| RSS per socket kB | RSS MB | submit→moderator p50 / p99 ms (target p99 < 250) |",
+    out += ["", "| mode | sockets | fan-out p50 ms | p95 | max | got | bare p50 ms | bare p95 "
+            "| ratio p50 (target ≤ 1.3) | RSS per socket kB | RSS MB "
+            "| submit→moderator p50 / p99 ms (target p99 < 250) |",
             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         for size in args.fanout:
@@ -329,20 +361,24 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--modes", default="eventlet,threading")
     p.add_argument("--sizes", default="100,1000", help="connected audience for the storms (default 100,1000)")
-    p.add_argument("--fanout", default="1000,2000", help="connected audience for the fan-out (default 1000,2000)")
+    p.add_argument("--fanout", default="1000,2000",
+                   help="connected audience for the fan-out (default 1000,2000; empty: none)")
     p.add_argument("--budget", type=float, default=60.0, help="seconds to connect a crowd in (default 60)")
     p.add_argument("--postgres", default=os.environ.get("TEST_DATABASE_URL"),
                    help="a PostgreSQL URL; a fresh database next to it per pass (default TEST_DATABASE_URL)")
     p.add_argument("--no-sqlite", action="store_true")
+    p.add_argument("--profile", metavar="DIR", help="run the eventlet server under pyinstrument; reports to DIR")
     args = p.parse_args()
     args.sizes = [max(10, min(int(x), 3000)) for x in args.sizes.split(",") if x.strip()]
     args.fanout = [max(10, min(int(x), 4000)) for x in args.fanout.split(",") if x.strip()]
+    if args.profile:
+        Path(args.profile).mkdir(parents=True, exist_ok=True)
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     want = min(hard, max(soft, 4 * max(args.fanout + args.sizes) + 1024))
     if want > soft:
         resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
 
-    print(f"Fragerunde scale bench {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC — "
+    print(f"Fragerunde scale bench {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC — "
           f"{platform.node()}, {os.cpu_count()} CPUs, {platform.python_version()}, loopback; "
           f"storms at {args.sizes} connected, fan-out at {args.fanout}", flush=True)
     dbs: list[tuple[str, str | None]] = [] if args.no_sqlite else [("SQLite", None)]

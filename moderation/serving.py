@@ -17,11 +17,15 @@ import socket
 import threading
 import time
 from collections import Counter, deque
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from flask import Flask
+from gunicorn.app.base import BaseApplication
+from gunicorn.workers.gthread import TConn
+from gunicorn.workers.gthread import ThreadWorker as _GunicornThreadWorker
 
-_REFUSAL_TEXT = "Zu viele Verbindungen von dieser Adresse.\n".encode()
+_REFUSAL_TEXT = b"Zu viele Verbindungen von dieser Adresse.\n"
 REFUSAL = (b"HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n"
            b"Content-Length: %d\r\n\r\n%s" % (len(_REFUSAL_TEXT), _REFUSAL_TEXT))
 
@@ -37,7 +41,7 @@ class ConnectionGuard:
         self._lock = threading.Lock()
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> "ConnectionGuard":
+    def from_config(cls, config: Mapping[str, Any]) -> ConnectionGuard:
         cap = int(config.get("CONNECTIONS_PER_ADDRESS") or 0)
         if int(config.get("TRUSTED_PROXIES") or 0) > 0:
             cap = 0  # every peer is the proxy; it limits per real address (deploy/nginx)
@@ -163,17 +167,9 @@ def eventlet_options(app: Flask) -> dict:
 
 
 # -- threading: gunicorn's gthread worker --------------------------------------------------------
-try:
-    from gunicorn.app.base import BaseApplication
-    from gunicorn.workers.gthread import TConn
-    from gunicorn.workers.gthread import ThreadWorker as _GunicornThreadWorker
-except ImportError:  # pragma: no cover - gunicorn is in requirements.txt
-    BaseApplication = object  # type: ignore[assignment,misc]
-    _GunicornThreadWorker = object  # type: ignore[assignment,misc]
-    TConn = object  # type: ignore[assignment,misc]
 
 
-class GuardedConn(TConn):  # type: ignore[misc,valid-type]
+class GuardedConn(TConn):
     """A gthread connection that gives its place back to the guard when it is closed."""
 
     def __init__(self, guard: ConnectionGuard, *args: Any) -> None:
@@ -190,7 +186,7 @@ class GuardedConn(TConn):  # type: ignore[misc,valid-type]
                 guard.release(peer(self.client))
 
 
-class ThreadWorker(_GunicornThreadWorker):  # type: ignore[misc,valid-type]
+class ThreadWorker(_GunicornThreadWorker):
     """gunicorn's threaded worker with the connection guard and a header deadline.
 
     gthread hands a connection to a pool thread as soon as its first bytes arrive; the thread
@@ -253,7 +249,7 @@ class ThreadWorker(_GunicornThreadWorker):  # type: ignore[misc,valid-type]
                 pass
 
 
-class ThreadedServer(BaseApplication):  # type: ignore[misc,valid-type]
+class ThreadedServer(BaseApplication):
     """gunicorn, configured here rather than on a command line: one worker process (the
     Socket.IO sessions live in it), enough threads for every WebSocket it holds."""
 

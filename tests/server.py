@@ -118,6 +118,9 @@ class Server:
         return urllib.parse.unquote(m.group(1))
 
     # -- the process -----------------------------------------------------------------------------
+    def command(self) -> list[str]:
+        return [PYTHON, "-m", "flask", "--app", "wsgi", "serve", "--host", "127.0.0.1", "--port", str(self.port)]
+
     def start(self, wait: float = 45.0) -> "Server":
         if self.running:
             raise ServerError("already running")
@@ -125,8 +128,7 @@ class Server:
         log.write(f"\n=== start #{self.starts + 1} ===\n".encode())
         log.flush()
         self.proc = subprocess.Popen(
-            [PYTHON, "-m", "flask", "--app", "wsgi", "serve", "--host", "127.0.0.1", "--port", str(self.port)],
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            self.command(), cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True)
         log.close()
         self.starts += 1

@@ -11,17 +11,15 @@ import shutil
 import socket
 import subprocess
 import threading
-import time
 import uuid
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 import requests
-from requests.adapters import HTTPAdapter
-
 from conftest import IN_CI, require_or_skip
-from server import Live, Server, fresh_snapshot, free_port, has_question, login, new_msg_id, ok, wait_until
+from requests.adapters import HTTPAdapter
+from server import Live, Server, free_port, fresh_snapshot, has_question, login, new_msg_id, ok, wait_until
 
 pytestmark = pytest.mark.server
 
@@ -81,7 +79,7 @@ http {{
 """)
         self.proc: subprocess.Popen | None = None
 
-    def start(self) -> "Nginx":
+    def start(self) -> Nginx:
         conf = str(self.tmp / "nginx.conf")
         check = subprocess.run([NGINX, "-t", "-p", str(self.tmp), "-c", conf], capture_output=True, text=True)
         assert check.returncode == 0, check.stderr

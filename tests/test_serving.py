@@ -12,7 +12,6 @@ import uuid
 import pytest
 import requests
 import websocket
-
 from server import Server, new_msg_id, ok, wait_until
 
 pytestmark = pytest.mark.server

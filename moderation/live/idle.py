@@ -49,7 +49,7 @@ class IdleSessions:
             self.server.sleep(1)
             try:
                 self.sweep(time.monotonic())
-            except Exception:  # noqa: BLE001 - the sweep must outlive one bad session
+            except Exception:
                 self.server.logger.exception("idle session sweep failed")
 
 
