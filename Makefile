@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app wsgi
 VENDOR := static/vendor/socket.io.min.js
 CATALOGUES := $(patsubst %.po,%.mo,$(wildcard moderation/translations/*/LC_MESSAGES/messages.po))
 
-.PHONY: install run test bench translations clean
+.PHONY: install run test check bench translations clean
 
 install: $(VENV)/.installed $(VENDOR) $(CATALOGUES)
 
@@ -30,8 +30,13 @@ run: install
 	$(FLASK) seed
 	$(FLASK) serve --host 127.0.0.1 --port 5000
 
-test: install
+test: install check
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Lint, import order and types: a new warning fails `make test`, and so CI.
+check: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 bench: install
 	$(BIN)/python bench/run.py

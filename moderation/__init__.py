@@ -39,7 +39,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     login_manager.session_protection = None  # its "basic" mode keeps a hash of the IP address in the cookie
 
     from .ratelimit import RateLimits
-    app.extensions["rate_limits"] = RateLimits(app.config["REDIS_URL"] or "memory://", app.config["RATE_LIMIT_EXEMPT"], app.config)
+    app.extensions["rate_limits"] = RateLimits(app.config["REDIS_URL"] or "memory://",
+                                               app.config["RATE_LIMIT_EXEMPT"], app.config)
 
     origins = [app.config["PUBLIC_ORIGIN"]] if app.config["PUBLIC_ORIGIN"] else None
     socketio.server_options.pop("client_manager", None)  # else an earlier app's Redis queue is kept
@@ -73,7 +74,7 @@ def _configure_sqlite(engine: Engine) -> None:
         return
 
     @event.listens_for(engine, "connect")
-    def on_connect(dbapi_connection, connection_record):  # noqa: ANN001
+    def on_connect(dbapi_connection, connection_record):
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
@@ -88,7 +89,7 @@ def _configure_sqlite(engine: Engine) -> None:
     writer = threading.Lock()
 
     @event.listens_for(engine, "begin")
-    def on_begin(conn):  # noqa: ANN001
+    def on_begin(conn):
         conn.info["fr_writer"] = writer.acquire(timeout=10)
         try:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
@@ -96,7 +97,7 @@ def _configure_sqlite(engine: Engine) -> None:
             _release(conn)
             raise
 
-    def _release(conn) -> None:  # noqa: ANN001
+    def _release(conn) -> None:
         if conn.info.pop("fr_writer", False):
             writer.release()
 

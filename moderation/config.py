@@ -1,4 +1,4 @@
-"""Configuration: defaults, overridden by the environment (see design.md)."""
+"""Configuration: defaults, overridden by the environment (the README lists every variable)."""
 from __future__ import annotations
 
 import os

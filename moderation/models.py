@@ -1,14 +1,19 @@
 """SQLAlchemy models. Times are stored as naive UTC and handed out as aware UTC."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
-from sqlalchemy import (Boolean, DateTime, ForeignKey, Integer, String, Text, TypeDecorator,
-                        UniqueConstraint, Index)
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .extensions import db
+from .extensions import Base, db
+
+if TYPE_CHECKING:
+    Model = Base  # what db.Model is at run time, as far as a type checker can follow
+else:
+    Model = db.Model
 
 STATUSES = ("pending", "approved", "forwarded", "answered", "rejected", "merged")
 OPEN_STATUSES = ("pending", "approved", "forwarded")
@@ -25,19 +30,19 @@ class UTCDateTime(TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UTC column")
-        return value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value.astimezone(UTC).replace(tzinfo=None)
 
     def process_result_value(self, value, dialect):
         if value is None:
             return None
-        return value.replace(tzinfo=timezone.utc)
+        return value.replace(tzinfo=UTC)
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(80), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
@@ -48,7 +53,7 @@ class User(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     @property
-    def is_active(self) -> bool:  # type: ignore[override]
+    def is_active(self) -> bool:
         return self.active
 
     @property
@@ -59,16 +64,16 @@ class User(UserMixin, db.Model):
         return f"{self.id}:{self.session_epoch}"
 
 
-class Series(db.Model):
+class Series(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(80), unique=True)
     title: Mapped[str] = mapped_column(String(300))
     organisers: Mapped[str] = mapped_column(Text, default="")
     description: Mapped[str] = mapped_column(Text, default="")
-    talks: Mapped[list["Talk"]] = relationship(back_populates="series", order_by="Talk.starts_at")
+    talks: Mapped[list[Talk]] = relationship(back_populates="series", order_by="Talk.starts_at")
 
 
-class Talk(db.Model):
+class Talk(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     series_id: Mapped[int | None] = mapped_column(ForeignKey("series.id"), nullable=True)
     slug: Mapped[str] = mapped_column(String(80), unique=True)
@@ -85,7 +90,7 @@ class Talk(db.Model):
     series: Mapped[Series | None] = relationship(back_populates="talks")
 
 
-class Question(db.Model):
+class Question(Model):
     __table_args__ = (
         UniqueConstraint("talk_id", "client_msg_id"),
         Index("ix_question_talk_status", "talk_id", "status"),
@@ -110,7 +115,7 @@ class Question(db.Model):
     __mapper_args__ = {"version_id_col": version}
 
 
-class Upvote(db.Model):
+class Upvote(Model):
     """A moderator's upvote: one per moderator and question."""
     __table_args__ = (UniqueConstraint("question_id", "user_id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -119,7 +124,7 @@ class Upvote(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class Vote(db.Model):
+class Vote(Model):
     """An audience vote: one per (hashed) client and question."""
     __table_args__ = (UniqueConstraint("question_id", "client_hash"),)
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -128,11 +133,13 @@ class Vote(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class Transition(db.Model):
-    """The audit log: every moderator action, who, when, from, to, before/after."""
+class AuditEntry(Model):
+    """One line of the audit log: a moderator action, who, when, from, to, before/after."""
+    __tablename__ = "audit_entry"
     id: Mapped[int] = mapped_column(primary_key=True)
     talk_id: Mapped[int] = mapped_column(ForeignKey("talk.id", ondelete="CASCADE"), index=True)
-    question_id: Mapped[int | None] = mapped_column(ForeignKey("question.id", ondelete="CASCADE"), nullable=True, index=True)
+    question_id: Mapped[int | None] = mapped_column(ForeignKey("question.id", ondelete="CASCADE"), nullable=True,
+                                                    index=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"), nullable=True)
     username: Mapped[str | None] = mapped_column(String(80), nullable=True)
     action: Mapped[str] = mapped_column(String(20))
@@ -140,6 +147,6 @@ class Transition(db.Model):
     to_status: Mapped[str | None] = mapped_column(String(12), nullable=True)
     before: Mapped[str | None] = mapped_column(Text, nullable=True)
     after: Mapped[str | None] = mapped_column(Text, nullable=True)
-    undoes_id: Mapped[int | None] = mapped_column(ForeignKey("transition.id"), nullable=True)
+    undoes_id: Mapped[int | None] = mapped_column(ForeignKey("audit_entry.id"), nullable=True)
     undone: Mapped[bool] = mapped_column(Boolean, default=False)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -5,42 +5,16 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import create_engine, text
 
 os.environ.setdefault("ASYNC_MODE", "threading")
 
-from moderation import create_app  # noqa: E402
-from moderation.extensions import db, socketio  # noqa: E402
-from moderation.services import accounts, talks  # noqa: E402
-
-IN_CI = bool(os.environ.get("CI"))
-PASSWORD = "richtig-geheim-123"
-
-
-def require_or_skip(variable: str, what: str) -> str:
-    """Tests needing a real service run in CI, never skip there."""
-    value = os.environ.get(variable)
-    if not value:
-        if IN_CI:
-            pytest.fail(f"{variable} is not set in CI: {what} tests must run there")
-        pytest.skip(f"{variable} not set: {what} tests skipped")
-    return value
-
-
-class Clock:
-    """The app's notion of now; tests move it."""
-
-    def __init__(self, now: datetime | None = None):
-        self.now = now or datetime.now(timezone.utc).replace(microsecond=0)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta) -> None:
-        self.now += timedelta(**delta)
+from moderation import create_app
+from moderation.extensions import db, socketio
+from moderation.services import accounts, talks
+from tests.helpers import PASSWORD, Clock, require_or_skip
 
 
 def _migrate(url: str) -> None:
@@ -75,7 +49,7 @@ def postgres_url() -> str:
 def _truncate(url: str) -> None:
     engine = create_engine(url)
     with engine.begin() as conn:
-        conn.execute(text('TRUNCATE "user", series, talk, question, upvote, vote, transition '
+        conn.execute(text('TRUNCATE "user", series, talk, question, upvote, vote, audit_entry '
                           "RESTART IDENTITY CASCADE"))
     engine.dispose()
 
@@ -190,14 +164,3 @@ def podium_client(app, seeded):
                 token = talks.by_slug(db.session, "demo").podium_token
         return socketio.test_client(app, namespace="/podium", auth={"token": token})
     return connect
-
-
-def events(client, namespace: str, name: str | None = None) -> list:
-    """Received events of a test client (optionally only one name), in order."""
-    got = client.get_received(namespace)
-    return [e for e in got if name is None or e["name"] == name]
-
-
-def submit(client, text: str, name: str | None = None, msg_id: str | None = None) -> dict:
-    return client.emit("submit", {"text": text, "name": name, "client_msg_id": msg_id or str(uuid.uuid4())},
-                       namespace="/audience", callback=True)

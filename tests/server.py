@@ -28,8 +28,8 @@ import threading
 import time
 import urllib.parse
 import uuid
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Callable, Iterable
 
 import requests
 import socketio
@@ -102,7 +102,7 @@ class Server:
                               f"{(r.stderr or r.stdout).strip()[-2000:]}")
         return r.stdout + r.stderr
 
-    def prepare(self, user: bool = True) -> "Server":
+    def prepare(self, user: bool = True) -> Server:
         """Migrate, seed, and create an admin account (the one login() uses)."""
         self.cli("db", "upgrade")
         self.cli("seed")
@@ -121,7 +121,7 @@ class Server:
     def command(self) -> list[str]:
         return [PYTHON, "-m", "flask", "--app", "wsgi", "serve", "--host", "127.0.0.1", "--port", str(self.port)]
 
-    def start(self, wait: float = 45.0) -> "Server":
+    def start(self, wait: float = 45.0) -> Server:
         if self.running:
             raise ServerError("already running")
         log = open(self.log_path, "ab")
@@ -167,7 +167,7 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.kill9()
 
-    def restart(self, kill: bool = False, wait: float = 45.0) -> "Server":
+    def restart(self, kill: bool = False, wait: float = 45.0) -> Server:
         self.kill9() if kill else self.stop()
         return self.start(wait)
 
@@ -185,7 +185,7 @@ class Server:
         if self.own_tmp:
             shutil.rmtree(self.tmp, ignore_errors=True)
 
-    def __enter__(self) -> "Server":
+    def __enter__(self) -> Server:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -195,13 +195,13 @@ class Server:
     def login(self, user: str | None = None, password: str | None = None) -> requests.Session:
         return login(self, user, password)
 
-    def audience(self, slug: str = "demo", client_id: str | None = None, **kw) -> "Live":
+    def audience(self, slug: str = "demo", client_id: str | None = None, **kw) -> Live:
         return Live(self, "/audience", {"talk": slug, "client_id": client_id or str(uuid.uuid4())}, **kw)
 
-    def moderator(self, session: requests.Session, slug: str = "demo", **kw) -> "Live":
+    def moderator(self, session: requests.Session, slug: str = "demo", **kw) -> Live:
         return Live(self, "/moderator", {"talk": slug}, cookies=cookie_header(session), **kw)
 
-    def podium(self, token: str, **kw) -> "Live":
+    def podium(self, token: str, **kw) -> Live:
         return Live(self, "/podium", {"token": token}, **kw)
 
 
@@ -411,7 +411,7 @@ class Live:
                     return None
                 self.cv.wait(left)
 
-    def wait_state(self, pred: Callable[["Live"], bool], timeout: float = 10.0) -> bool:
+    def wait_state(self, pred: Callable[[Live], bool], timeout: float = 10.0) -> bool:
         """Wait until pred(self) holds (checked under the lock after every event)."""
         deadline = time.monotonic() + timeout
         with self.cv:

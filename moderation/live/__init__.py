@@ -1,20 +1,19 @@
-"""Socket.IO: authenticate on connect, authorise and validate every event, call a service,
-commit, then emit to the talk's rooms, then acknowledge."""
+"""Socket.IO: authenticate on connect, authorise and parse every event, call a service,
+then publish (commit, emit to the views' rooms) and acknowledge."""
 from __future__ import annotations
 
 from flask import Flask
 
 from ..extensions import socketio
+from ..readmodel.votes import VoteBatcher
 from .audience import AudienceNamespace
 from .idle import close_idle_sessions
 from .moderator import ModeratorNamespace
 from .podium import PodiumNamespace
-from .votes import VoteBatcher
 
 
 def register(app: Flask) -> None:
-    socketio.on_namespace(AudienceNamespace("/audience"))
-    socketio.on_namespace(ModeratorNamespace("/moderator"))
-    socketio.on_namespace(PodiumNamespace("/podium"))
+    for namespace in (AudienceNamespace, ModeratorNamespace, PodiumNamespace):
+        socketio.on_namespace(namespace(namespace.view))
     close_idle_sessions(socketio.server, app.config["NAMESPACE_CONNECT_TIMEOUT"])
     app.extensions["vote_batcher"] = VoteBatcher(app, socketio, app.config["VOTE_FLUSH_SECONDS"])

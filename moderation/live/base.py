@@ -1,69 +1,83 @@
-"""The shared shape of every namespace: per-connection state, error answers, logging."""
+"""The shared shape of every namespace: per-connection state, parsing, error answers, publishing."""
 from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 from flask import current_app, request
 from flask_socketio import Namespace, emit
 
-from .. import payloads
+from .. import clock
 from ..extensions import db
 from ..messages import error
-from ..models import Question, Talk, utcnow
+from ..models import Question, Talk
+from ..readmodel import payloads, publish
+from ..readmodel.snapshot import snapshot
+from ..readmodel.views import View
 from ..services import questions as question_service
 from ..services.errors import DomainError
-from . import broadcast
+from ..services.writes import Write
+from .events import parse
 
 log = logging.getLogger("fragerunde.live")
+Handler = Callable[[Any, dict[str, Any], Any], dict[str, Any]]
 
 
-def acknowledged(handler: Callable) -> Callable:
-    """Turn a handler into `{ok: true, ...}` or `{ok: false, error, message}`; never raise."""
-    @functools.wraps(handler)
-    def wrapper(self: "LiveNamespace", data: Any = None, *rest: Any) -> dict:
-        event = handler.__name__.removeprefix("on_")
-        if data is None:
-            data = {}
-        if not isinstance(data, dict):
-            return error(DomainError("invalid"))
-        conn = self.connections.get(request.sid)
-        if conn is None:
-            return error(DomainError("forbidden"))
-        try:
-            return {"ok": True, **handler(self, conn, data)}
-        except DomainError as exc:
-            db.session.rollback()
-            log.info("event refused", extra={"event": event, "ns": self.namespace, "code": exc.code})
-            answer = error(exc)
-            if isinstance(exc.detail.get("question"), Question) and self.view == "moderator":
-                answer["question"] = self.fresh(exc.detail["question"].id)
-            return answer
-        except Exception:
-            db.session.rollback()
-            log.exception("event failed", extra={"event": event, "ns": self.namespace})
-            return error(DomainError("internal"))
-    return wrapper
+def acknowledged(payload: type) -> Callable[[Handler], Callable[..., dict[str, Any]]]:
+    """Parse the event's dict into `payload`, run the handler, and answer `{ok: true, ...}` or
+    `{ok: false, error, message}`; never raise."""
+    def decorate(handler: Handler) -> Callable[..., dict[str, Any]]:
+        @functools.wraps(handler)
+        def wrapper(self: LiveNamespace, data: Any = None, *rest: Any) -> dict[str, Any]:
+            event = handler.__name__.removeprefix("on_")
+            if data is None:
+                data = {}
+            if not isinstance(data, dict):
+                return error(DomainError("invalid"))
+            conn = self.connections.get(request.sid)  # type: ignore[attr-defined]
+            if conn is None:
+                return error(DomainError("forbidden"))
+            try:
+                return {"ok": True, **handler(self, conn, parse(payload, data))}
+            except DomainError as exc:
+                db.session.rollback()
+                log.info("event refused", extra={"event": event, "ns": self.namespace, "code": exc.code})
+                answer = error(exc)
+                if isinstance(exc.detail.get("question"), Question) and self.view.staff_fields:
+                    answer["question"] = self.fresh(exc.detail["question"].id)
+                return answer
+            except Exception:
+                db.session.rollback()
+                log.exception("event failed", extra={"event": event, "ns": self.namespace})
+                return error(DomainError("internal"))
+        return wrapper
+    return decorate
 
 
 class LiveNamespace(Namespace):
     """Keeps what was established at connect per socket id; unknown events answer `invalid`."""
 
-    view = "audience"
+    view: View
 
-    def __init__(self, namespace: str):
-        super().__init__(namespace)
-        self.connections: dict[str, dict] = {}
+    def __init__(self, view: View):
+        super().__init__(view.namespace)
+        self.connections: dict[str, dict[str, Any]] = {}
 
-    def fresh(self, question_id: int) -> dict | None:
-        """The question as it is stored now, for an answer that refuses a stale change."""
+    def fresh(self, question_id: int) -> dict[str, Any] | None:
+        """The question as it is stored now, as this view sees it (for an acknowledgement)."""
         question = db.session.get(Question, question_id)
         if question is None:
             return None
         counts = question_service.counts(db.session, question.talk, [question.id])
         return payloads.question(question, counts, self.view)
+
+    def publish(self, talk: Talk, write: Write, answer: dict[str, Any]) -> dict[str, Any]:
+        """Commit the write, then tell every view; `answer` was read before the commit expired it."""
+        publish.commit(publish.outbox(db.session, talk, write, self.now()))
+        return answer
 
     def trigger_event(self, event: str, *args: Any) -> Any:
         if event not in ("connect", "disconnect") and not callable(getattr(self, "on_" + (event or ""), None)):
@@ -80,24 +94,24 @@ class LiveNamespace(Namespace):
         if event == "connect":
             return sid in self.connections
         if event == "disconnect":
-            return self.socketio.server.manager.is_connected(sid, self.namespace)
+            return bool(self.socketio.server.manager.is_connected(sid, self.namespace))
         return False
 
     def on_disconnect(self, reason: Any = None) -> None:
-        self.connections.pop(request.sid, None)
+        self.connections.pop(request.sid, None)  # type: ignore[attr-defined]
 
     def send_snapshot(self, talk: Talk, client: str | None = None) -> None:
         """The state this connection may see, with the seq it was read at."""
-        snapshot = broadcast.snapshot(db.session, talk, self.view, self.now(), client)
+        state = snapshot(db.session, talk, self.view, self.now(), client)
         db.session.rollback()
-        emit("snapshot", snapshot, to=self.sid())
+        emit("snapshot", state, to=self.sid())
 
     @staticmethod
     def sid() -> str:
         return request.sid  # type: ignore[attr-defined]
 
     @staticmethod
-    def talk(conn: dict) -> Talk:
+    def talk(conn: dict[str, Any]) -> Talk:
         talk = db.session.get(Talk, conn["talk_id"])
         if talk is None:
             raise DomainError("not_found")
@@ -108,7 +122,7 @@ class LiveNamespace(Namespace):
 
     @staticmethod
     def now() -> datetime:
-        return current_app.config.get("CLOCK", utcnow)()
+        return clock.now()
 
     @staticmethod
     def address() -> str | None:

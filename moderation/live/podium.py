@@ -1,18 +1,21 @@
 from __future__ import annotations
 
+from typing import Any
+
 from flask_socketio import join_room
 
 from ..extensions import db
+from ..readmodel.views import PODIUM
 from ..services import talks as talk_service
 from ..services.errors import DomainError
-from . import rooms
+from . import events
 from .base import LiveNamespace, acknowledged
 
 
 class PodiumNamespace(LiveNamespace):
     """Read-only: forwarded and answered questions of the one talk the token belongs to."""
 
-    view = "podium"
+    view = PODIUM
 
     def on_connect(self, auth: object = None) -> None:
         token = auth.get("token") if isinstance(auth, dict) else None
@@ -21,11 +24,11 @@ class PodiumNamespace(LiveNamespace):
         except DomainError:
             raise ConnectionRefusedError("forbidden") from None
         self.connections[self.sid()] = {"talk_id": talk.id, "token": token}
-        join_room(rooms.podium(talk.id))
+        join_room(PODIUM.room(talk.id))
         self.send_snapshot(talk)
 
-    @acknowledged
-    def on_resync(self, conn: dict, data: dict) -> dict:
+    @acknowledged(events.Empty)
+    def on_resync(self, conn: dict[str, Any], event: events.Empty) -> dict[str, Any]:
         talk = self.talk(conn)
         if talk.podium_token != conn["token"]:
             raise DomainError("forbidden")

@@ -4,9 +4,9 @@ from __future__ import annotations
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from ..models import User
+from . import DbSession
 from .errors import DomainError
 
 ROLES = ("moderator", "admin")
@@ -15,7 +15,7 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("not-a-password")
 
 
-def create_or_update(session: Session, username: str, password: str, role: str = "moderator") -> User:
+def create_or_update(session: DbSession, username: str, password: str, role: str = "moderator") -> User:
     username = username.strip()
     if not username or len(username) > 80:
         raise DomainError("invalid", {"field": "username"})
@@ -34,13 +34,13 @@ def create_or_update(session: Session, username: str, password: str, role: str =
     return user
 
 
-def by_name(session: Session, username: str) -> User | None:
+def by_name(session: DbSession, username: str) -> User | None:
     if "\x00" in username:  # no such name, and PostgreSQL would refuse the query
         return None
     return session.scalar(select(User).where(User.username == username.strip()))
 
 
-def authenticate(session: Session, username: str, password: str) -> User | None:
+def authenticate(session: DbSession, username: str, password: str) -> User | None:
     user = by_name(session, username or "")
     try:
         _hasher.verify(user.password_hash if user else _DUMMY_HASH, password or "")
@@ -53,7 +53,7 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
     return user
 
 
-def load(session: Session, session_id: str) -> User | None:
+def load(session: DbSession, session_id: str) -> User | None:
     """Flask-Login's id is 'user_id:epoch'; an old epoch (after logout) loads nobody."""
     try:
         user_id, epoch = (int(part) for part in session_id.split(":"))
@@ -65,7 +65,7 @@ def load(session: Session, session_id: str) -> User | None:
     return user
 
 
-def end_sessions(session: Session, user: User) -> None:
+def end_sessions(session: DbSession, user: User) -> None:
     """Log the user out everywhere: sessions and open sockets of the old epoch are void."""
     user.session_epoch += 1
     session.flush()

@@ -3,23 +3,21 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from datetime import datetime
-from typing import Callable
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from ..models import (OPEN_STATUSES, PODIUM_STATUSES, PUBLIC_STATUSES, Question, Talk, Transition, Upvote,
-                      User, Vote)
+from ..models import OPEN_STATUSES, PUBLIC_STATUSES, AuditEntry, Question, Talk, Upvote, User, Vote
+from . import DbSession
 from . import text as texts
 from .audit import record
 from .errors import DomainError
 from .moderation_words import flag_for
-from .sequence import next_seq
 from .windows import is_open
+from .writes import Changed, Write, changed, unchanged
 
 # action -> (allowed from-statuses, to-status)
 TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
@@ -28,17 +26,10 @@ TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "forward": (("approved", "answered"), "forwarded"),
     "answered": (("approved", "forwarded"), "answered"),
 }
+# Statuses a question can be merged out of, and the moderator queue's tabs in order.
+MERGEABLE = (*OPEN_STATUSES, "rejected")
+QUEUE = ("pending", "approved", "forwarded", "answered", "rejected")
 MAX_ID = 2**31  # ids are 32-bit integers; a larger number would fail in the database driver, not here
-
-
-@dataclass
-class Change:
-    """What a service changed: the question, its status before, and the talk's new seq."""
-    question: Question
-    old_status: str | None
-    seq: int | None
-    created: bool = True
-    related: list["Change"] = field(default_factory=list)  # other questions the change touched
 
 
 def client_hash(secret: str, client_id: str) -> str:
@@ -46,15 +37,15 @@ def client_hash(secret: str, client_id: str) -> str:
     return hmac.new(secret.encode(), client_id.encode(), hashlib.sha256).hexdigest()
 
 
-def valid_msg_id(value: object) -> str:
-    if not isinstance(value, str) or not (8 <= len(value) <= 64) or not value.isascii() \
+def valid_msg_id(value: str) -> str:
+    if not (8 <= len(value) <= 64) or not value.isascii() \
             or not all(ch.isalnum() or ch in "-_" for ch in value):
         raise DomainError("invalid", {"field": "client_msg_id"})
     return value
 
 
-def submit(session: Session, talk: Talk, *, text: object, name: object, client: str,
-           client_msg_id: object, now: datetime, admit: Callable[[], None] | None = None) -> Change:
+def submit(session: DbSession, talk: Talk, *, text: str, name: str | None, client: str,
+           client_msg_id: str, now: datetime, admit: Callable[[], None] | None = None) -> Write:
     """Store an audience question once per client_msg_id; a resend returns the first one.
 
     The same text sent again by the same person (a new msg id: pressed twice, sent from two
@@ -67,7 +58,7 @@ def submit(session: Session, talk: Talk, *, text: object, name: object, client: 
     if existing is not None:
         if existing.client_hash != client:
             raise DomainError("invalid", {"field": "client_msg_id"})
-        return Change(existing, existing.status, None, created=False)
+        return unchanged(existing)
     body = texts.question_text(text)
     author = texts.author_name(name)
     if not is_open(talk, now):
@@ -75,11 +66,11 @@ def submit(session: Session, talk: Talk, *, text: object, name: object, client: 
     if admit is not None:
         admit()
     original = repeated(session, talk, client, body)
-    folded = original is not None and original.status in OPEN_STATUSES
+    fold_into = original if original is not None and original.status in OPEN_STATUSES else None
     question = Question(talk_id=talk.id, text=body, name=author, client_hash=client,
                         client_msg_id=msg_id, created_at=now,
-                        status="merged" if folded else "pending",
-                        merged_into_id=original.id if folded else None,
+                        status="merged" if fold_into else "pending",
+                        merged_into_id=fold_into.id if fold_into else None,
                         flagged=flag_for(body) or ("repeated" if original else None))
     try:
         with session.begin_nested():
@@ -89,31 +80,28 @@ def submit(session: Session, talk: Talk, *, text: object, name: object, client: 
         existing = find_by_msg_id(session, talk, msg_id)
         if existing is None or existing.client_hash != client:
             raise DomainError("invalid", {"field": "client_msg_id"}) from None
-        return Change(existing, existing.status, None, created=False)
-    seq = next_seq(session, talk)
-    change = Change(question, None, seq)
-    if folded:
+        return unchanged(existing)
+    if fold_into:
         record(session, talk, None, "fold", question=question, from_status="pending", to_status="merged",
-               after=str(original.id))
-        change.related.append(Change(original, original.status, seq, created=False))
-    return change
+               after=str(fold_into.id))
+        return changed(session, talk, question, Changed(question, None), Changed(fold_into, fold_into.status),
+                       created=True)
+    return changed(session, talk, question, Changed(question, None), created=True)
 
 
-def repeated(session: Session, talk: Talk, client: str, body: str) -> Question | None:
+def repeated(session: DbSession, talk: Talk, client: str, body: str) -> Question | None:
     """This client's earlier question with the same text in this talk, if any."""
     return session.scalar(select(Question).where(
         Question.talk_id == talk.id, Question.client_hash == client, Question.text == body,
         Question.merged_into_id.is_(None)).order_by(Question.id).limit(1))
 
 
-def find_by_msg_id(session: Session, talk: Talk, msg_id: str) -> Question | None:
+def find_by_msg_id(session: DbSession, talk: Talk, msg_id: str) -> Question | None:
     return session.scalar(select(Question).where(
         Question.talk_id == talk.id, Question.client_msg_id == msg_id))
 
 
-def get(session: Session, talk: Talk, question_id: object) -> Question:
-    if isinstance(question_id, bool) or not isinstance(question_id, int):
-        raise DomainError("invalid", {"field": "question_id"})
+def get(session: DbSession, talk: Talk, question_id: int) -> Question:
     if not 0 < question_id < MAX_ID:
         raise DomainError("not_found")
     question = session.get(Question, question_id)
@@ -122,16 +110,12 @@ def get(session: Session, talk: Talk, question_id: object) -> Question:
     return question
 
 
-def check_version(question: Question, version: object, required: bool = False) -> None:
-    if version is None and not required:
-        return
-    if isinstance(version, bool) or not isinstance(version, int):
-        raise DomainError("invalid", {"field": "version"})
-    if version != question.version:
+def check_version(question: Question, version: int | None) -> None:
+    if version is not None and version != question.version:
         raise DomainError("conflict", {"question": question})
 
 
-def _flush_or_conflict(session: Session, question: Question) -> None:
+def _flush_or_conflict(session: DbSession, question: Question) -> None:
     """Flush; a concurrent writer that got there first turns into `conflict`."""
     try:
         session.flush()
@@ -142,14 +126,14 @@ def _flush_or_conflict(session: Session, question: Question) -> None:
         raise DomainError("conflict", {"question": question}) from None
 
 
-def transition(session: Session, talk: Talk, user: User, action: str, question_id: object,
-               version: object = None, now: datetime | None = None) -> Change:
+def transition(session: DbSession, talk: Talk, user: User, action: str, question_id: int,
+               version: int | None = None, now: datetime | None = None) -> Write:
     """approve / reject / forward / answered. Repeating the same move is a no-op."""
     allowed_from, to_status = TRANSITIONS[action]
     question = get(session, talk, question_id)
     check_version(question, version)
     if question.status == to_status:
-        return Change(question, to_status, None, created=False)
+        return unchanged(question)
     if question.status not in allowed_from:
         raise DomainError("invalid", {"status": question.status, "question": question})
     old = question.status
@@ -158,10 +142,10 @@ def transition(session: Session, talk: Talk, user: User, action: str, question_i
         _flush_or_conflict(session, question)
     except DomainError:
         if question.status == to_status:  # a second moderator did the same thing first
-            return Change(question, to_status, None, created=False)
+            return unchanged(question)
         raise
     record(session, talk, user, action, question=question, from_status=old, to_status=to_status)
-    return Change(question, old, next_seq(session, talk))
+    return changed(session, talk, question, Changed(question, old))
 
 
 def _set_status(question: Question, status: str, now: datetime | None) -> None:
@@ -172,13 +156,12 @@ def _set_status(question: Question, status: str, now: datetime | None) -> None:
         question.answered_at = now
 
 
-def edit(session: Session, talk: Talk, user: User, question_id: object, text: object,
-         version: object) -> Change:
+def edit(session: DbSession, talk: Talk, user: User, question_id: int, text: str, version: int) -> Write:
     question = get(session, talk, question_id)
-    check_version(question, version, required=True)
+    check_version(question, version)
     body = texts.question_text(text)
     if body == question.text:
-        return Change(question, question.status, None, created=False)
+        return unchanged(question)
     before = question.text
     if question.original_text is None:
         question.original_text = before
@@ -186,16 +169,16 @@ def edit(session: Session, talk: Talk, user: User, question_id: object, text: ob
     _flush_or_conflict(session, question)
     record(session, talk, user, "edit", question=question, from_status=question.status,
            to_status=question.status, before=before, after=body)
-    return Change(question, question.status, next_seq(session, talk))
+    return changed(session, talk, question, Changed(question, question.status))
 
 
-def merge(session: Session, talk: Talk, user: User, question_id: object, into_id: object,
-          version: object = None) -> list[Change]:
+def merge(session: DbSession, talk: Talk, user: User, question_id: int, into_id: int,
+          version: int | None = None) -> Write:
     """Merge a duplicate into another question: its votes count there, its text stays visible."""
     source = get(session, talk, question_id)
     target = get(session, talk, into_id)
     check_version(source, version)
-    if source.id == target.id or source.status not in OPEN_STATUSES + ("rejected",) \
+    if source.id == target.id or source.status not in MERGEABLE \
             or target.status == "merged":
         raise DomainError("invalid", {"field": "into_id"})
     old = source.status
@@ -207,52 +190,50 @@ def merge(session: Session, talk: Talk, user: User, question_id: object, into_id
     _flush_or_conflict(session, source)
     record(session, talk, user, "merge", question=source, from_status=old, to_status="merged",
            before=",".join(str(c.id) for c in children), after=str(target.id))
-    seq = next_seq(session, talk)
-    return [Change(source, old, seq), Change(target, target.status, seq, created=False)]
+    return changed(session, talk, source, Changed(source, old), Changed(target, target.status))
 
 
-def undo(session: Session, talk: Talk, user: User, now: datetime | None = None) -> list[Change]:
+def undo(session: DbSession, talk: Talk, user: User, now: datetime | None = None) -> Write:
     """Revert this moderator's last transition or edit in this talk, as a new audited entry."""
     last = session.scalar(
-        select(Transition).where(
-            Transition.talk_id == talk.id, Transition.user_id == user.id,
-            Transition.question_id.is_not(None), Transition.undone.is_(False),
-            Transition.action.in_(tuple(TRANSITIONS) + ("edit", "merge")))
-        .order_by(Transition.id.desc()).limit(1))
+        select(AuditEntry).where(
+            AuditEntry.talk_id == talk.id, AuditEntry.user_id == user.id,
+            AuditEntry.question_id.is_not(None), AuditEntry.undone.is_(False),
+            AuditEntry.action.in_((*TRANSITIONS, "edit", "merge")))
+        .order_by(AuditEntry.id.desc()).limit(1))
     if last is None:
         raise DomainError("not_found", {"what": "undo"})
     question = session.get(Question, last.question_id)
+    if question is None:
+        raise DomainError("not_found", {"what": "undo"})
     if question.status != last.to_status or (last.action == "edit" and question.text != last.after):
         raise DomainError("conflict", {"question": question})
-    changes: list[Change] = []
+    also: list[Changed] = []
     old = question.status
     if last.action == "edit":
-        question.text = last.before
+        question.text = last.before or ""
         if question.text == question.original_text:
             question.original_text = None
     elif last.action == "merge":
         target_id = question.merged_into_id
-        question.status = last.from_status
+        question.status = last.from_status or "pending"
         question.merged_into_id = None
         moved = [int(i) for i in (last.before or "").split(",") if i]
         for child in session.scalars(select(Question).where(Question.id.in_(moved))):
             child.merged_into_id = question.id
         target = session.get(Question, target_id) if target_id else None
         if target is not None:
-            changes.append(Change(target, target.status, None, created=False))
+            also.append(Changed(target, target.status))
     else:
-        _set_status(question, last.from_status, now)
+        _set_status(question, last.from_status or "pending", now)
     _flush_or_conflict(session, question)
     last.undone = True
     record(session, talk, user, "undo", question=question, from_status=old,
            to_status=question.status, before=last.after, after=last.before, undoes=last)
-    seq = next_seq(session, talk)
-    for change in changes:
-        change.seq = seq
-    return [Change(question, old, seq)] + changes
+    return changed(session, talk, question, Changed(question, old), *also)
 
 
-def set_upvote(session: Session, talk: Talk, user: User, question_id: object, value: object = 1) -> Question:
+def set_upvote(session: DbSession, talk: Talk, user: User, question_id: int, value: int = 1) -> Write:
     """A moderator's upvote: set (1) or withdrawn (0); repeating it changes nothing."""
     question = get(session, talk, question_id)
     wanted = _vote_value(value)
@@ -262,10 +243,10 @@ def set_upvote(session: Session, talk: Talk, user: User, question_id: object, va
     elif not wanted and existing is not None:
         session.delete(existing)
         session.flush()
-    return question
+    return counted(question)
 
 
-def set_vote(session: Session, talk: Talk, client: str, question_id: object, value: object) -> Question:
+def set_vote(session: DbSession, talk: Talk, client: str, question_id: int, value: int) -> Write:
     """An audience vote on a public question: one per client, set or withdrawn."""
     if not talk.audience_votes:
         raise DomainError("forbidden")
@@ -279,16 +260,21 @@ def set_vote(session: Session, talk: Talk, client: str, question_id: object, val
     elif not wanted and existing is not None:
         session.delete(existing)
         session.flush()
-    return question
+    return counted(question)
 
 
-def _vote_value(value: object) -> bool:
-    if isinstance(value, bool) or not isinstance(value, int) or value not in (0, 1):
+def counted(question: Question) -> Write:
+    """A vote or upvote: the counts of the question it counts for (a duplicate's owner) changed."""
+    return Write(question, counted=[question.merged_into_id or question.id])
+
+
+def _vote_value(value: int) -> bool:
+    if value not in (0, 1):
         raise DomainError("invalid", {"field": "value"})
     return value == 1
 
 
-def _insert_once(session: Session, row) -> None:
+def _insert_once(session: DbSession, row) -> None:
     """Insert a per-voter row; a concurrent duplicate is the same vote, not an error."""
     try:
         with session.begin_nested():
@@ -298,7 +284,7 @@ def _insert_once(session: Session, row) -> None:
         pass
 
 
-def counts(session: Session, talk: Talk, question_ids: list[int] | None = None) -> dict[int, dict[str, int]]:
+def counts(session: DbSession, talk: Talk, question_ids: list[int] | None = None) -> dict[int, dict[str, int]]:
     """Moderator upvotes and audience votes per question, merged duplicates included.
 
     A voter who voted for both a question and its duplicate counts once.
@@ -316,26 +302,17 @@ def counts(session: Session, talk: Talk, question_ids: list[int] | None = None) 
     return result
 
 
-def voted_by(session: Session, talk: Talk, client: str) -> set[int]:
+def voted_by(session: DbSession, talk: Talk, client: str) -> set[int]:
     """The questions of this talk this audience client has voted for."""
     return set(session.scalars(select(Vote.question_id).join(Question, Question.id == Vote.question_id)
                                .where(Question.talk_id == talk.id, Vote.client_hash == client)))
 
 
-def visible(session: Session, talk: Talk, view: str, client: str | None = None) -> list[Question]:
-    """The questions one kind of screen may see, oldest first."""
-    query = select(Question).where(Question.talk_id == talk.id)
-    if view == "podium":
-        query = query.where(Question.status.in_(PODIUM_STATUSES))
-    elif view == "audience":
-        mine = Question.client_hash == client if client else False
-        query = query.where(Question.status.in_(PUBLIC_STATUSES) | mine)
-    return list(session.scalars(query.order_by(Question.created_at, Question.id)))
 
-
-def merged_children(session: Session, talk: Talk) -> dict[int, list[Question]]:
+def merged_children(session: DbSession, talk: Talk) -> dict[int, list[Question]]:
     children: dict[int, list[Question]] = {}
     for q in session.scalars(select(Question).where(Question.talk_id == talk.id,
                                                     Question.merged_into_id.is_not(None))):
-        children.setdefault(q.merged_into_id, []).append(q)
+        if q.merged_into_id is not None:
+            children.setdefault(q.merged_into_id, []).append(q)
     return children

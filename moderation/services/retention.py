@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, func, select, update
 
-from ..models import Question, Talk, Transition, Upvote, Vote
+from ..models import AuditEntry, Question, Talk, Upvote, Vote
+from . import DbSession
 
 
-def purge(session: Session, cutoff: datetime) -> dict[str, int]:
+def purge(session: DbSession, cutoff: datetime) -> dict[str, int]:
     talk_ids = list(session.scalars(select(Talk.id).where(Talk.ends_at < cutoff)))
     if not talk_ids:
         return {"talks": 0, "questions": 0, "votes": 0}
@@ -18,9 +18,9 @@ def purge(session: Session, cutoff: datetime) -> dict[str, int]:
     session.execute(delete(Vote).where(Vote.question_id.in_(question_ids)))
     session.execute(delete(Upvote).where(Upvote.question_id.in_(question_ids)))
     # Audit entries stay (who did what, when) but lose the texts they quoted.
-    session.execute(Transition.__table__.update().where(Transition.talk_id.in_(talk_ids))
+    session.execute(update(AuditEntry).where(AuditEntry.talk_id.in_(talk_ids))
                     .values(before=None, after=None, question_id=None))
-    session.execute(Question.__table__.update().where(Question.talk_id.in_(talk_ids))
+    session.execute(update(Question).where(Question.talk_id.in_(talk_ids))
                     .values(merged_into_id=None))
-    questions = session.execute(delete(Question).where(Question.talk_id.in_(talk_ids))).rowcount
+    questions = session.execute(delete(Question).where(Question.talk_id.in_(talk_ids))).rowcount  # type: ignore[attr-defined]
     return {"talks": len(talk_ids), "questions": questions, "votes": votes}

@@ -1,12 +1,12 @@
 from __future__ import annotations
 
 from sqlalchemy import update
-from sqlalchemy.orm import Session
 
 from ..models import Talk
+from . import DbSession
 
 
-def next_seq(session: Session, talk: Talk) -> int:
+def next_seq(session: DbSession, talk: Talk) -> int:
     """Take the talk's next change number in this transaction.
 
     A single UPDATE … RETURNING, so concurrent writers on PostgreSQL queue on the row

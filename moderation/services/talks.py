@@ -5,9 +5,9 @@ import secrets
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from ..models import Series, Talk
+from . import DbSession
 from .errors import DomainError
 from .windows import BERLIN, berlin, is_open
 
@@ -35,7 +35,7 @@ def new_podium_token() -> str:
     return secrets.token_urlsafe(24)
 
 
-def by_slug(session: Session, slug: object) -> Talk:
+def by_slug(session: DbSession, slug: object) -> Talk:
     if not isinstance(slug, str) or not slug or len(slug) > 80 or "\x00" in slug:  # PostgreSQL refuses NUL
         raise DomainError("not_found")
     talk = session.scalar(select(Talk).where(Talk.slug == slug))
@@ -44,7 +44,7 @@ def by_slug(session: Session, slug: object) -> Talk:
     return talk
 
 
-def by_podium_token(session: Session, token: object) -> Talk:
+def by_podium_token(session: DbSession, token: object) -> Talk:
     if not isinstance(token, str) or not token or len(token) > 64 or "\x00" in token:
         raise DomainError("forbidden")
     talk = session.scalar(select(Talk).where(Talk.podium_token == token))
@@ -53,7 +53,7 @@ def by_podium_token(session: Session, token: object) -> Talk:
     return talk
 
 
-def seed(session: Session, now: datetime) -> list[str]:
+def seed(session: DbSession, now: datetime) -> list[str]:
     """Idempotent: the series, its four talks, and a talk `demo` that is open now."""
     done: list[str] = []
     series = session.scalar(select(Series).where(Series.slug == SERIES["slug"]))
@@ -84,7 +84,7 @@ def seed(session: Session, now: datetime) -> list[str]:
     return done
 
 
-def listing(session: Session) -> tuple[list[Series], list[Talk]]:
+def listing(session: DbSession) -> tuple[list[Series], list[Talk]]:
     """All series with their talks, and the talks outside any series."""
     series = list(session.scalars(select(Series).order_by(Series.title)))
     loose = list(session.scalars(select(Talk).where(Talk.series_id.is_(None)).order_by(Talk.starts_at)))

@@ -1,23 +1,24 @@
 """When a talk's question round is open: by schedule, or by a moderator's hand."""
 from __future__ import annotations
 
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from ..models import Talk, User
+from . import DbSession
 from .audit import record
 from .errors import DomainError
 from .sequence import next_seq
+from .writes import Write
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
 
 def berlin(day: date, at: time) -> datetime:
     """A wall-clock time in Berlin on a day, as an aware UTC datetime (DST-correct)."""
-    return datetime.combine(day, at, tzinfo=BERLIN).astimezone(timezone.utc)
+    return datetime.combine(day, at, tzinfo=BERLIN).astimezone(UTC)
 
 
 def is_open(talk: Talk, now: datetime) -> bool:
@@ -40,15 +41,15 @@ def closes_at(talk: Talk, now: datetime) -> datetime | None:
     return talk.ends_at
 
 
-def next_talk(session: Session, now: datetime, exclude_id: int | None = None) -> Talk | None:
+def next_talk(session: DbSession, now: datetime, exclude_id: int | None = None) -> Talk | None:
     query = select(Talk).where(Talk.starts_at > now).order_by(Talk.starts_at).limit(1)
     if exclude_id is not None:
         query = query.where(Talk.id != exclude_id)
     return session.scalar(query)
 
 
-def set_state(session: Session, talk: Talk, user: User, state: object, until: object,
-              now: datetime) -> Talk:
+def set_state(session: DbSession, talk: Talk, user: User, state: str, until: str | None,
+              now: datetime) -> Write:
     """Open (optionally until a time) or close the round by hand; audited, bumps seq."""
     if state not in ("open", "closed"):
         raise DomainError("invalid", {"field": "state"})
@@ -57,20 +58,19 @@ def set_state(session: Session, talk: Talk, user: User, state: object, until: ob
     talk.manual_state = state
     talk.manual_until = until_at
     record(session, talk, user, "talk_state", before=before, after=describe(talk))
-    next_seq(session, talk)
-    return talk
+    return Write(seq=next_seq(session, talk), talk_changed=True)
 
 
-def parse_until(value: object, now: datetime) -> datetime | None:
-    if value in (None, ""):
+def parse_until(value: str | None, now: datetime) -> datetime | None:
+    if value is None or value == "":
         return None
-    if not isinstance(value, str) or len(value) > 40:
+    if len(value) > 40:
         raise DomainError("invalid", {"field": "until"})
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=BERLIN)
-        parsed = parsed.astimezone(timezone.utc)
+        parsed = parsed.astimezone(UTC)
     except (ValueError, OverflowError):  # OverflowError: year 1 or 9999 pushed past the calendar by an offset
         raise DomainError("invalid", {"field": "until"}) from None
     if parsed <= now:

@@ -6,10 +6,9 @@ from urllib.parse import urlsplit
 
 from flask import Flask, abort, current_app, g, request
 from flask_babel import get_locale
-from flask_wtf.csrf import CSRFError
 
 from ..extensions import login_manager
-from . import admin, audience, auth, moderate, podium, strings
+from . import admin, audience, auth, errors, moderate, podium, strings
 
 
 def register(app: Flask) -> None:
@@ -19,9 +18,7 @@ def register(app: Flask) -> None:
     app.before_request(_same_origin_posts)
     app.after_request(_security_headers)
     app.context_processor(_template_globals)
-    app.register_error_handler(CSRFError, auth.csrf_failed)
-    for code in (400, 403, 404, 405, 413, 429, 500):
-        app.register_error_handler(code, audience.error_page)
+    errors.register(app)
     login_manager.user_loader(auth.load_user)
 
 

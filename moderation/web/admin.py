@@ -8,10 +8,9 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import Transition
-from ..services import talks as talk_service
-from ..services.errors import DomainError
+from ..models import AuditEntry
 from .exports import csv_response
+from .lookup import talk_or_404
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -27,11 +26,8 @@ def admin_required(view):
 
 
 def _entries(slug: str):
-    try:
-        talk = talk_service.by_slug(db.session, slug)
-    except DomainError:
-        abort(404)
-    rows = db.session.scalars(select(Transition).where(Transition.talk_id == talk.id).order_by(Transition.id))
+    talk = talk_or_404(slug)
+    rows = db.session.scalars(select(AuditEntry).where(AuditEntry.talk_id == talk.id).order_by(AuditEntry.id))
     return talk, list(rows)
 
 

@@ -3,40 +3,30 @@ from __future__ import annotations
 
 import uuid
 
-from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, render_template,
-                   request, session, url_for)
+from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from sqlalchemy import text
-from werkzeug.exceptions import HTTPException
 
+from ..clock import now
 from ..extensions import db
-from ..live import broadcast
 from ..messages import message
-from ..models import utcnow
+from ..readmodel import publish
+from ..readmodel.snapshot import snapshot
+from ..readmodel.views import AUDIENCE
 from ..services import questions as question_service
 from ..services import talks as talk_service
 from ..services import windows
 from ..services.errors import DomainError
 from .forms import QuestionForm
+from .lookup import talk_or_404
 
 bp = Blueprint("audience", __name__)
-
-
-def now():
-    return current_app.config.get("CLOCK", utcnow)()
 
 
 @bp.get("/")
 def index():
     series, loose = talk_service.listing(db.session)
     return render_template("index.html", series=series, loose=loose, now=now(), is_open=windows.is_open)
-
-
-def _talk_or_404(slug: str):
-    try:
-        return talk_service.by_slug(db.session, slug)
-    except DomainError:
-        abort(404)
 
 
 def _client_id() -> str:
@@ -49,9 +39,9 @@ def _client_id() -> str:
 def _render_talk(talk, form: QuestionForm, error: str | None = None, status: int = 200):
     at = now()
     client = question_service.client_hash(current_app.config["SECRET_KEY"], _client_id())
-    snapshot = broadcast.snapshot(db.session, talk, "audience", at, client)
-    public = [q for q in snapshot["questions"] if q["status"] in ("approved", "forwarded", "answered")]
-    mine = [q for q in snapshot["questions"] if q.get("mine")]
+    state = snapshot(db.session, talk, AUDIENCE, at, client)
+    public = [q for q in state["questions"] if AUDIENCE.sees(q["status"])]
+    mine = [q for q in state["questions"] if q.get("mine")]
     form.client_msg_id.data = str(uuid.uuid4())
     upcoming = None if windows.is_open(talk, at) else windows.next_talk(db.session, at)
     return render_template("talk.html", talk=talk, form=form, error=error, public=public, mine=mine,
@@ -60,28 +50,28 @@ def _render_talk(talk, form: QuestionForm, error: str | None = None, status: int
 
 @bp.get("/t/<slug>")
 def talk_page(slug: str):
-    talk = _talk_or_404(slug)
+    talk = talk_or_404(slug)
     return _render_talk(talk, QuestionForm())
 
 
 @bp.post("/t/<slug>/questions")
 def submit_form(slug: str):
-    talk = _talk_or_404(slug)
+    talk = talk_or_404(slug)
     form = QuestionForm()
     if not form.validate_on_submit():
         return _render_talk(talk, form, message("too_long"), 400)
     client = question_service.client_hash(current_app.config["SECRET_KEY"], _client_id())
     limits = current_app.extensions["rate_limits"]
     try:
-        change = question_service.submit(
-            db.session, talk, text=form.text.data, name=form.name.data, client=client,
-            client_msg_id=form.client_msg_id.data, now=now(),
+        write = question_service.submit(
+            db.session, talk, text=form.text.data or "", name=form.name.data, client=client,
+            client_msg_id=form.client_msg_id.data or "", now=now(),
             admit=lambda: limits.check("SUBMIT", client=client, address=request.remote_addr))
     except DomainError as exc:
         db.session.rollback()
         status = {"rate_limited": 429, "closed": 409}.get(exc.code, 400)
         return _render_talk(talk, form, message(exc.code, exc.detail), status)
-    broadcast.commit(broadcast.changes(db.session, talk, [change]))
+    publish.commit(publish.outbox(db.session, talk, write, now()))
     flash(_("Gesendet — wartet auf Freigabe"), "success")
     return redirect(url_for("audience.talk_page", slug=talk.slug, lang=request.args.get("lang")), 303)
 
@@ -102,9 +92,3 @@ def healthz():
         return jsonify(status="unavailable"), 503
     return jsonify(status="ok")
 
-
-def error_page(exc: HTTPException):
-    code = getattr(exc, "code", 500) or 500
-    if request.path.startswith("/healthz"):
-        return jsonify(status="error"), code
-    return render_template("error.html", code=code), code

@@ -3,11 +3,10 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
-from flask_wtf.csrf import CSRFError
 
-from ..extensions import db, socketio
-from ..live import rooms
+from ..extensions import db
 from ..messages import message
+from ..readmodel.publish import notify_logout
 from ..services import accounts
 from .forms import LoginForm
 
@@ -55,16 +54,8 @@ def logout():
     user = current_user._get_current_object()
     accounts.end_sessions(db.session, user)
     db.session.commit()
-    room = rooms.user(user.id)
-    socketio.emit("logged_out", {}, to=room, namespace="/moderator")
-    # Sockets on other server processes are refused at their next event (the epoch changed).
-    for sid, _eio_sid in list(socketio.server.manager.get_participants("/moderator", room)):
-        socketio.server.disconnect(sid, namespace="/moderator")
+    notify_logout(user)
     logout_user()
     flash(_("Sie sind abgemeldet."), "success")
     return redirect(url_for("auth.login"), 303)
 
-
-def csrf_failed(exc: CSRFError):
-    return render_template("error.html", code=400,
-                           detail=_("Das Formular ist abgelaufen. Bitte laden Sie die Seite neu.")), 400

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Iterable
+from collections.abc import Iterable, Sequence
 
 from flask import Response
 
@@ -14,7 +14,7 @@ def _cell(value: object) -> object:
     return "" if value is None else value
 
 
-def csv_response(filename: str, header: list[str], rows: Iterable[list[object]]) -> Response:
+def csv_response(filename: str, header: list[str], rows: Iterable[Sequence[object]]) -> Response:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(header)

@@ -4,34 +4,19 @@ from __future__ import annotations
 import io
 
 import segno
-from flask import Blueprint, Response, abort, current_app, render_template, url_for
+from flask import Blueprint, Response, render_template
 from flask_login import login_required
 
+from ..clock import now
 from ..extensions import db
 from ..models import Question
 from ..services import questions as question_service
 from ..services import talks as talk_service
 from ..services import windows
-from ..services.errors import DomainError
-from .audience import now
 from .exports import csv_response
+from .lookup import public_url, talk_or_404
 
 bp = Blueprint("moderate", __name__, url_prefix="/moderate")
-
-
-def public_url(endpoint: str, **values) -> str:
-    """Links meant for other devices: on PUBLIC_ORIGIN when it is set."""
-    origin = current_app.config["PUBLIC_ORIGIN"]
-    if origin:
-        return origin + url_for(endpoint, **values)
-    return url_for(endpoint, _external=True, **values)
-
-
-def _talk(slug: str):
-    try:
-        return talk_service.by_slug(db.session, slug)
-    except DomainError:
-        abort(404)
 
 
 @bp.get("/")
@@ -45,8 +30,11 @@ def overview():
 @bp.get("/<slug>")
 @login_required
 def queue(slug: str):
-    talk = _talk(slug)
-    return render_template("moderate.html", talk=talk, now=now(), open=windows.is_open(talk, now()),
+    talk = talk_or_404(slug)
+    machine = {"queue": question_service.QUEUE,
+               "transitions": {action: {"from": allowed, "to": to}
+                               for action, (allowed, to) in question_service.TRANSITIONS.items()}}
+    return render_template("moderate.html", talk=talk, now=now(), open=windows.is_open(talk, now()), machine=machine,
                            audience_url=public_url("audience.talk_page", slug=talk.slug),
                            podium_url=public_url("podium.screen", token=talk.podium_token))
 
@@ -54,7 +42,7 @@ def queue(slug: str):
 @bp.get("/<slug>/qr.svg")
 @login_required
 def qr(slug: str):
-    talk = _talk(slug)
+    talk = talk_or_404(slug)
     code = segno.make(public_url("audience.talk_page", slug=talk.slug), error="m")
     out = io.BytesIO()
     code.save(out, kind="svg", scale=8, border=2, title=talk.title)
@@ -64,7 +52,7 @@ def qr(slug: str):
 @bp.get("/<slug>/export.csv")
 @login_required
 def export(slug: str):
-    talk = _talk(slug)
+    talk = talk_or_404(slug)
     counts = question_service.counts(db.session, talk)
     header = ["id", "status", "text", "original_text", "name", "upvotes", "votes", "merged_into",
               "flagged", "created_at", "forwarded_at", "answered_at"]

@@ -2,14 +2,19 @@
 (function () {
   "use strict";
   var S = Live.strings, C = Live.common, el = Live.el;
-  var STATUSES = ["pending", "approved", "forwarded", "answered", "rejected"];
-  var ACTIONS = {
-    pending: ["upvote", "approve", "reject", "edit", "merge"],
-    approved: ["upvote", "forward", "answered", "reject", "edit", "merge"],
-    forwarded: ["answered", "edit"],
-    answered: ["forward"],
-    rejected: ["approve"]
-  };
+  /* The state machine comes from the server (services/questions.TRANSITIONS); upvote, edit and
+   * merge are offered where they help a moderator, in this order among the transitions. */
+  var machine = Live.readJSON("machine");
+  var STATUSES = machine.queue;
+  var ORDER = ["upvote", "approve", "forward", "answered", "reject", "edit", "merge"];
+  var OFFERED = { upvote: ["pending", "approved"], edit: ["pending", "approved", "forwarded"], merge: ["pending", "approved"] };
+  var ACTIONS = {};
+  STATUSES.forEach(function (status) {
+    ACTIONS[status] = ORDER.filter(function (action) {
+      var t = machine.transitions[action];
+      return t ? t.from.indexOf(status) !== -1 : (OFFERED[action] || []).indexOf(status) !== -1;
+    });
+  });
   var questions = {};
   var cards = {};
   var editingBy = {};

@@ -13,9 +13,9 @@ from flask import Flask
 from flask_socketio import SocketIO
 
 from ..extensions import db
-from ..models import PODIUM_STATUSES, PUBLIC_STATUSES, Question, Talk
+from ..models import Question, Talk
 from ..services import questions as question_service
-from . import rooms
+from .views import VIEWS
 
 log = logging.getLogger("fragerunde.votes")
 
@@ -72,16 +72,11 @@ class VoteBatcher:
                   session.query(Question).filter(Question.id.in_(question_ids))}
         targets = {q.id: q for q in session.query(Question).filter(Question.id.in_(list(owners)))}
         counts = question_service.counts(session, talk, list(targets))
-        every = {str(qid): counts.get(qid, {"upvotes": 0, "votes": 0}) for qid in targets}
-        views = (
-            (rooms.moderators(talk_id), "/moderator", every),
-            (rooms.audience(talk_id), "/audience",
-             {k: v for k, v in every.items() if targets[int(k)].status in PUBLIC_STATUSES}),
-            (rooms.podium(talk_id), "/podium",
-             {k: v for k, v in every.items() if targets[int(k)].status in PODIUM_STATUSES}),
-        )
-        for room, namespace, shown in views:
+        for view in VIEWS:
+            shown = {str(qid): counts.get(qid, {"upvotes": 0, "votes": 0})
+                     for qid, q in targets.items() if view.sees(q.status)}
             if shown:
-                self.socketio.emit("votes", {"counts": shown, "seq": talk.seq}, to=room, namespace=namespace)
+                self.socketio.emit("votes", {"counts": shown, "seq": talk.seq}, to=view.room(talk_id),
+                                   namespace=view.namespace)
         self.broadcasts += 1
         return 1

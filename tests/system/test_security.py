@@ -13,10 +13,10 @@ import uuid
 import pytest
 from sqlalchemy import func, select
 
-from conftest import PASSWORD, events, require_or_skip, submit
 from moderation.extensions import db, socketio
-from moderation.models import Question, Talk, Transition, User, Vote
+from moderation.models import AuditEntry, Question, Talk, User, Vote
 from moderation.services import accounts, talks
+from tests.helpers import PASSWORD, events, require_or_skip, submit
 
 PUBLIC = "https://fragen.example.org"
 EVIL = "http://evil.example"
@@ -253,7 +253,7 @@ def test_pages_have_no_inline_code_and_load_nothing_from_elsewhere(app, pages):
                 assert script["attrs"].get("type") == "application/json", (path, script)
                 json.loads(script["body"])
         for address in parts.loads:
-            assert address.startswith("/") and not address.startswith("//") or address.startswith("data:"), \
+            assert (address.startswith("/") and not address.startswith("//")) or address.startswith("data:"), \
                 (path, address)
 
 
@@ -376,7 +376,7 @@ def test_audience_socket_cannot_call_moderator_events(app, audience_client):
         refused(ack, "invalid")
     stored = question(app, qid)
     assert (stored.status, stored.text, stored.version) == ("pending", "Bitte freigeben", 1)
-    assert count(app, Transition) == 0
+    assert count(app, AuditEntry) == 0
     with app.app_context():
         assert db.session.scalar(select(Talk).where(Talk.slug == "demo")).manual_state is None
 
@@ -468,7 +468,7 @@ def test_open_socket_of_a_logged_out_or_deactivated_user_is_refused(app, audienc
             break
         refused(mod(moderator, event, data), "forbidden")
     assert question(app, qid).status == "pending"
-    assert count(app, Transition) == 0
+    assert count(app, AuditEntry) == 0
     with app.app_context():
         assert db.session.scalar(select(Talk).where(Talk.slug == "demo")).manual_state is None
     assert app.test_client().post("/login", data={"username": "mod", "password": PASSWORD}).status_code == 401
@@ -482,7 +482,7 @@ def test_open_socket_of_a_logged_out_or_deactivated_user_is_refused(app, audienc
         db.session.delete(db.session.scalar(select(User).where(User.username == "weg")))
         db.session.commit()
     refused(mod(gone, "approve", {"question_id": qid}), "forbidden")
-    assert question(app, qid).status == "pending" and count(app, Transition) == 0
+    assert question(app, qid).status == "pending" and count(app, AuditEntry) == 0
 
 
 def test_moderator_pages_and_exports_need_a_login(app, seeded):
@@ -617,7 +617,7 @@ def test_ids_and_values_of_wrong_type_are_invalid(app, audience_client, moderato
     assert count(app, Vote) == 0
     with app.app_context():
         assert db.session.scalar(select(Talk).where(Talk.slug == "demo")).manual_state is None
-        assert [t.action for t in db.session.scalars(select(Transition))] == ["approve"]
+        assert [t.action for t in db.session.scalars(select(AuditEntry))] == ["approve"]
 
 
 # --- abuse ------------------------------------------------------------------------------------
@@ -811,7 +811,7 @@ def test_every_moderator_action_is_audited(app, audience_client, moderator_clien
     refused(mod(moderator, "approve", {"question_id": 999}), "not_found")
 
     with app.app_context():
-        entries = list(db.session.scalars(select(Transition).order_by(Transition.id)))
+        entries = list(db.session.scalars(select(AuditEntry).order_by(AuditEntry.id)))
         user_id = db.session.scalar(select(User.id).where(User.username == "mod"))
         rows = [(e.action, e.question_id, e.from_status, e.to_status, e.before, e.after) for e in entries]
         assert rows[:7] == [

@@ -10,13 +10,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, text
 
-from conftest import PASSWORD, submit
 from moderation.extensions import db, socketio
 from moderation.logs import JsonLines
-from moderation.models import Question, Talk, Transition, Upvote, User, Vote, utcnow
+from moderation.models import AuditEntry, Question, Talk, Upvote, User, Vote, utcnow
 from moderation.services import accounts
 from moderation.services import questions as question_service
 from moderation.services import talks as talk_service
+from tests.helpers import PASSWORD, submit
 
 ADDRESS = "203.0.113.7"
 ADDRESS6 = "2001:db8:85a3::8a2e:370:7334"
@@ -208,8 +208,8 @@ def test_purge_deletes_old_talks_content_and_keeps_newer_and_the_audit(app, seed
         fill(db.session, old, user, "ALTMARKE")
         kept = fill(db.session, recent, user, "NEUMARKE")
         old_id, recent_id = old.id, recent.id
-        audit_before = {t: db.session.scalar(select(db.func.count()).select_from(Transition)
-                                             .where(Transition.talk_id == t)) for t in (old_id, recent_id)}
+        audit_before = {t: db.session.scalar(select(db.func.count()).select_from(AuditEntry)
+                                             .where(AuditEntry.talk_id == t)) for t in (old_id, recent_id)}
         db.session.commit()
 
     result = cli(app, "purge", "--older-than", "90d")
@@ -222,12 +222,12 @@ def test_purge_deletes_old_talks_content_and_keeps_newer_and_the_audit(app, seed
         assert s.scalars(select(Question).where(Question.talk_id == old_id)).all() == []
         assert [q.id for q in s.scalars(select(Question).where(Question.talk_id == recent_id)
                                         .order_by(Question.id))] == kept
-        old_audit = s.scalars(select(Transition).where(Transition.talk_id == old_id)).all()
+        old_audit = s.scalars(select(AuditEntry).where(AuditEntry.talk_id == old_id)).all()
         assert len(old_audit) == audit_before[old_id]
         assert all(t.before is None and t.after is None and t.question_id is None for t in old_audit)
         assert {t.action for t in old_audit} == {"approve", "edit", "merge"}
         assert all(t.username == "mod" and t.at is not None for t in old_audit)
-        recent_audit = s.scalars(select(Transition).where(Transition.talk_id == recent_id)).all()
+        recent_audit = s.scalars(select(AuditEntry).where(AuditEntry.talk_id == recent_id)).all()
         assert len(recent_audit) == audit_before[recent_id]
         assert any(t.before == "NEUMARKE Frage 0" for t in recent_audit)
         assert s.scalar(select(db.func.count()).select_from(Vote)) == 4

@@ -19,7 +19,7 @@ from babel.messages.pofile import read_po
 from moderation.extensions import babel, db, socketio
 from moderation.models import Series, Talk
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TRANSLATIONS = ROOT / "moderation" / "translations"
 PO = TRANSLATIONS / "en" / "LC_MESSAGES" / "messages.po"
 MO = PO.with_suffix(".mo")

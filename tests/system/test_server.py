@@ -17,9 +17,8 @@ import uuid
 import pytest
 import socketio
 
-from conftest import require_or_skip
-from server import (Server, fresh_snapshot, has_question, new_msg_id, ok, postgres_database,
-                    wait_until)
+from tests.helpers import require_or_skip
+from tests.server import Server, fresh_snapshot, has_question, new_msg_id, ok, postgres_database, wait_until
 
 pytestmark = pytest.mark.server
 

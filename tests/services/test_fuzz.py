@@ -16,12 +16,12 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from conftest import PASSWORD
 from moderation.extensions import db, socketio
-from moderation.models import STATUSES, Question, Talk, Transition, Vote
+from moderation.models import STATUSES, AuditEntry, Question, Talk, Vote
 from moderation.services import accounts, talks
 from moderation.services import text as texts
 from moderation.services.errors import DomainError
+from tests.helpers import PASSWORD
 
 CODES = {"closed", "empty", "too_long", "rate_limited", "not_found", "forbidden", "conflict", "invalid"}
 AUDIENCE_EVENTS = ("submit", "vote", "resync")
@@ -161,7 +161,7 @@ def check_consistency(app) -> None:
             assert talk.seq >= sum(1 for q in by_id.values() if q.talk_id == talk.id), talk.slug
         for vote in session.scalars(select(Vote)):
             assert vote.question_id in by_id
-        for entry in session.scalars(select(Transition).where(Transition.question_id.is_not(None))):
+        for entry in session.scalars(select(AuditEntry).where(AuditEntry.question_id.is_not(None))):
             assert by_id[entry.question_id].talk_id == entry.talk_id
         session.rollback()
 
@@ -261,4 +261,4 @@ def test_names_and_non_texts(value):
     except DomainError as exc:
         assert exc.code == "too_long" and exc.detail["field"] == "name"
         return
-    assert name is None or 0 < len(name) <= texts.MAX_NAME and texts.author_name(name) == name
+    assert name is None or (0 < len(name) <= texts.MAX_NAME and texts.author_name(name) == name)

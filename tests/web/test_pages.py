@@ -7,15 +7,15 @@ import html
 import io
 import re
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
 
-from conftest import PASSWORD, events
 from moderation.extensions import db
 from moderation.models import Question
 from moderation.services import accounts, questions, talks
+from tests.helpers import PASSWORD, events
 
 SERIES_TITLE = "Kleinstädte in Deutschland – Potenziale, Herausforderungen und neue Ideen"
 TALK_TITLES = [
@@ -82,7 +82,7 @@ def test_talk_page_has_the_form(app, seeded):
 
 
 def test_talk_page_when_closed_names_the_next_talk_and_disables_the_button(app, seeded, clock):
-    clock.now = datetime(2021, 3, 12, 10, 0, tzinfo=timezone.utc)
+    clock.now = datetime(2021, 3, 12, 10, 0, tzinfo=UTC)
     text = page(app.test_client().get("/t/unterschaetzte-groesse"))
     assert "Die Fragerunde ist geschlossen." in text
     assert "Nächster Vortrag:" in text
@@ -297,7 +297,7 @@ def test_export_csv(app, seeded, login, clock):
     response = login().get("/moderate/demo/export.csv")
     assert response.status_code == 200
     assert response.mimetype == "text/csv"
-    assert 'attachment; filename="fragerunde-demo.csv"' == response.headers["Content-Disposition"]
+    assert response.headers["Content-Disposition"] == 'attachment; filename="fragerunde-demo.csv"'
     body = response.get_data(as_text=True)
     assert body.startswith("\ufeff")  # so that spreadsheets read UTF-8
     rows = list(csv.reader(io.StringIO(body.removeprefix("\ufeff"))))

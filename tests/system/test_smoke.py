@@ -1,4 +1,4 @@
-from conftest import events, submit
+from tests.helpers import events, submit
 
 
 def test_question_travels_from_audience_to_podium(app, audience_client, moderator_client, podium_client):

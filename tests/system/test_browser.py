@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from server import Server
+from tests.server import Server
 
 pytestmark = pytest.mark.browser
 
@@ -23,7 +23,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-component-update", "--no-first-run", "--disable-sync"]
 PHONE = {"width": 360, "height": 740}
 MOD_USER, MOD_PASSWORD = "browser_mod", "Browser-" + uuid.uuid4().hex[:12]
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 15_000  # ms, for every expect()
 
 if not os.path.exists(CHROMIUM):

@@ -12,7 +12,8 @@ import uuid
 import pytest
 import requests
 import websocket
-from server import Server, new_msg_id, ok, wait_until
+
+from tests.server import Server, new_msg_id, ok, wait_until
 
 pytestmark = pytest.mark.server
 

@@ -17,13 +17,14 @@ from types import SimpleNamespace
 
 import pytest
 import requests
-from conftest import IN_CI, require_or_skip
 from requests.adapters import HTTPAdapter
-from server import Live, Server, free_port, fresh_snapshot, has_question, login, new_msg_id, ok, wait_until
+
+from tests.helpers import IN_CI, require_or_skip
+from tests.server import Live, Server, free_port, fresh_snapshot, has_question, login, new_msg_id, ok, wait_until
 
 pytestmark = pytest.mark.server
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 NGINX = "/usr/sbin/nginx"
 SITE = ROOT / "deploy" / "nginx-fragerunde.conf"
 

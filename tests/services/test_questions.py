@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import unicodedata
 import uuid
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
-from sqlalchemy import create_engine, func, select, text as sql
+from sqlalchemy import create_engine, func, select
+from sqlalchemy import text as sql
 
-from conftest import PASSWORD
-from moderation.models import Question, Series, Talk, Transition, Upvote, User, Vote
+from moderation.models import AuditEntry, Question, Series, Talk, Upvote, User, Vote
+from moderation.readmodel.snapshot import visible
+from moderation.readmodel.views import AUDIENCE, MODERATOR, PODIUM
 from moderation.services import accounts, questions, retention, talks, windows
 from moderation.services import text as texts
 from moderation.services.errors import DomainError
 from moderation.services.moderation_words import flag_for
+from tests.helpers import PASSWORD
 
-UTC = timezone.utc
+UTC = UTC
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -48,10 +51,10 @@ def refused(fn, *args, **kwargs) -> DomainError:
     return info.value
 
 
-def audit(session, question: Question | None = None) -> list[Transition]:
-    query = select(Transition).order_by(Transition.id)
+def audit(session, question: Question | None = None) -> list[AuditEntry]:
+    query = select(AuditEntry).order_by(AuditEntry.id)
     if question is not None:
-        query = query.where(Transition.question_id == question.id)
+        query = query.where(AuditEntry.question_id == question.id)
     return list(session.scalars(query))
 
 
@@ -110,11 +113,11 @@ def test_allowed_transition_moves_status_and_is_audited(session, demo, mods, clo
     seq_before = demo.seq
     clock.advance(minutes=3)
 
-    change = questions.transition(session, demo, anna, action, q.id, now=clock())
+    write = questions.transition(session, demo, anna, action, q.id, now=clock())
     session.commit()
 
-    assert (change.old_status, q.status, change.created) == (start, end, True)
-    assert change.seq == seq_before + 1 == demo.seq
+    assert ([(c.question, c.old_status) for c in write.changed], q.status) == ([(q, start)], end)
+    assert write.seq == seq_before + 1 == demo.seq
     entries = audit(session)
     assert len(entries) == before_entries + 1
     last = entries[-1]
@@ -166,7 +169,7 @@ def test_repeating_a_move_is_a_noop_without_audit_entry(session, demo, mods, clo
         for user in (anna, ben):  # the same move by the same or another moderator
             change = questions.transition(session, demo, user, action, q.id, now=clock())
             session.commit()
-            assert change.created is False and change.seq is None, status
+            assert change.changed == [] and change.seq is None, status
 
         assert (q.status, q.version, demo.seq) == (status, version, seq), status
         assert len(audit(session)) == entries, status
@@ -191,6 +194,7 @@ def test_transition_with_stale_version_is_a_conflict_carrying_the_question(sessi
 def test_concurrent_moderators_first_writer_wins(session, demo, mods, clock, second):
     """Ben's session loaded the question before Anna approved it; his write learns of hers."""
     from sqlalchemy.orm import Session
+
     from moderation.extensions import db
 
     anna, ben = mods
@@ -209,7 +213,7 @@ def test_concurrent_moderators_first_writer_wins(session, demo, mods, clock, sec
 
         if second == "approve":  # the same move: nothing to do, not an error
             same = questions.transition(stale, stale_talk, stale_ben, "approve", stale_q.id, now=clock())
-            assert same.created is False and same.seq is None and same.question.status == "approved"
+            assert same.changed == [] and same.seq is None and same.question.status == "approved"
         elif second == "reject":
             error = refused(questions.transition, stale, stale_talk, stale_ben, "reject", stale_q.id, now=clock())
             assert error.code == "conflict" and error.detail["question"].status == "approved"
@@ -248,11 +252,9 @@ def test_concurrent_resend_of_the_same_message_is_answered_from_the_store(sessio
     assert demo.seq == 1
 
 
-def test_transition_refuses_bad_ids(session, demo, mods, clock):
+def test_transition_refuses_unknown_and_foreign_ids(session, demo, mods, clock):
+    """Ids of the wrong type never reach a service: tests/live/test_events.py."""
     anna, _ = mods
-    assert refused(questions.transition, session, demo, anna, "approve", None).code == "invalid"
-    assert refused(questions.transition, session, demo, anna, "approve", "1").code == "invalid"
-    assert refused(questions.transition, session, demo, anna, "approve", True).code == "invalid"
     assert refused(questions.transition, session, demo, anna, "approve", 424242).code == "not_found"
     other_talk = talks.by_slug(session, "wohnen")
     foreign = Question(talk_id=other_talk.id, text="Anderswo?", client_msg_id="foreign-0001",
@@ -300,10 +302,9 @@ def test_edit_with_stale_version_is_a_conflict(session, demo, mods, clock):
 def test_edit_requires_an_integer_current_version_and_a_valid_text(session, demo, mods, clock):
     anna, _ = mods
     q = ask(session, demo, clock)
-    for version, code in ((None, "invalid"), ("1", "invalid"), (True, "invalid"), (7, "conflict")):
-        assert refused(questions.edit, session, demo, anna, q.id, "Neu", version=version).code == code, version
-        session.rollback()
-    for body, code in (("", "empty"), ("  \n\t ", "empty"), ("x" * 501, "too_long"), (5, "invalid")):
+    assert refused(questions.edit, session, demo, anna, q.id, "Neu", version=7).code == "conflict"
+    session.rollback()
+    for body, code in (("", "empty"), ("  \n\t ", "empty"), ("x" * 501, "too_long")):
         assert refused(questions.edit, session, demo, anna, q.id, body, version=1).code == code, body
         session.rollback()
     assert (q.text, q.version, q.original_text) == ("Wie kommt der Bus ins Dorf?", 1, None)
@@ -315,7 +316,7 @@ def test_edit_to_the_same_text_is_a_noop(session, demo, mods, clock):
     entries, seq = len(audit(session)), demo.seq
     change = questions.edit(session, demo, anna, q.id, "  Gleich   bleibt gleich? ", version=1)
     session.commit()
-    assert change.seq is None and change.created is False
+    assert change.seq is None and change.changed == []
     assert (q.version, q.original_text, demo.seq, len(audit(session))) == (1, None, seq, entries)
 
 
@@ -347,7 +348,7 @@ def test_audience_votes_one_per_client_and_idempotent_toggling(session, demo, mo
 def test_vote_value_must_be_0_or_1(session, demo, mods, clock):
     anna, _ = mods
     q = bring(session, demo, anna, clock, "approved")
-    for value in ("1", True, 2, -1, None, 1.5):
+    for value in (2, -1):
         assert refused(questions.set_vote, session, demo, "client-1", q.id, value).code == "invalid", value
         assert refused(questions.set_upvote, session, demo, anna, q.id, value).code == "invalid", value
     assert questions.counts(session, demo) == {}
@@ -422,11 +423,11 @@ def test_merge_counts_votes_with_target_distinct_voters_and_undo_restores(sessio
     session.commit()
     seq = demo.seq
 
-    changes = questions.merge(session, demo, anna, dup.id, target.id)
+    write = questions.merge(session, demo, anna, dup.id, target.id)
     session.commit()
 
-    assert [c.question.id for c in changes] == [dup.id, target.id]
-    assert changes[0].seq == changes[1].seq == seq + 1 == demo.seq
+    assert [c.question.id for c in write.changed] == [dup.id, target.id]
+    assert write.seq == seq + 1 == demo.seq
     assert (dup.status, dup.merged_into_id, dup.text) == ("merged", target.id, dup.text)
     assert target.status == "approved"
     counts = questions.counts(session, demo)
@@ -438,7 +439,7 @@ def test_merge_counts_votes_with_target_distinct_voters_and_undo_restores(sessio
 
     undone = questions.undo(session, demo, anna, clock())
     session.commit()
-    assert {c.question.id for c in undone} == {dup.id, target.id}
+    assert {c.question.id for c in undone.changed} == {dup.id, target.id}
     assert (dup.status, dup.merged_into_id) == ("approved", None)
     assert questions.counts(session, demo) == {
         target.id: {"upvotes": 1, "votes": 2}, dup.id: {"upvotes": 2, "votes": 2}}
@@ -476,8 +477,6 @@ def test_merge_refusals(session, demo, mods, clock):
         "a merged question again": (b.id, c.id, "invalid"),
         "an answered question": (done.id, a.id, "invalid"),
         "into nothing": (a.id, 999999, "not_found"),
-        "into a string id": (a.id, str(c.id), "invalid"),
-        "without into_id": (a.id, None, "invalid"),
     }
     for case, (source, into, code) in cases.items():
         assert refused(questions.merge, session, demo, anna, source, into).code == code, case
@@ -497,11 +496,11 @@ def test_undo_reverts_the_last_transition_as_a_new_audited_entry(session, demo, 
     forward_entry = audit(session, q)[-1]
     seq = demo.seq
 
-    changes = questions.undo(session, demo, anna, clock())
+    write = questions.undo(session, demo, anna, clock())
     session.commit()
     assert q.status == "approved"
-    assert changes[0].question.id == q.id and changes[0].old_status == "forwarded"
-    assert changes[0].seq == seq + 1 == demo.seq
+    assert write.changed[0].question.id == q.id and write.changed[0].old_status == "forwarded"
+    assert write.seq == seq + 1 == demo.seq
     entries = audit(session, q)
     undo_entry = entries[-1]
     assert (undo_entry.action, undo_entry.from_status, undo_entry.to_status) == ("undo", "forwarded", "approved")
@@ -553,9 +552,9 @@ def test_undo_works_purely_from_the_database_after_a_reload(make_app, app, sessi
     restarted = make_app()
     with restarted.app_context():
         fresh = db.session
-        changes = questions.undo(fresh, fresh.get(Talk, talk_id), fresh.get(User, user_id), clock())
+        write = questions.undo(fresh, fresh.get(Talk, talk_id), fresh.get(User, user_id), clock())
         fresh.commit()
-        assert changes[0].question.id == qid
+        assert write.changed[0].question.id == qid
     session.expire_all()
     assert session.get(Question, qid).status == "pending"
 
@@ -648,7 +647,7 @@ def test_submit_to_a_closed_talk_is_refused(session, seeded, clock):
 
 
 def test_submit_refuses_bad_client_msg_ids(session, demo, clock):
-    for msg_id in (None, 12345678, "kurz", "x" * 65, "äöüäöüäöü", "mit leerzeichen", "semi;colon;"):
+    for msg_id in ("kurz", "x" * 65, "äöüäöüäöü", "mit leerzeichen", "semi;colon;"):
         error = refused(questions.submit, session, demo, text="Frage?", name=None, client="c",
                         client_msg_id=msg_id, now=clock())
         assert error.code == "invalid", msg_id
@@ -838,7 +837,7 @@ def test_submitted_questions_are_flagged_not_hidden(session, demo, clock):
     assert audit(session, again)[-1].action == "fold"
     other_client = ask(session, demo, clock, text="Gibt es Fördermittel?", client="client-b")
     assert other_client.flagged is None
-    shown = {q.id for q in questions.visible(session, demo, "moderator")}
+    shown = {q.id for q in visible(session, demo, MODERATOR)}
     assert shown == {rude.id, clean.id, again.id, other_client.id}
 
 
@@ -852,10 +851,10 @@ def test_visible_per_view(session, demo, mods, clock):
     on_podium = bring(session, demo, anna, clock, "forwarded")
     rejected = bring(session, demo, anna, clock, "rejected")
     ids = lambda qs: {q.id for q in qs}  # noqa: E731
-    assert ids(questions.visible(session, demo, "podium")) == {on_podium.id}
-    assert ids(questions.visible(session, demo, "audience", "me")) == {mine.id, public.id, on_podium.id}
-    assert ids(questions.visible(session, demo, "audience")) == {public.id, on_podium.id}
-    assert ids(questions.visible(session, demo, "moderator")) == {
+    assert ids(visible(session, demo, PODIUM)) == {on_podium.id}
+    assert ids(visible(session, demo, AUDIENCE, "me")) == {mine.id, public.id, on_podium.id}
+    assert ids(visible(session, demo, AUDIENCE)) == {public.id, on_podium.id}
+    assert ids(visible(session, demo, MODERATOR)) == {
         mine.id, theirs.id, public.id, on_podium.id, rejected.id}
 
 
@@ -890,7 +889,7 @@ def test_purge_deletes_content_of_old_talks_and_keeps_the_rest(session, demo, mo
     assert session.scalar(select(func.count()).select_from(Question).where(Question.talk_id == old_id)) == 0
     assert session.scalar(select(func.count()).select_from(Upvote)) == 0
     assert session.scalar(select(func.count()).select_from(Vote)) == 1
-    old_audit = list(session.scalars(select(Transition).where(Transition.talk_id == old_id)))
+    old_audit = list(session.scalars(select(AuditEntry).where(AuditEntry.talk_id == old_id)))
     assert len(old_audit) == 3
     assert all(e.before is None and e.after is None and e.question_id is None for e in old_audit)
     assert all(e.username == "anna" for e in old_audit)

@@ -1,0 +1,103 @@
+"""Event payloads, parsed at the edge into typed values: services get ints and strings.
+
+A field of the wrong type (a string id, a bool for a number, a list for a text) is refused as
+`invalid` with the field's name, before any service runs.
+"""
+from __future__ import annotations
+
+import types
+from dataclasses import MISSING, dataclass, fields
+from functools import cache
+from typing import Any, TypeVar, Union, get_args, get_origin, get_type_hints
+
+from ..services.errors import DomainError
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Empty:
+    """`resync {}`, `undo {}`: nothing to read."""
+
+
+@dataclass(frozen=True)
+class Submission:
+    client_msg_id: str
+    text: str
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class AudienceVote:
+    question_id: int
+    value: int
+
+
+@dataclass(frozen=True)
+class QuestionAction:
+    """approve, reject, forward, answered: `version` guards against acting on a stale card."""
+    question_id: int
+    version: int | None = None
+
+
+@dataclass(frozen=True)
+class Upvote:
+    question_id: int
+    value: int = 1
+
+
+@dataclass(frozen=True)
+class Edit:
+    question_id: int
+    version: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Merge:
+    question_id: int
+    into_id: int
+    version: int | None = None
+
+
+@dataclass(frozen=True)
+class TalkState:
+    state: str
+    until: str | None = None
+
+
+@dataclass(frozen=True)
+class Editing:
+    question_id: int | None = None
+
+
+def _is(kind: type, value: object) -> bool:
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, kind)
+
+
+@cache
+def _schema(cls: Any) -> list[tuple[str, type, bool, Any]]:
+    """(name, type, may be None, default) per field."""
+    hints = get_type_hints(cls)
+    schema = []
+    for f in fields(cls):
+        hint = hints[f.name]
+        optional = get_origin(hint) in (Union, types.UnionType) and type(None) in get_args(hint)
+        kind = next(a for a in get_args(hint) if a is not type(None)) if optional else hint
+        schema.append((f.name, kind, optional, f.default))
+    return schema
+
+
+def parse(cls: type[T], data: dict[str, Any]) -> T:
+    values: dict[str, Any] = {}
+    for name, kind, optional, default in _schema(cls):  # type: ignore[arg-type]
+        value = data.get(name, None if default is MISSING else default)
+        if value is None and optional:
+            values[name] = None
+        elif _is(kind, value):
+            values[name] = value
+        else:
+            raise DomainError("invalid", {"field": name})
+    return cls(**values)

@@ -1,0 +1,86 @@
+"""Publishing: build what each view's room learns of a write before commit; send it after.
+
+`commit(outbox)` is the one place where a change becomes durable and then visible.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from flask import current_app
+
+from ..extensions import db, socketio
+from ..models import OPEN_STATUSES, Talk, User
+from ..services import DbSession, duplicates
+from ..services import questions as question_service
+from ..services.writes import Write
+from . import payloads, rooms
+from .snapshot import visible
+from .views import MODERATOR, VIEWS
+
+
+@dataclass
+class Outbox:
+    talk_id: int | None = None
+    messages: list[tuple[str, dict[str, Any], str, str]] = field(default_factory=list)
+    counted: list[int] = field(default_factory=list)  # questions whose vote counts changed
+
+    def add(self, event: str, data: dict[str, Any], room: str, namespace: str) -> None:
+        self.messages.append((event, data, room, namespace))
+
+    def send(self) -> None:
+        for event, data, room, namespace in self.messages:
+            socketio.emit(event, data, to=room, namespace=namespace)
+        if self.counted and self.talk_id is not None:
+            batcher = current_app.extensions["vote_batcher"]
+            for question_id in self.counted:
+                batcher.mark(self.talk_id, question_id)
+
+
+def outbox(session: DbSession, talk: Talk, write: Write, now: datetime) -> Outbox:
+    """Every view learns of every change: the question where it may see it, else only the seq."""
+    box = Outbox(talk_id=talk.id, counted=list(write.counted))
+    if write.seq is None:
+        return box
+    if write.talk_changed:
+        data = {"talk": payloads.talk(talk, now), "seq": write.seq}
+        for view in VIEWS:
+            box.add("talk", data, view.room(talk.id), view.namespace)
+    if not write.changed:
+        return box
+    ids = [c.question.id for c in write.changed]
+    counts = question_service.counts(session, talk, ids)
+    children = question_service.merged_children(session, talk)
+    suggest = {c.question.id for c in write.changed if c.question.status in OPEN_STATUSES}
+    similar = duplicates.similar(visible(session, talk, MODERATOR), only=suggest) if suggest else {}
+    for change in write.changed:
+        q = change.question
+        for view in VIEWS:
+            payload = payloads.question(q, counts, view, children.get(q.id))
+            if view.staff_fields:
+                payload["similar"] = similar.get(q.id, [])
+            message = {"question": payload, "seq": write.seq}
+            if view.sees(q.status) or view.sees(change.old_status):
+                box.add("question", message, view.room(talk.id), view.namespace)
+                continue
+            if view.own_questions and q.client_hash:
+                box.add("question", message, rooms.client(talk.id, q.client_hash), view.namespace)
+            box.add("seq", {"seq": write.seq}, view.room(talk.id), view.namespace)
+    return box
+
+
+def commit(box: Outbox) -> None:
+    """Commit, then emit: an acknowledged change is on disk before any screen shows it."""
+    db.session.commit()
+    box.send()
+
+
+def notify_logout(user: User) -> None:
+    """Tell the account's open moderator sockets that their session ended, and close them.
+
+    Sockets on other server processes are refused at their next event (the epoch changed)."""
+    room = rooms.user(user.id)
+    socketio.emit("logged_out", {}, to=room, namespace=MODERATOR.namespace)
+    for sid, _eio_sid in list(socketio.server.manager.get_participants(MODERATOR.namespace, room)):
+        socketio.server.disconnect(sid, namespace=MODERATOR.namespace)

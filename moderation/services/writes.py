@@ -1,0 +1,44 @@
+"""The one result every write returns, for the edge to publish after commit."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..models import Question, Talk
+from . import DbSession
+from .sequence import next_seq
+
+
+@dataclass(frozen=True)
+class Changed:
+    """A question the write changed, with its status before (None: it is new)."""
+
+    question: Question
+    old_status: str | None
+
+
+@dataclass
+class Write:
+    """What one request did.
+
+    `question` is what the request was about (the acknowledgement's question); `changed` lists
+    every question whose state screens must learn, all under one `seq` (None: nothing changed,
+    a repeat or a resend); `counted` lists questions whose vote counts changed (those travel
+    in coalesced batches, not under a seq).
+    """
+
+    question: Question | None = None
+    changed: list[Changed] = field(default_factory=list)
+    seq: int | None = None
+    created: bool = False
+    talk_changed: bool = False
+    counted: list[int] = field(default_factory=list)
+
+
+def unchanged(question: Question) -> Write:
+    return Write(question)
+
+
+def changed(session: DbSession, talk: Talk, question: Question, *changes: Changed,
+            created: bool = False) -> Write:
+    """A write that changed questions: takes the talk's next seq for all of them at once."""
+    return Write(question, list(changes), next_seq(session, talk), created=created)

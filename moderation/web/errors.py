@@ -1,0 +1,28 @@
+"""Error pages: HTML for people, JSON for the health check."""
+from __future__ import annotations
+
+from flask import Flask, jsonify, render_template, request
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+CODES = (400, 403, 404, 405, 413, 429, 500)
+
+
+def register(app: Flask) -> None:
+    app.register_error_handler(CSRFError, csrf_failed)
+    for code in CODES:
+        app.register_error_handler(code, error_page)
+
+
+def error_page(exc: HTTPException) -> ResponseReturnValue:
+    code = getattr(exc, "code", 500) or 500
+    if request.path.startswith("/healthz"):
+        return jsonify(status="error"), code
+    return render_template("error.html", code=code), code
+
+
+def csrf_failed(exc: CSRFError) -> ResponseReturnValue:
+    return render_template("error.html", code=400,
+                           detail=_("Das Formular ist abgelaufen. Bitte laden Sie die Seite neu.")), 400

@@ -1,0 +1,45 @@
+"""Helpers shared by the tests (fixtures live in conftest.py)."""
+from __future__ import annotations
+
+import os
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+IN_CI = bool(os.environ.get("CI"))
+PASSWORD = "richtig-geheim-123"
+
+
+def require_or_skip(variable: str, what: str) -> str:
+    """Tests needing a real service run in CI, never skip there."""
+    value = os.environ.get(variable)
+    if not value:
+        if IN_CI:
+            pytest.fail(f"{variable} is not set in CI: {what} tests must run there")
+        pytest.skip(f"{variable} not set: {what} tests skipped")
+    return value
+
+
+class Clock:
+    """The app's notion of now; tests move it."""
+
+    def __init__(self, now: datetime | None = None):
+        self.now = now or datetime.now(UTC).replace(microsecond=0)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta) -> None:
+        self.now += timedelta(**delta)
+
+
+def events(client, namespace: str, name: str | None = None) -> list:
+    """Received events of a test client (optionally only one name), in order."""
+    got = client.get_received(namespace)
+    return [e for e in got if name is None or e["name"] == name]
+
+
+def submit(client, text: str, name: str | None = None, msg_id: str | None = None) -> dict:
+    return client.emit("submit", {"text": text, "name": name, "client_msg_id": msg_id or str(uuid.uuid4())},
+                       namespace="/audience", callback=True)
