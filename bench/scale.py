@@ -115,19 +115,27 @@ def vote_storm(srv: Server, mod, crowd: Crowd, qids: list[int]) -> dict:
     plan = [(c, qids[(k + j) % len(qids)]) for k, c in enumerate(clients) for j in range(per)][:VOTES]
     expected = collections.Counter(q for _, q in plan)
     base = {q: mod.state[q].get("votes", 0) for q in qids}
+    result = storm(srv, mod, crowd, [(lambda c=client, q=qid: c.vote(q)) for client, qid in plan],
+                   lambda m: all(m.state[q].get("votes") == base[q] + expected[q] for q in qids))
+    return result | {"exact": result.pop("done")}
+
+
+def storm(srv: Server, mod, crowd: Crowd, sends: list, done) -> dict:
+    """Send everything at once (the poller reads nothing meanwhile); seconds until done(mod) holds
+    and until the last acknowledgement; the server's CPU per 1,000 of them."""
     crowd.acks.clear()
     with Measured(srv.pid) as cpu:
         t0 = time.perf_counter()
         with crowd.lock:
-            for client, qid in plan:
-                client.vote(qid)
-        exact = mod.wait_state(lambda m: all(m.state[q].get("votes") == base[q] + expected[q] for q in qids), 60)
+            for send in sends:
+                send()
+        complete = mod.wait_state(done, 60)
         t_mod = time.perf_counter() - t0
-        wait_until(lambda: len(crowd.acks) >= len(plan), 60, 0.01)
+        wait_until(lambda: len(crowd.acks) >= len(sends), 60, 0.01)
         acks = list(crowd.acks)
-    return {"n": len(plan), "exact": exact, "mod_s": t_mod if exact else float("nan"),
+    return {"n": len(sends), "done": complete, "mod_s": t_mod if complete else float("nan"),
             "acked": sum(1 for _, good in acks if good), "ack_s": max((t for t, _ in acks), default=t0) - t0,
-            "cpu_ms_per_1000": cpu.cpu * 1000 / len(plan) * 1000}
+            "cpu_ms_per_1000": cpu.cpu * 1000 / len(sends) * 1000}
 
 
 def question_burst(srv: Server, mod, crowd: Crowd, tag: str) -> dict:
@@ -139,25 +147,15 @@ def question_burst(srv: Server, mod, crowd: Crowd, tag: str) -> dict:
     texts = texts[:QUESTIONS]
     wanted = {t for _, t in texts}
     mark = len(mod.events)
-    crowd.acks.clear()
 
     def moderator_has_all(m) -> bool:
         got = {d["question"]["text"] for _, n, d in m.events[mark:]
                if n == "question" and isinstance(d, dict) and isinstance(d.get("question"), dict)}
         return wanted <= got
 
-    with Measured(srv.pid) as cpu:
-        t0 = time.perf_counter()
-        with crowd.lock:
-            for client, text in texts:
-                client.submit(text, new_msg_id())
-        complete = mod.wait_state(moderator_has_all, 60)
-        t_mod = time.perf_counter() - t0
-        wait_until(lambda: len(crowd.acks) >= len(texts), 60, 0.01)
-        acks = list(crowd.acks)
-    return {"n": len(texts), "complete": complete, "mod_s": t_mod if complete else float("nan"),
-            "acked": sum(1 for _, good in acks if good), "ack_s": max((t for t, _ in acks), default=t0) - t0,
-            "cpu_ms_per_1000": cpu.cpu * 1000 / len(texts) * 1000}
+    result = storm(srv, mod, crowd, [(lambda c=client, t=text: c.submit(t, new_msg_id())) for client, text in texts],
+                   moderator_has_all)
+    return result | {"complete": result.pop("done")}
 
 
 def fan_out(crowd: Crowd, trigger) -> dict:

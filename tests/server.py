@@ -452,6 +452,19 @@ def has_question(text: str | None = None, status: str | None = None, qid: int | 
     return pred
 
 
+def question_crosses(sender: Live, moderator: Live, audiences: Iterable[Live], text: str) -> int:
+    """sender asks, the moderator sees it pending and approves, every audience sees it approved
+    (each on whichever process holds it); returns the question's id."""
+    ack = sender.call("submit", {"text": text, "client_msg_id": new_msg_id()})
+    assert ok(ack), ack
+    qid = ack["question"]["id"]
+    assert moderator.wait_for(has_question(text, "pending", qid), 10), "the moderator missed a question"
+    assert ok(moderator.call("approve", {"question_id": qid}))
+    for audience in audiences:
+        assert audience.wait_for(has_question(text, "approved", qid), 10), f"an approval never reached {audience.ns}"
+    return qid
+
+
 def ok(ack: object) -> bool:
     return isinstance(ack, dict) and ack.get("ok") is True
 

@@ -20,7 +20,17 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from tests.helpers import IN_CI, require_or_skip
-from tests.server import Live, Server, free_port, fresh_snapshot, has_question, login, new_msg_id, ok, wait_until
+from tests.server import (
+    Live,
+    Server,
+    free_port,
+    fresh_snapshot,
+    has_question,
+    login,
+    ok,
+    question_crosses,
+    wait_until,
+)
 
 pytestmark = pytest.mark.server
 
@@ -204,13 +214,7 @@ def test_nginx_in_front_of_two_processes(deployment):
 
     # A question sent through A reaches the moderator on B exactly once.
     text = f"Wie kommt das Glasfasernetz in die Kleinstadt? {uuid.uuid4().hex[:6]}"
-    ack = polling.call("submit", {"text": text, "client_msg_id": new_msg_id()})
-    assert ok(ack), ack
-    qid = ack["question"]["id"]
-    assert mod_b.wait_for(has_question(text, "pending", qid), 10), "the moderator on B never saw it"
-    assert ok(mod_b.call("approve", {"question_id": qid}))
-    assert polling.wait_for(has_question(text, "approved", qid), 10), "the approval on B never reached A"
-    assert mod_a.wait_for(has_question(text, "approved", qid), 10)
+    qid = question_crosses(polling, mod_b, [polling, mod_a], text)
     pending = [d for _, n, d in list(mod_b.events) if n == "question" and has_question(text, "pending", qid)(n, d)]
     assert len(pending) == 1, f"the moderator on B got the question {len(pending)} times"
 

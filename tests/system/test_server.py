@@ -18,7 +18,16 @@ import pytest
 import socketio
 
 from tests.helpers import require_or_skip
-from tests.server import Server, fresh_snapshot, has_question, new_msg_id, ok, postgres_database, wait_until
+from tests.server import (
+    Server,
+    fresh_snapshot,
+    has_question,
+    new_msg_id,
+    ok,
+    postgres_database,
+    question_crosses,
+    wait_until,
+)
 
 pytestmark = pytest.mark.server
 
@@ -302,15 +311,7 @@ def test_two_processes_share_events_through_redis(make_server):
     for client in (mod_b, aud_a, aud_b):
         assert client.wait_for(lambda n, d: n == "snapshot", 10)
 
-    text = f"Kommt das Deutschlandticket aufs Land? {uuid.uuid4().hex[:6]}"
-    ack = aud_a.call("submit", {"text": text, "client_msg_id": new_msg_id()})
-    assert ok(ack), ack
-    qid = ack["question"]["id"]
-    assert mod_b.wait_for(has_question(text, "pending", qid), 10), "a moderator on B missed a question sent to A"
-
-    assert ok(mod_b.call("approve", {"question_id": qid}))
-    assert aud_a.wait_for(has_question(text, "approved", qid), 10), "an approval on B never reached the audience on A"
-    assert aud_b.wait_for(has_question(text, "approved", qid), 10)
+    question_crosses(aud_a, mod_b, [aud_a, aud_b], f"Kommt das Deutschlandticket aufs Land? {uuid.uuid4().hex[:6]}")
 
 
 # -- 6. the Origin of the WebSocket handshake ---------------------------------------------------------------
