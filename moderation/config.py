@@ -77,8 +77,6 @@ DEFAULTS = {
     "MAX_CONTENT_LENGTH": 64 * 1024,
     "SOCKET_MAX_BUFFER": 16 * 1024,
     "VOTE_FLUSH_SECONDS": 0.25,
-    # Audience votes and submissions arriving within this window share one transaction.
-    "GROUP_COMMIT_SECONDS": 0.002,
     # The server at the socket (moderation/serving.py, issue 10): a request's headers must
     # arrive within 30 s; an Engine.IO session must join a namespace within 10 s; one address
     # holds at most 500 connections (an office of a few hundred behind one NAT, one socket

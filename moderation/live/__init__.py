@@ -7,7 +7,6 @@ from flask import Flask
 from ..extensions import socketio
 from ..readmodel.votes import VoteBatcher
 from .audience import AudienceNamespace
-from .group import GroupCommit
 from .idle import close_idle_sessions
 from .moderator import ModeratorNamespace
 from .podium import PodiumNamespace
@@ -17,5 +16,4 @@ def register(app: Flask) -> None:
     for namespace in (AudienceNamespace, ModeratorNamespace, PodiumNamespace):
         socketio.on_namespace(namespace(namespace.view))
     close_idle_sessions(socketio.server, app.config["NAMESPACE_CONNECT_TIMEOUT"])
-    app.extensions["group_commit"] = GroupCommit(app, socketio, app.config["GROUP_COMMIT_SECONDS"])
     app.extensions["vote_batcher"] = VoteBatcher(app, socketio, app.config["VOTE_FLUSH_SECONDS"])

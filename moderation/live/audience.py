@@ -7,10 +7,8 @@ from flask import current_app
 from flask_socketio import join_room
 
 from ..extensions import db
-from ..models import Talk
-from ..readmodel import payloads, publish, rooms
+from ..readmodel import payloads, rooms
 from ..readmodel.views import AUDIENCE
-from ..services import DbSession
 from ..services import questions as question_service
 from ..services import talks as talk_service
 from ..services.errors import DomainError
@@ -46,43 +44,21 @@ class AudienceNamespace(LiveNamespace):
 
     @acknowledged(events.Submission)
     def on_submit(self, conn: dict[str, Any], event: events.Submission) -> dict[str, Any]:
-        limits, address, now = current_app.extensions["rate_limits"], self.address(), self.now()
-
-        def admit() -> None:
-            limits.check("SUBMIT", address=address, client=conn["client"])
-
-        def work(session: DbSession) -> tuple[publish.Outbox, dict[str, Any]]:
-            talk = talk_of(session, conn["talk_id"])
-            write = question_service.submit(
-                session, talk, text=event.text, name=event.name, client=conn["client"],
-                client_msg_id=event.client_msg_id, now=now, admit=admit)
-            assert write.question is not None
-            answer = {"question": payloads.question(write.question, {}, AUDIENCE) | {"mine": True}}
-            if write.created:
-                log.info("question submitted", extra={"talk": conn["talk_id"], "question": answer["question"]["id"]})
-            return publish.outbox(session, talk, write, now), answer
-
-        return self.group_commit(work)
+        talk = self.talk(conn)
+        write = question_service.submit(
+            db.session, talk, text=event.text, name=event.name, client=conn["client"],
+            client_msg_id=event.client_msg_id, now=self.now(),
+            admit=lambda: self.limit("SUBMIT", client=conn["client"]))
+        assert write.question is not None
+        answer = {"question": payloads.question(write.question, {}, AUDIENCE) | {"mine": True}}
+        self.publish(talk, write, answer)
+        if write.created:
+            log.info("question submitted", extra={"talk": conn["talk_id"], "question": answer["question"]["id"]})
+        return answer
 
     @acknowledged(events.AudienceVote)
     def on_vote(self, conn: dict[str, Any], event: events.AudienceVote) -> dict[str, Any]:
+        talk = self.talk(conn)
         self.limit("VOTE", client=conn["client"])
-        now = self.now()
-
-        def work(session: DbSession) -> tuple[publish.Outbox, dict[str, Any]]:
-            talk = talk_of(session, conn["talk_id"])
-            write = question_service.set_vote(session, talk, conn["client"], event.question_id, event.value)
-            return publish.outbox(session, talk, write, now), {"question_id": write.counted[0], "value": event.value}
-
-        return self.group_commit(work)
-
-    @staticmethod
-    def group_commit(work: Any) -> dict[str, Any]:
-        return current_app.extensions["group_commit"].run(work)
-
-
-def talk_of(session: DbSession, talk_id: int) -> Talk:
-    talk = session.get(Talk, talk_id)
-    if talk is None:
-        raise DomainError("not_found")
-    return talk
+        write = question_service.set_vote(db.session, talk, conn["client"], event.question_id, event.value)
+        return self.publish(talk, write, {"question_id": write.counted[0], "value": event.value})
