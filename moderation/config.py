@@ -85,6 +85,8 @@ DEFAULTS = {
     "NAMESPACE_CONNECT_TIMEOUT": 10,
     "CONNECTIONS_PER_ADDRESS": 500,
     "SERVER_CONNECTIONS": 10_000,
+    # Audience submissions and votes that arrive together are written in one transaction of at most this many.
+    "GROUP_COMMIT_MAX": 200,
     # limits: (count, seconds)
     "LIMIT_SUBMIT_PER_CLIENT": "5 per minute",
     "LIMIT_SUBMIT_PER_ADDRESS": "120 per minute",

@@ -85,8 +85,11 @@ class Talk(Model):
     manual_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     audience_votes: Mapped[bool] = mapped_column(Boolean, default=True)
     podium_token: Mapped[str] = mapped_column(String(64), unique=True)
-    # Rises by one per change of the talk; stored so that it survives restarts.
+    # Per view, rises by one for each change that view is told of (readmodel/sequence.py);
+    # stored so that it survives restarts. `seq` is the moderators' view: every change.
     seq: Mapped[int] = mapped_column(Integer, default=0)
+    audience_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    podium_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     series: Mapped[Series | None] = relationship(back_populates="talks")
 
 

@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from moderation.readmodel import publish
+
 IN_CI = bool(os.environ.get("CI"))
 PASSWORD = "richtig-geheim-123"
 
@@ -43,3 +45,10 @@ def events(client, namespace: str, name: str | None = None) -> list:
 def submit(client, text: str, name: str | None = None, msg_id: str | None = None) -> dict:
     return client.emit("submit", {"text": text, "name": name, "client_msg_id": msg_id or str(uuid.uuid4())},
                        namespace="/audience", callback=True)
+
+
+def published(session, talk, write, now: datetime | None = None) -> dict[str, int]:
+    """Publish a write as the edge does (without sending, then commit): the seq each view was told."""
+    box = publish.outbox(session, talk, write, now or datetime.now(UTC))
+    session.commit()
+    return box.told

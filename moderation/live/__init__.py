@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from ..extensions import socketio
+from ..readmodel.group import GroupCommit
 from ..readmodel.votes import VoteBatcher
 from .audience import AudienceNamespace
 from .idle import close_idle_sessions
@@ -17,3 +18,4 @@ def register(app: Flask) -> None:
         socketio.on_namespace(namespace(namespace.view))
     close_idle_sessions(socketio.server, app.config["NAMESPACE_CONNECT_TIMEOUT"])
     app.extensions["vote_batcher"] = VoteBatcher(app, socketio, app.config["VOTE_FLUSH_SECONDS"])
+    app.extensions["group_commit"] = GroupCommit(app, socketio, app.config["GROUP_COMMIT_MAX"])

@@ -7,11 +7,14 @@ from flask import current_app
 from flask_socketio import join_room
 
 from ..extensions import db
+from ..models import Talk
 from ..readmodel import payloads, rooms
 from ..readmodel.views import AUDIENCE
+from ..services import DbSession
 from ..services import questions as question_service
 from ..services import talks as talk_service
 from ..services.errors import DomainError
+from ..services.writes import Write
 from . import events
 from .base import LiveNamespace, acknowledged
 
@@ -44,21 +47,31 @@ class AudienceNamespace(LiveNamespace):
 
     @acknowledged(events.Submission)
     def on_submit(self, conn: dict[str, Any], event: events.Submission) -> dict[str, Any]:
-        talk = self.talk(conn)
-        write = question_service.submit(
-            db.session, talk, text=event.text, name=event.name, client=conn["client"],
-            client_msg_id=event.client_msg_id, now=self.now(),
-            admit=lambda: self.limit("SUBMIT", client=conn["client"]))
-        assert write.question is not None
-        answer = {"question": payloads.question(write.question, {}, AUDIENCE) | {"mine": True}}
-        self.publish(talk, write, answer)
-        if write.created:
+        client, now, address = conn["client"], self.now(), self.address()
+        limits = current_app.extensions["rate_limits"]
+        created = []
+
+        def work(session: DbSession, talk: Talk) -> tuple[Write, dict[str, Any]]:
+            write = question_service.submit(
+                session, talk, text=event.text, name=event.name, client=client,
+                client_msg_id=event.client_msg_id, now=now,
+                admit=lambda: limits.check("SUBMIT", client=client, address=address))
+            assert write.question is not None
+            created.append(write.created)
+            return write, {"question": payloads.question(write.question, {}, AUDIENCE) | {"mine": True}}
+
+        answer = self.grouped(conn, work)
+        if created[0]:
             log.info("question submitted", extra={"talk": conn["talk_id"], "question": answer["question"]["id"]})
         return answer
 
     @acknowledged(events.AudienceVote)
     def on_vote(self, conn: dict[str, Any], event: events.AudienceVote) -> dict[str, Any]:
-        talk = self.talk(conn)
-        self.limit("VOTE", client=conn["client"])
-        write = question_service.set_vote(db.session, talk, conn["client"], event.question_id, event.value)
-        return self.publish(talk, write, {"question_id": write.counted[0], "value": event.value})
+        client = conn["client"]
+        self.limit("VOTE", client=client)
+
+        def work(session: DbSession, talk: Talk) -> tuple[Write, dict[str, Any]]:
+            write = question_service.set_vote(session, talk, client, event.question_id, event.value)
+            return write, {"question_id": write.counted[0], "value": event.value}
+
+        return self.grouped(conn, work)

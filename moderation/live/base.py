@@ -15,6 +15,7 @@ from ..extensions import db
 from ..messages import error
 from ..models import Question, Talk
 from ..readmodel import payloads, publish
+from ..readmodel.group import Work
 from ..readmodel.snapshot import snapshot
 from ..readmodel.views import View
 from ..services import questions as question_service
@@ -78,6 +79,11 @@ class LiveNamespace(Namespace):
         """Commit the write, then tell every view; `answer` was read before the commit expired it."""
         publish.commit(publish.outbox(db.session, talk, write, self.now()))
         return answer
+
+    def grouped(self, conn: dict[str, Any], work: Work) -> dict[str, Any]:
+        """Run `work` in the next group transaction (readmodel/group.py); its answer once committed."""
+        db.session.rollback()  # hold no transaction (on SQLite: the writer lock) while the writer works
+        return current_app.extensions["group_commit"].run(conn["talk_id"], work)
 
     def trigger_event(self, event: str, *args: Any) -> Any:
         if event not in ("connect", "disconnect") and not callable(getattr(self, "on_" + (event or ""), None)):

@@ -16,6 +16,7 @@ from ..services import DbSession, duplicates
 from ..services import questions as question_service
 from ..services.writes import Write
 from . import payloads, rooms
+from .sequence import advance
 from .snapshot import visible
 from .views import MODERATOR, VIEWS
 
@@ -25,6 +26,7 @@ class Outbox:
     talk_id: int | None = None
     messages: list[tuple[str, dict[str, Any], str, str]] = field(default_factory=list)
     counted: list[int] = field(default_factory=list)  # questions whose vote counts changed
+    told: dict[str, int] = field(default_factory=dict)  # view name -> the seq it was told this under
 
     def add(self, event: str, data: dict[str, Any], room: str, namespace: str) -> None:
         self.messages.append((event, data, room, namespace))
@@ -39,14 +41,19 @@ class Outbox:
 
 
 def outbox(session: DbSession, talk: Talk, write: Write, now: datetime) -> Outbox:
-    """Every view learns of every change: the question where it may see it, else only the seq."""
+    """What each view learns of a write, under that view's next seq; a view that can see none of
+    it hears nothing (an audience client still gets its own question, under the current seq)."""
     box = Outbox(talk_id=talk.id, counted=list(write.counted))
-    if write.seq is None:
+    if not write.changed and not write.talk_changed:
         return box
+    told = [view for view in VIEWS if write.talk_changed or any(
+        view.sees(c.question.status) or view.sees(c.old_status) for c in write.changed)]
+    seqs = advance(session, talk, told)
+    box.told = {view.name: seqs[view.name] for view in told}
     if write.talk_changed:
-        data = {"talk": payloads.talk(talk, now), "seq": write.seq}
         for view in VIEWS:
-            box.add("talk", data, view.room(talk.id), view.namespace)
+            box.add("talk", {"talk": payloads.talk(talk, now), "seq": seqs[view.name]},
+                    view.room(talk.id), view.namespace)
     if not write.changed:
         return box
     ids = [c.question.id for c in write.changed]
@@ -60,13 +67,11 @@ def outbox(session: DbSession, talk: Talk, write: Write, now: datetime) -> Outbo
             payload = payloads.question(q, counts, view, children.get(q.id))
             if view.staff_fields:
                 payload["similar"] = similar.get(q.id, [])
-            message = {"question": payload, "seq": write.seq}
+            message = {"question": payload, "seq": seqs[view.name]}
             if view.sees(q.status) or view.sees(change.old_status):
                 box.add("question", message, view.room(talk.id), view.namespace)
-                continue
-            if view.own_questions and q.client_hash:
+            elif view.own_questions and q.client_hash:
                 box.add("question", message, rooms.client(talk.id, q.client_hash), view.namespace)
-            box.add("seq", {"seq": write.seq}, view.room(talk.id), view.namespace)
     return box
 
 

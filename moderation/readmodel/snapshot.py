@@ -10,6 +10,7 @@ from ..models import Question, Talk
 from ..services import DbSession, duplicates
 from ..services import questions as question_service
 from . import payloads
+from .sequence import current
 from .views import View
 
 
@@ -40,4 +41,4 @@ def snapshot(session: DbSession, talk: Talk, view: View, now: datetime, client: 
             item["mine"] = q.client_hash == client
             item["voted"] = q.id in voted
         items.append(item)
-    return {"talk": payloads.talk(talk, now), "questions": items, "seq": talk.seq}
+    return {"talk": payloads.talk(talk, now), "questions": items, "seq": current(talk, view)}

@@ -16,6 +16,7 @@ class View:
     statuses: frozenset[str]  # questions in these statuses are shown
     staff_fields: bool  # original text, flags, merged duplicates, similar questions
     own_questions: bool  # a client also sees its own questions, whatever their status
+    seq_field: str  # the Talk column that counts the changes this view is told of
 
     def room(self, talk_id: int) -> str:
         return f"talk:{talk_id}:{self.room_name}"
@@ -29,9 +30,9 @@ class View:
 
 
 MODERATOR = View("moderator", "/moderator", "moderators", frozenset(STATUSES),
-                 staff_fields=True, own_questions=False)
+                 staff_fields=True, own_questions=False, seq_field="seq")
 AUDIENCE = View("audience", "/audience", "audience", frozenset(PUBLIC_STATUSES),
-                staff_fields=False, own_questions=True)
+                staff_fields=False, own_questions=True, seq_field="audience_seq")
 PODIUM = View("podium", "/podium", "podium", frozenset(PODIUM_STATUSES),
-              staff_fields=False, own_questions=False)
+              staff_fields=False, own_questions=False, seq_field="podium_seq")
 VIEWS = (MODERATOR, AUDIENCE, PODIUM)

@@ -15,6 +15,7 @@ from flask_socketio import SocketIO
 from ..extensions import db
 from ..models import Question, Talk
 from ..services import questions as question_service
+from .sequence import current
 from .views import VIEWS
 
 log = logging.getLogger("fragerunde.votes")
@@ -76,7 +77,7 @@ class VoteBatcher:
             shown = {str(qid): counts.get(qid, {"upvotes": 0, "votes": 0})
                      for qid, q in targets.items() if view.sees(q.status)}
             if shown:
-                self.socketio.emit("votes", {"counts": shown, "seq": talk.seq}, to=view.room(talk_id),
+                self.socketio.emit("votes", {"counts": shown, "seq": current(talk, view)}, to=view.room(talk_id),
                                    namespace=view.namespace)
         self.broadcasts += 1
         return 1

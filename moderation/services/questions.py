@@ -84,9 +84,9 @@ def submit(session: DbSession, talk: Talk, *, text: str, name: str | None, clien
     if fold_into:
         record(session, talk, None, "fold", question=question, from_status="pending", to_status="merged",
                after=str(fold_into.id))
-        return changed(session, talk, question, Changed(question, None), Changed(fold_into, fold_into.status),
+        return changed(question, Changed(question, None), Changed(fold_into, fold_into.status),
                        created=True)
-    return changed(session, talk, question, Changed(question, None), created=True)
+    return changed(question, Changed(question, None), created=True)
 
 
 def repeated(session: DbSession, talk: Talk, client: str, body: str) -> Question | None:
@@ -145,7 +145,7 @@ def transition(session: DbSession, talk: Talk, user: User, action: str, question
             return unchanged(question)
         raise
     record(session, talk, user, action, question=question, from_status=old, to_status=to_status)
-    return changed(session, talk, question, Changed(question, old))
+    return changed(question, Changed(question, old))
 
 
 def _set_status(question: Question, status: str, now: datetime | None) -> None:
@@ -169,7 +169,7 @@ def edit(session: DbSession, talk: Talk, user: User, question_id: int, text: str
     _flush_or_conflict(session, question)
     record(session, talk, user, "edit", question=question, from_status=question.status,
            to_status=question.status, before=before, after=body)
-    return changed(session, talk, question, Changed(question, question.status))
+    return changed(question, Changed(question, question.status))
 
 
 def merge(session: DbSession, talk: Talk, user: User, question_id: int, into_id: int,
@@ -190,7 +190,7 @@ def merge(session: DbSession, talk: Talk, user: User, question_id: int, into_id:
     _flush_or_conflict(session, source)
     record(session, talk, user, "merge", question=source, from_status=old, to_status="merged",
            before=",".join(str(c.id) for c in children), after=str(target.id))
-    return changed(session, talk, source, Changed(source, old), Changed(target, target.status))
+    return changed(source, Changed(source, old), Changed(target, target.status))
 
 
 def undo(session: DbSession, talk: Talk, user: User, now: datetime | None = None) -> Write:
@@ -230,7 +230,7 @@ def undo(session: DbSession, talk: Talk, user: User, now: datetime | None = None
     last.undone = True
     record(session, talk, user, "undo", question=question, from_status=old,
            to_status=question.status, before=last.after, after=last.before, undoes=last)
-    return changed(session, talk, question, Changed(question, old), *also)
+    return changed(question, Changed(question, old), *also)
 
 
 def set_upvote(session: DbSession, talk: Talk, user: User, question_id: int, value: int = 1) -> Write:

@@ -10,7 +10,6 @@ from ..models import Talk, User
 from . import DbSession
 from .audit import record
 from .errors import DomainError
-from .sequence import next_seq
 from .writes import Write
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -50,7 +49,7 @@ def next_talk(session: DbSession, now: datetime, exclude_id: int | None = None) 
 
 def set_state(session: DbSession, talk: Talk, user: User, state: str, until: str | None,
               now: datetime) -> Write:
-    """Open (optionally until a time) or close the round by hand; audited, bumps seq."""
+    """Open (optionally until a time) or close the round by hand; audited."""
     if state not in ("open", "closed"):
         raise DomainError("invalid", {"field": "state"})
     until_at = parse_until(until, now) if state == "open" else None
@@ -58,7 +57,7 @@ def set_state(session: DbSession, talk: Talk, user: User, state: str, until: str
     talk.manual_state = state
     talk.manual_until = until_at
     record(session, talk, user, "talk_state", before=before, after=describe(talk))
-    return Write(seq=next_seq(session, talk), talk_changed=True)
+    return Write(talk_changed=True)
 
 
 def parse_until(value: str | None, now: datetime) -> datetime | None:

@@ -3,9 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..models import Question, Talk
-from . import DbSession
-from .sequence import next_seq
+from ..models import Question
 
 
 @dataclass(frozen=True)
@@ -21,14 +19,13 @@ class Write:
     """What one request did.
 
     `question` is what the request was about (the acknowledgement's question); `changed` lists
-    every question whose state screens must learn, all under one `seq` (None: nothing changed,
-    a repeat or a resend); `counted` lists questions whose vote counts changed (those travel
-    in coalesced batches, not under a seq).
+    every question whose state screens must learn, published as one change (empty: nothing
+    changed, a repeat or a resend); `counted` lists questions whose vote counts changed (those
+    travel in coalesced batches, not as a change).
     """
 
     question: Question | None = None
     changed: list[Changed] = field(default_factory=list)
-    seq: int | None = None
     created: bool = False
     talk_changed: bool = False
     counted: list[int] = field(default_factory=list)
@@ -38,7 +35,5 @@ def unchanged(question: Question) -> Write:
     return Write(question)
 
 
-def changed(session: DbSession, talk: Talk, question: Question, *changes: Changed,
-            created: bool = False) -> Write:
-    """A write that changed questions: takes the talk's next seq for all of them at once."""
-    return Write(question, list(changes), next_seq(session, talk), created=created)
+def changed(question: Question, *changes: Changed, created: bool = False) -> Write:
+    return Write(question, list(changes), created=created)

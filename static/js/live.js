@@ -1,7 +1,8 @@
 /* Shared by every live page: the connection, its state banner, and gap-free updates.
  *
- * Every change of a talk carries the next `seq`. A page applies a change whose seq is the
- * one it expects (or the one it just saw, sent through a second room); on a gap, or after a
+ * Every change this page's view is told of carries that view's next `seq` (docs/protocol.md).
+ * A page applies a change whose seq is the one it expects, or the one it holds (a merge's second
+ * question; an author's own question, sent under the current number); on a gap, or after a
  * reconnect, it asks for a `resync` and replaces its state with the snapshot.
  */
 (function () {

@@ -17,7 +17,7 @@ from moderation.services import accounts, questions, retention, talks, windows
 from moderation.services import text as texts
 from moderation.services.errors import DomainError
 from moderation.services.moderation_words import flag_for
-from tests.helpers import PASSWORD
+from tests.helpers import PASSWORD, published
 
 UTC = UTC
 
@@ -58,12 +58,14 @@ def audit(session, question: Question | None = None) -> list[AuditEntry]:
     return list(session.scalars(query))
 
 
-def stored_seq(app, talk_id: int) -> int:
-    """The talk's seq as another connection reads it: proves it was committed."""
+def stored_seq(app, talk_id: int) -> tuple[int, int, int]:
+    """The talk's seqs (moderator, audience, podium) as another connection reads them: proves
+    they were committed."""
     engine = create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
     try:
         with engine.connect() as conn:
-            return conn.execute(sql("SELECT seq FROM talk WHERE id = :id"), {"id": talk_id}).scalar_one()
+            return tuple(conn.execute(sql("SELECT seq, audience_seq, podium_seq FROM talk WHERE id = :id"),
+                                      {"id": talk_id}).one())
     finally:
         engine.dispose()
 
@@ -117,7 +119,7 @@ def test_allowed_transition_moves_status_and_is_audited(session, demo, mods, clo
     session.commit()
 
     assert ([(c.question, c.old_status) for c in write.changed], q.status) == ([(q, start)], end)
-    assert write.seq == seq_before + 1 == demo.seq
+    assert published(session, demo, write)["moderator"] == seq_before + 1 == demo.seq
     entries = audit(session)
     assert len(entries) == before_entries + 1
     last = entries[-1]
@@ -149,13 +151,13 @@ def test_refused_transitions_change_nothing(session, demo, mods, clock):
     anna, _ = mods
     for start, action in REFUSED:
         q = bring(session, demo, anna, clock, start)
-        entries, seq, version = len(audit(session)), demo.seq, q.version
+        entries, version = len(audit(session)), q.version
 
         error = refused(questions.transition, session, demo, anna, action, q.id, now=clock())
         session.rollback()
 
         assert (error.code, error.detail["status"]) == ("invalid", start), (start, action)
-        assert (q.status, q.version, demo.seq) == (start, version, seq), (start, action)
+        assert (q.status, q.version) == (start, version), (start, action)
         assert len(audit(session)) == entries, (start, action)
 
 
@@ -164,14 +166,14 @@ def test_repeating_a_move_is_a_noop_without_audit_entry(session, demo, mods, clo
     moves = {"approved": "approve", "rejected": "reject", "forwarded": "forward", "answered": "answered"}
     for status, action in moves.items():
         q = bring(session, demo, anna, clock, status)
-        entries, seq, version = len(audit(session)), demo.seq, q.version
+        entries, version = len(audit(session)), q.version
 
         for user in (anna, ben):  # the same move by the same or another moderator
             change = questions.transition(session, demo, user, action, q.id, now=clock())
             session.commit()
-            assert change.changed == [] and change.seq is None, status
+            assert change.changed == [] and published(session, demo, change) == {}, status
 
-        assert (q.status, q.version, demo.seq) == (status, version, seq), status
+        assert (q.status, q.version) == (status, version), status
         assert len(audit(session)) == entries, status
 
 
@@ -208,12 +210,12 @@ def test_concurrent_moderators_first_writer_wins(session, demo, mods, clock, sec
 
         questions.transition(session, demo, anna, "approve", q.id, now=clock())
         session.commit()
-        entries, seq = len(audit(session)), demo.seq
+        entries = len(audit(session))
         session.rollback()
 
         if second == "approve":  # the same move: nothing to do, not an error
             same = questions.transition(stale, stale_talk, stale_ben, "approve", stale_q.id, now=clock())
-            assert same.changed == [] and same.seq is None and same.question.status == "approved"
+            assert same.changed == [] and published(stale, stale_talk, same) == {} and same.question.status == "approved"
         elif second == "reject":
             error = refused(questions.transition, stale, stale_talk, stale_ben, "reject", stale_q.id, now=clock())
             assert error.code == "conflict" and error.detail["question"].status == "approved"
@@ -224,7 +226,7 @@ def test_concurrent_moderators_first_writer_wins(session, demo, mods, clock, sec
     finally:
         stale.close()
     session.expire_all()
-    assert (len(audit(session)), demo.seq) == (entries, seq)
+    assert len(audit(session)) == entries
     assert (session.get(Question, q.id).status, session.get(Question, q.id).text) == ("approved", "Erste Frage?")
 
 
@@ -242,14 +244,13 @@ def test_concurrent_resend_of_the_same_message_is_answered_from_the_store(sessio
     monkeypatch.setattr(questions, "find_by_msg_id", racing_find)
     again = questions.submit(session, demo, text="egal", name=None, client="client-a", client_msg_id=msg_id,
                              now=clock())
-    assert (again.question.id, again.created, again.seq) == (first.id, False, None)
+    assert (again.question.id, again.created, again.changed) == (first.id, False, [])
     calls.clear()
     error = refused(questions.submit, session, demo, text="egal", name=None, client="client-b",
                     client_msg_id=msg_id, now=clock())
     assert error.code == "invalid"
     session.rollback()
     assert session.scalar(select(func.count()).select_from(Question)) == 1
-    assert demo.seq == 1
 
 
 def test_transition_refuses_unknown_and_foreign_ids(session, demo, mods, clock):
@@ -274,7 +275,7 @@ def test_edit_keeps_original_text_and_is_audited(session, demo, mods, clock):
     change = questions.edit(session, demo, anna, q.id, "Wie teuer ist das  Projekt?", version=1)
     session.commit()
     assert (q.text, q.original_text, q.version) == ("Wie teuer ist das Projekt?", "Wie teuer ist das?", 2)
-    assert change.seq == demo.seq
+    assert published(session, demo, change)["moderator"] == demo.seq
     entry = audit(session, q)[-1]
     assert (entry.action, entry.before, entry.after, entry.user_id) == (
         "edit", "Wie teuer ist das?", "Wie teuer ist das Projekt?", anna.id)
@@ -316,7 +317,7 @@ def test_edit_to_the_same_text_is_a_noop(session, demo, mods, clock):
     entries, seq = len(audit(session)), demo.seq
     change = questions.edit(session, demo, anna, q.id, "  Gleich   bleibt gleich? ", version=1)
     session.commit()
-    assert change.seq is None and change.changed == []
+    assert change.changed == [] and published(session, demo, change) == {}
     assert (q.version, q.original_text, demo.seq, len(audit(session))) == (1, None, seq, entries)
 
 
@@ -325,14 +326,14 @@ def test_edit_to_the_same_text_is_a_noop(session, demo, mods, clock):
 def test_audience_votes_one_per_client_and_idempotent_toggling(session, demo, mods, clock):
     anna, _ = mods
     q = bring(session, demo, anna, clock, "approved")
-    seq = demo.seq
 
     def votes() -> int:
         return questions.counts(session, demo).get(q.id, {}).get("votes", 0)
 
     for _ in range(3):
-        questions.set_vote(session, demo, "client-1", q.id, 1)
-        session.commit()
+        write = questions.set_vote(session, demo, "client-1", q.id, 1)
+        assert (write.changed, write.counted, published(session, demo, write)) == ([], [q.id], {}), \
+            "votes travel in batches, not as changes"
     assert votes() == 1
     questions.set_vote(session, demo, "client-2", q.id, 1)
     session.commit()
@@ -342,7 +343,6 @@ def test_audience_votes_one_per_client_and_idempotent_toggling(session, demo, mo
         session.commit()
     assert votes() == 1
     assert session.scalar(select(func.count()).select_from(Vote)) == 1
-    assert demo.seq == seq  # votes travel in batches, not as changes
 
 
 def test_vote_value_must_be_0_or_1(session, demo, mods, clock):
@@ -421,13 +421,13 @@ def test_merge_counts_votes_with_target_distinct_voters_and_undo_restores(sessio
     questions.set_upvote(session, demo, anna, dup.id)
     questions.set_upvote(session, demo, ben, dup.id)
     session.commit()
-    seq = demo.seq
+    seq, audience_seq = demo.seq, demo.audience_seq
 
     write = questions.merge(session, demo, anna, dup.id, target.id)
     session.commit()
 
     assert [c.question.id for c in write.changed] == [dup.id, target.id]
-    assert write.seq == seq + 1 == demo.seq
+    assert published(session, demo, write) == {"moderator": seq + 1, "audience": audience_seq + 1}
     assert (dup.status, dup.merged_into_id, dup.text) == ("merged", target.id, dup.text)
     assert target.status == "approved"
     counts = questions.counts(session, demo)
@@ -500,7 +500,7 @@ def test_undo_reverts_the_last_transition_as_a_new_audited_entry(session, demo, 
     session.commit()
     assert q.status == "approved"
     assert write.changed[0].question.id == q.id and write.changed[0].old_status == "forwarded"
-    assert write.seq == seq + 1 == demo.seq
+    assert published(session, demo, write)["moderator"] == seq + 1 == demo.seq
     entries = audit(session, q)
     undo_entry = entries[-1]
     assert (undo_entry.action, undo_entry.from_status, undo_entry.to_status) == ("undo", "forwarded", "approved")
@@ -612,9 +612,8 @@ def test_submit_same_client_msg_id_three_times_stores_one_question(session, demo
         session.commit()
     assert len({r.question.id for r in results}) == 1
     assert [r.created for r in results] == [True, False, False]
-    assert [r.seq for r in results] == [1, None, None]
+    assert [bool(r.changed) for r in results] == [True, False, False]
     assert session.scalar(select(func.count()).select_from(Question)) == 1
-    assert demo.seq == 1
 
 
 def test_submit_same_msg_id_from_another_client_is_invalid(session, demo, clock):
@@ -677,7 +676,6 @@ def test_question_text_refusals(session, demo, clock):
         if code == "too_long":
             assert error.detail["max"] == 500
     assert session.scalar(select(func.count()).select_from(Question)) == 0
-    assert demo.seq == 0
 
 
 def test_exactly_500_characters_are_accepted(session, demo, clock):
@@ -781,33 +779,36 @@ def test_lookups_refuse_junk(session, seeded):
 
 # --- seq -------------------------------------------------------------------------------------
 
-def test_seq_rises_by_one_per_change_and_is_stored(app, session, demo, mods, clock):
+def test_each_view_counts_the_changes_it_is_told_of_and_stores_them(app, session, demo, mods, clock):
+    """moderator: every change; audience: public ones (and its own question under the current
+    number); podium: forwarded and answered ones; votes, upvotes and no-ops take no number."""
     anna, _ = mods
-    assert demo.seq == 0
+    views = lambda: (demo.seq, demo.audience_seq, demo.podium_seq)  # noqa: E731
+    assert views() == (0, 0, 0)
     seen = []
-    q = ask(session, demo, clock)
-    seen.append(demo.seq)
-    questions.transition(session, demo, anna, "approve", q.id, now=clock())
-    session.commit()
-    seen.append(demo.seq)
-    questions.set_upvote(session, demo, anna, q.id)  # not a change of the talk
-    questions.set_vote(session, demo, "c1", q.id, 1)
-    questions.transition(session, demo, anna, "approve", q.id, now=clock())  # no-op
-    session.commit()
-    seen.append(demo.seq)
-    questions.edit(session, demo, anna, q.id, "Anders gefragt?", version=q.version)
-    session.commit()
-    seen.append(demo.seq)
-    windows.set_state(session, demo, anna, "closed", None, clock())
-    session.commit()
-    seen.append(demo.seq)
-    questions.undo(session, demo, anna, clock())
-    session.commit()
-    seen.append(demo.seq)
-    assert seen == [1, 2, 2, 3, 4, 5]
-    assert stored_seq(app, demo.id) == 5
+
+    def publish(write) -> None:
+        published(session, demo, write, clock())
+        seen.append(views())
+
+    write = questions.submit(session, demo, text="Wie kommt der Bus ins Dorf?", name=None, client="c1",
+                             client_msg_id=uuid.uuid4().hex, now=clock())
+    q = write.question
+    publish(write)  # pending: moderators only
+    publish(questions.transition(session, demo, anna, "approve", q.id, now=clock()))
+    publish(questions.set_upvote(session, demo, anna, q.id))
+    publish(questions.set_vote(session, demo, "c1", q.id, 1))
+    publish(questions.transition(session, demo, anna, "approve", q.id, now=clock()))  # no-op
+    publish(questions.edit(session, demo, anna, q.id, "Anders gefragt?", version=q.version))
+    publish(questions.transition(session, demo, anna, "forward", q.id, now=clock()))
+    publish(windows.set_state(session, demo, anna, "closed", None, clock()))
+    publish(questions.undo(session, demo, anna, clock()))  # forwarded -> approved: podium is told
+    assert seen == [(1, 0, 0), (2, 1, 0), (2, 1, 0), (2, 1, 0), (2, 1, 0), (3, 2, 0), (4, 3, 1), (5, 4, 2),
+                    (6, 5, 3)]
+    assert stored_seq(app, demo.id) == (6, 5, 3)
     other = talks.by_slug(session, "wohnen")
-    assert other.seq == 0 and stored_seq(app, other.id) == 0
+    assert stored_seq(app, other.id) == (0, 0, 0)
+
 
 
 # --- word list -------------------------------------------------------------------------------

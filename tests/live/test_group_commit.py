@@ -1,0 +1,108 @@
+"""Group commit: audience writes that arrive together are written in one transaction, each one
+refused or accepted on its own, and none acknowledged before the commit."""
+from __future__ import annotations
+
+import threading
+import time
+
+from moderation.extensions import db
+from moderation.models import Question, Vote
+from moderation.services import accounts, questions
+from moderation.services import talks as talk_service
+from tests.helpers import PASSWORD
+
+VOTERS = 40
+
+
+def approved_question(app, clock) -> tuple[int, int]:
+    with app.app_context():
+        talk = talk_service.by_slug(db.session, "demo")
+        anna = accounts.create_or_update(db.session, "anna", PASSWORD, "moderator")
+        write = questions.submit(db.session, talk, text="Wann kommt der Bus?", name=None, client="asker",
+                                 client_msg_id="group-commit-1", now=clock())
+        assert write.question is not None
+        questions.transition(db.session, talk, anna, "approve", write.question.id, now=clock())
+        db.session.commit()
+        return talk.id, write.question.id
+
+
+def vote(client: str, question_id: int, gate: threading.Event | None = None):
+    def work(session, talk):
+        if gate is not None:
+            assert gate.wait(10), "the other votes never queued up"
+        write = questions.set_vote(session, talk, client, question_id, 1)
+        return write, {"question_id": write.counted[0], "client": client}
+    return work
+
+
+def test_concurrent_votes_share_transactions_and_all_count(app, seeded, clock):
+    talk_id, qid = approved_question(app, clock)
+    group = app.extensions["group_commit"]
+    gate = threading.Event()
+    answers: dict[str, object] = {}
+
+    def send(client: str, work) -> None:
+        try:
+            answers[client] = group.run(talk_id, work)
+        except Exception as exc:  # recorded, asserted below
+            answers[client] = exc
+
+    # The first vote holds the writer until all others are queued behind it: they must then be
+    # written together, in one more transaction.
+    first = threading.Thread(target=send, args=("c0", vote("c0", qid, gate)))
+    first.start()
+    others = [threading.Thread(target=send, args=(f"c{i}", vote(f"c{i}", qid))) for i in range(1, VOTERS)]
+    for t in others:
+        t.start()
+    deadline = time.monotonic() + 10
+    while (group.queue is None or group.queue.qsize() < VOTERS - 1) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    gate.set()
+    for t in [first, *others]:
+        t.join(20)
+
+    assert answers == {f"c{i}": {"question_id": qid, "client": f"c{i}"} for i in range(VOTERS)}
+    assert (group.transactions, group.writes) == (2, VOTERS)
+    with app.app_context():
+        assert db.session.query(Vote).filter_by(question_id=qid).count() == VOTERS
+
+
+def test_a_refused_write_in_a_batch_changes_nothing_and_spares_the_others(app, seeded, clock):
+    talk_id, qid = approved_question(app, clock)
+    with app.app_context():
+        pending = questions.submit(db.session, talk_service.by_slug(db.session, "demo"), text="Noch offen?",
+                                   name=None, client="asker", client_msg_id="group-commit-2", now=clock())
+        db.session.commit()
+        pending_id = pending.question.id
+    group = app.extensions["group_commit"]
+    gate = threading.Event()
+    results: dict[str, object] = {}
+
+    def send(key: str, work) -> None:
+        try:
+            results[key] = group.run(talk_id, work)
+        except Exception as exc:
+            results[key] = exc
+
+    threads = [threading.Thread(target=send, args=("held", vote("a", qid, gate))),
+               threading.Thread(target=send, args=("refused", vote("b", pending_id))),
+               threading.Thread(target=send, args=("fine", vote("c", qid)))]
+    threads[0].start()
+    deadline = time.monotonic() + 10
+    while group.queue is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    for t in threads[1:]:
+        t.start()
+    while group.queue.qsize() < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    gate.set()
+    for t in threads:
+        t.join(20)
+
+    assert getattr(results["refused"], "code", None) == "not_found"  # votes only on public questions
+    assert results["held"] == {"question_id": qid, "client": "a"}
+    assert results["fine"] == {"question_id": qid, "client": "c"}
+    with app.app_context():
+        voters = {v.client_hash for v in db.session.query(Vote)}
+        assert voters == {"a", "c"}
+        assert db.session.get(Question, pending_id).status == "pending"
