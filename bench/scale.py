@@ -250,53 +250,18 @@ def run_pass(mode: str, db_label: str, database_url: str | None, args, bare: Bar
         srv: Server = ProfiledServer(async_mode=mode, database_url=database_url, env=env, profile_to=out)
     else:
         srv = Server(async_mode=mode, database_url=database_url, env=env)
-    result: dict = {"mode": mode, "db": db_label}
+    result: dict = {"mode": mode, "db": db_label, "errors": {}}
     try:
         srv.prepare()
         srv.start(wait=90)
-        mod = srv.moderator(srv.login())
-        mod.wait_for(lambda n, d: n == "snapshot", 15)
+        staff = Staff(srv)
         for size in args.sizes:
-            crowd = Crowd(srv.port, srv.origin)
-            try:
-                connected, _ = crowd.connect(size, args.budget)
-                qids = approved_questions(srv, mod, 10, f"{mode}-{size}")
-                result[f"votes@{size}"] = vote_storm(srv, mod, crowd, qids) | {"connected": connected}
-                result[f"burst@{size}"] = question_burst(srv, mod, crowd, f"{mode}-{size}") | {"connected": connected}
-            finally:
-                crowd.close()
+            stage(result, f"storms@{size}", lambda size=size: storms(srv, staff.live(), size, args, result))
         if bare is not None:
             for size in args.fanout:
-                rss0 = group_usage(srv.pid)[1]
-                crowd = Crowd(srv.port, srv.origin)
-                try:
-                    connected, seconds = crowd.connect(size, args.budget)
-                    time.sleep(1.0)  # let the server settle before the RSS reading
-                    rss1 = group_usage(srv.pid)[1]
-                    submitter = srv.audience(wait_timeout=30)
-
-                    def approve(marker: str, submitter=submitter) -> float:
-                        ack = submitter.call("submit", {"text": marker, "client_msg_id": new_msg_id()}, timeout=30)
-                        t0 = time.perf_counter()
-                        mod.call("approve", {"question_id": ack["question"]["id"]}, timeout=30)
-                        return t0
-
-                    fo = fan_out(crowd, approve)
-                    submitter.close()
-                    entry = {"fanout": fo, "connected": connected, "connect_s": seconds,
-                             "rss_per_socket_kb": (rss1 - rss0) / max(1, connected) / 1024, "rss_mb": rss1 / 2**20}
-                    if size == max(args.fanout):
-                        entry["latency"] = submit_latency(srv, mod)
-                    result[f"fanout@{size}"] = entry
-                finally:
-                    crowd.close()
-                bare_crowd = Crowd(bare.port, bare.url)
-                try:
-                    bare_crowd.connect(size, args.budget)
-                    result[f"bare@{size}"] = fan_out(bare_crowd, bare.approve)
-                finally:
-                    bare_crowd.close()
-        mod.close()
+                stage(result, f"fanout@{size}", lambda size=size: fanout_at(srv, staff.live(), size, args, result))
+                stage(result, f"bare@{size}", lambda size=size: bare_at(bare, size, args, result))
+        staff.close()
         errors = [line for line in srv.log_text().splitlines() if "Traceback" in line or "Error" in line]
         result["log_errors"] = errors[:5]
         return result
@@ -306,6 +271,83 @@ def run_pass(mode: str, db_label: str, database_url: str | None, args, bare: Bar
         return result
     finally:
         srv.close()
+
+
+class Staff:
+    """The moderator's screen; a new one if the last was dropped (a saturated machine can miss
+    a ping: that is reported with the stage, the next stage starts with a fresh screen)."""
+
+    def __init__(self, srv: Server):
+        self.srv = srv
+        self.session = srv.login()
+        self.current = None
+
+    def live(self):
+        if self.current is None or not self.current.connected:
+            if self.current is not None:
+                self.current.close()
+            self.current = self.srv.moderator(self.session, wait_timeout=30)
+            if not self.current.wait_for(lambda n, d: n == "snapshot", 30):
+                raise RuntimeError("no moderator snapshot")
+        return self.current
+
+    def close(self) -> None:
+        if self.current is not None:
+            self.current.close()
+
+
+def stage(result: dict, name: str, run) -> None:
+    """Run one part of a pass; a failure is reported and the next part still runs."""
+    try:
+        run()
+    except Exception as exc:
+        result["errors"][name] = f"{type(exc).__name__}: {exc}"[:200]
+
+
+def storms(srv: Server, mod, size: int, args, result: dict) -> None:
+    crowd = Crowd(srv.port, srv.origin)
+    try:
+        connected, _ = crowd.connect(size, args.budget)
+        qids = approved_questions(srv, mod, 10, f"{srv.async_mode}-{size}")
+        result[f"votes@{size}"] = vote_storm(srv, mod, crowd, qids) | {"connected": connected}
+        result[f"burst@{size}"] = question_burst(srv, mod, crowd, f"{srv.async_mode}-{size}") | {"connected": connected}
+    finally:
+        crowd.close()
+
+
+def fanout_at(srv: Server, mod, size: int, args, result: dict) -> None:
+    rss0 = group_usage(srv.pid)[1]
+    crowd = Crowd(srv.port, srv.origin)
+    try:
+        connected, seconds = crowd.connect(size, args.budget)
+        time.sleep(1.0)  # let the server settle before the RSS reading
+        rss1 = group_usage(srv.pid)[1]
+        submitter = srv.audience(wait_timeout=30)
+
+        def approve(marker: str) -> float:
+            ack = submitter.call("submit", {"text": marker, "client_msg_id": new_msg_id()}, timeout=30)
+            t0 = time.perf_counter()
+            mod.call("approve", {"question_id": ack["question"]["id"]}, timeout=30)
+            return t0
+
+        fo = fan_out(crowd, approve)
+        submitter.close()
+        entry = {"fanout": fo, "connected": connected, "connect_s": seconds,
+                 "rss_per_socket_kb": (rss1 - rss0) / max(1, connected) / 1024, "rss_mb": rss1 / 2**20}
+        result[f"fanout@{size}"] = entry
+        if size == max(args.fanout):
+            entry["latency"] = submit_latency(srv, mod)
+    finally:
+        crowd.close()
+
+
+def bare_at(bare: Bare, size: int, args, result: dict) -> None:
+    crowd = Crowd(bare.port, bare.url)
+    try:
+        crowd.connect(size, args.budget)
+        result[f"bare@{size}"] = fan_out(crowd, bare.approve)
+    finally:
+        crowd.close()
 
 
 # -- report --------------------------------------------------------------------------------------
@@ -348,6 +390,8 @@ def report(results: list[dict], args) -> str:
                        f"{fo['p50'] / bare['p50']:.2f} | {f['rss_per_socket_kb']:.0f} | {f['rss_mb']:.0f} | "
                        + (f"{ms(lat['p50'])} / {ms(lat['p99'])} |" if lat else "— |"))
     for r in results:
+        for name, message in r.get("errors", {}).items():
+            out.append(f"\n{r['db']}, {r['mode']}, {name}: {message}")
         if r.get("log_errors"):
             out.append(f"\nserver log ({r['db']}, {r['mode']}): " + " / ".join(r["log_errors"]))
         if r.get("log"):
