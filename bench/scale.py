@@ -360,8 +360,8 @@ def ms(x: float) -> str:
 
 
 def report(results: list[dict], args) -> str:
-    out = ["| db | mode | connected | 1,000 votes: exact on moderator s (target ≤ 2) | acked / last ack s "
-           "| CPU ms per 1,000 votes | 300 questions: on moderator s (target ≤ 3) | acked / last ack s "
+    out = [f"| db | mode | connected | {VOTES:,} votes: exact on moderator s (target ≤ 2) | acked / last ack s "
+           f"| CPU ms per 1,000 votes | {QUESTIONS} questions: on moderator s (target ≤ 3) | acked / last ack s "
            "| CPU ms per 1,000 questions |",
            "|---|---|---|---|---|---|---|---|---|"]
     for r in results:
@@ -409,8 +409,12 @@ def main() -> None:
     p.add_argument("--postgres", default=os.environ.get("TEST_DATABASE_URL"),
                    help="a PostgreSQL URL; a fresh database next to it per pass (default TEST_DATABASE_URL)")
     p.add_argument("--no-sqlite", action="store_true")
+    p.add_argument("--votes", type=int, default=VOTES, help=f"votes per storm (default {VOTES})")
+    p.add_argument("--questions", type=int, default=QUESTIONS, help=f"questions per burst (default {QUESTIONS})")
     p.add_argument("--profile", metavar="DIR", help="run the eventlet server under pyinstrument; reports to DIR")
     args = p.parse_args()
+    global VOTES, QUESTIONS
+    VOTES, QUESTIONS = max(10, min(args.votes, 5000)), max(10, min(args.questions, 1500))
     args.sizes = [max(10, min(int(x), 3000)) for x in args.sizes.split(",") if x.strip()]
     args.fanout = [max(10, min(int(x), 4000)) for x in args.fanout.split(",") if x.strip()]
     if args.profile:
