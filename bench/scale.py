@@ -400,6 +400,7 @@ def report(results: list[dict], args) -> str:
 
 
 def main() -> None:
+    global VOTES, QUESTIONS
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--modes", default="eventlet,threading")
     p.add_argument("--sizes", default="100,1000", help="connected audience for the storms (default 100,1000)")
@@ -413,7 +414,6 @@ def main() -> None:
     p.add_argument("--questions", type=int, default=QUESTIONS, help=f"questions per burst (default {QUESTIONS})")
     p.add_argument("--profile", metavar="DIR", help="run the eventlet server under pyinstrument; reports to DIR")
     args = p.parse_args()
-    global VOTES, QUESTIONS
     VOTES, QUESTIONS = max(10, min(args.votes, 5000)), max(10, min(args.questions, 1500))
     args.sizes = [max(10, min(int(x), 3000)) for x in args.sizes.split(",") if x.strip()]
     args.fanout = [max(10, min(int(x), 4000)) for x in args.fanout.split(",") if x.strip()]
