@@ -149,9 +149,10 @@ def question_burst(srv: Server, mod, crowd: Crowd, tag: str) -> dict:
     mark = len(mod.events)
 
     def moderator_has_all(m) -> bool:
+        """On the screen: from `question` events, or from a resync's snapshot after a gap."""
         got = {d["question"]["text"] for _, n, d in m.events[mark:]
                if n == "question" and isinstance(d, dict) and isinstance(d.get("question"), dict)}
-        return wanted <= got
+        return wanted <= got | {q.get("text") for q in m.state.values()}
 
     result = storm(srv, mod, crowd, [(lambda c=client, t=text: c.submit(t, new_msg_id())) for client, text in texts],
                    moderator_has_all)
