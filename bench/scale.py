@@ -149,9 +149,10 @@ def question_burst(srv: Server, mod, crowd: Crowd, tag: str) -> dict:
     mark = len(mod.events)
 
     def moderator_has_all(m) -> bool:
+        """On the screen: from `question` events, or from a resync's snapshot after a gap."""
         got = {d["question"]["text"] for _, n, d in m.events[mark:]
                if n == "question" and isinstance(d, dict) and isinstance(d.get("question"), dict)}
-        return wanted <= got
+        return wanted <= got | {q.get("text") for q in m.state.values()}
 
     result = storm(srv, mod, crowd, [(lambda c=client, t=text: c.submit(t, new_msg_id())) for client, text in texts],
                    moderator_has_all)
@@ -250,53 +251,18 @@ def run_pass(mode: str, db_label: str, database_url: str | None, args, bare: Bar
         srv: Server = ProfiledServer(async_mode=mode, database_url=database_url, env=env, profile_to=out)
     else:
         srv = Server(async_mode=mode, database_url=database_url, env=env)
-    result: dict = {"mode": mode, "db": db_label}
+    result: dict = {"mode": mode, "db": db_label, "errors": {}}
     try:
         srv.prepare()
         srv.start(wait=90)
-        mod = srv.moderator(srv.login())
-        mod.wait_for(lambda n, d: n == "snapshot", 15)
+        staff = Staff(srv)
         for size in args.sizes:
-            crowd = Crowd(srv.port, srv.origin)
-            try:
-                connected, _ = crowd.connect(size, args.budget)
-                qids = approved_questions(srv, mod, 10, f"{mode}-{size}")
-                result[f"votes@{size}"] = vote_storm(srv, mod, crowd, qids) | {"connected": connected}
-                result[f"burst@{size}"] = question_burst(srv, mod, crowd, f"{mode}-{size}") | {"connected": connected}
-            finally:
-                crowd.close()
+            stage(result, f"storms@{size}", lambda size=size: storms(srv, staff.live(), size, args, result))
         if bare is not None:
             for size in args.fanout:
-                rss0 = group_usage(srv.pid)[1]
-                crowd = Crowd(srv.port, srv.origin)
-                try:
-                    connected, seconds = crowd.connect(size, args.budget)
-                    time.sleep(1.0)  # let the server settle before the RSS reading
-                    rss1 = group_usage(srv.pid)[1]
-                    submitter = srv.audience(wait_timeout=30)
-
-                    def approve(marker: str, submitter=submitter) -> float:
-                        ack = submitter.call("submit", {"text": marker, "client_msg_id": new_msg_id()}, timeout=30)
-                        t0 = time.perf_counter()
-                        mod.call("approve", {"question_id": ack["question"]["id"]}, timeout=30)
-                        return t0
-
-                    fo = fan_out(crowd, approve)
-                    submitter.close()
-                    entry = {"fanout": fo, "connected": connected, "connect_s": seconds,
-                             "rss_per_socket_kb": (rss1 - rss0) / max(1, connected) / 1024, "rss_mb": rss1 / 2**20}
-                    if size == max(args.fanout):
-                        entry["latency"] = submit_latency(srv, mod)
-                    result[f"fanout@{size}"] = entry
-                finally:
-                    crowd.close()
-                bare_crowd = Crowd(bare.port, bare.url)
-                try:
-                    bare_crowd.connect(size, args.budget)
-                    result[f"bare@{size}"] = fan_out(bare_crowd, bare.approve)
-                finally:
-                    bare_crowd.close()
-        mod.close()
+                stage(result, f"fanout@{size}", lambda size=size: fanout_at(srv, staff.live(), size, args, result))
+                stage(result, f"bare@{size}", lambda size=size: bare_at(bare, size, args, result))
+        staff.close()
         errors = [line for line in srv.log_text().splitlines() if "Traceback" in line or "Error" in line]
         result["log_errors"] = errors[:5]
         return result
@@ -306,6 +272,83 @@ def run_pass(mode: str, db_label: str, database_url: str | None, args, bare: Bar
         return result
     finally:
         srv.close()
+
+
+class Staff:
+    """The moderator's screen; a new one if the last was dropped (a saturated machine can miss
+    a ping: that is reported with the stage, the next stage starts with a fresh screen)."""
+
+    def __init__(self, srv: Server):
+        self.srv = srv
+        self.session = srv.login()
+        self.current = None
+
+    def live(self):
+        if self.current is None or not self.current.connected:
+            if self.current is not None:
+                self.current.close()
+            self.current = self.srv.moderator(self.session, wait_timeout=30)
+            if not self.current.wait_for(lambda n, d: n == "snapshot", 30):
+                raise RuntimeError("no moderator snapshot")
+        return self.current
+
+    def close(self) -> None:
+        if self.current is not None:
+            self.current.close()
+
+
+def stage(result: dict, name: str, run) -> None:
+    """Run one part of a pass; a failure is reported and the next part still runs."""
+    try:
+        run()
+    except Exception as exc:
+        result["errors"][name] = f"{type(exc).__name__}: {exc}"[:200]
+
+
+def storms(srv: Server, mod, size: int, args, result: dict) -> None:
+    crowd = Crowd(srv.port, srv.origin, srv.audience_id)
+    try:
+        connected, _ = crowd.connect(size, args.budget)
+        qids = approved_questions(srv, mod, 10, f"{srv.async_mode}-{size}")
+        result[f"votes@{size}"] = vote_storm(srv, mod, crowd, qids) | {"connected": connected}
+        result[f"burst@{size}"] = question_burst(srv, mod, crowd, f"{srv.async_mode}-{size}") | {"connected": connected}
+    finally:
+        crowd.close()
+
+
+def fanout_at(srv: Server, mod, size: int, args, result: dict) -> None:
+    rss0 = group_usage(srv.pid)[1]
+    crowd = Crowd(srv.port, srv.origin, srv.audience_id)
+    try:
+        connected, seconds = crowd.connect(size, args.budget)
+        time.sleep(1.0)  # let the server settle before the RSS reading
+        rss1 = group_usage(srv.pid)[1]
+        submitter = srv.audience(wait_timeout=30)
+
+        def approve(marker: str) -> float:
+            ack = submitter.call("submit", {"text": marker, "client_msg_id": new_msg_id()}, timeout=30)
+            t0 = time.perf_counter()
+            mod.call("approve", {"question_id": ack["question"]["id"]}, timeout=30)
+            return t0
+
+        fo = fan_out(crowd, approve)
+        submitter.close()
+        entry = {"fanout": fo, "connected": connected, "connect_s": seconds,
+                 "rss_per_socket_kb": (rss1 - rss0) / max(1, connected) / 1024, "rss_mb": rss1 / 2**20}
+        result[f"fanout@{size}"] = entry
+        if size == max(args.fanout):
+            entry["latency"] = submit_latency(srv, mod)
+    finally:
+        crowd.close()
+
+
+def bare_at(bare: Bare, size: int, args, result: dict) -> None:
+    crowd = Crowd(bare.port, bare.url, lambda slug: uuid.uuid4().hex)
+    try:
+        crowd.connect(size, args.budget)
+        result[f"bare@{size}"] = fan_out(crowd, bare.approve)
+    finally:
+        crowd.close()
 
 
 # -- report --------------------------------------------------------------------------------------
@@ -318,8 +361,8 @@ def ms(x: float) -> str:
 
 
 def report(results: list[dict], args) -> str:
-    out = ["| db | mode | connected | 1,000 votes: exact on moderator s (target ≤ 2) | acked / last ack s "
-           "| CPU ms per 1,000 votes | 300 questions: on moderator s (target ≤ 3) | acked / last ack s "
+    out = [f"| db | mode | connected | {VOTES:,} votes: exact on moderator s (target ≤ 2) | acked / last ack s "
+           f"| CPU ms per 1,000 votes | {QUESTIONS} questions: on moderator s (target ≤ 3) | acked / last ack s "
            "| CPU ms per 1,000 questions |",
            "|---|---|---|---|---|---|---|---|---|"]
     for r in results:
@@ -348,6 +391,8 @@ def report(results: list[dict], args) -> str:
                        f"{fo['p50'] / bare['p50']:.2f} | {f['rss_per_socket_kb']:.0f} | {f['rss_mb']:.0f} | "
                        + (f"{ms(lat['p50'])} / {ms(lat['p99'])} |" if lat else "— |"))
     for r in results:
+        for name, message in r.get("errors", {}).items():
+            out.append(f"\n{r['db']}, {r['mode']}, {name}: {message}")
         if r.get("log_errors"):
             out.append(f"\nserver log ({r['db']}, {r['mode']}): " + " / ".join(r["log_errors"]))
         if r.get("log"):
@@ -356,6 +401,7 @@ def report(results: list[dict], args) -> str:
 
 
 def main() -> None:
+    global VOTES, QUESTIONS
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--modes", default="eventlet,threading")
     p.add_argument("--sizes", default="100,1000", help="connected audience for the storms (default 100,1000)")
@@ -365,8 +411,11 @@ def main() -> None:
     p.add_argument("--postgres", default=os.environ.get("TEST_DATABASE_URL"),
                    help="a PostgreSQL URL; a fresh database next to it per pass (default TEST_DATABASE_URL)")
     p.add_argument("--no-sqlite", action="store_true")
+    p.add_argument("--votes", type=int, default=VOTES, help=f"votes per storm (default {VOTES})")
+    p.add_argument("--questions", type=int, default=QUESTIONS, help=f"questions per burst (default {QUESTIONS})")
     p.add_argument("--profile", metavar="DIR", help="run the eventlet server under pyinstrument; reports to DIR")
     args = p.parse_args()
+    VOTES, QUESTIONS = max(10, min(args.votes, 5000)), max(10, min(args.questions, 1500))
     args.sizes = [max(10, min(int(x), 3000)) for x in args.sizes.split(",") if x.strip()]
     args.fanout = [max(10, min(int(x), 4000)) for x in args.fanout.split(",") if x.strip()]
     if args.profile:
