@@ -30,6 +30,7 @@ class Report:
     top_unanswered: list[tuple[Question, int, int]]  # question, votes, upvotes
     audience_peak: int
     actions: dict[str, dict[str, int]] = field(default_factory=dict)  # username -> action -> n
+    labels: list[tuple[str, int, int]] = field(default_factory=list)  # label, questions, answered
 
 
 def build(session: DbSession, talk: Talk) -> Report:
@@ -45,7 +46,18 @@ def build(session: DbSession, talk: Talk) -> Report:
     return Report(talk=talk, total=len(rows), by_status=by_status,
                   answered_share=by_status["answered"] / distinct if distinct else None,
                   buckets=buckets(talk, [q.created_at for q in rows]), top_unanswered=top,
-                  audience_peak=talk.audience_peak, actions=actions(session, talk))
+                  audience_peak=talk.audience_peak, actions=actions(session, talk), labels=labelled(rows))
+
+
+def labelled(rows: list[Question]) -> list[tuple[str, int, int]]:
+    """Per moderators' label: its questions and how many of them were answered, most first."""
+    tally: dict[str, list[int]] = {}
+    for q in rows:
+        for label in q.labels:
+            counts = tally.setdefault(label.name, [0, 0])
+            counts[0] += 1
+            counts[1] += q.status == "answered"
+    return sorted(((name, n, done) for name, (n, done) in tally.items()), key=lambda item: (-item[1], item[0]))
 
 
 def buckets(talk: Talk, times: list[datetime]) -> list[Bucket]:

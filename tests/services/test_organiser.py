@@ -11,7 +11,7 @@ from sqlalchemy import select
 from moderation.models import AccountEntry, AuditEntry, Question, Talk, TalkModerator, User
 from moderation.readmodel.snapshot import visible
 from moderation.readmodel.views import AUDIENCE
-from moderation.services import accounts, demo, organiser, questions, report, talks, windows
+from moderation.services import accounts, curation, demo, organiser, questions, report, talks, windows
 from moderation.services.errors import DomainError
 from tests.helpers import PASSWORD
 
@@ -239,3 +239,16 @@ def test_a_question_before_the_window_widens_the_chart(session, seeded, people):
     buckets = report.build(session, talk).buckets
     assert buckets[0].starts == early.created_at and buckets[0].count == 1
     assert buckets[-1].starts < talk.ends_at <= buckets[-1].starts + timedelta(minutes=10)
+
+
+def test_report_counts_questions_and_answers_per_label(session, demo_talk, people, clock):
+    anna = people["anna"]
+    asked = [questions.submit(session, demo_talk, text=f"Frage {i}?", name=None, client=f"c{i}",
+                              client_msg_id=uuid.uuid4().hex, now=clock()).question for i in range(3)]
+    for q in asked:
+        questions.transition(session, demo_talk, anna, "approve", q.id, now=clock())
+    curation.set_labels(session, demo_talk, anna, asked[0].id, ["Mobilität", "Wohnen"])
+    curation.set_labels(session, demo_talk, anna, asked[1].id, ["Mobilität"])
+    questions.transition(session, demo_talk, anna, "answered", asked[1].id, now=clock())
+    session.commit()
+    assert report.build(session, demo_talk).labels == [("Mobilität", 2, 1), ("Wohnen", 1, 0)]
