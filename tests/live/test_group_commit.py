@@ -26,8 +26,11 @@ def approved_question(app, clock) -> tuple[int, int]:
         return talk.id, write.question.id
 
 
-def vote(client: str, question_id: int, gate: threading.Event | None = None):
+def vote(client: str, question_id: int, gate: threading.Event | None = None,
+         started: threading.Event | None = None):
     def work(session, talk):
+        if started is not None:
+            started.set()
         if gate is not None:
             assert gate.wait(10), "the other votes never queued up"
         write = questions.set_vote(session, talk, client, question_id, 1)
@@ -49,8 +52,10 @@ def test_concurrent_votes_share_transactions_and_all_count(app, seeded, clock):
 
     # The first vote holds the writer until all others are queued behind it: they must then be
     # written together, in one more transaction.
-    first = threading.Thread(target=send, args=("c0", vote("c0", qid, gate)))
+    started = threading.Event()
+    first = threading.Thread(target=send, args=("c0", vote("c0", qid, gate, started)))
     first.start()
+    assert started.wait(10), "the writer never took the first vote"
     others = [threading.Thread(target=send, args=(f"c{i}", vote(f"c{i}", qid))) for i in range(1, VOTERS)]
     for t in others:
         t.start()
@@ -84,13 +89,13 @@ def test_a_refused_write_in_a_batch_changes_nothing_and_spares_the_others(app, s
         except Exception as exc:
             results[key] = exc
 
-    threads = [threading.Thread(target=send, args=("held", vote("a", qid, gate))),
+    started = threading.Event()
+    threads = [threading.Thread(target=send, args=("held", vote("a", qid, gate, started))),
                threading.Thread(target=send, args=("refused", vote("b", pending_id))),
                threading.Thread(target=send, args=("fine", vote("c", qid)))]
     threads[0].start()
+    assert started.wait(10), "the writer never took the first vote"
     deadline = time.monotonic() + 10
-    while group.queue is None and time.monotonic() < deadline:
-        time.sleep(0.01)
     for t in threads[1:]:
         t.start()
     while group.queue.qsize() < 2 and time.monotonic() < deadline:
