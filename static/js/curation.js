@@ -39,13 +39,13 @@
     return b;
   }
 
-  /* --- the filter by label, above the tabs ------------------------------------------------ */
-  var tablist = document.querySelector('[role="tablist"]');
+  /* --- the filter by label, beside the search ------------------------------------------------ */
+  var finder = document.querySelector('.finder[role="search"]');
   var filterBox = el("div", "label-filter");
   var filterSelect = el("select");
   filterBox.appendChild(labelled(filterSelect, "label-filter", S.filter));
   filterBox.appendChild(filterSelect);
-  tablist.parentNode.insertBefore(filterBox, tablist);
+  finder.appendChild(filterBox);  // beside "Suche": nothing above the queue moves when it changes
   var datalist = el("datalist");
   datalist.id = "talk-labels";
   document.body.appendChild(datalist);
@@ -67,10 +67,10 @@
     filter = filterSelect.value;
   }
 
-  filterSelect.addEventListener("change", function () { filter = filterSelect.value; Queue.refresh(); });
+  filterSelect.addEventListener("change", function () { filter = filterSelect.value; Queue.relayout(); });
+  Queue.filter(function (q) { return !filter || (q.labels || []).indexOf(filter) !== -1; });
 
-  /* --- the line to the podium, below the round's controls ---------------------------------- */
-  var toolbar = document.querySelector(".mod-head .toolbar");
+  /* --- the line to the podium, at the side ---------------------------------- */
   var backstage = el("section", "backstage-control");
   backstage.setAttribute("aria-labelledby", "backstage-heading");
   var heading = backstage.appendChild(el("h2", "", S.backstageHeading));
@@ -86,7 +86,7 @@
   clearButton.type = "button";
   var showing = backstage.appendChild(el("p", "showing", S.backstageNone));
   showing.setAttribute("role", "status");
-  toolbar.parentNode.insertBefore(backstage, toolbar.nextSibling);
+  document.querySelector(".mod-head aside.links").appendChild(backstage);  // at the side, not above the queue
 
   function showBackstage(line) {
     var text = line && line.text;
@@ -177,7 +177,7 @@
   }
 
   function decorate(card, q) {
-    card.hidden = !!filter && (q.labels || []).indexOf(filter) === -1;
+    if (card.classList.contains("gone")) return;  // a note where a card was keeps its exact height
     var info = card.querySelector(".curation-info");
     if (!info) {
       info = el("div", "curation-info");

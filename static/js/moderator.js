@@ -38,7 +38,7 @@
   var lists = {};
   DESK.tabs.forEach(function (s) { lists[s] = document.querySelector('ol.queue[data-status="' + s + '"]'); });
   /* Extension point (see window.Queue below): functions run for every filled card and snapshot. */
-  var hooks = { card: [], snapshot: [] };
+  var hooks = { card: [], snapshot: [], filter: [] };
 
   // --- words ------------------------------------------------------------------------------------
   function shorten(text, limit) {
@@ -117,6 +117,7 @@
   }
   function filtering() { return !!(view.search || view.flagged || view.similar); }
   function matches(q) {
+    if (!hooks.filter.every(function (fn) { return fn(q); })) return false;
     if (view.flagged && !q.flagged) return false;
     if (view.similar && !twins(q).length) return false;
     if (!view.search) return true;
@@ -147,7 +148,11 @@
   // --- laying out: everything at once, or (held) only what does not move -------------------------
   function isHeld() { return held.pointer || held.focus; }
   function inZone(node) { return !!node && holdZone.some(function (z) { return z.contains(node); }); }
-  function release() { if (!isHeld()) layout(true); }
+  function release() {
+    if (isHeld()) return;
+    Object.keys(cards).forEach(function (id) { if (cards[id].dataset.stale && questions[id]) fill(cards[id], questions[id]); });
+    layout(true);
+  }
   function keyboardFocus(node) {
     try { return node.matches(":focus-visible"); } catch (e) { return true; }
   }
@@ -297,7 +302,7 @@
       time.dateTime = q.created_at;
       time.title = Live.berlinTime(q.created_at);
       time.textContent = age(q.created_at);
-      card.querySelector(".score").textContent = Live.fill(S.score, { votes: q.votes, upvotes: q.upvotes });
+      card.querySelector(".score").textContent = Live.count("audienceVotes", q.votes) + " + " + Live.count("upvotes", q.upvotes);
     },
     function flag(card, q) {
       var node = card.querySelector(".flag");
@@ -321,6 +326,13 @@
     function similar(card, q) {
       var node = card.querySelector(".similar");
       var ids = ["pending", "approved"].indexOf(q.status) !== -1 ? twins(q) : [];
+      var key = ids.join(",") + JSON.stringify(q.similar_words || {});
+      if (isHeld() && card.isConnected && node.dataset.key !== undefined && node.dataset.key !== key) {
+        card.dataset.stale = "1";  // a new suggestion waits like a re-sort: nothing moves under the pointer
+        return;
+      }
+      node.dataset.key = key;
+      delete card.dataset.stale;
       node.hidden = !ids.length;
       node.textContent = "";
       ids.forEach(function (id) {
@@ -335,8 +347,10 @@
           line.appendChild(el("mark", "", word));
         });
         line.appendChild(document.createTextNode(" "));
-        line.appendChild(button(Live.fill(S.dismissSimilar, { id: id }), function () { dismissSimilar(q.id, id); },
-          "secondary small"));
+        var dismiss = button(Live.fill(S.dismissSimilar, { id: id }), function () { dismissSimilar(q.id, id); },
+          "secondary small");
+        dismiss.dataset.dismiss = id;
+        line.appendChild(dismiss);
         node.appendChild(line);
       });
     },
@@ -391,16 +405,19 @@
   // --- focus: one Tab stop per card, arrows inside, j/k between cards ----------------------------
   function items(card) {
     return [card].concat(Array.prototype.slice.call(
-      card.querySelectorAll(".similar a, summary, .actions > button[data-action]")));
+      card.querySelectorAll(".similar a, .similar button, summary, .actions > button[data-action]")));
+  }
+  function roveKey(item) {
+    return item.dataset.action || item.dataset.jump || (item.dataset.dismiss && "dismiss" + item.dataset.dismiss) || "summary";
   }
   function rove(card, target) {
     if (card.classList.contains("gone")) return;
     var all = items(card);
     if (!target) {
       var remembered = card.dataset.rove;
-      target = all.filter(function (i) { return i !== card && (i.dataset.action || i.dataset.jump || "summary") === remembered; })[0] || card;
+      target = all.filter(function (i) { return i !== card && roveKey(i) === remembered; })[0] || card;
     }
-    card.dataset.rove = target === card ? "" : (target.dataset.action || target.dataset.jump || "summary");
+    card.dataset.rove = target === card ? "" : roveKey(target);
     all.forEach(function (i) { i.tabIndex = i === target ? 0 : -1; });
   }
   function visibleCards() {
@@ -909,13 +926,17 @@
   });
 
   /* For scripts loaded after this one (static/js/curation.js): onCard(fn(card, question)) after
-   * every card is filled, onSnapshot(fn(data)) before a snapshot is rendered, on(event, fn) for
+   * every card is filled, onSnapshot(fn(data)) before a snapshot is rendered, filter(fn(question))
+   * to show only the questions it accepts (like the search), relayout() after such a filter changed,
+   * on(event, fn) for
    * other server events, call(event, payload, done) with an acknowledgement, update(question)
    * to show a question from an acknowledgement, question(id), refresh() to re-fill every card,
    * say(text, isError): a note in the status line, or an error toast. */
   window.Queue = {
     onCard: function (fn) { hooks.card.push(fn); },
     onSnapshot: function (fn) { hooks.snapshot.push(fn); },
+    filter: function (fn) { hooks.filter.push(fn); },
+    relayout: function () { layout(true); },
     on: function (event, fn) { live.socket.on(event, fn); },
     call: function (event, payload, done) { Live.call(live.socket, event, payload, done); },
     update: function (q) { update(q); },

@@ -24,3 +24,19 @@ def require_chromium() -> None:
 def unique(text: str) -> str:
     """A question text no other test sends."""
     return f"{text} [{uuid.uuid4().hex[:6]}]"
+
+
+# Counts Socket.IO `snapshot` events, so a test knows a live page is connected and current
+# before it acts: what happens next must then arrive live, not in a later snapshot.
+COUNT_SNAPSHOTS = """(() => {
+  const Native = window.WebSocket;
+  window.__snapshots = 0;
+  window.WebSocket = class extends Native {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener("message", (e) => {
+        if (typeof e.data === "string" && e.data.includes('"snapshot"')) window.__snapshots += 1;
+      });
+    }
+  };
+})();"""

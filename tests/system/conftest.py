@@ -1,6 +1,7 @@
 """Fixtures for the tests against real server processes, and browser fixtures for the Playwright
 test modules: one Chromium per module, and contexts (German unless told otherwise) that are closed
-after each test. A module's INIT_SCRIPT, if it has one, runs in every page of its contexts."""
+after each test. Every page counts its snapshots (`live()` waits for one); a module's INIT_SCRIPT,
+if it has one, runs in every page of its contexts too."""
 from __future__ import annotations
 
 import os
@@ -9,7 +10,7 @@ import shutil
 import pytest
 
 from tests.server import Server
-from tests.system.browsing import CHROMIUM, CHROMIUM_ARGS, TIMEOUT
+from tests.system.browsing import CHROMIUM, CHROMIUM_ARGS, COUNT_SNAPSHOTS, TIMEOUT
 
 
 @pytest.fixture(scope="session")
@@ -62,6 +63,7 @@ def new_context(browser, request):
         options.setdefault("locale", "de-DE")
         context = browser.new_context(**options)
         context.set_default_timeout(TIMEOUT)
+        context.add_init_script(COUNT_SNAPSHOTS)
         if init_script:
             context.add_init_script(init_script)
         made.append(context)

@@ -28,21 +28,6 @@ from playwright.sync_api import expect  # noqa: E402
 expect.set_options(timeout=TIMEOUT)
 
 
-# Counts Socket.IO `snapshot` events, so a test knows a live page is connected and current
-# before it acts: what happens next must then arrive live, not in a later snapshot.
-COUNT_SNAPSHOTS = """(() => {
-  const Native = window.WebSocket;
-  window.__snapshots = 0;
-  window.WebSocket = class extends Native {
-    constructor(...args) {
-      super(...args);
-      this.addEventListener("message", (e) => {
-        if (typeof e.data === "string" && e.data.includes('"snapshot"')) window.__snapshots += 1;
-      });
-    }
-  };
-})();"""
-INIT_SCRIPT = COUNT_SNAPSHOTS  # for the new_context fixture
 
 
 

@@ -83,7 +83,11 @@ def test_line_to_the_podium(server, podium_url, new_context, moderator):
 
     text = unique("Wie kommt schnelles Internet in die Ortsteile?")
     ask(audience_page(new_context(viewport=PHONE), server), text)
-    card(moderator, text).get_by_role("button", name="Freigeben", exact=True).click()
+    pending = card(moderator, text)
+    pending.get_by_role("button", name="Freigeben", exact=True).click()
+    expect(pending).to_contain_text("jetzt unter „Freigegeben“")  # the desk keeps its place a moment
+    moderator.mouse.move(1, 1)
+    expect(pending).to_be_hidden()
     in_tab(moderator, "Freigegeben")
     card(moderator, text).get_by_role("button", name="Ans Podium", exact=True).click()
     expect(podium.get_by_role("region", name="Aktuelle Frage")).to_contain_text(text)
@@ -112,7 +116,11 @@ def test_written_answer_then_blocking_and_undo(server, new_context, moderator):
     author = audience_page(new_context(viewport=PHONE), server)
     other = audience_page(new_context(viewport=PHONE), server)
     ask(author, text)
-    card(moderator, text).get_by_role("button", name="Freigeben", exact=True).click()
+    pending = card(moderator, text)
+    pending.get_by_role("button", name="Freigeben", exact=True).click()
+    expect(pending).to_contain_text("jetzt unter „Freigegeben“")  # the desk keeps its place a moment
+    moderator.mouse.move(1, 1)
+    expect(pending).to_be_hidden()
     in_tab(moderator, "Freigegeben")
 
     question = curate(moderator, text)

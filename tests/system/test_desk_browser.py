@@ -276,10 +276,10 @@ def test_cards_do_not_move_under_the_pointer_or_the_focus(server, desk):
 
     # the other moderator makes the last card the most popular, four new questions arrive
     card(ben, order[4]).get_by_role("button", name="Hochstufen", exact=True).click()
-    expect(card(ben, order[4])).to_contain_text("1 Hochstufungen")
+    expect(card(ben, order[4])).to_contain_text("1 Hochstufung")
     ask(server, [f"Nachzügler {n} {t} zum Markt?" for n in range(4)])
     expect(anna.get_by_role("button", name="4 neue Fragen anzeigen")).to_be_visible()
-    expect(card(anna, order[4])).to_contain_text("1 Hochstufungen")
+    expect(card(anna, order[4])).to_contain_text("1 Hochstufung")
     assert [cards(anna).nth(i).bounding_box() for i in range(5)] == boxes
     assert [cards(anna).nth(i).locator(".text").text_content() for i in range(5)] == order
 
@@ -356,6 +356,8 @@ def test_keyboard_only_moderation_of_a_whole_round(server, desk):
     keys.press("Tab")
     assert on_a_card() == texts[1]
     keys.press("End")
+    expect(page.locator(":focus")).to_have_text("Kuratieren")  # the curation panel closes each card
+    keys.press("ArrowLeft")
     expect(page.locator(":focus")).to_have_text("Zusammenführen")
     keys.press("ArrowLeft")
     expect(page.locator(":focus")).to_have_text("Bearbeiten")

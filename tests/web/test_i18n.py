@@ -194,7 +194,6 @@ def test_moderator_pages_in_english(app, seeded, login):
     assert desk["done"]["approve"] == "approved"
     assert {k: strings[k] for k in ("undo", "save", "cancel")} == {"undo": "Undo", "save": "Save", "cancel": "Cancel"}
     assert strings["undoStep"] == "Undo: {step}"
-    assert strings["score"] == "{votes} votes + {upvotes} upvotes"
     assert strings["similar"] == "Similar to"
     counts = _json_strings(page, "common-strings")["counts"]
     assert counts["upvotes"] == {"one": "{n} upvote", "other": "{n} upvotes"}
