@@ -85,9 +85,13 @@
   function done(text) { say(text); toast(text, false); }
   function failed(ack) { toast((ack && ack.message) || (ack && ack.error) || "?", true); }
 
+  var ownSimilar = {};  // cards whose suggestions this moderator just changed: shown at once, held or not
   function dismissSimilar(questionId, otherId) {
     Live.call(live.socket, "dismiss_similar", { question_id: questionId, other_id: otherId }, function (ack) {
-      if (ack && ack.ok) update(ack.question); else failed(ack);
+      if (!(ack && ack.ok)) { failed(ack); return; }
+      [questionId, otherId].forEach(function (id) { ownSimilar[id] = true; });
+      update(ack.question);
+      if (cards[otherId] && questions[otherId]) fill(cards[otherId], questions[otherId]);
     });
   }
 
@@ -327,12 +331,13 @@
       var node = card.querySelector(".similar");
       var ids = ["pending", "approved"].indexOf(q.status) !== -1 ? twins(q) : [];
       var key = ids.join(",") + JSON.stringify(q.similar_words || {});
-      if (isHeld() && card.isConnected && node.dataset.key !== undefined && node.dataset.key !== key) {
+      if (isHeld() && !ownSimilar[q.id] && card.isConnected && node.dataset.key !== undefined && node.dataset.key !== key) {
         card.dataset.stale = "1";  // a new suggestion waits like a re-sort: nothing moves under the pointer
         return;
       }
       node.dataset.key = key;
       delete card.dataset.stale;
+      delete ownSimilar[q.id];
       node.hidden = !ids.length;
       node.textContent = "";
       ids.forEach(function (id) {
