@@ -10,7 +10,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from . import config as settings
-from .extensions import babel, csrf, db, login_manager, migrate, socketio
+from .extensions import READ_ONLY, babel, csrf, db, login_manager, migrate, socketio
 
 ROOT = Path(__file__).resolve().parent.parent
 LANGUAGES = ("de", "en")
@@ -103,6 +103,9 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def on_begin(conn):
+        if conn.get_execution_options().get(READ_ONLY):
+            conn.exec_driver_sql("BEGIN")
+            return
         conn.info["fr_writer"] = writer.acquire(timeout=10)
         try:
             conn.exec_driver_sql("BEGIN IMMEDIATE")

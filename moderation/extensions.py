@@ -1,4 +1,6 @@
 """Flask extensions, created here and initialised in create_app()."""
+from typing import Any
+
 from flask_babel import Babel
 from flask_login import LoginManager
 from flask_migrate import Migrate
@@ -24,6 +26,17 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+READ_ONLY = "fragerunde_read_only"
+
+
+def begin_read_only(session: Any) -> None:
+    """Begin the session's next transaction as a reader (call it with no transaction open).
+
+    On SQLite every other transaction queues on the process's writer lock and takes the
+    database's write lock at BEGIN; a reader needs neither (WAL readers never block and see one
+    consistent state), so a long snapshot does not hold up writes or /healthz. Elsewhere a no-op."""
+    session.connection(execution_options={READ_ONLY: True})
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

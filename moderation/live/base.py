@@ -11,7 +11,7 @@ from flask import current_app, request
 from flask_socketio import Namespace, emit
 
 from .. import clock
-from ..extensions import db
+from ..extensions import begin_read_only, db
 from ..messages import error
 from ..models import Question, Talk
 from ..readmodel import payloads, publish
@@ -109,8 +109,12 @@ class LiveNamespace(Namespace):
         self.connections.pop(request.sid, None)  # type: ignore[attr-defined]
 
     def send_snapshot(self, talk: Talk, client: str | None = None, backstage: bool = True) -> None:
-        """The state this connection may see, with the seq it was read at."""
-        state = snapshot(db.session, talk, self.view, self.now(), client, backstage=backstage)
+        """The state this connection may see, with the seq it was read at: read in one transaction
+        of its own that takes no writer lock, pausing between chunks for other sockets' work."""
+        db.session.rollback()
+        begin_read_only(db.session)
+        state = snapshot(db.session, talk, self.view, self.now(),
+                         client, backstage=backstage, pause=lambda: self.socketio.sleep(0))
         db.session.rollback()
         emit("snapshot", state, to=self.sid())
 

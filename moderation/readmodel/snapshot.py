@@ -1,6 +1,7 @@
 """The state a screen starts from (and returns to after a gap): its questions and the seq."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -13,22 +14,38 @@ from . import payloads
 from .sequence import current
 from .views import View
 
+CHUNK = 200  # questions built between two pauses
 
-def visible(session: DbSession, talk: Talk, view: View, client: str | None = None) -> list[Question]:
-    """The questions one view may see (an audience client: its own too), oldest first."""
+
+
+def visible(session: DbSession, talk: Talk, view: View, client: str | None = None,
+            pause: Callable[[], None] | None = None) -> list[Question]:
+    """The questions one view may see (an audience client: its own too), oldest first; read in
+    one statement, `pause` called between chunks of rows."""
     query = select(Question).where(Question.talk_id == talk.id)
     if not view.sees_all:
         if view.own_questions and client:
             query = query.where(Question.status.in_(view.statuses) | (Question.client_hash == client))
         else:
             query = query.where(Question.status.in_(view.statuses))
-    return list(session.scalars(query.order_by(Question.created_at, Question.id)))
+    query = query.order_by(Question.created_at, Question.id).execution_options(yield_per=CHUNK)
+    shown: list[Question] = []
+    for chunk in session.scalars(query).partitions():
+        shown.extend(chunk)
+        if pause is not None and len(chunk) == CHUNK:
+            pause()
+    return shown
 
 
 def snapshot(session: DbSession, talk: Talk, view: View, now: datetime, client: str | None = None,
-             backstage: bool = True) -> dict[str, Any]:
-    """`backstage`: with the line to the podium, where the view shows it (not for the stream's overlay)."""
-    shown = visible(session, talk, view, client)
+             backstage: bool = True, pause: Callable[[], None] | None = None) -> dict[str, Any]:
+    """`backstage`: with the line to the podium, where the view shows it (not for the stream's overlay).
+
+    `pause` is called between chunks of questions: a server gives other work its turn there, so
+    that a snapshot of a full talk (1,500 questions) never holds the process for its whole length.
+    All reads stay in the caller's one transaction."""
+    pause = pause or (lambda: None)
+    shown = visible(session, talk, view, client, pause)
     counts = question_service.counts(session, talk)
     children = question_service.merged_children(session, talk) if view.staff_fields else {}
     mine = view.own_questions and client is not None
@@ -37,7 +54,9 @@ def snapshot(session: DbSession, talk: Talk, view: View, now: datetime, client: 
     open_ids = {q.id for q in shown if q.status in OPEN_STATUSES}
     blocked = blocks.blocked_clients(session, talk) if "blocked" in view.staff_fields else frozenset()
     items = []
-    for q in shown:
+    for n, q in enumerate(shown, 1):
+        if n % CHUNK == 0:
+            pause()
         own = mine and q.client_hash == client
         item = payloads.question(q, counts, view, children.get(q.id), blocked=blocked, own=own)
         if "similar" in view.staff_fields:

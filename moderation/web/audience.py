@@ -23,7 +23,7 @@ from sqlalchemy import text
 
 from .. import audience_ids
 from ..clock import now
-from ..extensions import db
+from ..extensions import begin_read_only, db
 from ..messages import message
 from ..readmodel import publish
 from ..readmodel.snapshot import snapshot
@@ -161,6 +161,8 @@ def accessibility():
 @bp.get("/healthz")
 def healthz():
     try:
+        db.session.rollback()
+        begin_read_only(db.session)
         db.session.execute(text("SELECT 1"))
         db.session.rollback()
     except Exception:  # any failure of the database is "not ready", never a 500 page

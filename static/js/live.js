@@ -3,7 +3,8 @@
  * Every change this page's view is told of carries that view's next `seq` (docs/protocol.md).
  * A page applies a change whose seq is the one it expects, or the one it holds (a merge's second
  * question; an author's own question, sent under the current number); on a gap, or after a
- * reconnect, it asks for a `resync` and replaces its state with the snapshot.
+ * reconnect, it asks for a `resync` and replaces its state with the snapshot. Changes that arrive
+ * while it waits for the snapshot are kept and those newer than the snapshot applied after it.
  */
 (function () {
   "use strict";
@@ -67,6 +68,7 @@
   function connect(options) {
     var banner = new Banner();
     var seq = null;
+    var early = [];  /* [event, data] received while waiting for a snapshot */
     var everConnected = false;
     var handlers = options.on || {};
     var socket = io(options.namespace, {
@@ -79,6 +81,7 @@
 
     function resync() {
       seq = null;
+      early = [];
       socket.emit("resync", {});
     }
 
@@ -98,6 +101,7 @@
     });
     socket.on("disconnect", function (reason) {
       seq = null;
+      early = [];
       if (reason === "io server disconnect") {
         banner.show(options.namespace === "/moderator" ? common.loggedOut : common.reconnecting, "warn");
         if (options.namespace !== "/moderator") socket.connect();
@@ -116,16 +120,25 @@
     window.addEventListener("offline", function () { banner.show(common.offline, "warn"); });
     window.addEventListener("online", function () { if (socket.connected) banner.flash(common.online); });
 
+    var apply = {
+      question: function (data) { if (accept(data.seq) && handlers.question) handlers.question(data.question, data); },
+      seq: function (data) { accept(data.seq); },
+      talk: function (data) { if (accept(data.seq) && handlers.talk) handlers.talk(data.talk); }
+    };
+    Object.keys(apply).forEach(function (name) {
+      socket.on(name, function (data) {
+        if (seq !== null) apply[name](data);
+        else if (data && typeof data.seq === "number" && early.length < 1000) early.push([name, data]);
+      });
+    });
     socket.on("snapshot", function (data) {
+      var kept = early;
+      early = [];
       seq = data.seq;
       if (handlers.snapshot) handlers.snapshot(data);
-    });
-    socket.on("question", function (data) {
-      if (accept(data.seq) && handlers.question) handlers.question(data.question, data);
-    });
-    socket.on("seq", function (data) { accept(data.seq); });
-    socket.on("talk", function (data) {
-      if (accept(data.seq) && handlers.talk) handlers.talk(data.talk);
+      kept.filter(function (e) { return e[1].seq > data.seq; })
+        .sort(function (a, b) { return a[1].seq - b[1].seq; })
+        .forEach(function (e) { if (seq !== null) apply[e[0]](e[1]); });
     });
     socket.on("votes", function (data) {
       if (seq !== null && handlers.votes) handlers.votes(data.counts);
