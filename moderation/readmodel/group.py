@@ -9,8 +9,9 @@ once, then publishes each piece and wakes its handler. Nothing is acknowledged b
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask
@@ -25,6 +26,7 @@ from ..services.writes import Write
 from . import publish
 
 log = logging.getLogger("fragerunde.group")
+BUSY_RETRY_AFTER = 5  # seconds: what a write withdrawn from an overfull queue tells its client
 
 Work = Callable[[DbSession, Talk], tuple[Write, dict[str, Any]]]
 
@@ -36,6 +38,22 @@ class _Pending:
     done: Any  # an Event of the server's async mode
     answer: dict[str, Any] | None = None
     error: BaseException | None = None
+    state: str = "queued"  # queued → taken (by the writer) | withdrawn (by its handler)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def take(self) -> bool:
+        with self.lock:
+            if self.state == "withdrawn":
+                return False
+            self.state = "taken"
+            return True
+
+    def withdraw(self) -> bool:
+        with self.lock:
+            if self.state == "taken":
+                return False
+            self.state = "withdrawn"
+            return True
 
 
 class GroupCommit:
@@ -59,7 +77,10 @@ class GroupCommit:
         pending = _Pending(talk_id, work, eio.create_event())
         self.queue.put(pending)
         if not pending.done.wait(self.wait_seconds):
-            raise TimeoutError("group commit did not answer")
+            if pending.withdraw():  # still queued: it will never be written, so say so
+                log.warning("group commit: a write waited %.0f s in the queue and was withdrawn", self.wait_seconds)
+                raise DomainError("rate_limited", {"retry_after": BUSY_RETRY_AFTER, "busy": True})
+            pending.done.wait()  # being written now: its answer comes with the commit
         if pending.error is not None:
             raise pending.error
         assert pending.answer is not None
@@ -74,6 +95,9 @@ class GroupCommit:
                     batch.append(self.queue.get_nowait())
                 except empty:
                     break
+            batch = [pending for pending in batch if pending.take()]
+            if not batch:
+                continue
             try:
                 self._write(batch)
             except Exception:  # the writer must outlive any one batch

@@ -111,3 +111,33 @@ def test_a_refused_write_in_a_batch_changes_nothing_and_spares_the_others(app, s
         voters = {v.client_hash for v in db.session.query(Vote)}
         assert voters == {"a", "c"}
         assert db.session.get(Question, pending_id).status == "pending"
+
+
+def test_a_write_that_waits_too_long_in_the_queue_is_withdrawn_and_never_written(app, seeded, clock):
+    """Its answer says "try again" only when that is true: nothing of it was or will be stored."""
+    talk_id, qid = approved_question(app, clock)
+    group = app.extensions["group_commit"]
+    group.wait_seconds = 0.3
+    gate = threading.Event()
+    started = threading.Event()
+    results: dict[str, object] = {}
+
+    def send(key: str, work) -> None:
+        try:
+            results[key] = group.run(talk_id, work)
+        except Exception as exc:  # recorded, asserted below
+            results[key] = exc
+
+    held = threading.Thread(target=send, args=("held", vote("a", qid, gate, started)))
+    held.start()
+    assert started.wait(10), "the writer never took the first vote"
+    send("queued", vote("b", qid))  # returns once its wait is over, the writer still held
+    gate.set()
+    held.join(20)
+    send("later", vote("c", qid))
+
+    assert getattr(results["queued"], "code", None) == "rate_limited"
+    assert results["held"] == {"question_id": qid, "client": "a"}
+    assert results["later"] == {"question_id": qid, "client": "c"}
+    with app.app_context():
+        assert {v.client_hash for v in db.session.query(Vote)} == {"a", "c"}
