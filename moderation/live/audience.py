@@ -102,4 +102,4 @@ class AudienceNamespace(LiveNamespace):
             write = question_service.set_vote(session, talk, client, event.question_id, event.value)
             return write, {"question_id": write.counted[0], "value": event.value}
 
-        return self.grouped(conn, work)
+        return self.grouped(conn, work, savepoint=False)  # set_vote refuses before it writes

@@ -82,10 +82,10 @@ class LiveNamespace(Namespace):
         publish.commit(publish.outbox(db.session, talk, write, self.now()))
         return answer
 
-    def grouped(self, conn: dict[str, Any], work: Work) -> dict[str, Any]:
+    def grouped(self, conn: dict[str, Any], work: Work, savepoint: bool = True) -> dict[str, Any]:
         """Run `work` in the next group transaction (readmodel/group.py); its answer once committed."""
         db.session.rollback()  # hold no transaction (on SQLite: the writer lock) while the writer works
-        return current_app.extensions["group_commit"].run(conn["talk_id"], work)
+        return current_app.extensions["group_commit"].run(conn["talk_id"], work, savepoint)
 
     def trigger_event(self, event: str, *args: Any) -> Any:
         if event not in ("connect", "disconnect") and not callable(getattr(self, "on_" + (event or ""), None)):

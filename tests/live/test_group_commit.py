@@ -141,3 +141,44 @@ def test_a_write_that_waits_too_long_in_the_queue_is_withdrawn_and_never_written
     assert results["later"] == {"question_id": qid, "client": "c"}
     with app.app_context():
         assert {v.client_hash for v in db.session.query(Vote)} == {"a", "c"}
+
+
+def test_votes_without_savepoints_still_refuse_alone_and_a_failure_fails_the_batch_whole(app, seeded, clock):
+    """Votes skip the per-piece savepoint (set_vote refuses before it writes): a refusal spares
+    the others; an unexpected failure, which may have written part, fails the whole batch."""
+    talk_id, qid = approved_question(app, clock)
+    group = app.extensions["group_commit"]
+    results: dict[str, object] = {}
+
+    def send(key: str, work) -> None:
+        try:
+            results[key] = group.run(talk_id, work, savepoint=False)
+        except Exception as exc:  # recorded, asserted below
+            results[key] = exc
+
+    def broken(session, talk):
+        questions.set_vote(session, talk, "d", qid, 1)
+        raise RuntimeError("a bug after the write")
+
+    def batch(*pieces: tuple[str, object]) -> None:
+        gate, started = threading.Event(), threading.Event()
+        first = threading.Thread(target=send, args=("held", vote("held", qid, gate, started)))
+        first.start()
+        assert started.wait(10), "the writer never took the first vote"
+        others = [threading.Thread(target=send, args=piece) for piece in pieces]
+        for t in others:
+            t.start()
+        deadline = time.monotonic() + 10
+        while group.queue.qsize() < len(pieces) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        gate.set()
+        for t in [first, *others]:
+            t.join(20)
+
+    batch(("refused", vote("b", 10**6)), ("fine", vote("c", qid)))
+    assert getattr(results["refused"], "code", None) == "not_found"
+    assert results["fine"] == {"question_id": qid, "client": "c"}
+    batch(("broken", broken), ("spoilt", vote("e", qid)))
+    assert isinstance(results["broken"], RuntimeError) and isinstance(results["spoilt"], RuntimeError)
+    with app.app_context():
+        assert {v.client_hash for v in db.session.query(Vote)} == {"held", "c"}
