@@ -24,6 +24,7 @@ class View:
     seq_field: str  # the Talk column that counts the changes this view is told of
     answers: str = "none"  # written answers: "all", "published" (and the author's own), "none"
     backstage_room: str | None = None  # where the line to the podium (`backstage {text, by}`) goes
+    vote_batches: int = 1  # vote counts go out with every n-th batch (readmodel/votes.py)
 
     def room(self, talk_id: int) -> str:
         return f"talk:{talk_id}:{self.room_name}"
@@ -51,7 +52,9 @@ MODERATOR = View("moderator", "/moderator", "moderators", frozenset(STATUSES),
                  staff_fields=STAFF_FIELDS, own_questions=False, seq_field="seq", answers="all",
                  backstage_room="moderators")
 AUDIENCE = View("audience", "/audience", "audience", frozenset(PUBLIC_STATUSES),
-                staff_fields=frozenset(), own_questions=True, seq_field="audience_seq", answers="published")
+                staff_fields=frozenset(), own_questions=True, seq_field="audience_seq", answers="published",
+                vote_batches=4)
 PODIUM = View("podium", "/podium", "podium", frozenset(PODIUM_STATUSES),
-              staff_fields=frozenset(), own_questions=False, seq_field="podium_seq", backstage_room="backstage")
+              staff_fields=frozenset(), own_questions=False, seq_field="podium_seq", backstage_room="backstage",
+              vote_batches=4)
 VIEWS = (MODERATOR, AUDIENCE, PODIUM)

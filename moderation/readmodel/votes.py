@@ -1,8 +1,10 @@
-"""Coalesced vote counts: at most one `votes` broadcast per talk every interval.
+"""Coalesced vote counts: at most one `votes` broadcast per talk and view every interval (the
+moderators'), or every few intervals (`View.vote_batches`: the audience's and the podium's).
 
 Votes do not take a seq of their own: every batch carries the exact stored counts of the
-questions touched since the last one, so screens converge however many batches they miss
-in between (a resync snapshot carries counts too).
+questions touched since the view's last one, so screens converge however many batches they miss
+in between (a resync snapshot carries counts too). In a vote storm with a thousand people
+connected, each audience batch is a thousand messages: the public screens get one a second.
 """
 from __future__ import annotations
 
@@ -11,12 +13,13 @@ import threading
 
 from flask import Flask
 from flask_socketio import SocketIO
+from sqlalchemy import select
 
 from ..extensions import db
 from ..models import Question, Talk
 from ..services import questions as question_service
 from .sequence import current
-from .views import VIEWS
+from .views import VIEWS, View
 
 log = logging.getLogger("fragerunde.votes")
 
@@ -26,15 +29,16 @@ class VoteBatcher:
         self.app = app
         self.socketio = socketio
         self.interval = interval
-        self.dirty: dict[int, set[int]] = {}
+        self.dirty: dict[str, dict[int, set[int]]] = {view.name: {} for view in VIEWS}
         self.lock = threading.Lock()
         self.started = False
         self.broadcasts = 0
 
     def mark(self, talk_id: int, question_id: int) -> None:
-        """Note a changed count (after commit); sent with the next batch."""
+        """Note a changed count (after commit); sent with each view's next batch."""
         with self.lock:
-            self.dirty.setdefault(talk_id, set()).add(question_id)
+            for dirty in self.dirty.values():
+                dirty.setdefault(talk_id, set()).add(question_id)
             start = not self.started and self.interval > 0
             self.started = self.started or start
         if self.interval <= 0:
@@ -43,39 +47,51 @@ class VoteBatcher:
             self.socketio.start_background_task(self._run)
 
     def _run(self) -> None:
+        tick = 0
         while True:
             self.socketio.sleep(self.interval)
+            tick += 1
             try:
-                self.flush()
+                self.flush([view for view in VIEWS if tick % view.vote_batches == 0])
             except Exception:  # a failed batch must not stop later ones
                 log.exception("vote batch failed")
 
-    def flush(self) -> int:
+    def flush(self, views: tuple[View, ...] | list[View] = VIEWS) -> int:
+        """Send the given views (all: now) what changed since their last batch; the number of talks
+        that got a broadcast."""
         with self.lock:
-            dirty, self.dirty = self.dirty, {}
+            due = {view: self.dirty[view.name] for view in views if self.dirty[view.name]}
+            for view in due:
+                self.dirty[view.name] = {}
+        if not due:
+            return 0
+        talks: dict[int, list[tuple[View, set[int]]]] = {}
+        for view, dirty in due.items():
+            for talk_id, question_ids in dirty.items():
+                talks.setdefault(talk_id, []).append((view, question_ids))
         sent = 0
-        if not dirty:
-            return sent
         with self.app.app_context():
             try:
-                for talk_id, question_ids in dirty.items():
-                    sent += self._send(talk_id, question_ids)
+                for talk_id, marked in talks.items():
+                    sent += self._send(talk_id, marked)
             finally:
                 db.session.remove()
         return sent
 
-    def _send(self, talk_id: int, question_ids: set[int]) -> int:
+    def _send(self, talk_id: int, marked: list[tuple[View, set[int]]]) -> int:
         session = db.session
         talk = session.get(Talk, talk_id)
         if talk is None:
             return 0
-        owners = {q.merged_into_id or q.id: q for q in
-                  session.query(Question).filter(Question.id.in_(question_ids))}
-        targets = {q.id: q for q in session.query(Question).filter(Question.id.in_(list(owners)))}
+        question_ids = set().union(*(ids for _, ids in marked))
+        owner = {qid: merged_into or qid for qid, merged_into in
+                 session.execute(select(Question.id, Question.merged_into_id).where(Question.id.in_(question_ids)))}
+        targets = {q.id: q for q in session.query(Question).filter(Question.id.in_(set(owner.values())))}
         counts = question_service.counts(session, talk, list(targets))
-        for view in VIEWS:
+        for view, ids in marked:
+            mine = {owner[qid] for qid in ids if qid in owner}
             shown = {str(qid): counts.get(qid, {"upvotes": 0, "votes": 0})
-                     for qid, q in targets.items() if view.sees(q.status)}
+                     for qid, q in targets.items() if qid in mine and view.sees(q.status)}
             if shown:
                 self.socketio.emit("votes", {"counts": shown, "seq": current(talk, view)}, to=view.room(talk_id),
                                    namespace=view.namespace)

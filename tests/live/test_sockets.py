@@ -723,6 +723,48 @@ def test_vote_batcher_sends_one_broadcast_per_talk_per_flush(app, seeded, audien
     assert [to for _, _, to, _ in fake.emitted] == [f"talk:{seeded}:moderators", f"talk:{seeded}:audience"]
 
 
+class Ticks(RecordingSocketIO):
+    """Runs the batcher's timer loop for a number of intervals; `each` runs before every batch."""
+
+    class Done(Exception):
+        pass
+
+    def __init__(self, ticks: int, each):
+        super().__init__()
+        self.left, self.each = ticks, each
+
+    def sleep(self, seconds):
+        if self.left == 0:
+            raise self.Done
+        self.left -= 1
+        self.each()
+
+
+def test_vote_counts_reach_moderators_every_batch_and_public_screens_every_fourth(
+        app, seeded, audience_client, moderator_client):
+    """At the peak every audience batch is a message per connected person: the public screens
+    hear of counts once a second (every 4th batch of 0.25 s), the moderators every batch."""
+    moderator = moderator_client()
+    qid = submit(audience_client(), "Wer zählt mit?")["question"]["id"]
+    mod(moderator, "approve", {"question_id": qid})
+    batcher: VoteBatcher
+
+    def vote_once_more() -> None:  # a fresh vote before every batch
+        with app.app_context():
+            from moderation.services import questions
+            questions.set_vote(db.session, db.session.get(Talk, seeded), uuid.uuid4().hex, qid, 1)
+            db.session.commit()
+        batcher.mark(seeded, qid)
+
+    ticks = Ticks(8, vote_once_more)
+    batcher = VoteBatcher(app, ticks, 0.25)
+    with pytest.raises(Ticks.Done):
+        batcher._run()
+    sent = [(to.rsplit(":", 1)[1], data["counts"][str(qid)]["votes"]) for _, data, to, _ in ticks.emitted]
+    assert [n for room, n in sent if room == "moderators"] == [1, 2, 3, 4, 5, 6, 7, 8]
+    assert [n for room, n in sent if room == "audience"] == [4, 8]  # exact, only less often
+
+
 def test_vote_batcher_reaches_connected_clients_once_per_flush(app, seeded, audience_client, moderator_client):
     """The real server, with a batch interval: many votes, one `votes` event per screen per flush."""
     moderator = moderator_client()
