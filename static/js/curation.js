@@ -70,12 +70,16 @@
   filterSelect.addEventListener("change", function () { filter = filterSelect.value; Queue.relayout(); });
   Queue.filter(function (q) { return !filter || (q.labels || []).indexOf(filter) !== -1; });
 
-  /* --- the line to the podium, at the side ---------------------------------- */
-  var backstage = el("section", "backstage-control");
-  backstage.setAttribute("aria-labelledby", "backstage-heading");
-  var heading = backstage.appendChild(el("h2", "", S.backstageHeading));
-  heading.id = "backstage-heading";
-  var backstageForm = backstage.appendChild(el("form", "row"));
+  /* --- the line to the podium: a disclosure in the toolbar whose panel lies over the page ---- */
+  // Open or closed, the head keeps its height: nothing below it moves for anyone.
+  var backstage = el("details", "backstage-control");
+  var summary = backstage.appendChild(el("summary"));
+  summary.appendChild(el("span", "", S.backstageHeading));
+  var mark = summary.appendChild(el("span", "on"));  // same width shown or not: the toolbar never reflows
+  mark.appendChild(el("span", "dot", "●")).setAttribute("aria-hidden", "true");
+  mark.appendChild(el("span", "visually-hidden", " (" + S.backstageOn + ")"));
+  var panel = backstage.appendChild(el("div", "panel"));
+  var backstageForm = panel.appendChild(el("form", "row"));
   var lineInput = el("input");
   lineInput.type = "text";
   lineInput.maxLength = 200;
@@ -84,13 +88,21 @@
   backstageForm.appendChild(submitButton(S.backstageSend));
   var clearButton = backstageForm.appendChild(el("button", "secondary", S.backstageClear));
   clearButton.type = "button";
-  var showing = backstage.appendChild(el("p", "showing", S.backstageNone));
+  var showing = panel.appendChild(el("p", "showing", S.backstageNone));
   showing.setAttribute("role", "status");
-  document.querySelector(".mod-head aside.links").appendChild(backstage);  // at the side, not above the queue
+  document.querySelector(".mod-head .toolbar").appendChild(backstage);
+  backstage.addEventListener("toggle", function () { if (backstage.open) lineInput.focus(); });
+  document.addEventListener("click", function (e) {
+    if (backstage.open && !backstage.contains(e.target)) backstage.open = false;
+  });
+  backstage.addEventListener("keydown", function (e) {
+    if (e.key === "Escape" && backstage.open) { e.stopPropagation(); backstage.open = false; summary.focus(); }
+  });
 
   function showBackstage(line) {
     var text = line && line.text;
     showing.textContent = text ? Live.fill(S.backstageShowing, { text: text }) + (line.by ? " (" + line.by + ")" : "") : S.backstageNone;
+    mark.style.visibility = text ? "visible" : "hidden";
   }
 
   function sendLine(text) {

@@ -46,6 +46,8 @@ def test_labelled_and_filtered_queue_with_a_note(server, new_context, moderator)
     audience = audience_page(new_context(viewport=PHONE), server)
     ask(audience, bus)
     ask(audience, flat)
+    # both on the desk before the pointer goes there (arrivals then wait, so nothing moves under it)
+    expect(card(moderator, flat)).to_be_visible()
 
     first = curate(moderator, bus)
     labels = first.get_by_label("Schlagwörter (durch Komma getrennt)")
@@ -92,6 +94,7 @@ def test_line_to_the_podium(server, podium_url, new_context, moderator):
     card(moderator, text).get_by_role("button", name="Ans Podium", exact=True).click()
     expect(podium.get_by_role("region", name="Aktuelle Frage")).to_contain_text(text)
 
+    moderator.get_by_text("Zeile ans Podium", exact=True).click()
     moderator.get_by_label("Zeile ans Podium (höchstens 200 Zeichen)").fill("Noch 5 Minuten – Frage 3 zuerst")
     moderator.get_by_role("button", name="Ans Podium senden").click()
     expect(moderator.get_by_text("Am Podium angezeigt: Noch 5 Minuten – Frage 3 zuerst")).to_be_visible()
