@@ -50,7 +50,7 @@ def snapshot(session: DbSession, talk: Talk, view: View, now: datetime, client: 
     children = question_service.merged_children(session, talk) if view.staff_fields else {}
     mine = view.own_questions and client is not None
     voted = question_service.voted_by(session, talk, client) if mine and client else set()
-    suggested = similar.stored(session, talk.id) if "similar" in view.staff_fields else {}
+    suggested = similar.stored(session, talk.id, pause=pause) if "similar" in view.staff_fields else {}
     open_ids = {q.id for q in shown if q.status in OPEN_STATUSES}
     blocked = blocks.blocked_clients(session, talk) if "blocked" in view.staff_fields else frozenset()
     items = []

@@ -17,7 +17,7 @@ import math
 import re
 import unicodedata
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -271,14 +271,22 @@ class TalkIndex:
 
 # Stored suggestions: what snapshots and broadcasts read; computed once per written question.
 
-def stored(session: DbSession, talk_id: int,
-           question_ids: Iterable[int] | None = None) -> dict[int, list[dict[str, Any]]]:
-    """The stored suggestions of a talk's questions (all, or those given): [{id, words}], best first."""
+STORED_CHUNK = 300
+
+def stored(session: DbSession, talk_id: int, question_ids: Iterable[int] | None = None,
+           pause: Callable[[], None] | None = None) -> dict[int, list[dict[str, Any]]]:
+    """The stored suggestions of a talk's questions (all, or those given): [{id, words}], best
+    first. `pause` is called between chunks of rows (a whole talk's: 1,500 JSON lists)."""
     query = select(SimilarSuggestion.question_id, SimilarSuggestion.items).where(
         SimilarSuggestion.talk_id == talk_id)
     if question_ids is not None:
         query = query.where(SimilarSuggestion.question_id.in_(list(question_ids)))
-    return {qid: list(items or []) for qid, items in session.execute(query)}
+    found: dict[int, list[dict[str, Any]]] = {}
+    for rows in session.execute(query.execution_options(yield_per=STORED_CHUNK)).partitions():
+        found.update((qid, list(items or [])) for qid, items in rows)
+        if pause is not None and len(rows) == STORED_CHUNK:
+            pause()
+    return found
 
 
 def dismissed(session: DbSession, talk_id: int) -> dict[int, set[int]]:
