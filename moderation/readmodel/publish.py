@@ -11,7 +11,7 @@ from typing import Any
 from flask import current_app
 
 from ..extensions import db, socketio
-from ..models import Talk, User
+from ..models import Question, Talk, User
 from ..services import DbSession, blocks, similar
 from ..services import questions as question_service
 from ..services.writes import Write
@@ -60,12 +60,20 @@ def outbox(session: DbSession, talk: Talk, write: Write, now: datetime) -> Outbo
     if not write.changed:
         return box
     ids = [c.question.id for c in write.changed]
-    counts = question_service.counts(session, talk, ids)
-    children = question_service.merged_children(session, talk)
     box.questions = ids
-    suggested = similar.stored(session, talk.id, ids)
-    open_ids = similar.open_among(session, talk.id, {s["id"] for items in suggested.values() for s in items})
-    blocked = blocks.blocked_clients(session, talk)
+    counts: payloads.Counts = {}
+    children: dict[int, list[Question]] = {}
+    suggested: dict[int, list[dict[str, Any]]] = {}
+    open_ids: set[int] = set()
+    blocked: frozenset[str] = frozenset()
+    # A question just asked has no votes, merged questions or suggestions yet, and its author is
+    # not blocked (or it would have been refused): a submission reads none of them.
+    if not (write.created and len(write.changed) == 1):
+        counts = question_service.counts(session, talk, ids)
+        children = question_service.merged_children(session, talk, ids)
+        suggested = similar.stored(session, talk.id, ids)
+        open_ids = similar.open_among(session, talk.id, {s["id"] for items in suggested.values() for s in items})
+        blocked = blocks.blocked_clients(session, talk)
     for change in write.changed:
         q = change.question
         for view in VIEWS:

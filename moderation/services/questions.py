@@ -345,10 +345,14 @@ def voted_by(session: DbSession, talk: Talk, client: str) -> set[int]:
 
 
 
-def merged_children(session: DbSession, talk: Talk) -> dict[int, list[Question]]:
+def merged_children(session: DbSession, talk: Talk,
+                    into: list[int] | None = None) -> dict[int, list[Question]]:
+    """The questions merged into each question of the talk (or into those given)."""
     children: dict[int, list[Question]] = {}
-    for q in session.scalars(select(Question).where(Question.talk_id == talk.id,
-                                                    Question.merged_into_id.is_not(None))):
+    query = select(Question).where(Question.talk_id == talk.id, Question.merged_into_id.is_not(None))
+    if into is not None:
+        query = query.where(Question.merged_into_id.in_(into))
+    for q in session.scalars(query):
         if q.merged_into_id is not None:
             children.setdefault(q.merged_into_id, []).append(q)
     return children
