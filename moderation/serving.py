@@ -263,7 +263,7 @@ class ThreadedServer(BaseApplication):
             "worker_connections": threads + 100,
             "keepalive": 5,
             "graceful_timeout": 3,
-            "timeout": 30,
+            "timeout": 300,
             "accesslog": None,
             "errorlog": "-",
             "loglevel": "warning",
