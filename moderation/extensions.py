@@ -8,7 +8,7 @@ from flask_socketio import SocketIO
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session, scoped_session
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -30,7 +30,7 @@ db = SQLAlchemy(model_class=Base)
 READ_ONLY = "fragerunde_read_only"
 
 
-def begin_read_only(session: Any) -> None:
+def begin_read_only(session: Session | scoped_session[Any]) -> None:
     """Begin the session's next transaction as a reader (call it with no transaction open).
 
     On SQLite every other transaction queues on the process's writer lock and takes the

@@ -121,6 +121,8 @@ def round_text(talk, at, phase: str) -> str:
 
 @bp.get("/t/<slug>")
 def talk_page(slug: str):
+    db.session.rollback()
+    begin_read_only(db.session)  # a thousand people open the page at once: readers queue on no lock
     talk = talk_or_404(slug)
     return _render_talk(talk, QuestionForm())
 
