@@ -3,8 +3,10 @@
 A write only notes which questions changed (`mark`); the worker brings its per-talk index up to
 date with the database, computes the suggestions of those questions (and of the questions they
 meet or left), stores them and publishes the questions whose suggestions changed as ordinary
-question changes. Snapshots and broadcasts only read what is stored. Under eventlet the scoring
-runs in a native thread (eventlet.tpool), so the hub keeps serving while it works.
+question changes. Snapshots and broadcasts only read what is stored. The scoring yields to other
+work after each question (a few ms each at 1,500 questions): in a native thread (eventlet.tpool)
+it held the GIL against the hub, and an approval after a burst of 300 questions took 590 ms
+instead of 130 ms to reach 2,000 sockets.
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from flask import Flask, has_app_context
 from flask_socketio import SocketIO
 
 from .. import clock
-from ..extensions import db
+from ..extensions import begin_read_only, db
 from ..models import Question, Talk
 from ..services import similar
 from ..services.similar import Suggestion, TalkIndex
@@ -29,12 +31,18 @@ BACKLOG_PAUSE = 0.25  # seconds between slices: the backlog yields to live traff
 T = TypeVar("T")
 
 
-def compute(index: TalkIndex, ids: set[int], skip: dict[int, set[int]]) -> dict[int, list[Suggestion]]:
+def compute(index: TalkIndex, ids: set[int], skip: dict[int, set[int]],
+            pause: Callable[[], None] = lambda: None) -> dict[int, list[Suggestion]]:
     """Suggestions of the given questions, then of every question they suggest (the new question
-    may belong in their lists too). Pure CPU: safe to run in a native thread."""
-    found = {qid: index.suggest(qid, exclude=skip.get(qid, ())) for qid in ids if qid in index}
+    may belong in their lists too); `pause` after each."""
+    found: dict[int, list[Suggestion]] = {}
+    for qid in ids:
+        if qid in index:
+            found[qid] = index.suggest(qid, exclude=skip.get(qid, ()))
+            pause()
     for qid in {s.id for suggestions in list(found.values()) for s in suggestions} - found.keys():
         found[qid] = index.suggest(qid, exclude=skip.get(qid, ()))
+        pause()
     return found
 
 
@@ -94,14 +102,10 @@ class SimilarWorker:
             finally:
                 db.session.remove()
 
-    def _cpu(self, work: Callable[..., T], *args: Any) -> T:
-        if self.socketio.async_mode == "eventlet":
-            from eventlet import tpool
-            return tpool.execute(work, *args)
-        return work(*args)
-
     def _refresh(self, talk_id: int, question_ids: set[int]) -> None:
         session = db.session
+        session.rollback()
+        begin_read_only(session)  # read, then score holding no transaction, then write
         talk = session.get(Talk, talk_id)
         if talk is None:
             self.indexes.pop(talk_id, None)
@@ -115,8 +119,12 @@ class SimilarWorker:
         new_texts = similar.texts(session, renewed)
         stored = similar.stored(session, talk_id)
         skip = similar.dismissed(session, talk_id)
+        session.rollback()
 
         backlog: list[bool] = []
+
+        def pause() -> None:
+            self.socketio.sleep(0)
 
         def update() -> dict[int, list[Suggestion]]:
             for qid in gone:
@@ -131,15 +139,16 @@ class SimilarWorker:
             missing = sorted(set(current) - set(stored) - ids)
             ids |= set(missing[:BACKLOG_SLICE])
             backlog.append(len(missing) > BACKLOG_SLICE)
-            found = compute(index, ids, skip)
+            found = compute(index, ids, skip, pause)
             # Whoever pointed to a question that left or changed is looked at again.
             left = gone | set(question_ids) | (set() if first else renewed)
             for qid, items in stored.items():
                 if qid in current and qid not in found and any(item["id"] in left for item in items):
                     found[qid] = index.suggest(qid, exclude=skip.get(qid, ()))
+                    pause()
             return found
 
-        found = self._cpu(update)
+        found = update()
         self.backlog = any(backlog)
         if self.backlog:
             with self.lock:
