@@ -38,17 +38,23 @@ def vote(client: str, question_id: int, gate: threading.Event | None = None,
     return work
 
 
+def sender(group, talk_id: int, results: dict[str, object], **options):
+    """send(key, work): run work in the group writer, keep its answer or error under key."""
+    def send(key: str, work) -> None:
+        try:
+            results[key] = group.run(talk_id, work, **options)
+        except Exception as exc:  # recorded, asserted by the test
+            results[key] = exc
+    return send
+
+
 def test_concurrent_votes_share_transactions_and_all_count(app, seeded, clock):
     talk_id, qid = approved_question(app, clock)
     group = app.extensions["group_commit"]
     gate = threading.Event()
     answers: dict[str, object] = {}
 
-    def send(client: str, work) -> None:
-        try:
-            answers[client] = group.run(talk_id, work)
-        except Exception as exc:  # recorded, asserted below
-            answers[client] = exc
+    send = sender(group, talk_id, answers)
 
     # The first vote holds the writer until all others are queued behind it: they must then be
     # written together, in one more transaction.
@@ -83,11 +89,7 @@ def test_a_refused_write_in_a_batch_changes_nothing_and_spares_the_others(app, s
     gate = threading.Event()
     results: dict[str, object] = {}
 
-    def send(key: str, work) -> None:
-        try:
-            results[key] = group.run(talk_id, work)
-        except Exception as exc:
-            results[key] = exc
+    send = sender(group, talk_id, results)
 
     started = threading.Event()
     threads = [threading.Thread(target=send, args=("held", vote("a", qid, gate, started))),
@@ -122,11 +124,7 @@ def test_a_write_that_waits_too_long_in_the_queue_is_withdrawn_and_never_written
     started = threading.Event()
     results: dict[str, object] = {}
 
-    def send(key: str, work) -> None:
-        try:
-            results[key] = group.run(talk_id, work)
-        except Exception as exc:  # recorded, asserted below
-            results[key] = exc
+    send = sender(group, talk_id, results)
 
     held = threading.Thread(target=send, args=("held", vote("a", qid, gate, started)))
     held.start()
@@ -150,11 +148,7 @@ def test_votes_without_savepoints_still_refuse_alone_and_a_failure_fails_the_bat
     group = app.extensions["group_commit"]
     results: dict[str, object] = {}
 
-    def send(key: str, work) -> None:
-        try:
-            results[key] = group.run(talk_id, work, savepoint=False)
-        except Exception as exc:  # recorded, asserted below
-            results[key] = exc
+    send = sender(group, talk_id, results, savepoint=False)
 
     def broken(session, talk):
         questions.set_vote(session, talk, "d", qid, 1)
