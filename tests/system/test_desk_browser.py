@@ -488,6 +488,20 @@ def test_undo_names_its_step_refuses_what_others_built_on_and_asks_for_old_steps
     expect(card(anna, text)).to_be_visible()
 
 
+def test_nothing_above_the_queue_moves_when_the_undo_button_names_a_step(server, desk):
+    """The undo button takes the name of one's last step; at 1366 px the bar above the queue must
+    keep its height (a longer button once wrapped it, and every card moved down a row)."""
+    t = tag()
+    ask(server, [f"Wer plant den neuen Radweg {t} zwischen den Dörfern?"])
+    page = desk()
+    search(page, t)
+    tabs = page.get_by_role("tablist")
+    before = tabs.bounding_box()
+    card(page, t).get_by_role("button", name="Freigeben", exact=True).click()
+    expect(undo_button(page)).to_have_accessible_name(re.compile("^Rückgängig: „Wer plant den neuen Radweg"))
+    assert tabs.bounding_box() == before
+
+
 # --- editing with others -----------------------------------------------------------------------
 
 def test_the_editor_stays_and_offers_their_text_or_ones_own(server, desk):
