@@ -8,14 +8,11 @@ from typing import Any
 from sqlalchemy import select
 
 from ..models import OPEN_STATUSES, Question, Talk
-from ..services import DbSession, blocks, curation, similar
+from ..services import CHUNK, DbSession, blocks, curation, paced, similar
 from ..services import questions as question_service
 from . import payloads
 from .sequence import current
 from .views import View
-
-CHUNK = 200  # questions built between two pauses
-
 
 
 def visible(session: DbSession, talk: Talk, view: View, client: str | None = None,
@@ -29,12 +26,7 @@ def visible(session: DbSession, talk: Talk, view: View, client: str | None = Non
         else:
             query = query.where(Question.status.in_(view.statuses))
     query = query.order_by(Question.created_at, Question.id).execution_options(yield_per=CHUNK)
-    shown: list[Question] = []
-    for chunk in session.scalars(query).partitions():
-        shown.extend(chunk)
-        if pause is not None and len(chunk) == CHUNK:
-            pause()
-    return shown
+    return list(paced(session.scalars(query), pause))
 
 
 def snapshot(session: DbSession, talk: Talk, view: View, now: datetime, client: str | None = None,
@@ -44,7 +36,6 @@ def snapshot(session: DbSession, talk: Talk, view: View, now: datetime, client: 
     `pause` is called between chunks of questions: a server gives other work its turn there, so
     that a snapshot of a full talk (1,500 questions) never holds the process for its whole length.
     All reads stay in the caller's one transaction."""
-    pause = pause or (lambda: None)
     shown = visible(session, talk, view, client, pause)
     counts = question_service.counts(session, talk)
     children = question_service.merged_children(session, talk) if view.staff_fields else {}
@@ -54,9 +45,7 @@ def snapshot(session: DbSession, talk: Talk, view: View, now: datetime, client: 
     open_ids = {q.id for q in shown if q.status in OPEN_STATUSES}
     blocked = blocks.blocked_clients(session, talk) if "blocked" in view.staff_fields else frozenset()
     items = []
-    for n, q in enumerate(shown, 1):
-        if n % CHUNK == 0:
-            pause()
+    for q in paced(shown, pause):
         own = mine and q.client_hash == client
         item = payloads.question(q, counts, view, children.get(q.id), blocked=blocked, own=own)
         if "similar" in view.staff_fields:

@@ -27,7 +27,7 @@ from sqlalchemy import select
 from stop_words import get_stop_words
 
 from ..models import OPEN_STATUSES, DismissedSimilar, Question, SimilarSuggestion, Talk, User, utcnow
-from . import DbSession, audit
+from . import DbSession, audit, paced
 from . import questions as question_service
 from .errors import DomainError
 from .writes import Changed, Write, changed, unchanged
@@ -281,12 +281,8 @@ def stored(session: DbSession, talk_id: int, question_ids: Iterable[int] | None 
         SimilarSuggestion.talk_id == talk_id)
     if question_ids is not None:
         query = query.where(SimilarSuggestion.question_id.in_(list(question_ids)))
-    found: dict[int, list[dict[str, Any]]] = {}
-    for rows in session.execute(query.execution_options(yield_per=STORED_CHUNK)).partitions():
-        found.update((qid, list(items or [])) for qid, items in rows)
-        if pause is not None and len(rows) == STORED_CHUNK:
-            pause()
-    return found
+    rows = session.execute(query.execution_options(yield_per=STORED_CHUNK))
+    return {qid: list(items or []) for qid, items in paced(rows, pause, STORED_CHUNK)}
 
 
 def dismissed(session: DbSession, talk_id: int) -> dict[int, set[int]]:
