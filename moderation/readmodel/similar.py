@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from flask import Flask, has_app_context
 from flask_socketio import SocketIO
@@ -28,7 +28,6 @@ from ..services.writes import Changed, Write
 log = logging.getLogger("fragerunde.similar")
 BACKLOG_SLICE = 50
 BACKLOG_PAUSE = 0.25  # seconds between slices: the backlog yields to live traffic
-T = TypeVar("T")
 
 
 def compute(index: TalkIndex, ids: set[int], skip: dict[int, set[int]],
@@ -121,35 +120,28 @@ class SimilarWorker:
         skip = similar.dismissed(session, talk_id)
         session.rollback()
 
-        backlog: list[bool] = []
-
         def pause() -> None:
             self.socketio.sleep(0)
 
-        def update() -> dict[int, list[Suggestion]]:
-            for qid in gone:
-                index.remove(qid)
-            for qid, (text, _version) in new_texts.items():
-                index.add(qid, text)
-            ids = question_ids & set(current)
-            if not first:
-                ids |= renewed
-            # Questions stored before suggestions were (an upgrade): a slice per round, so that
-            # no single round holds the database or a broadcast for long.
-            missing = sorted(set(current) - set(stored) - ids)
-            ids |= set(missing[:BACKLOG_SLICE])
-            backlog.append(len(missing) > BACKLOG_SLICE)
-            found = compute(index, ids, skip, pause)
-            # Whoever pointed to a question that left or changed is looked at again.
-            left = gone | set(question_ids) | (set() if first else renewed)
-            for qid, items in stored.items():
-                if qid in current and qid not in found and any(item["id"] in left for item in items):
-                    found[qid] = index.suggest(qid, exclude=skip.get(qid, ()))
-                    pause()
-            return found
-
-        found = update()
-        self.backlog = any(backlog)
+        for qid in gone:
+            index.remove(qid)
+        for qid, (text, _version) in new_texts.items():
+            index.add(qid, text)
+        ids = question_ids & set(current)
+        if not first:
+            ids |= renewed
+        # Questions stored before suggestions were (an upgrade): a slice per round, so that no
+        # single round holds the database or a broadcast for long.
+        missing = sorted(set(current) - set(stored) - ids)
+        ids |= set(missing[:BACKLOG_SLICE])
+        found = compute(index, ids, skip, pause)
+        # Whoever pointed to a question that left or changed is looked at again.
+        left = gone | set(question_ids) | (set() if first else renewed)
+        for qid, items in stored.items():
+            if qid in current and qid not in found and any(item["id"] in left for item in items):
+                found[qid] = index.suggest(qid, exclude=skip.get(qid, ()))
+                pause()
+        self.backlog = len(missing) > BACKLOG_SLICE
         if self.backlog:
             with self.lock:
                 self.pending.setdefault(talk_id, set())
