@@ -1,7 +1,7 @@
 """Blocked audience identities per talk (the keyed client hash, never an address)."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import Exists, select
 
 from ..models import Block, Talk
 from . import DbSession
@@ -12,11 +12,20 @@ def blocked_clients(session: DbSession, talk: Talk) -> frozenset[str]:
     return frozenset(session.scalars(select(Block.client_hash).where(Block.talk_id == talk.id)))
 
 
+def blocked(talk: Talk, client: str) -> Exists:
+    """The condition "this client is blocked in this talk", to put into a query of one's own."""
+    return select(Block.id).where(Block.talk_id == talk.id, Block.client_hash == client).exists()
+
+
 def is_blocked(session: DbSession, talk: Talk, client: str) -> bool:
-    return session.scalar(select(Block.id).where(Block.talk_id == talk.id, Block.client_hash == client)) is not None
+    return bool(session.scalar(select(blocked(talk, client))))
+
+
+def refusal() -> DomainError:
+    """A blocked person may not submit or vote in this talk: `forbidden`, said politely."""
+    return DomainError("forbidden", {"blocked": True})
 
 
 def refuse_blocked(session: DbSession, talk: Talk, client: str) -> None:
-    """A blocked person may not submit or vote in this talk: `forbidden`, said politely."""
     if is_blocked(session, talk, client):
-        raise DomainError("forbidden", {"blocked": True})
+        raise refusal()

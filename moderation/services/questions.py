@@ -13,11 +13,10 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from ..models import OPEN_STATUSES, PUBLIC_STATUSES, Block, Question, Talk, Upvote, User, Vote
-from . import DbSession, steps
+from ..models import OPEN_STATUSES, PUBLIC_STATUSES, Question, Talk, Upvote, User, Vote
+from . import DbSession, blocks, steps
 from . import text as texts
 from .audit import record
-from .blocks import refuse_blocked
 from .errors import DomainError
 from .moderation_words import flag_for
 from .windows import accepts_questions
@@ -64,7 +63,7 @@ def submit(session: DbSession, talk: Talk, *, text: str, name: str | None, clien
         if existing.client_hash != client:
             raise DomainError("invalid", {"field": "client_msg_id"})
         return unchanged(existing)
-    refuse_blocked(session, talk, client)
+    blocks.refuse_blocked(session, talk, client)
     body = texts.question_text(text)
     author = texts.author_name(name)
     if not accepts_questions(talk, now):
@@ -265,17 +264,17 @@ def set_vote(session: DbSession, talk: Talk, client: str, question_id: int, valu
     if not talk.audience_votes:
         raise DomainError("closed", {"what": "votes"})
     wanted = _vote_value(value)
-    if not 0 < question_id < MAX_ID:
-        refuse_blocked(session, talk, client)
-        raise DomainError("not_found")
-    blocked = select(Block.id).where(Block.talk_id == talk.id, Block.client_hash == client).exists()
-    found = session.execute(select(Question.status, Question.merged_into_id, blocked.label("blocked")).where(
-        Question.id == question_id, Question.talk_id == talk.id)).one_or_none()
+    found = None
+    if 0 < question_id < MAX_ID:  # the question and whether its voter is blocked, in one statement
+        found = session.execute(select(Question.status, Question.merged_into_id,
+                                       blocks.blocked(talk, client).label("blocked")).where(
+            Question.id == question_id, Question.talk_id == talk.id)).one_or_none()
     if found is None:
-        refuse_blocked(session, talk, client)
-    elif found.blocked:
-        raise DomainError("forbidden", {"blocked": True})
-    if found is None or found.status not in PUBLIC_STATUSES:
+        blocks.refuse_blocked(session, talk, client)
+        raise DomainError("not_found")
+    if found.blocked:
+        raise blocks.refusal()
+    if found.status not in PUBLIC_STATUSES:
         raise DomainError("not_found")
     if wanted:
         session.execute(_vote_insert(session), {"question_id": question_id, "client_hash": client})
