@@ -47,7 +47,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from .live.sessions import client_manager
     socketio.server_options.pop("message_queue", None)  # the client manager below carries the queue
     socketio.init_app(
-        app, async_mode=app.config["ASYNC_MODE"], client_manager=client_manager(app.config["REDIS_URL"]),
+        app, async_mode=app.config["ASYNC_MODE"],
+        client_manager=client_manager(app.config["REDIS_URL"], app.config["REDIS_PREFIX"]),
         cors_allowed_origins=origins, max_http_buffer_size=app.config["SOCKET_MAX_BUFFER"],
         ping_interval=10, ping_timeout=10, logger=False, engineio_logger=False)
     from . import live

@@ -53,6 +53,7 @@ def from_environment(instance_path: Path) -> dict:
         "SECRET_KEY": _secret_key(instance_path),
         "SQLALCHEMY_DATABASE_URI": db_url,
         "REDIS_URL": os.environ.get("REDIS_URL") or None,
+        "REDIS_PREFIX": os.environ.get("REDIS_PREFIX") or "fragerunde",
         "ASYNC_MODE": async_mode(),
         "PUBLIC_ORIGIN": public_origin,
         "RATE_LIMIT_EXEMPT": [a.strip() for a in os.environ.get("RATE_LIMIT_EXEMPT", "").split(",") if a.strip()],

@@ -48,7 +48,7 @@ class RateLimits:
         if storage_uri.startswith("memory://"):
             self.storage: Storage = SweptMemoryStorage(storage_uri)
         else:
-            self.storage = cast(Storage, storage_from_string(storage_uri))
+            self.storage = cast(Storage, storage_from_string(storage_uri, key_prefix=config["REDIS_PREFIX"]))
         self.strategy = MovingWindowRateLimiter(self.storage)
         self.exempt = frozenset(exempt)
         self.config = config

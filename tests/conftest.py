@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import os
 import shutil
+import uuid
 
 import pytest
 from sqlalchemy import create_engine, text
 
 os.environ.setdefault("ASYNC_MODE", "threading")
+# Redis keys and the Socket.IO channel of this test process only (its servers inherit it).
+os.environ["REDIS_PREFIX"] = f"fr-test-{uuid.uuid4().hex[:12]}"
 
 from moderation import create_app
 from moderation.extensions import db, socketio
 from moderation.services import accounts, talks
 from tests.helpers import PASSWORD, Clock, require_or_skip, signed_id
+from tests.server import postgres_database
 
 
 def _migrate(url: str) -> None:
@@ -32,17 +36,14 @@ def sqlite_template(tmp_path_factory) -> str:
 
 
 @pytest.fixture(scope="session")
-def postgres_url() -> str:
-    url = require_or_skip("TEST_DATABASE_URL", "PostgreSQL")
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-    _migrate(url)
-    return url
+def postgres_url():
+    """A database of this test process's own next to TEST_DATABASE_URL's, migrated once and dropped
+    at the end: parallel workers, and runs from other checkouts, never share one."""
+    base = require_or_skip("TEST_DATABASE_URL", "PostgreSQL")
+    with postgres_database(base, prefix=f"fr_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}") as url:
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+        _migrate(url)
+        yield url
 
 
 def _truncate(url: str) -> None:

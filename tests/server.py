@@ -524,8 +524,7 @@ def _pg_dsn(url: str) -> str:
 def postgres_database(base_url: str, prefix: str = "test_server"):
     """CREATE DATABASE <prefix>_<random> next to base_url's database; yield its URL; drop it.
 
-    Another test module drops and recreates the `public` schema of base_url's database, so a
-    server test never shares it.
+    Every test process (and every checkout running tests at once) works in databases of its own.
     """
     import psycopg
 

@@ -57,10 +57,11 @@ class QueueManager(socketio.RedisManager):
         _end_sessions(self, message.get("event", ""), message.get("namespace"), message.get("room"))
 
 
-def client_manager(redis_url: str | None) -> socketio.Manager:
-    """The Socket.IO client manager for SocketIO.init_app (Flask-SocketIO's channel name)."""
+def client_manager(redis_url: str | None, channel: str) -> socketio.Manager:
+    """The Socket.IO client manager for SocketIO.init_app; `channel` is the installation's
+    REDIS_PREFIX, so that two installations (or test runs) on one Redis never hear each other."""
     if redis_url:
-        return QueueManager(redis_url, channel="flask-socketio")
+        return QueueManager(redis_url, channel=channel)
     return LocalManager()
 
 
