@@ -13,8 +13,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from ..models import OPEN_STATUSES, PUBLIC_STATUSES, Question, Talk, Upvote, User, Vote
-from . import DbSession, blocks, steps
+from ..models import OPEN_STATUSES, PUBLIC_STATUSES, AuditEntry, Question, Talk, Upvote, User, Vote
+from . import DbSession, actions, blocks
 from . import text as texts
 from .audit import record
 from .errors import DomainError
@@ -22,14 +22,8 @@ from .moderation_words import flag_for
 from .windows import accepts_questions
 from .writes import Changed, Write, changed, unchanged
 
-# action -> (allowed from-statuses, to-status)
-TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
-    "approve": (("pending", "rejected"), "approved"),
-    "reject": (("pending", "approved"), "rejected"),
-    "forward": (("approved", "answered"), "forwarded"),
-    "answered": (("approved", "forwarded"), "answered"),
-    "recall": (("forwarded",), "approved"),  # taken back from the podium
-}
+# action -> (allowed from-statuses, to-status), as the action registry declares them
+TRANSITIONS = actions.TRANSITIONS
 # Statuses a question can be merged out of, and the moderator queue's tabs in order.
 MERGEABLE = (*OPEN_STATUSES, "rejected")
 QUEUE = ("pending", "approved", "forwarded", "answered", "rejected")
@@ -120,7 +114,7 @@ def check_version(question: Question, version: int | None) -> None:
         raise DomainError("conflict", {"question": question})
 
 
-def _flush_or_conflict(session: DbSession, question: Question) -> None:
+def flush_or_conflict(session: DbSession, question: Question) -> None:
     """Flush; a concurrent writer that got there first turns into `conflict`."""
     try:
         session.flush()
@@ -144,7 +138,7 @@ def transition(session: DbSession, talk: Talk, user: User, action: str, question
     old = question.status
     _set_status(question, to_status, now)
     try:
-        _flush_or_conflict(session, question)
+        flush_or_conflict(session, question)
     except DomainError:
         if question.status == to_status:  # a second moderator did the same thing first
             return unchanged(question)
@@ -173,7 +167,7 @@ def edit(session: DbSession, talk: Talk, user: User, question_id: int, text: str
     if question.original_text is None:
         question.original_text = before
     question.text = body
-    _flush_or_conflict(session, question)
+    flush_or_conflict(session, question)
     record(session, talk, user, "edit", question=question, from_status=question.status,
            to_status=question.status, before=before, after=body)
     return changed(question, Changed(question, question.status))
@@ -194,53 +188,56 @@ def merge(session: DbSession, talk: Talk, user: User, question_id: int, into_id:
         child.merged_into_id = target.id
     source.status = "merged"
     source.merged_into_id = target.id
-    _flush_or_conflict(session, source)
+    flush_or_conflict(session, source)
     record(session, talk, user, "merge", question=source, from_status=old, to_status="merged",
            before=",".join(str(c.id) for c in children), after=str(target.id))
     return changed(source, Changed(source, old), Changed(target, target.status))
 
 
-UNDOABLE = (*TRANSITIONS, "edit", "merge")
+# Taking steps back (services/steps.py): whether the question is still as the step left it, and
+# the step reverted. A step's `before`/`after` are what the audit entry stored.
+
+def status_stands(session: DbSession, step: AuditEntry, question: Question) -> bool:
+    return question.status == step.to_status
 
 
-def undo(session: DbSession, talk: Talk, user: User, now: datetime | None = None, *,
-         step: object = None, confirmed: bool = False) -> Write:
-    """Revert this moderator's newest step in this talk, as a new audited entry (rules: steps.py).
-
-    `step` is the id of the step the moderator was shown; another newest step is a conflict."""
-    from . import curation  # curation builds on this module's lookups
-    last = steps.newest(session, talk, user, (*UNDOABLE, *curation.UNDOABLE))
-    if last is None:
-        raise DomainError("not_found", {"what": "undo"})
-    if last.action in curation.UNDOABLE:
-        return curation.undo(session, talk, user, last)
-    question = session.get(Question, last.question_id)
-    if question is None:
-        raise DomainError("not_found", {"what": "undo"})
-    steps.check(session, last, question, expected=step, confirmed=confirmed, now=now)
-    also: list[Changed] = []
+def revert_status(session: DbSession, talk: Talk, user: User, step: AuditEntry, question: Question,
+                  now: datetime | None) -> list[Changed]:
     old = question.status
-    if last.action == "edit":
-        question.text = last.before or ""
-        if question.text == question.original_text:
-            question.original_text = None
-    elif last.action == "merge":
-        target_id = question.merged_into_id
-        question.status = last.from_status or "pending"
-        question.merged_into_id = None
-        moved = [int(i) for i in (last.before or "").split(",") if i]
-        for child in session.scalars(select(Question).where(Question.id.in_(moved))):
-            child.merged_into_id = question.id
-        target = session.get(Question, target_id) if target_id else None
-        if target is not None:
-            also.append(Changed(target, target.status))
-    else:
-        _set_status(question, last.from_status or "pending", now)
-    _flush_or_conflict(session, question)
-    last.undone = True
-    record(session, talk, user, "undo", question=question, from_status=old,
-           to_status=question.status, before=last.after, after=last.before, undoes=last)
-    return changed(question, Changed(question, old), *also)
+    _set_status(question, step.from_status or "pending", now)
+    return [Changed(question, old)]
+
+
+def text_stands(session: DbSession, step: AuditEntry, question: Question) -> bool:
+    return question.status == step.to_status and question.text == step.after
+
+
+def revert_edit(session: DbSession, talk: Talk, user: User, step: AuditEntry, question: Question,
+                now: datetime | None) -> list[Changed]:
+    question.text = step.before or ""
+    if question.text == question.original_text:
+        question.original_text = None
+    return [Changed(question, question.status)]
+
+
+def merge_stands(session: DbSession, step: AuditEntry, question: Question) -> bool:
+    return question.status == step.to_status and str(question.merged_into_id) == step.after
+
+
+def revert_merge(session: DbSession, talk: Talk, user: User, step: AuditEntry, question: Question,
+                 now: datetime | None) -> list[Changed]:
+    """The question stands alone again; the questions the merge had moved come back to it."""
+    old, target_id = question.status, question.merged_into_id
+    question.status = step.from_status or "pending"
+    question.merged_into_id = None
+    moved = [int(i) for i in (step.before or "").split(",") if i]
+    for child in session.scalars(select(Question).where(Question.id.in_(moved))):
+        child.merged_into_id = question.id
+    changes = [Changed(question, old)]
+    target = session.get(Question, target_id) if target_id else None
+    if target is not None:
+        changes.append(Changed(target, target.status))
+    return changes
 
 
 def set_upvote(session: DbSession, talk: Talk, user: User, question_id: int, value: int = 1) -> Write:

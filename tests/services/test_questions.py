@@ -13,7 +13,7 @@ from sqlalchemy import text as sql
 from moderation.models import AuditEntry, Question, Series, Talk, Upvote, User, Vote
 from moderation.readmodel.snapshot import visible
 from moderation.readmodel.views import AUDIENCE, MODERATOR, PODIUM
-from moderation.services import accounts, questions, retention, talks, windows
+from moderation.services import accounts, questions, retention, steps, talks, windows
 from moderation.services import text as texts
 from moderation.services.moderation_words import flag_for
 from tests.helpers import PASSWORD, published, refused
@@ -430,7 +430,7 @@ def test_merge_counts_votes_with_target_distinct_voters_and_undo_restores(sessio
     assert (entry.action, entry.from_status, entry.to_status, entry.after) == (
         "merge", "approved", "merged", str(target.id))
 
-    undone = questions.undo(session, demo, anna, clock())
+    undone = steps.undo(session, demo, anna, clock())
     session.commit()
     assert {c.question.id for c in undone.changed} == {dup.id, target.id}
     assert (dup.status, dup.merged_into_id) == ("approved", None)
@@ -450,7 +450,7 @@ def test_merge_moves_earlier_duplicates_along_and_undo_moves_them_back(session, 
     assert (second.merged_into_id, third.merged_into_id) == (first.id, first.id)
     assert sorted(q.id for q in questions.merged_children(session, demo)[first.id]) == [second.id, third.id]
 
-    questions.undo(session, demo, anna, clock())
+    steps.undo(session, demo, anna, clock())
     session.commit()
     assert (second.status, second.merged_into_id, third.merged_into_id) == ("pending", None, second.id)
 
@@ -489,7 +489,7 @@ def test_undo_reverts_the_last_transition_as_a_new_audited_entry(session, demo, 
     forward_entry = audit(session, q)[-1]
     seq = demo.seq
 
-    write = questions.undo(session, demo, anna, clock())
+    write = steps.undo(session, demo, anna, clock())
     session.commit()
     assert q.status == "approved"
     assert write.changed[0].question.id == q.id and write.changed[0].old_status == "forwarded"
@@ -502,7 +502,7 @@ def test_undo_reverts_the_last_transition_as_a_new_audited_entry(session, demo, 
     assert forward_entry.undone is True
 
     # a second undo reverts the step before: the approval
-    questions.undo(session, demo, anna, clock())
+    steps.undo(session, demo, anna, clock())
     session.commit()
     assert q.status == "pending"
     assert len(audit(session, q)) == 4  # approve, forward, undo, undo: nothing was deleted
@@ -513,7 +513,7 @@ def test_undo_reverts_an_edit(session, demo, mods, clock):
     q = ask(session, demo, clock, text="Original?")
     questions.edit(session, demo, anna, q.id, "Bearbeitet?", version=1)
     session.commit()
-    questions.undo(session, demo, anna, clock())
+    steps.undo(session, demo, anna, clock())
     session.commit()
     assert (q.text, q.original_text, q.status) == ("Original?", None, "pending")
     entry = audit(session, q)[-1]
@@ -527,7 +527,7 @@ def test_undo_is_per_moderator(session, demo, mods, clock):
     questions.transition(session, demo, anna, "approve", a.id, now=clock())
     questions.transition(session, demo, ben, "reject", b.id, now=clock())
     session.commit()
-    questions.undo(session, demo, anna, clock())
+    steps.undo(session, demo, anna, clock())
     session.commit()
     assert (a.status, b.status) == ("pending", "rejected")
 
@@ -545,7 +545,7 @@ def test_undo_works_purely_from_the_database_after_a_reload(make_app, app, sessi
     restarted = make_app()
     with restarted.app_context():
         fresh = db.session
-        write = questions.undo(fresh, fresh.get(Talk, talk_id), fresh.get(User, user_id), clock())
+        write = steps.undo(fresh, fresh.get(Talk, talk_id), fresh.get(User, user_id), clock())
         fresh.commit()
         assert write.changed[0].question.id == qid
     session.expire_all()
@@ -554,19 +554,19 @@ def test_undo_works_purely_from_the_database_after_a_reload(make_app, app, sessi
 
 def test_undo_with_nothing_to_undo_is_not_found(session, demo, mods, clock):
     anna, ben = mods
-    assert refused(questions.undo, session, demo, anna, clock()).code == "not_found"
+    assert refused(steps.undo, session, demo, anna, clock()).code == "not_found"
     q = ask(session, demo, clock)
     questions.transition(session, demo, ben, "approve", q.id, now=clock())
     session.commit()
     # Ben's move is not Anna's to undo
-    assert refused(questions.undo, session, demo, anna, clock()).code == "not_found"
-    questions.undo(session, demo, ben, clock())
+    assert refused(steps.undo, session, demo, anna, clock()).code == "not_found"
+    steps.undo(session, demo, ben, clock())
     session.commit()
-    assert refused(questions.undo, session, demo, ben, clock()).code == "not_found"
+    assert refused(steps.undo, session, demo, ben, clock()).code == "not_found"
     # a talk-state change is not a question action
     windows.set_state(session, demo, anna, "closed", None, clock())
     session.commit()
-    assert refused(questions.undo, session, demo, anna, clock()).code == "not_found"
+    assert refused(steps.undo, session, demo, anna, clock()).code == "not_found"
 
 
 def test_undo_of_a_question_changed_since_is_a_conflict(session, demo, mods, clock):
@@ -576,7 +576,7 @@ def test_undo_of_a_question_changed_since_is_a_conflict(session, demo, mods, clo
     questions.transition(session, demo, ben, "forward", q.id, now=clock())
     session.commit()
     entries = len(audit(session))
-    error = refused(questions.undo, session, demo, anna, clock())
+    error = refused(steps.undo, session, demo, anna, clock())
     session.rollback()
     assert error.code == "conflict" and error.detail["question"].id == q.id
     assert q.status == "forwarded"
@@ -589,7 +589,7 @@ def test_undo_of_an_edit_overwritten_since_is_a_conflict(session, demo, mods, cl
     questions.edit(session, demo, anna, q.id, "Anna", version=1)
     questions.edit(session, demo, ben, q.id, "Ben", version=2)
     session.commit()
-    assert refused(questions.undo, session, demo, anna, clock()).code == "conflict"
+    assert refused(steps.undo, session, demo, anna, clock()).code == "conflict"
     session.rollback()
     assert q.text == "Ben"
 
@@ -795,7 +795,7 @@ def test_each_view_counts_the_changes_it_is_told_of_and_stores_them(app, session
     publish(questions.edit(session, demo, anna, q.id, "Anders gefragt?", version=q.version))
     publish(questions.transition(session, demo, anna, "forward", q.id, now=clock()))
     publish(windows.set_state(session, demo, anna, "closed", None, clock()))
-    publish(questions.undo(session, demo, anna, clock()))  # forwarded -> approved: podium is told
+    publish(steps.undo(session, demo, anna, clock()))  # forwarded -> approved: podium is told
     assert seen == [(1, 0, 0), (2, 1, 0), (2, 1, 0), (2, 1, 0), (2, 1, 0), (3, 2, 0), (4, 3, 1), (5, 4, 2),
                     (6, 5, 3)]
     assert stored_seq(app, demo.id) == (6, 5, 3)
