@@ -114,35 +114,39 @@ def check_version(question: Question, version: int | None) -> None:
         raise DomainError("conflict", {"question": question})
 
 
-def flush_or_conflict(session: DbSession, question: Question) -> None:
-    """Flush; a concurrent writer that got there first turns into `conflict`."""
+def flush_or_conflict(session: DbSession, question: Question,
+                      same: Callable[[Question], bool] | None = None) -> bool:
+    """Flush; a concurrent writer that got there first turns into `conflict` — unless it made the
+    same move (`same(question)` as stored now): then False, and nothing of this write is kept."""
     try:
         session.flush()
     except StaleDataError:
         # A failed flush ends the transaction (a savepoint cannot help: begin_nested flushes first).
         session.rollback()
         session.refresh(question)
+        if same is not None and same(question):
+            return False
         raise DomainError("conflict", {"question": question}) from None
+    return True
 
 
 def transition(session: DbSession, talk: Talk, user: User, action: str, question_id: int,
                version: int | None = None, now: datetime | None = None) -> Write:
-    """approve / reject / forward / answered / recall. Repeating the same move is a no-op."""
+    """approve / reject / forward / answered / recall.
+
+    The same move again — by a second moderator who saw the card a moment before, whatever version
+    it carries, or while another writer makes it — is a success that stores nothing."""
     allowed_from, to_status = TRANSITIONS[action]
     question = get(session, talk, question_id)
-    check_version(question, version)
     if question.status == to_status:
         return unchanged(question)
+    check_version(question, version)
     if question.status not in allowed_from:
         raise DomainError("invalid", {"status": question.status, "question": question})
     old = question.status
     _set_status(question, to_status, now)
-    try:
-        flush_or_conflict(session, question)
-    except DomainError:
-        if question.status == to_status:  # a second moderator did the same thing first
-            return unchanged(question)
-        raise
+    if not flush_or_conflict(session, question, same=lambda q: q.status == to_status):
+        return unchanged(question)
     record(session, talk, user, action, question=question, from_status=old, to_status=to_status)
     return changed(question, Changed(question, old))
 
@@ -158,16 +162,18 @@ def _set_status(question: Question, status: str, now: datetime | None) -> None:
 
 
 def edit(session: DbSession, talk: Talk, user: User, question_id: int, text: str, version: int) -> Write:
+    """A moderator's wording; the same text again (whatever the version) changes nothing."""
     question = get(session, talk, question_id)
-    check_version(question, version)
     body = texts.question_text(text)
     if body == question.text:
         return unchanged(question)
+    check_version(question, version)
     before = question.text
     if question.original_text is None:
         question.original_text = before
     question.text = body
-    flush_or_conflict(session, question)
+    if not flush_or_conflict(session, question, same=lambda q: q.text == body):
+        return unchanged(question)
     record(session, talk, user, "edit", question=question, from_status=question.status,
            to_status=question.status, before=before, after=body)
     return changed(question, Changed(question, question.status))
@@ -175,9 +181,16 @@ def edit(session: DbSession, talk: Talk, user: User, question_id: int, text: str
 
 def merge(session: DbSession, talk: Talk, user: User, question_id: int, into_id: int,
           version: int | None = None) -> Write:
-    """Merge a duplicate into another question: its votes count there, its text stays visible."""
+    """Merge a duplicate into another question: its votes count there, its text stays visible.
+    Merging it into the same question again (whatever the version) changes nothing."""
     source = get(session, talk, question_id)
     target = get(session, talk, into_id)
+
+    def same(q: Question) -> bool:
+        return q.status == "merged" and q.merged_into_id == target.id
+
+    if same(source):
+        return unchanged(source)
     check_version(source, version)
     if source.id == target.id or source.status not in MERGEABLE \
             or target.status == "merged":
@@ -188,7 +201,8 @@ def merge(session: DbSession, talk: Talk, user: User, question_id: int, into_id:
         child.merged_into_id = target.id
     source.status = "merged"
     source.merged_into_id = target.id
-    flush_or_conflict(session, source)
+    if not flush_or_conflict(session, source, same=same):
+        return unchanged(source)
     record(session, talk, user, "merge", question=source, from_status=old, to_status="merged",
            before=",".join(str(c.id) for c in children), after=str(target.id))
     return changed(source, Changed(source, old), Changed(target, target.status))

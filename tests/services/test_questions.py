@@ -223,6 +223,62 @@ def test_concurrent_moderators_first_writer_wins(session, demo, mods, clock, sec
     assert (session.get(Question, q.id).status, session.get(Question, q.id).text) == ("approved", "Erste Frage?")
 
 
+@pytest.mark.parametrize("move", ["edit", "merge"])
+def test_the_same_edit_or_merge_by_a_concurrent_writer_is_ok(session, demo, mods, clock, move):
+    """Ben's session loaded the question before Anna wrote; his identical write finds hers."""
+    from sqlalchemy.orm import Session
+
+    from moderation.extensions import db
+
+    anna, ben = mods
+    q = ask(session, demo, clock, text="Erste Frage?")
+    target = ask(session, demo, clock, text="Zweite Frage?")
+    ids, target_id = (demo.id, ben.id, q.id), target.id
+    session.rollback()
+    stale = Session(db.engine, expire_on_commit=False)
+    try:
+        stale_talk, stale_ben, stale_q = stale.get(Talk, ids[0]), stale.get(User, ids[1]), stale.get(Question, ids[2])
+        stale.commit()
+        if move == "edit":
+            questions.edit(session, demo, anna, q.id, "Annas Fassung?", version=1)
+        else:
+            questions.merge(session, demo, anna, q.id, target.id)
+        session.commit()
+        entries = len(audit(session))
+        session.rollback()
+        if move == "edit":
+            same = questions.edit(stale, stale_talk, stale_ben, stale_q.id, "Annas Fassung?", version=1)
+        else:
+            same = questions.merge(stale, stale_talk, stale_ben, stale_q.id, target_id, version=1)
+        assert same.changed == [] and published(stale, stale_talk, same) == {}
+        stale.commit()
+    finally:
+        stale.close()
+    session.expire_all()
+    assert len(audit(session)) == entries
+
+
+def test_the_same_move_again_is_ok_whatever_version_it_carries(session, demo, mods, clock):
+    anna, ben = mods
+    q = ask(session, demo, clock)
+    target = ask(session, demo, clock, text="Eine andere Frage?")
+    questions.transition(session, demo, anna, "approve", q.id, version=1, now=clock())
+    questions.edit(session, demo, anna, q.id, "Neue Fassung?", version=2)
+    session.commit()
+    entries = len(audit(session))
+    for write in (questions.transition(session, demo, ben, "approve", q.id, version=1, now=clock()),
+                  questions.edit(session, demo, ben, q.id, "Neue Fassung?", version=1)):
+        assert write.changed == [] and write.question.version == 3
+    assert refused(questions.transition, session, demo, ben, "reject", q.id, version=1, now=clock()).code == "conflict"
+    session.rollback()
+    questions.merge(session, demo, anna, q.id, target.id, version=3)
+    session.commit()
+    assert questions.merge(session, demo, ben, q.id, target.id, version=1).changed == []
+    assert refused(questions.merge, session, demo, ben, q.id, q.id).code == "invalid"
+    session.rollback()
+    assert len(audit(session)) == entries + 1
+
+
 def test_concurrent_resend_of_the_same_message_is_answered_from_the_store(session, demo, clock, monkeypatch):
     """The unique (talk, client_msg_id) catches a resend that raced past the lookup."""
     msg_id = uuid.uuid4().hex
