@@ -111,6 +111,7 @@ class Talk(Model):
     seq: Mapped[int] = mapped_column(Integer, default=0)
     audience_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     podium_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    overlay_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # The line to the podium ("Noch 5 Minuten"): shown on the podium screen until cleared.
     backstage_text: Mapped[str | None] = mapped_column(String(200), nullable=True)
     backstage_by: Mapped[str | None] = mapped_column(String(80), nullable=True)

@@ -273,7 +273,7 @@ def cookie_header(session: requests.Session) -> str:
 
 
 # -- Socket.IO clients ---------------------------------------------------------------------------
-SEQ_EVENTS = ("question", "seq", "talk")
+SEQ_EVENTS = ("question", "seq", "talk", "backstage")
 
 
 class Live:

@@ -84,7 +84,7 @@ class AudienceNamespace(LiveNamespace):
                 admit=lambda: limits.check("SUBMIT", client=client, address=address))
             assert write.question is not None
             created.append(write.created)
-            return write, {"question": payloads.question(write.question, {}, AUDIENCE) | {"mine": True}}
+            return write, {"question": payloads.question(write.question, AUDIENCE, payloads.Context(client=client))}
 
         answer = self.grouped(conn, work)
         if created[0]:

@@ -18,8 +18,6 @@ from ..readmodel import payloads, publish
 from ..readmodel.group import Work
 from ..readmodel.snapshot import snapshot
 from ..readmodel.views import View
-from ..services import blocks
-from ..services import questions as question_service
 from ..services.errors import DomainError
 from ..services.writes import Write
 from .events import parse
@@ -73,9 +71,8 @@ class LiveNamespace(Namespace):
         question = db.session.get(Question, question_id)
         if question is None:
             return None
-        counts = question_service.counts(db.session, question.talk, [question.id])
-        blocked = blocks.blocked_clients(db.session, question.talk) if self.view.staff_fields else frozenset()
-        return payloads.question(question, counts, self.view, blocked=blocked)
+        ctx = payloads.load(db.session, question.talk, self.view.fields, [question])
+        return payloads.question(question, self.view, ctx)
 
     def publish(self, talk: Talk, write: Write, answer: dict[str, Any]) -> dict[str, Any]:
         """Commit the write, then tell every view; `answer` was read before the commit expired it."""
@@ -108,13 +105,13 @@ class LiveNamespace(Namespace):
     def on_disconnect(self, reason: Any = None) -> None:
         self.connections.pop(request.sid, None)  # type: ignore[attr-defined]
 
-    def send_snapshot(self, talk: Talk, client: str | None = None, backstage: bool = True) -> None:
+    def send_snapshot(self, talk: Talk, client: str | None = None, view: View | None = None) -> None:
         """The state this connection may see, with the seq it was read at: read in one transaction
         of its own that takes no writer lock, pausing between chunks for other sockets' work."""
         db.session.rollback()
         begin_read_only(db.session)
-        state = snapshot(db.session, talk, self.view, self.now(),
-                         client, backstage=backstage, pause=lambda: self.socketio.sleep(0))
+        state = snapshot(db.session, talk, view or self.view, self.now(),
+                         client, pause=lambda: self.socketio.sleep(0))
         db.session.rollback()
         emit("snapshot", state, to=self.sid())
 

@@ -8,8 +8,8 @@ from flask_login import current_user
 from flask_socketio import disconnect, emit, join_room
 
 from ..extensions import db
-from ..models import Question, Talk, User
-from ..readmodel import payloads, publish, rooms
+from ..models import Talk, User
+from ..readmodel import payloads, rooms
 from ..readmodel.views import MODERATOR
 from ..services import accounts, curation, organiser, similar, steps, windows
 from ..services import questions as question_service
@@ -77,20 +77,15 @@ class ModeratorNamespace(LiveNamespace):
         self.send_snapshot(self.talk(conn))
         return {}
 
-    def _publish_question(self, conn: dict[str, Any], talk: Talk, write: Write, action: str,
-                          **extra: Any) -> dict[str, Any]:
+    def _publish_question(self, conn: dict[str, Any], talk: Talk, write: Write, **extra: Any) -> dict[str, Any]:
         """Publish a write about a question and answer with that question as it is now.
 
         The other moderators hear who did it; the answer names the step an undo would take back."""
         assert write.question is not None
         answer = {"question": self.fresh(write.question.id),
                   "step": steps.describe(db.session, talk, self.user(conn)), **extra}
-        question_id = write.question.id
-        box = publish.outbox(db.session, talk, write, self.now())
-        for name, data, _room, namespace in box.messages:
-            if name == "question" and namespace == MODERATOR.namespace:
-                data.update(by=conn["username"], action=action)
-        publish.commit(box)
+        question_id, action = write.question.id, write.step.action if write.step else None
+        self.publish(talk, write, answer)
         log.info("moderator action", extra={"talk": conn["talk_id"], "action": action, "question": question_id})
         return answer
 
@@ -98,7 +93,7 @@ class ModeratorNamespace(LiveNamespace):
         user, talk = self.user(conn), self.talk(conn)
         write = question_service.transition(db.session, talk, user, action, event.question_id,
                                             event.version, self.now())
-        return self._publish_question(conn, talk, write, action)
+        return self._publish_question(conn, talk, write)
 
     @acknowledged(events.QuestionAction)
     def on_approve(self, conn: dict[str, Any], event: events.QuestionAction) -> dict[str, Any]:
@@ -124,33 +119,26 @@ class ModeratorNamespace(LiveNamespace):
     def on_edit(self, conn: dict[str, Any], event: events.Edit) -> dict[str, Any]:
         user, talk = self.user(conn), self.talk(conn)
         write = question_service.edit(db.session, talk, user, event.question_id, event.text, event.version)
-        return self._publish_question(conn, talk, write, "edit")
+        return self._publish_question(conn, talk, write)
 
     @acknowledged(events.Merge)
     def on_merge(self, conn: dict[str, Any], event: events.Merge) -> dict[str, Any]:
         user, talk = self.user(conn), self.talk(conn)
         write = question_service.merge(db.session, talk, user, event.question_id, event.into_id, event.version)
-        return self._publish_question(conn, talk, write, "merge")
+        return self._publish_question(conn, talk, write)
 
     @acknowledged(events.DismissSimilar)
     def on_dismiss_similar(self, conn: dict[str, Any], event: events.DismissSimilar) -> dict[str, Any]:
         """A wrong suggestion, dismissed for good: the pair is never suggested again."""
         user, talk = self.user(conn), self.talk(conn)
         write = similar.dismiss(db.session, talk, user, event.question_id, event.other_id)
-        question_id = event.question_id
-        answer = self._publish_question(conn, talk, write, "dismiss_similar")
-        suggested = similar.stored(db.session, talk.id, [question_id]).get(question_id, [])
-        open_ids = similar.open_among(db.session, talk.id, {item["id"] for item in suggested})
-        question = db.session.get(Question, question_id)
-        if answer["question"] is not None and question is not None:
-            answer["question"].update(similar.payload(question, suggested, open_ids))
-        return answer
+        return self._publish_question(conn, talk, write)
 
     @acknowledged(events.Undo)
     def on_undo(self, conn: dict[str, Any], event: events.Undo) -> dict[str, Any]:
         user, talk = self.user(conn), self.talk(conn)
         write = steps.undo(db.session, talk, user, self.now(), step=event.step, confirmed=event.confirm)
-        return self._publish_question(conn, talk, write, "undo", undone=write.undone)
+        return self._publish_question(conn, talk, write, undone=write.undone)
 
     @acknowledged(events.Empty)
     def on_undo_step(self, conn: dict[str, Any], event: events.Empty) -> dict[str, Any]:
@@ -203,37 +191,34 @@ class ModeratorNamespace(LiveNamespace):
     def on_labels(self, conn: dict[str, Any], event: events.Labels) -> dict[str, Any]:
         user, talk = self._curator(conn)
         write = curation.set_labels(db.session, talk, user, event.question_id, event.labels)
-        return self._publish_question(conn, talk, write, "labels")
+        return self._publish_question(conn, talk, write)
 
     @acknowledged(events.Note)
     def on_note(self, conn: dict[str, Any], event: events.Note) -> dict[str, Any]:
         user, talk = self._curator(conn)
         write = curation.set_note(db.session, talk, user, event.question_id, event.text)
-        return self._publish_question(conn, talk, write, "note")
+        return self._publish_question(conn, talk, write)
 
     @acknowledged(events.Answer)
     def on_answer(self, conn: dict[str, Any], event: events.Answer) -> dict[str, Any]:
         user, talk = self._curator(conn)
         write = curation.set_answer(db.session, talk, user, event.question_id, event.text, event.publish)
-        return self._publish_question(conn, talk, write, "answer")
+        return self._publish_question(conn, talk, write)
 
     @acknowledged(events.Person)
     def on_block(self, conn: dict[str, Any], event: events.Person) -> dict[str, Any]:
         user, talk = self._curator(conn)
         write = curation.block(db.session, talk, user, event.question_id)
-        return self._publish_question(conn, talk, write, "block")
+        return self._publish_question(conn, talk, write)
 
     @acknowledged(events.Person)
     def on_unblock(self, conn: dict[str, Any], event: events.Person) -> dict[str, Any]:
         user, talk = self._curator(conn)
         write = curation.unblock(db.session, talk, user, event.question_id)
-        return self._publish_question(conn, talk, write, "unblock")
+        return self._publish_question(conn, talk, write)
 
     @acknowledged(events.Backstage)
     def on_backstage(self, conn: dict[str, Any], event: events.Backstage) -> dict[str, Any]:
         user, talk = self._curator(conn)
-        changed = curation.set_backstage(db.session, talk, user, event.text)
-        answer = {"backstage": payloads.backstage(talk)}
-        box = publish.backstage(talk) if changed else publish.Outbox(talk_id=talk.id)
-        publish.commit(box)
-        return answer
+        write = curation.set_backstage(db.session, talk, user, event.text)
+        return self.publish(talk, write, {"backstage": payloads.backstage(talk)})

@@ -5,7 +5,7 @@ from typing import Any
 from flask_socketio import join_room
 
 from ..extensions import db
-from ..readmodel.views import PODIUM
+from ..readmodel.views import OVERLAY, PODIUM
 from ..services import talks as talk_service
 from ..services.errors import DomainError
 from . import events
@@ -24,18 +24,16 @@ class PodiumNamespace(LiveNamespace):
             talk = talk_service.by_podium_token(db.session, token)
         except DomainError:
             raise ConnectionRefusedError("forbidden") from None
-        # The stream's overlay (`?overlay=1`) never learns the line to the podium.
-        overlay = isinstance(auth, dict) and auth.get("overlay") is True
-        self.connections[self.sid()] = {"talk_id": talk.id, "token": token, "overlay": overlay}
-        join_room(PODIUM.room(talk.id))
-        if not overlay:
-            join_room(PODIUM.backstage_in(talk.id))
-        self.send_snapshot(talk, backstage=not overlay)
+        # The stream's overlay (`?overlay=1`) is a view of its own: it never learns the line to the podium.
+        view = OVERLAY if isinstance(auth, dict) and auth.get("overlay") is True else PODIUM
+        self.connections[self.sid()] = {"talk_id": talk.id, "token": token, "view": view}
+        join_room(view.room(talk.id))
+        self.send_snapshot(talk, view=view)
 
     @acknowledged(events.Empty)
     def on_resync(self, conn: dict[str, Any], event: events.Empty) -> dict[str, Any]:
         talk = self.talk(conn)
         if talk.podium_token != conn["token"]:
             raise DomainError("forbidden")
-        self.send_snapshot(talk, backstage=not conn["overlay"])
+        self.send_snapshot(talk, view=conn["view"])
         return {}

@@ -1,6 +1,8 @@
 """Publishing: build what each view's room learns of a write before commit; send it after.
 
-`commit(outbox)` is the one place where a change becomes durable and then visible.
+`commit(outbox)` is the one place where a change becomes durable and then visible. Who hears
+what is the View table's (views.py): each view hears of a change only when its own payload
+changed, under its own next number.
 """
 from __future__ import annotations
 
@@ -11,13 +13,15 @@ from typing import Any
 from flask import current_app
 
 from ..extensions import db, socketio
-from ..models import Question, Talk, User
-from ..services import DbSession, blocks, similar
-from ..services import questions as question_service
-from ..services.writes import Write
+from ..models import Talk, User
+from ..services import DbSession
+from ..services.writes import Changed, Write
 from . import payloads, rooms
 from .sequence import advance
-from .views import MODERATOR, VIEWS
+from .views import MODERATOR, VIEWS, View
+
+# Changes after which a question's similar-question suggestions are computed again.
+SUGGESTED_FROM = frozenset({"text", "status", "merged_into"})
 
 
 @dataclass
@@ -42,65 +46,48 @@ class Outbox:
             current_app.extensions["similar_worker"].mark(self.talk_id, self.questions)
 
 
+def _hears(view: View, write: Write) -> list[Changed]:
+    return [change for change in write.changed if view.hears(change)]
+
+
 def outbox(session: DbSession, talk: Talk, write: Write, now: datetime) -> Outbox:
-    """What each view learns of a write, under that view's next seq; a view that can see none of
-    it hears nothing (an audience client still gets its own question, under the current seq)."""
+    """What each view learns of a write, under that view's next seq; a view whose payloads the
+    write leaves as they were hears nothing (an author hears of their own question under the
+    audience's current seq)."""
     box = Outbox(talk_id=talk.id, counted=list(write.counted))
-    if not write.changed and not write.talk_changed:
+    box.questions = [c.question.id for c in write.changed
+                     if c.new or c.status_changed or c.fields is None or c.fields & SUGGESTED_FROM]
+    heard = {view.name: _hears(view, write) for view in VIEWS}
+    told = [view for view in VIEWS if heard[view.name] or (write.talk_changed and "talk" in view.kinds)
+            or (write.backstage and "backstage" in view.kinds)]
+    if not told:
         return box
-    told = [view for view in VIEWS if write.talk_changed or (
-        (write.fields is None or write.fields & view.staff_fields)
-        and any(view.sees(c.question.status) or view.sees(c.old_status) for c in write.changed))]
     seqs = advance(session, talk, told)
-    box.told = {view.name: seqs[view.name] for view in told}
-    if write.talk_changed:
-        for view in VIEWS:
-            box.add("talk", {"talk": payloads.talk(talk, now), "seq": seqs[view.name]},
-                    view.room(talk.id), view.namespace)
-    if not write.changed:
-        return box
-    ids = [c.question.id for c in write.changed]
-    box.questions = ids
-    counts: payloads.Counts = {}
-    children: dict[int, list[Question]] = {}
-    suggested: dict[int, list[dict[str, Any]]] = {}
-    open_ids: set[int] = set()
-    blocked: frozenset[str] = frozenset()
+    box.told = {view.name: seqs[view.name] for view in told if view.advances}
     # A question just asked has no votes, merged questions or suggestions yet, and its author is
-    # not blocked (or it would have been refused): a submission reads none of them.
-    if not (write.created and len(write.changed) == 1):
-        counts = question_service.counts(session, talk, ids)
-        children = question_service.merged_children(session, talk, ids)
-        suggested = similar.stored(session, talk.id, ids)
-        open_ids = similar.open_among(session, talk.id, {s["id"] for items in suggested.values() for s in items})
-        blocked = blocks.blocked_clients(session, talk)
-    for change in write.changed:
-        q = change.question
-        for view in VIEWS:
-            if write.fields is not None and view not in told:
+    # not blocked (or it would have been refused): it reads none of them.
+    known = {c.question.id: c.question for view in told for c in heard[view.name] if not c.new}
+    ctx = payloads.load(session, talk, set().union(*(view.fields for view in told)), list(known.values()))
+    sent: dict[tuple[str, int], dict[str, Any]] = {}  # (view, question id) -> payload, for `within`
+    for view in told:
+        seq = seqs[view.name]
+        if write.talk_changed and "talk" in view.kinds:
+            box.add("talk", {"talk": payloads.talk(talk, now), "seq": seq}, view.room(talk.id), view.namespace)
+        if write.backstage and "backstage" in view.kinds:
+            box.add("backstage", payloads.backstage(talk) | {"seq": seq}, view.room(talk.id), view.namespace)
+        for change in heard[view.name]:
+            q = change.question
+            room = view.room_of(talk.id, q)
+            if room is None:
                 continue
-            payload = payloads.question(q, counts, view, children.get(q.id), blocked=blocked)
-            if "similar" in view.staff_fields:
-                payload.update(similar.payload(q, suggested.get(q.id, []), open_ids))
-            message = {"question": payload, "seq": seqs[view.name]}
-            author = rooms.client(talk.id, q.client_hash) if view.own_questions and q.client_hash else None
-            # Its author may see more of a question than everybody else (an unpublished answer).
-            own = payloads.question(q, counts, view, children.get(q.id), own=True) if author else payload
-            if view.sees(q.status) or view.sees(change.old_status):
-                box.add("question", message, view.room(talk.id), view.namespace)
-                if author and own != payload:
-                    box.add("question", {"question": own, "seq": seqs[view.name]}, author, view.namespace)
-            elif author:
-                box.add("question", {"question": own, "seq": seqs[view.name]}, author, view.namespace)
-    return box
-
-
-def backstage(talk: Talk) -> Outbox:
-    """The line to the podium, for the views that show it (after commit: `commit(box)`)."""
-    box = Outbox(talk_id=talk.id)
-    for view in VIEWS:
-        if view.backstage:
-            box.add("backstage", payloads.backstage(talk), view.backstage_in(talk.id), view.namespace)
+            payload = payloads.question(q, view, ctx)
+            sent[view.name, q.id] = payload
+            if view.within is not None and sent.get((view.within, q.id)) == payload:
+                continue  # its sockets have just heard exactly this in the other view's room
+            message = {"question": payload, "seq": seq}
+            if view.hears_who and write.step is not None:
+                message |= {"by": write.step.username, "action": write.step.action}
+            box.add("question", message, room, view.namespace)
     return box
 
 

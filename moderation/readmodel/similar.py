@@ -28,6 +28,7 @@ from ..services.writes import Changed, Write
 log = logging.getLogger("fragerunde.similar")
 BACKLOG_SLICE = 50
 BACKLOG_PAUSE = 0.25  # seconds between slices: the backlog yields to live traffic
+SUGGESTIONS = frozenset({"similar"})  # what a new suggestion changes (moderators' payloads only)
 
 
 def compute(index: TalkIndex, ids: set[int], skip: dict[int, set[int]],
@@ -164,7 +165,5 @@ class SimilarWorker:
             return
         from .publish import commit, outbox  # publish hands written questions to this worker
         questions = list(session.query(Question).filter(Question.id.in_(changed_ids)))
-        write = Write(questions[0], [Changed(q, q.status) for q in questions], fields=frozenset({"similar"}))
-        box = outbox(session, talk, write, clock.now())
-        box.questions = []
-        commit(box)
+        write = Write(questions[0], [Changed(q, q.status, SUGGESTIONS) for q in questions])
+        commit(outbox(session, talk, write, clock.now()))

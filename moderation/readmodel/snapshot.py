@@ -7,9 +7,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from ..models import OPEN_STATUSES, Question, Talk
-from ..services import CHUNK, DbSession, blocks, curation, paced, similar
-from ..services import questions as question_service
+from ..models import Question, Talk
+from ..services import CHUNK, DbSession, curation, paced
 from . import payloads
 from .sequence import current
 from .views import View
@@ -30,33 +29,21 @@ def visible(session: DbSession, talk: Talk, view: View, client: str | None = Non
 
 
 def snapshot(session: DbSession, talk: Talk, view: View, now: datetime, client: str | None = None,
-             backstage: bool = True, pause: Callable[[], None] | None = None) -> dict[str, Any]:
-    """`backstage`: with the line to the podium, where the view shows it (not for the stream's overlay).
+             pause: Callable[[], None] | None = None) -> dict[str, Any]:
+    """The state one view starts from, with the seq it was read at; an audience client's own
+    questions say `mine` (and `voted`).
 
     `pause` is called between chunks of questions: a server gives other work its turn there, so
     that a snapshot of a full talk (1,500 questions) never holds the process for its whole length.
     All reads stay in the caller's one transaction."""
     shown = visible(session, talk, view, client, pause)
-    counts = question_service.counts(session, talk)
-    children = question_service.merged_children(session, talk) if view.staff_fields else {}
-    mine = view.own_questions and client is not None
-    voted = question_service.voted_by(session, talk, client) if mine and client else set()
-    suggested = similar.stored(session, talk.id, pause=pause) if "similar" in view.staff_fields else {}
-    open_ids = {q.id for q in shown if q.status in OPEN_STATUSES}
-    blocked = blocks.blocked_clients(session, talk) if "blocked" in view.staff_fields else frozenset()
-    items = []
-    for q in paced(shown, pause):
-        own = mine and q.client_hash == client
-        item = payloads.question(q, counts, view, children.get(q.id), blocked=blocked, own=own)
-        if "similar" in view.staff_fields:
-            item.update(similar.payload(q, suggested.get(q.id, []), open_ids))
-        if mine:
-            item["mine"] = own
-            item["voted"] = q.id in voted
-        items.append(item)
+    mine = client if view.own_questions else None
+    ctx = payloads.load(session, talk, view.fields, shown, whole=True, client=mine, pause=pause)
+    items = [payloads.question(q, view, ctx, own=mine is not None and q.client_hash == mine)
+             for q in paced(shown, pause)]
     state = {"talk": payloads.talk(talk, now), "questions": items, "seq": current(talk, view)}
-    if "labels" in view.staff_fields:
+    if "labels" in view.fields:
         state["labels"] = curation.talk_labels(session, talk)
-    if view.backstage and backstage:
+    if "backstage" in view.kinds:
         state["backstage"] = payloads.backstage(talk)
     return state

@@ -1,41 +1,60 @@
-"""Who sees what: the one table that snapshots, change broadcasts and vote batches iterate over."""
+"""Who sees what: the one table that snapshots, change broadcasts and vote batches iterate over.
+
+A view is one kind of screen. It declares which questions it shows (statuses), which fields its
+question payloads carry, and which kinds of change it hears of at all; `hears` decides from a
+write's typed change record (services/writes.py) whether a change alters what the view shows. A
+view that would show the same as before hears nothing and counts nothing: blocking a person,
+a note, labels, an unpublished answer or a new suggestion reach neither the audience nor the
+podium."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..models import PODIUM_STATUSES, PUBLIC_STATUSES, STATUSES
+from ..models import PODIUM_STATUSES, PUBLIC_STATUSES, STATUSES, Question
+from ..services.writes import Answer, Changed
+from . import rooms
 
+# Every screen's question payload (readmodel/payloads.py).
+BASE_FIELDS = frozenset({"id", "text", "name", "status", "upvotes", "votes", "created_at", "version",
+                         "forwarded_at"})
 # Question fields only staff may read: the moderators' working material, never an audience's or
 # the podium's. `blocked` says that the author may no longer take part, never who they are.
 STAFF_FIELDS = frozenset({"original_text", "flagged", "merged_into", "merged", "similar",
                           "labels", "note", "answer_published", "blocked"})
+# The kinds of change besides questions (services/writes.Write).
+KINDS = frozenset({"question", "talk", "backstage", "votes"})
 
 
 @dataclass(frozen=True)
 class View:
-    """One kind of screen: its Socket.IO namespace and room, and what its payloads may carry."""
+    """One kind of screen: its Socket.IO namespace and room, what its payloads carry, what it hears."""
 
     name: str
     namespace: str
-    room_name: str
+    room_name: str  # "author": the room of the question's author (rooms.client)
     statuses: frozenset[str]  # questions in these statuses are shown
-    staff_fields: frozenset[str]  # which of STAFF_FIELDS its question payloads carry
-    own_questions: bool  # a client also sees its own questions, whatever their status
+    fields: frozenset[str]  # the question payload's fields
+    kinds: frozenset[str]  # which kinds of change it hears of (KINDS)
     seq_field: str  # the Talk column that counts the changes this view is told of
-    answers: str = "none"  # written answers: "all", "published" (and the author's own), "none"
-    backstage_room: str | None = None  # where the line to the podium (`backstage {text, by}`) goes
-    vote_batches: int = 1  # vote counts go out with every n-th batch (readmodel/votes.py)
+    answers: str = "none"  # written answers: "all", "published", "own" (the author's, always), "none"
+    own_questions: bool = False  # a snapshot also shows the client's own questions, whatever their status
+    advances: bool = True  # telling it takes its next number; else it is told under the current one
+    within: str | None = None  # its sockets are in that view's room too: it hears only what differs
+    vote_batches: int = 0  # vote counts go out with every n-th batch (readmodel/votes.py); 0: never
+    hears_who: bool = False  # a question change tells `by` (who) and `action` (what) too
 
     def room(self, talk_id: int) -> str:
         return f"talk:{talk_id}:{self.room_name}"
 
-    @property
-    def backstage(self) -> bool:
-        return self.backstage_room is not None
+    def room_of(self, talk_id: int, question: Question) -> str | None:
+        """Where this view's message about `question` goes (None: nobody of this view sees it)."""
+        if self.room_name == "author":
+            return rooms.client(talk_id, question.client_hash) if question.client_hash else None
+        return self.room(talk_id)
 
-    def backstage_in(self, talk_id: int) -> str:
-        """The room of the screens that show the line: a podium screen, not the stream's overlay."""
-        return f"talk:{talk_id}:{self.backstage_room}"
+    @property
+    def staff_fields(self) -> frozenset[str]:
+        return self.fields & STAFF_FIELDS
 
     def sees(self, status: str | None) -> bool:
         return status in self.statuses
@@ -44,17 +63,47 @@ class View:
     def sees_all(self) -> bool:
         return self.statuses == frozenset(STATUSES)
 
-    def shows_answer(self, published: bool, own: bool = False) -> bool:
-        return self.answers == "all" or (self.answers == "published" and (published or own))
+    def shown_answer(self, answer: Answer) -> tuple[str | None, bool | None]:
+        """What the payload shows of an answer: its text (and publication, where it is a field)."""
+        text, published = answer
+        visible = self.answers in ("all", "own") or (self.answers == "published" and published)
+        return (text if visible else None), (published if "answer_published" in self.fields else None)
+
+    def hears(self, change: Changed) -> bool:
+        """Whether this view's payload of the question is different after the change: a question
+        it shows now or showed before, whose shown status or fields changed."""
+        if "question" not in self.kinds:
+            return False
+        was, now = self.sees(change.old_status), self.sees(change.question.status)
+        if not (was or now):
+            return False
+        if change.new or change.fields is None or change.status_changed:
+            return True
+        shown = (change.fields & self.fields) - {"status", "answer", "answer_published"}
+        if shown:
+            return True
+        if change.fields & {"answer", "answer_published"}:
+            q = change.question
+            return change.old_answer is None or \
+                self.shown_answer(change.old_answer) != self.shown_answer((q.answer, q.answer_published))
+        return False
 
 
 MODERATOR = View("moderator", "/moderator", "moderators", frozenset(STATUSES),
-                 staff_fields=STAFF_FIELDS, own_questions=False, seq_field="seq", answers="all",
-                 backstage_room="moderators")
-AUDIENCE = View("audience", "/audience", "audience", frozenset(PUBLIC_STATUSES),
-                staff_fields=frozenset(), own_questions=True, seq_field="audience_seq", answers="published",
-                vote_batches=4)
-PODIUM = View("podium", "/podium", "podium", frozenset(PODIUM_STATUSES),
-              staff_fields=frozenset(), own_questions=False, seq_field="podium_seq", backstage_room="backstage",
-              vote_batches=4)
-VIEWS = (MODERATOR, AUDIENCE, PODIUM)
+                 fields=BASE_FIELDS | {"answer"} | STAFF_FIELDS, kinds=KINDS, seq_field="seq", answers="all",
+                 vote_batches=1, hears_who=True)
+AUDIENCE = View("audience", "/audience", "audience", frozenset(PUBLIC_STATUSES), fields=BASE_FIELDS | {"answer"},
+                kinds=frozenset({"question", "talk", "votes"}), seq_field="audience_seq", answers="published",
+                own_questions=True, vote_batches=4)
+# The author of a question, on the audience namespace: sees their own questions in any status,
+# their answer before it is published; told under the audience's current number.
+AUTHOR = View("author", "/audience", "author", frozenset(STATUSES), fields=BASE_FIELDS | {"answer"},
+              kinds=frozenset({"question"}), seq_field="audience_seq", answers="own", advances=False,
+              within="audience")
+PODIUM = View("podium", "/podium", "podium", frozenset(PODIUM_STATUSES), fields=BASE_FIELDS,
+              kinds=KINDS, seq_field="podium_seq", vote_batches=4)
+# The stream's overlay (`/podium/<token>?overlay=1`): the podium's questions, never the line to it.
+OVERLAY = View("overlay", "/podium", "overlay", frozenset(PODIUM_STATUSES), fields=BASE_FIELDS,
+               kinds=frozenset({"question", "talk", "votes"}), seq_field="overlay_seq", vote_batches=4)
+VIEWS = (MODERATOR, AUDIENCE, AUTHOR, PODIUM, OVERLAY)
+BY_NAME = {view.name: view for view in VIEWS}

@@ -21,6 +21,8 @@ from ..services import questions as question_service
 from .sequence import current
 from .views import VIEWS, View
 
+BATCHED = tuple(view for view in VIEWS if view.vote_batches)  # the views that hear vote counts
+
 log = logging.getLogger("fragerunde.votes")
 
 
@@ -29,7 +31,7 @@ class VoteBatcher:
         self.app = app
         self.socketio = socketio
         self.interval = interval
-        self.dirty: dict[str, dict[int, set[int]]] = {view.name: {} for view in VIEWS}
+        self.dirty: dict[str, dict[int, set[int]]] = {view.name: {} for view in BATCHED}
         self.lock = threading.Lock()
         self.started = False
         self.broadcasts = 0
@@ -52,11 +54,11 @@ class VoteBatcher:
             self.socketio.sleep(self.interval)
             tick += 1
             try:
-                self.flush([view for view in VIEWS if tick % view.vote_batches == 0])
+                self.flush([view for view in BATCHED if tick % view.vote_batches == 0])
             except Exception:  # a failed batch must not stop later ones
                 log.exception("vote batch failed")
 
-    def flush(self, views: tuple[View, ...] | list[View] = VIEWS) -> int:
+    def flush(self, views: tuple[View, ...] | list[View] = BATCHED) -> int:
         """Send the given views (all: now) what changed since their last batch; the number of talks
         that got a broadcast."""
         with self.lock:

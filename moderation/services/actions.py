@@ -7,8 +7,10 @@ this table; adding an action is one entry here plus its service function. The wo
 source texts, marked with `N_` for the catalogue and translated where a person reads them
 (`messages.action_words`); no code of this table ever reaches a person.
 
-`changes` names what an action may change: question payload fields (readmodel/payloads.py), or
-one of the kinds `talk`, `backstage`, `votes` (services/writes.py).
+`changes` names what an action may change on the question it acts on — question payload fields
+(readmodel/payloads.py) — or one of the kinds `talk` and `backstage`; `touches` what it may change on
+other questions (a merge's target, the other questions of a blocked person). The services record
+exactly these in their writes (services/writes.py), and the views decide by them who hears of it.
 """
 from __future__ import annotations
 
@@ -60,6 +62,7 @@ class Action:
     secondary: bool = False  # a card shows it less prominently
     undo: Undo | None = None
     changes: frozenset[str] = frozenset()
+    touches: frozenset[str] = frozenset()
     audited: bool = True  # written to the audit log (an upvote is a vote, not an entry)
     moderator: bool = True  # taken on the moderators' desk (counted in the report); else the
     # organiser's or the system's
@@ -71,6 +74,7 @@ class Action:
 
 
 _STATUS = frozenset({"status", "forwarded_at"})
+_BLOCKED = frozenset({"blocked", "status"})  # a block rejects the person's pending questions
 
 ACTIONS: tuple[Action, ...] = (
     # The desk's buttons, in the order a card shows them.
@@ -91,14 +95,14 @@ ACTIONS: tuple[Action, ...] = (
            offered=OPEN_STATUSES, undo=TEXT, changes=frozenset({"text", "original_text"})),
     Action("merge", N_("Zusammengeführt"), N_("zusammengeführt"), N_("„%(text)s“ zusammengeführt"),
            N_("Zusammenführen"), "m", offered=("pending", "approved"), undo=MERGE,
-           changes=frozenset({"status", "merged_into", "merged", "upvotes", "votes"})),
+           changes=frozenset({"status", "merged_into"}), touches=frozenset({"merged", "upvotes", "votes"})),
     # Curation ("Kuratieren" on a card, the line to the podium).
     Action("answer", N_("Schriftlich beantwortet"), N_("schriftlich beantwortet"),
            N_("„%(text)s“ schriftlich beantwortet"), undo=ANSWER, changes=frozenset({"answer", "answer_published"})),
     Action("block", N_("Person gesperrt"), N_("Person gesperrt"), N_("Person hinter „%(text)s“ gesperrt"),
-           undo=BLOCK, changes=frozenset({"blocked", "status"})),
+           undo=BLOCK, changes=_BLOCKED, touches=_BLOCKED),
     Action("unblock", N_("Sperre aufgehoben"), N_("Sperre aufgehoben"),
-           N_("Sperre der Person hinter „%(text)s“ aufgehoben"), undo=UNBLOCK, changes=frozenset({"blocked"})),
+           N_("Sperre der Person hinter „%(text)s“ aufgehoben"), undo=UNBLOCK, changes=_BLOCKED, touches=_BLOCKED),
     Action("labels", N_("Schlagwörter gesetzt"), N_("Schlagwörter gesetzt"), N_("Schlagwörter für „%(text)s“ gesetzt"),
            changes=frozenset({"labels"})),
     Action("note", N_("Notiz geändert"), N_("Notiz geändert"), N_("Notiz zu „%(text)s“ geändert"),
@@ -113,7 +117,7 @@ ACTIONS: tuple[Action, ...] = (
     Action("undo", N_("Rückgängig gemacht"), N_("zurückgenommen"), N_("„%(text)s“ zurückgenommen")),
     # Not a moderator's: the server folds a repeated question, the organiser changes the talk.
     Action("fold", N_("Wiederholung zusammengeführt"), N_("als Wiederholung zusammengeführt"),
-           changes=frozenset({"status", "merged"}), moderator=False),
+           touches=frozenset({"merged"}), moderator=False),
     Action("talk_created", N_("Vortrag angelegt"), N_("Vortrag angelegt"), changes=frozenset({"talk"}),
            moderator=False),
     Action("talk_changed", N_("Vortrag geändert"), N_("Vortrag geändert"), changes=frozenset({"talk"}),
@@ -130,6 +134,16 @@ REPORTED: tuple[str, ...] = tuple(a.code for a in ACTIONS if a.moderator and a.a
 
 def get(code: str) -> Action | None:
     return BY_CODE.get(code)
+
+
+def changes(code: str) -> frozenset[str]:
+    """What the action changes on the question it acts on."""
+    return BY_CODE[code].changes
+
+
+def touches(code: str) -> frozenset[str]:
+    """What the action changes on the other questions it touches."""
+    return BY_CODE[code].touches
 
 
 def offered(action: Action) -> tuple[str, ...]:

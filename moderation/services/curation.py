@@ -9,13 +9,13 @@ from datetime import datetime
 from sqlalchemy import delete, select
 
 from ..models import AuditEntry, Block, Label, Question, Talk, User, utcnow
-from . import DbSession
+from . import DbSession, actions
 from .audit import record
 from .blocks import is_blocked
 from .errors import DomainError
 from .questions import flush_or_conflict, get
 from .text import normalise
-from .writes import Changed, Write, changed, unchanged
+from .writes import Answer, Changed, Write, changed, unchanged
 
 MAX_LABEL = 40
 MAX_LABELS_PER_QUESTION = 10
@@ -65,9 +65,10 @@ def set_labels(session: DbSession, talk: Talk, user: User, question_id: int, nam
         return unchanged(question)
     question.labels = labels
     session.flush()
-    record(session, talk, user, "labels", question=question, from_status=question.status,
-           to_status=question.status, before=", ".join(before), after=", ".join(label.name for label in labels))
-    return changed(question, Changed(question, question.status), fields=frozenset({"labels"}))
+    step = record(session, talk, user, "labels", question=question, from_status=question.status,
+                  to_status=question.status, before=", ".join(before),
+                  after=", ".join(label.name for label in labels))
+    return changed(question, Changed(question, question.status, actions.changes("labels")), step=step)
 
 
 def set_note(session: DbSession, talk: Talk, user: User, question_id: int, text: str) -> Write:
@@ -79,9 +80,9 @@ def set_note(session: DbSession, talk: Talk, user: User, question_id: int, text:
     before = question.note
     question.note = note
     flush_or_conflict(session, question)
-    record(session, talk, user, "note", question=question, from_status=question.status,
-           to_status=question.status, before=before, after=note)
-    return changed(question, Changed(question, question.status), fields=frozenset({"note"}))
+    step = record(session, talk, user, "note", question=question, from_status=question.status,
+                  to_status=question.status, before=before, after=note)
+    return changed(question, Changed(question, question.status, actions.changes("note")), step=step)
 
 
 def _answer_state(answer: str | None, published: bool) -> str:
@@ -98,12 +99,17 @@ def set_answer(session: DbSession, talk: Talk, user: User, question_id: int, tex
     published = bool(publish and answer)
     if (answer, published) == (question.answer, question.answer_published):
         return unchanged(question)
-    before = _answer_state(question.answer, question.answer_published)
+    old: Answer = (question.answer, question.answer_published)
     question.answer, question.answer_published = answer, published
     flush_or_conflict(session, question)
-    record(session, talk, user, "answer", question=question, from_status=question.status,
-           to_status=question.status, before=before, after=_answer_state(answer, published))
-    return changed(question, Changed(question, question.status))
+    step = record(session, talk, user, "answer", question=question, from_status=question.status,
+                  to_status=question.status, before=_answer_state(*old), after=_answer_state(answer, published))
+    return changed(question, _answered(question, old), step=step)
+
+
+def _answered(question: Question, old: Answer) -> Changed:
+    """An answer changed: the audience hears of it only when what it shows of the answer changed."""
+    return Changed(question, question.status, actions.changes("answer"), old_answer=old)
 
 
 def _authored(session: DbSession, talk: Talk, client: str) -> list[Question]:
@@ -127,9 +133,16 @@ def block(session: DbSession, talk: Talk, user: User, question_id: int) -> Write
     for q in rejected:
         q.status = "rejected"
     session.flush()
-    record(session, talk, user, "block", question=question, from_status=old[question.id],
-           to_status=question.status, before=",".join(str(q.id) for q in rejected))
-    return changed(question, *(Changed(q, old[q.id]) for q in authored))
+    step = record(session, talk, user, "block", question=question, from_status=old[question.id],
+                  to_status=question.status, before=",".join(str(q.id) for q in rejected))
+    return changed(question, *_person(question, authored, "block", old), step=step)
+
+
+def _person(question: Question, authored: list[Question], action: str,
+            old: dict[int, str] | None = None) -> list[Changed]:
+    """A block, an unblock or their undo changed every question of one person."""
+    return [Changed(q, (old or {}).get(q.id, q.status),
+                    actions.changes(action) if q.id == question.id else actions.touches(action)) for q in authored]
 
 
 def unblock(session: DbSession, talk: Talk, user: User, question_id: int) -> Write:
@@ -139,9 +152,9 @@ def unblock(session: DbSession, talk: Talk, user: User, question_id: int) -> Wri
     if not client or not is_blocked(session, talk, client):
         return unchanged(question)
     session.execute(delete(Block).where(Block.talk_id == talk.id, Block.client_hash == client))
-    record(session, talk, user, "unblock", question=question, from_status=question.status,
-           to_status=question.status)
-    return changed(question, *(Changed(q, q.status) for q in _authored(session, talk, client)))
+    step = record(session, talk, user, "unblock", question=question, from_status=question.status,
+                  to_status=question.status)
+    return changed(question, *_person(question, _authored(session, talk, client), "unblock"), step=step)
 
 
 # Taking steps back (services/steps.py): whether the question is still as the step left it, and
@@ -154,8 +167,9 @@ def answer_stands(session: DbSession, step: AuditEntry, question: Question) -> b
 def revert_answer(session: DbSession, talk: Talk, user: User, step: AuditEntry, question: Question,
                   now: datetime | None) -> list[Changed]:
     state = json.loads(step.before or "{}")
+    old: Answer = (question.answer, question.answer_published)
     question.answer, question.answer_published = state.get("text"), bool(state.get("published"))
-    return [Changed(question, question.status)]
+    return [_answered(question, old)]
 
 
 def block_stands(session: DbSession, step: AuditEntry, question: Question) -> bool:
@@ -168,14 +182,13 @@ def revert_block(session: DbSession, talk: Talk, user: User, step: AuditEntry, q
     client = question.client_hash or ""
     session.execute(delete(Block).where(Block.talk_id == talk.id, Block.client_hash == client))
     restored = {int(i) for i in (step.before or "").split(",") if i}
-    changes = []
-    for q in _authored(session, talk, client):
-        old = q.status
+    authored = _authored(session, talk, client)
+    old = {q.id: q.status for q in authored}
+    for q in authored:
         if q.id in restored and q.status == "rejected":
             q.status = "pending"
-        changes.append(Changed(q, old))
     session.flush()
-    return changes
+    return _person(question, authored, "block", old)
 
 
 def unblock_stands(session: DbSession, step: AuditEntry, question: Question) -> bool:
@@ -187,16 +200,15 @@ def revert_unblock(session: DbSession, talk: Talk, user: User, step: AuditEntry,
     client = question.client_hash or ""
     session.add(Block(talk_id=talk.id, client_hash=client, user_id=user.id, created_at=utcnow()))
     session.flush()
-    return [Changed(q, q.status) for q in _authored(session, talk, client)]
+    return _person(question, _authored(session, talk, client), "unblock")
 
 
-def set_backstage(session: DbSession, talk: Talk, user: User, text: str) -> bool:
-    """The line to the podium; empty clears it. True when it changed (then screens are told)."""
+def set_backstage(session: DbSession, talk: Talk, user: User, text: str) -> Write:
+    """The line to the podium; empty clears it. The same line again changes nothing."""
     line = _text(text, MAX_BACKSTAGE, "backstage")
     if line == talk.backstage_text:
-        return False
+        return Write()
     before = talk.backstage_text
     talk.backstage_text, talk.backstage_by = line, user.username if line else None
     session.flush()
-    record(session, talk, user, "backstage", before=before, after=line)
-    return True
+    return Write(backstage=True, step=record(session, talk, user, "backstage", before=before, after=line))

@@ -70,7 +70,8 @@ def submit(session: DbSession, talk: Talk, *, text: str, name: str | None, clien
                         client_msg_id=msg_id, created_at=now,
                         status="merged" if fold_into else ("pending" if talk.premoderation else "approved"),
                         merged_into_id=fold_into.id if fold_into else None,
-                        flagged=flag_for(body) or ("repeated" if original else None))
+                        flagged=flag_for(body) or ("repeated" if original else None),
+                        labels=[])  # known empty: its broadcast reads no labels
     try:
         with session.begin_nested():
             session.add(question)
@@ -81,11 +82,11 @@ def submit(session: DbSession, talk: Talk, *, text: str, name: str | None, clien
             raise DomainError("invalid", {"field": "client_msg_id"}) from None
         return unchanged(existing)
     if fold_into:
-        record(session, talk, None, "fold", question=question, from_status="pending", to_status="merged",
-               after=str(fold_into.id))
-        return changed(question, Changed(question, None), Changed(fold_into, fold_into.status),
-                       created=True)
-    return changed(question, Changed(question, None), created=True)
+        step = record(session, talk, None, "fold", question=question, from_status="pending", to_status="merged",
+                      after=str(fold_into.id))
+        return changed(question, Changed(question, None),
+                       Changed(fold_into, fold_into.status, actions.touches("fold")), step=step)
+    return changed(question, Changed(question, None))
 
 
 def repeated(session: DbSession, talk: Talk, client: str, body: str) -> Question | None:
@@ -147,8 +148,8 @@ def transition(session: DbSession, talk: Talk, user: User, action: str, question
     _set_status(question, to_status, now)
     if not flush_or_conflict(session, question, same=lambda q: q.status == to_status):
         return unchanged(question)
-    record(session, talk, user, action, question=question, from_status=old, to_status=to_status)
-    return changed(question, Changed(question, old))
+    step = record(session, talk, user, action, question=question, from_status=old, to_status=to_status)
+    return changed(question, Changed(question, old, actions.changes(action)), step=step)
 
 
 def _set_status(question: Question, status: str, now: datetime | None) -> None:
@@ -174,9 +175,9 @@ def edit(session: DbSession, talk: Talk, user: User, question_id: int, text: str
     question.text = body
     if not flush_or_conflict(session, question, same=lambda q: q.text == body):
         return unchanged(question)
-    record(session, talk, user, "edit", question=question, from_status=question.status,
-           to_status=question.status, before=before, after=body)
-    return changed(question, Changed(question, question.status))
+    step = record(session, talk, user, "edit", question=question, from_status=question.status,
+                  to_status=question.status, before=before, after=body)
+    return changed(question, Changed(question, question.status, actions.changes("edit")), step=step)
 
 
 def merge(session: DbSession, talk: Talk, user: User, question_id: int, into_id: int,
@@ -203,9 +204,10 @@ def merge(session: DbSession, talk: Talk, user: User, question_id: int, into_id:
     source.merged_into_id = target.id
     if not flush_or_conflict(session, source, same=same):
         return unchanged(source)
-    record(session, talk, user, "merge", question=source, from_status=old, to_status="merged",
-           before=",".join(str(c.id) for c in children), after=str(target.id))
-    return changed(source, Changed(source, old), Changed(target, target.status))
+    step = record(session, talk, user, "merge", question=source, from_status=old, to_status="merged",
+                  before=",".join(str(c.id) for c in children), after=str(target.id))
+    return changed(source, Changed(source, old, actions.changes("merge")),
+                   Changed(target, target.status, actions.touches("merge")), step=step)
 
 
 # Taking steps back (services/steps.py): whether the question is still as the step left it, and
@@ -219,7 +221,7 @@ def revert_status(session: DbSession, talk: Talk, user: User, step: AuditEntry, 
                   now: datetime | None) -> list[Changed]:
     old = question.status
     _set_status(question, step.from_status or "pending", now)
-    return [Changed(question, old)]
+    return [Changed(question, old, actions.changes(step.action))]
 
 
 def text_stands(session: DbSession, step: AuditEntry, question: Question) -> bool:
@@ -231,7 +233,7 @@ def revert_edit(session: DbSession, talk: Talk, user: User, step: AuditEntry, qu
     question.text = step.before or ""
     if question.text == question.original_text:
         question.original_text = None
-    return [Changed(question, question.status)]
+    return [Changed(question, question.status, actions.changes("edit"))]
 
 
 def merge_stands(session: DbSession, step: AuditEntry, question: Question) -> bool:
@@ -247,10 +249,10 @@ def revert_merge(session: DbSession, talk: Talk, user: User, step: AuditEntry, q
     moved = [int(i) for i in (step.before or "").split(",") if i]
     for child in session.scalars(select(Question).where(Question.id.in_(moved))):
         child.merged_into_id = question.id
-    changes = [Changed(question, old)]
+    changes = [Changed(question, old, actions.changes("merge"))]
     target = session.get(Question, target_id) if target_id else None
     if target is not None:
-        changes.append(Changed(target, target.status))
+        changes.append(Changed(target, target.status, actions.touches("merge")))
     return changes
 
 

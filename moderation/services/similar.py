@@ -27,7 +27,7 @@ from sqlalchemy import select
 from stop_words import get_stop_words
 
 from ..models import OPEN_STATUSES, DismissedSimilar, Question, SimilarSuggestion, Talk, User, utcnow
-from . import DbSession, audit, paced
+from . import DbSession, actions, audit, paced
 from . import questions as question_service
 from .errors import DomainError
 from .writes import Changed, Write, changed, unchanged
@@ -338,18 +338,18 @@ def dismiss(session: DbSession, talk: Talk, user: User, question_id: int, other_
     if exists is not None:
         return unchanged(question)
     session.add(DismissedSimilar(talk_id=talk.id, question_id=low, other_id=high, user_id=user.id))
-    audit.record(session, talk, user, "dismiss_similar", question=question, from_status=question.status,
+    step = audit.record(session, talk, user, "dismiss_similar", question=question, from_status=question.status,
                  to_status=question.status, before=str(other.id))
     touched = []
     for one, two in ((question, other), (other, question)):
         row = session.get(SimilarSuggestion, one.id)
         if row is not None and any(item["id"] == two.id for item in row.items):
             row.items = [item for item in row.items if item["id"] != two.id]
-            touched.append(Changed(one, one.status))
+            touched.append(Changed(one, one.status, actions.changes("dismiss_similar")))
     session.flush()
     if not touched:
         return unchanged(question)
-    return changed(question, *touched, fields=frozenset({"similar"}))
+    return changed(question, *touched, step=step)
 
 
 def open_among(session: DbSession, talk_id: int, question_ids: set[int]) -> set[int]:

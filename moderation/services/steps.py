@@ -124,8 +124,8 @@ def undo(session: DbSession, talk: Talk, user: User, now: datetime | None = None
     changes = _kind(last).revert(session, talk, user, last, question, now)
     questions.flush_or_conflict(session, question)
     last.undone = True
-    record(session, talk, user, "undo", question=question, from_status=old,
-           to_status=question.status, before=last.after, after=last.before, undoes=last)
-    write = changed(question, *changes)
+    entry = record(session, talk, user, "undo", question=question, from_status=old,
+                   to_status=question.status, before=last.after, after=last.before, undoes=last)
+    write = changed(question, *changes, step=entry)
     write.undone = undone
     return write

@@ -97,7 +97,7 @@ def set_podium_next(session: DbSession, talk: Talk, user: User, show: bool) -> W
     """Whether the podium lists the questions after the current one; audited, every screen hears of it."""
     if talk.podium_shows_next == show:
         return Write()
-    record(session, talk, user, "podium_next", before="on" if talk.podium_shows_next else "off",
-           after="on" if show else "off")
+    step = record(session, talk, user, "podium_next", before="on" if talk.podium_shows_next else "off",
+                  after="on" if show else "off")
     talk.podium_shows_next = show
-    return Write(talk_changed=True)
+    return Write(talk_changed=True, step=step)

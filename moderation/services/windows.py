@@ -65,8 +65,7 @@ def set_state(session: DbSession, talk: Talk, user: User, state: str, until: str
     before = describe(talk)
     talk.manual_state = state
     talk.manual_until = until_at
-    record(session, talk, user, "talk_state", before=before, after=describe(talk))
-    return Write(talk_changed=True)
+    return Write(talk_changed=True, step=record(session, talk, user, "talk_state", before=before, after=describe(talk)))
 
 
 def parse_until(value: str | None, now: datetime) -> datetime | None:

@@ -1,46 +1,67 @@
-"""The one result every write returns, for the edge to publish after commit."""
+"""The one result every write returns: a typed record of the changes it made, for the edge to
+publish after commit (readmodel/publish.py). Each view decides from it what it hears of
+(readmodel/views.py): a screen whose payload a change leaves as it was hears nothing of it."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..models import Question
+from ..models import AuditEntry, Question
+
+Answer = tuple[str | None, bool]  # a written answer and whether it is published
 
 
 @dataclass(frozen=True)
 class Changed:
-    """A question the write changed, with its status before (None: it is new)."""
+    """A question the write changed.
+
+    `old_status`: its status before (None: the question is new). `fields`: which question payload
+    fields changed (readmodel/payloads.py; the status is told by `old_status`); None: it is new, or
+    anything may have changed. `old_answer`: its answer before, when `answer` is among the fields
+    (a public view shows an answer only once it is published)."""
 
     question: Question
     old_status: str | None
+    fields: frozenset[str] | None = None
+    old_answer: Answer | None = None
+
+    @property
+    def new(self) -> bool:
+        return self.old_status is None
+
+    @property
+    def status_changed(self) -> bool:
+        return self.old_status != self.question.status
 
 
 @dataclass
 class Write:
     """What one request did.
 
-    `question` is what the request was about (the acknowledgement's question); `changed` lists
-    every question whose state screens must learn, published as one change (empty: nothing
-    changed, a repeat or a resend); `counted` lists questions whose vote counts changed (those
-    travel in coalesced batches, not as a change).
-    """
+    `question` is what the request was about (the acknowledgement's question). The changes:
+    `changed` lists the questions it changed (published as one change; empty: nothing changed, a
+    repeat or a resend), `talk_changed` the talk's payload, `backstage` the line to the podium,
+    `counted` the questions whose vote counts changed (those travel in coalesced batches, not as a
+    change). `step` is the audit entry of the moderator's action (moderators hear who did what);
+    an undo's `undone` is the step it took back, named as the moderator was shown it."""
 
     question: Question | None = None
     changed: list[Changed] = field(default_factory=list)
-    created: bool = False
     talk_changed: bool = False
+    backstage: bool = False
     counted: list[int] = field(default_factory=list)
-    # Only these staff fields changed (labels, a note, suggestions): only views that carry one of
-    # them hear of it. None: anything may have changed.
-    fields: frozenset[str] | None = None
-    # An undo: the step it took back, named as the moderator was shown it (steps.summary).
+    step: AuditEntry | None = None
     undone: dict[str, Any] | None = None
+
+    @property
+    def created(self) -> bool:
+        """A new question was stored (not a resend)."""
+        return any(change.new for change in self.changed)
 
 
 def unchanged(question: Question) -> Write:
     return Write(question)
 
 
-def changed(question: Question, *changes: Changed, created: bool = False,
-            fields: frozenset[str] | None = None) -> Write:
-    return Write(question, list(changes), created=created, fields=fields)
+def changed(question: Question, *changes: Changed, step: AuditEntry | None = None) -> Write:
+    return Write(question, list(changes), step=step)

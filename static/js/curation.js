@@ -1,6 +1,7 @@
 /* Curation on the live queue: labels and the filter by label, private notes, written answers,
  * blocking one person, and the line to the podium. Loaded after moderator.js; it only uses the
- * extension point `window.Queue` (onCard, onSnapshot, on, call, update, question, refresh, say). */
+ * extension point `window.Queue` (onCard, onSnapshot, onBackstage, on, call, update, question, refresh,
+ * say). */
 (function () {
   "use strict";
   var S = Live.readJSON("curation-strings"), el = Live.el;
@@ -219,7 +220,7 @@
     showBackstage(data.backstage);
   });
   Queue.onCard(decorate);
-  Queue.on("backstage", showBackstage);
+  Queue.onBackstage(showBackstage);
   Queue.on("question", function (data) {
     if (data && data.question && data.question.labels && data.question.labels.some(function (n) { return talkLabels.indexOf(n) === -1; })) {
       known(data.question.labels);

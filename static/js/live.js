@@ -123,7 +123,8 @@
     var apply = {
       question: function (data) { if (accept(data.seq) && handlers.question) handlers.question(data.question, data); },
       seq: function (data) { accept(data.seq); },
-      talk: function (data) { if (accept(data.seq) && handlers.talk) handlers.talk(data.talk); }
+      talk: function (data) { if (accept(data.seq) && handlers.talk) handlers.talk(data.talk); },
+      backstage: function (data) { if (accept(data.seq) && handlers.backstage) handlers.backstage(data); }
     };
     Object.keys(apply).forEach(function (name) {
       socket.on(name, function (data) {
@@ -144,7 +145,7 @@
       if (seq !== null && handlers.votes) handlers.votes(data.counts);
     });
     Object.keys(handlers).forEach(function (name) {
-      if (["snapshot", "question", "talk", "votes"].indexOf(name) === -1) socket.on(name, handlers[name]);
+      if (!apply[name] && ["snapshot", "votes"].indexOf(name) === -1) socket.on(name, handlers[name]);
     });
     return { socket: socket, resync: resync };
   }

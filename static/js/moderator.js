@@ -38,7 +38,7 @@
   var lists = {};
   DESK.tabs.forEach(function (s) { lists[s] = document.querySelector('ol.queue[data-status="' + s + '"]'); });
   /* Extension point (see window.Queue below): functions run for every filled card and snapshot. */
-  var hooks = { card: [], snapshot: [], filter: [] };
+  var hooks = { card: [], snapshot: [], filter: [], backstage: [] };
 
   // --- words ------------------------------------------------------------------------------------
   function shorten(text, limit) {
@@ -915,6 +915,7 @@
         layout();
       },
       talk: function (t) { talk = t; renderTalk(); },
+      backstage: function (line) { hooks.backstage.forEach(function (fn) { fn(line); }); },
       editing: function (data) {
         if (data.user) editingBy[data.question_id] = data.user; else delete editingBy[data.question_id];
         var card = cards[data.question_id];
@@ -931,7 +932,8 @@
   });
 
   /* For scripts loaded after this one (static/js/curation.js): onCard(fn(card, question)) after
-   * every card is filled, onSnapshot(fn(data)) before a snapshot is rendered, filter(fn(question))
+   * every card is filled, onSnapshot(fn(data)) before a snapshot is rendered, onBackstage(fn(line))
+   * for each new line to the podium (in order, like questions), filter(fn(question))
    * to show only the questions it accepts (like the search), relayout() after such a filter changed,
    * on(event, fn) for
    * other server events, call(event, payload, done) with an acknowledgement (its `step` names the
@@ -941,6 +943,7 @@
   window.Queue = {
     onCard: function (fn) { hooks.card.push(fn); },
     onSnapshot: function (fn) { hooks.snapshot.push(fn); },
+    onBackstage: function (fn) { hooks.backstage.push(fn); },
     filter: function (fn) { hooks.filter.push(fn); },
     relayout: function () { layout(true); },
     on: function (event, fn) { live.socket.on(event, fn); },

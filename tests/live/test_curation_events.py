@@ -125,18 +125,29 @@ def test_block_stops_one_person_politely_and_undo_lets_them_back(room):
     assert submit(author, "Und noch einmal")["ok"] is True
 
 
+def view_seqs(app) -> dict[str, int]:
+    with app.app_context():
+        talk = talks.by_slug(db.session, "demo")
+        return {"moderator": talk.seq, "audience": talk.audience_seq, "podium": talk.podium_seq,
+                "overlay": talk.overlay_seq}
+
+
 def test_backstage_line_reaches_podium_screens_and_moderators_not_the_overlay(app, room, podium_client):
+    """Under a seq of the views that show it: the overlay neither hears of it nor counts it."""
     moderator, podium = room["moderator"], room["podium"]
     with app.app_context():
         token = talks.by_slug(db.session, "demo").podium_token
     overlay = socketio.test_client(app, namespace="/podium", auth={"token": token, "overlay": True})
     drain((overlay, "/podium"))
+    before = view_seqs(app)
     ack = mod(moderator, "backstage", {"text": "Noch 5 Minuten"})
     assert ack == {"ok": True, "backstage": {"text": "Noch 5 Minuten", "by": "mod"}}
-    assert received(podium, "/podium") == [("backstage", {"text": "Noch 5 Minuten", "by": "mod"})]
-    assert received(moderator, "/moderator") == [("backstage", {"text": "Noch 5 Minuten", "by": "mod"})]
+    line = {"text": "Noch 5 Minuten", "by": "mod"}
+    assert received(podium, "/podium") == [("backstage", line | {"seq": before["podium"] + 1})]
+    assert received(moderator, "/moderator") == [("backstage", line | {"seq": before["moderator"] + 1})]
     assert received(overlay, "/podium") == []
     assert received(room["other"], "/audience") == []
+    assert view_seqs(app) == before | {"moderator": before["moderator"] + 1, "podium": before["podium"] + 1}
     # the same line again sends nothing; a new podium screen gets it in its snapshot, the overlay not
     assert mod(moderator, "backstage", {"text": "Noch 5 Minuten"})["ok"] is True
     assert received(podium, "/podium") == []
@@ -146,7 +157,44 @@ def test_backstage_line_reaches_podium_screens_and_moderators_not_the_overlay(ap
     assert "backstage" not in received(overlay, "/podium")[0][1]
     refusal(mod(moderator, "backstage", {"text": "x" * 201}), "too_long")
     assert mod(moderator, "backstage", {"text": ""})["backstage"] == {"text": None, "by": None}
-    assert received(podium, "/podium") == [("backstage", {"text": None, "by": None})]
+    assert received(podium, "/podium") == [("backstage", {"text": None, "by": None, "seq": before["podium"] + 2})]
+
+
+@pytest.mark.parametrize("event,data", [
+    ("block", {}),
+    ("note", {"text": "Erika ist Bürgermeisterin"}),
+    ("labels", {"labels": ["Mobilität"]}),
+    ("answer", {"text": "Ab Mai stündlich.", "publish": False}),
+])
+def test_public_screens_hear_nothing_of_staff_only_changes(app, room, event, data):
+    """Blocking a person, a note, labels, an unpublished answer: the audience and the podium
+    (screen and overlay) get no event and their seq stays — so nobody listening learns whose
+    questions these were. The question is at the podium, public to everybody."""
+    moderator, author, qid = room["moderator"], room["author"], room["qid"]
+    with app.app_context():
+        token = talks.by_slug(db.session, "demo").podium_token
+    overlay = socketio.test_client(app, namespace="/podium", auth={"token": token, "overlay": True})
+    pending = submit(author, "Und was ist mit dem Nachtbus?")["question"]["id"]
+    assert mod(moderator, "forward", {"question_id": qid})["ok"]
+    drain((author, "/audience"), (room["other"], "/audience"), (room["podium"], "/podium"), (overlay, "/podium"),
+          (moderator, "/moderator"))
+    before = view_seqs(app)
+
+    ack = mod(moderator, event, {"question_id": qid, **data})
+    assert ack["ok"] is True, ack
+    assert received(room["other"], "/audience") == []
+    assert received(room["podium"], "/podium") == []
+    assert received(overlay, "/podium") == []
+    assert view_seqs(app) == before | {"moderator": before["moderator"] + 1}
+    assert received(moderator, "/moderator")  # the moderators do hear of it
+    mine = [d for n, d in received(author, "/audience") if n == "question"]
+    if event == "answer":  # its author sees the answer at once, under the audience's current seq
+        assert [(d["question"]["answer"], d["seq"]) for d in mine] == [("Ab Mai stündlich.", before["audience"])]
+    elif event == "block":  # their pending question is rejected: they see that, nobody else
+        assert [(d["question"]["id"], d["question"]["status"], d["seq"]) for d in mine] == [
+            (pending, "rejected", before["audience"])]
+    else:
+        assert mine == []
 
 
 @pytest.mark.parametrize("event,data", [

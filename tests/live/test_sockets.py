@@ -741,7 +741,7 @@ def test_vote_batcher_sends_one_broadcast_per_talk_per_flush(app, seeded, audien
     demo_rooms = {(to, ns): data for event, data, to, ns in fake.emitted if to.startswith(f"talk:{seeded}:")}
     assert all(event == "votes" for event, *_ in fake.emitted)
     assert set(demo_rooms) == {(f"talk:{seeded}:moderators", "/moderator"), (f"talk:{seeded}:audience", "/audience"),
-                               (f"talk:{seeded}:podium", "/podium")}
+                               (f"talk:{seeded}:podium", "/podium"), (f"talk:{seeded}:overlay", "/podium")}
     assert demo_rooms[(f"talk:{seeded}:moderators", "/moderator")]["counts"] == {
         str(ids[0]): {"upvotes": 0, "votes": 7}, str(ids[1]): {"upvotes": 0, "votes": 2},
         str(ids[2]): {"upvotes": 0, "votes": 0}}

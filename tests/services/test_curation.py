@@ -11,7 +11,7 @@ from sqlalchemy import select
 from moderation.models import AuditEntry, Block, Label, Question, QuestionLabel, Talk, User
 from moderation.readmodel import payloads
 from moderation.readmodel.snapshot import snapshot
-from moderation.readmodel.views import AUDIENCE, MODERATOR, PODIUM, STAFF_FIELDS
+from moderation.readmodel.views import AUDIENCE, MODERATOR, OVERLAY, PODIUM, STAFF_FIELDS
 from moderation.services import accounts, curation, questions, retention, steps
 from moderation.services.errors import DomainError
 from tests.helpers import PASSWORD
@@ -94,9 +94,9 @@ def test_note_is_set_cleared_audited_and_only_for_moderators(session, demo, anna
     assert q.note == "Nachfragen, ob Kreis oder Gemeinde gemeint ist"
     entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "note")).one()
     assert (entry.before, entry.after, entry.username) == (None, q.note, "anna")
-    assert payloads.question(q, {}, MODERATOR)["note"] == q.note
+    assert payloads.question(q, MODERATOR, payloads.Context())["note"] == q.note
     for view in (AUDIENCE, PODIUM):
-        assert "note" not in payloads.question(q, {}, view, own=True)
+        assert "note" not in payloads.question(q, view, payloads.Context(), own=True)
     assert refused(curation.set_note, session, demo, anna, q.id, "x" * 501).detail["field"] == "note"
     curation.set_note(session, demo, anna, q.id, "   ")
     session.commit()
@@ -109,16 +109,16 @@ def test_answer_reaches_the_author_and_once_published_everybody(session, demo, a
     q = approved(session, demo, clock, anna)
     curation.set_answer(session, demo, anna, q.id, "Der Bus fährt ab Mai stündlich.", False)
     session.commit()
-    assert "answer" not in payloads.question(q, {}, AUDIENCE)
-    assert payloads.question(q, {}, AUDIENCE, own=True)["answer"] == "Der Bus fährt ab Mai stündlich."
+    assert "answer" not in payloads.question(q, AUDIENCE, payloads.Context())
+    assert payloads.question(q, AUDIENCE, payloads.Context(), own=True)["answer"] == "Der Bus fährt ab Mai stündlich."
     mine = snapshot(session, demo, AUDIENCE, clock(), "client-a")["questions"]
     theirs = snapshot(session, demo, AUDIENCE, clock(), "client-b")["questions"]
     assert mine[0]["answer"] == q.answer and "answer" not in theirs[0]
     curation.set_answer(session, demo, anna, q.id, "Der Bus fährt ab Mai stündlich.", True)
     session.commit()
-    assert payloads.question(q, {}, AUDIENCE)["answer"] == q.answer
-    assert "answer" not in payloads.question(q, {}, PODIUM)
-    assert payloads.question(q, {}, MODERATOR)["answer_published"] is True
+    assert payloads.question(q, AUDIENCE, payloads.Context())["answer"] == q.answer
+    assert "answer" not in payloads.question(q, PODIUM, payloads.Context())
+    assert payloads.question(q, MODERATOR, payloads.Context())["answer_published"] is True
     # withdrawn: empty text
     curation.set_answer(session, demo, anna, q.id, "", True)
     session.commit()
@@ -163,12 +163,12 @@ def test_block_rejects_pending_refuses_submit_and_vote_and_undo_restores(session
     assert error.code == "forbidden" and error.detail == {"blocked": True}
     assert refused(questions.set_vote, session, demo, "troll", other.id, 1).code == "forbidden"
     assert questions.set_vote(session, demo, "nice", public.id, 1).counted == [public.id]
-    blocked = {"troll"}
-    card = payloads.question(public, {}, MODERATOR, blocked=blocked)
+    blocked = frozenset({"troll"})
+    card = payloads.question(public, MODERATOR, payloads.Context(blocked=blocked))
     assert card["blocked"] is True
-    assert payloads.question(other, {}, MODERATOR, blocked=blocked)["blocked"] is False
+    assert payloads.question(other, MODERATOR, payloads.Context(blocked=blocked))["blocked"] is False
     for view in (AUDIENCE, PODIUM):
-        shown = payloads.question(public, {}, view, blocked=blocked, own=True)
+        shown = payloads.question(public, view, payloads.Context(blocked=blocked), own=True)
         assert not set(shown) & STAFF_FIELDS
         assert "troll" not in json.dumps(shown)
     # blocking again changes nothing; undo lifts the block and brings the pending question back
@@ -199,14 +199,14 @@ def test_unblock_and_its_undo(session, demo, anna, clock):
 # --- the line to the podium ------------------------------------------------------------------
 
 def test_backstage_line_is_set_cleared_audited_and_in_podium_and_moderator_snapshots(session, demo, anna, clock):
-    assert curation.set_backstage(session, demo, anna, " Noch 5 Minuten ") is True
+    assert curation.set_backstage(session, demo, anna, " Noch 5 Minuten ").backstage is True
     session.commit()
     assert (demo.backstage_text, demo.backstage_by) == ("Noch 5 Minuten", "anna")
-    assert curation.set_backstage(session, demo, anna, "Noch 5 Minuten") is False
+    assert curation.set_backstage(session, demo, anna, "Noch 5 Minuten").backstage is False
     line = {"text": "Noch 5 Minuten", "by": "anna"}
     assert snapshot(session, demo, PODIUM, clock())["backstage"] == line
     assert snapshot(session, demo, MODERATOR, clock())["backstage"] == line
-    assert "backstage" not in snapshot(session, demo, PODIUM, clock(), backstage=False)
+    assert "backstage" not in snapshot(session, demo, OVERLAY, clock())
     assert "backstage" not in snapshot(session, demo, AUDIENCE, clock(), "client-a")
     assert refused(curation.set_backstage, session, demo, anna, "x" * 201).detail["field"] == "backstage"
     curation.set_backstage(session, demo, anna, "")
