@@ -72,7 +72,8 @@ def cheap_password_hashing(monkeypatch):
     from argon2 import PasswordHasher
     hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     monkeypatch.setattr(accounts, "_hasher", hasher)
-    monkeypatch.setattr(accounts, "_DUMMY_HASH", hasher.hash("not-a-password"))
+    dummy = hasher.hash("not-a-password")
+    monkeypatch.setattr(accounts, "_dummy_hash", lambda: dummy)
 
 
 @pytest.fixture
