@@ -47,17 +47,25 @@ def postgres_url():
 
 
 def _truncate(url: str) -> None:
+    """Empty every table but Alembic's, and restart the ids."""
     engine = create_engine(url)
     with engine.begin() as conn:
-        conn.execute(text('TRUNCATE "user", series, talk, question, upvote, vote, audit_entry, talk_moderator, '
-                          'account_entry '
-                          "RESTART IDENTITY CASCADE"))
+        tables = conn.scalars(text("SELECT quote_ident(tablename) FROM pg_tables "
+                                   "WHERE schemaname = 'public' AND tablename <> 'alembic_version'")).all()
+        conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
     engine.dispose()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+def pytest_generate_tests(metafunc):
+    """Tests marked `postgres` (what depends on PostgreSQL) run on PostgreSQL and SQLite; all others
+    on SQLite only."""
+    if "database_url" in metafunc.fixturenames and metafunc.definition.get_closest_marker("postgres"):
+        metafunc.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
+
+
+@pytest.fixture
 def database_url(request, tmp_path, sqlite_template) -> str:
-    if request.param == "sqlite":
+    if getattr(request, "param", "sqlite") == "sqlite":
         path = tmp_path / "test.sqlite3"
         shutil.copy(sqlite_template, path)
         return f"sqlite:///{path}"
