@@ -7,6 +7,7 @@ import shutil
 import uuid
 
 import pytest
+from hypothesis import settings
 from sqlalchemy import create_engine, text
 
 os.environ.setdefault("ASYNC_MODE", "threading")
@@ -18,6 +19,12 @@ from moderation.extensions import db, socketio
 from moderation.services import accounts, talks
 from tests.helpers import PASSWORD, Clock, require_or_skip, signed_id
 from tests.server import postgres_database
+
+# Example counts of the fuzz tests (tests/services/test_fuzz.py): `ci`, the default, keeps them
+# meaningful in seconds; `thorough` (`make fuzz`) runs the full counts.
+settings.register_profile("ci", max_examples=40)
+settings.register_profile("thorough", max_examples=150)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 def _migrate(url: str) -> None:
