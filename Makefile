@@ -48,7 +48,7 @@ bench: install
 
 # After changing texts: extract, merge into the catalogues, then translate the .po files.
 translations: $(VENV)/.installed
-	$(BIN)/pybabel extract --no-wrap -F babel.cfg -k _l -o moderation/translations/messages.pot .
+	$(BIN)/pybabel extract --no-wrap -F babel.cfg -k _l -k N_ -o moderation/translations/messages.pot .
 	$(BIN)/pybabel update --no-wrap -i moderation/translations/messages.pot -d moderation/translations
 
 clean:
