@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from contextlib import contextmanager
 
+import pytest
 from sqlalchemy import event
 
 from moderation.extensions import db
@@ -12,6 +13,8 @@ from moderation.models import Talk
 from moderation.readmodel import publish
 from moderation.services import accounts, curation, questions
 from tests.helpers import PASSWORD
+
+pytestmark = pytest.mark.postgres  # the numbers: one UPDATE … RETURNING
 
 
 @contextmanager
