@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from .extensions import db
 from .models import User, utcnow
-from .readmodel.publish import notify_logout
+from .readmodel import access
 from .readmodel.sequence import advance
 from .readmodel.views import VIEWS
 from .services import accounts, retention
@@ -66,7 +66,7 @@ def create_user(name: str, password: str, role: str) -> None:
     accounts.log(db.session, None, "updated" if existed else "created", user, f"{role} (Kommandozeile)")
     db.session.commit()
     if existed:
-        notify_logout(user)
+        access.end_sessions(access.account(user.id), "password")
     click.echo(f"Konto {user.username} ({user.role}) gespeichert.")
 
 
@@ -79,7 +79,7 @@ def reset_password(name: str) -> None:
         raise click.ClickException(f"Kein Konto mit dem Namen {name!r}.")
     password = accounts.reset_password(db.session, None, user)
     db.session.commit()
-    notify_logout(user)
+    access.end_sessions(access.account(user.id), "password")
     click.echo(f"Neues Passwort für {user.username} (nur jetzt sichtbar): {password}")
 
 

@@ -121,7 +121,9 @@ DEFAULTS = {
     "LOGIN_WAIT_MAX": 15 * 60,
     "LIMIT_LOGIN_FAILURES_PER_ADDRESS": "30 per 10 minutes; 100 per day",
     "AUDIENCE_ID_MAX_AGE": 90 * 24 * 3600,  # seconds the audience id cookie is kept
-    "SESSION_SWEEP_SECONDS": 5,  # how often each process checks its moderator sockets' sessions
+    # how often each process checks its open moderator and podium sockets' access again (the safety
+    # net of readmodel/access.end_sessions: a CLI command without REDIS_URL is seen within this)
+    "SESSION_SWEEP_SECONDS": 2,
     # curation events of one moderator (labels, note, answer, block, unblock, backstage)
     "LIMIT_CURATE_PER_ACCOUNT": "120 per minute",
     "LIMIT_CURATE_PER_ADDRESS": "600 per minute",

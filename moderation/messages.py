@@ -67,6 +67,18 @@ def error(exc: DomainError) -> dict:
     return answer
 
 
+def session_ended() -> dict[str, str]:
+    """What a page says when its access ended, by why (services/writes.WHY)."""
+    return {
+        "logged_out": _("Sie wurden abgemeldet. Bitte melden Sie sich erneut an."),
+        "password": _("Das Passwort dieses Kontos wurde geändert. Bitte melden Sie sich mit dem neuen Passwort an."),
+        "deactivated": _("Dieses Konto wurde deaktiviert. Die Verbindung ist beendet."),
+        "role": _("Ihre Rolle wurde geändert: Sie moderieren diesen Vortrag nicht mehr. Die Verbindung ist beendet."),
+        "removed": _("Sie moderieren diesen Vortrag nicht mehr. Die Verbindung ist beendet."),
+        "podium_link": _("Dieser Podium-Link gilt nicht mehr. Bitte öffnen Sie den neuen Link."),
+    }
+
+
 def action_word(code: str, form: str = "audit") -> str:
     """An action in words (services/actions.py): `audit` for the log and the report, `done` ("ans
     Podium gegeben"), `button`. An unknown code is never shown as it is."""

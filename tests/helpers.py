@@ -42,6 +42,12 @@ def events(client, namespace: str, name: str | None = None) -> list:
     return [e for e in got if name is None or e["name"] == name]
 
 
+def ended_with(client, namespace: str) -> list[dict]:
+    """What a test client heard of `session_ended` (readable after the server closed it too)."""
+    return [pkt["args"][0] for pkt in client.queue
+            if pkt["namespace"] == namespace and pkt["name"] == "session_ended"]
+
+
 def submit(client, text: str, name: str | None = None, msg_id: str | None = None) -> dict:
     return client.emit("submit", {"text": text, "name": name, "client_msg_id": msg_id or str(uuid.uuid4())},
                        namespace="/audience", callback=True)

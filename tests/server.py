@@ -268,6 +268,56 @@ class _FormParser(html.parser.HTMLParser):
             self.current = None
 
 
+class _Fields(html.parser.HTMLParser):
+    """The fields of one form, as a browser would send them unchanged."""
+
+    def __init__(self, action: str):
+        super().__init__()
+        self.action = action
+        self.inside = False
+        self.fields: list[tuple[str, str]] = []
+        self.select: str | None = None
+        self.textarea: str | None = None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "form":
+            self.inside = (a.get("action") or "") == self.action
+        elif not self.inside:
+            return
+        elif tag == "input" and a.get("name"):
+            kind = (a.get("type") or "text").lower()
+            if kind not in ("checkbox", "radio") or "checked" in a:
+                self.fields.append((a["name"], a.get("value") or ("y" if kind == "checkbox" else "")))
+        elif tag == "select":
+            self.select = a.get("name")
+        elif tag == "option" and self.select and "selected" in a:
+            self.fields.append((self.select, a.get("value") or ""))
+        elif tag == "textarea":
+            self.textarea = a.get("name")
+            self.fields.append((self.textarea or "", ""))
+
+    def handle_data(self, data):
+        if self.inside and self.textarea:
+            name, text = self.fields[-1]
+            self.fields[-1] = (name, text + data)
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self.inside = False
+        elif tag == "select":
+            self.select = None
+        elif tag == "textarea":
+            self.textarea = None
+
+
+def form_fields(page: str, action: str) -> list[tuple[str, str]]:
+    """The fields of the form posting to `action` on a page (checked boxes, selected options)."""
+    parser = _Fields(action)
+    parser.feed(page)
+    return parser.fields
+
+
 def login(server: Server, user: str | None = None, password: str | None = None,
           session: requests.Session | None = None) -> requests.Session:
     """Log in through the HTML form at /login as a browser would, CSRF token included."""

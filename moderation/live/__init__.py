@@ -4,32 +4,26 @@ from __future__ import annotations
 
 from flask import Flask
 
-from ..extensions import db, socketio
+from ..extensions import socketio
 from ..readmodel.group import GroupCommit
 from ..readmodel.similar import SimilarWorker
 from ..readmodel.votes import VoteBatcher
-from ..services import accounts
 from .audience import AudienceNamespace
 from .idle import close_idle_sessions
 from .moderator import ModeratorNamespace
 from .podium import PodiumNamespace
-from .sessions import SessionSweep
+from .sessions import Access
 
 
 def register(app: Flask) -> None:
-    moderators = ModeratorNamespace(ModeratorNamespace.view)
-    for namespace in (AudienceNamespace(AudienceNamespace.view), moderators, PodiumNamespace(PodiumNamespace.view)):
+    moderators, podiums = ModeratorNamespace(ModeratorNamespace.view), PodiumNamespace(PodiumNamespace.view)
+    for namespace in (AudienceNamespace(AudienceNamespace.view), moderators, podiums):
         socketio.on_namespace(namespace)
     close_idle_sessions(socketio.server, app.config["NAMESPACE_CONNECT_TIMEOUT"])
     app.extensions["vote_batcher"] = VoteBatcher(app, socketio, app.config["VOTE_FLUSH_SECONDS"])
     app.extensions["similar_worker"] = SimilarWorker(app, socketio, app.config["SIMILAR_DELAY_SECONDS"])
     app.extensions["group_commit"] = GroupCommit(app, socketio, app.config["GROUP_COMMIT_MAX"])
-    app.extensions["session_sweep"] = SessionSweep(app, socketio, moderators.connections, _still_valid,
-                                                   app.config["SESSION_SWEEP_SECONDS"])
-
-
-def _still_valid(logins: set[str]) -> set[str]:
-    try:
-        return accounts.valid_logins(db.session, logins)
-    finally:
-        db.session.rollback()
+    access = Access(app, socketio.server, {moderators.namespace: moderators, podiums.namespace: podiums},
+                    app.config["SESSION_SWEEP_SECONDS"])
+    socketio.server.manager.on_order = access.order
+    app.extensions["access"] = access

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from flask import current_app
 from flask_login import current_user
-from flask_socketio import disconnect, emit, join_room
+from flask_socketio import emit, join_room
 
 from ..extensions import db
 from ..models import Talk, User
@@ -44,7 +45,7 @@ class ModeratorNamespace(LiveNamespace):
                                         "username": user.username, "slug": talk.slug}
         join_room(MODERATOR.room(talk.id))
         join_room(rooms.user(user.id))
-        current_app.extensions["session_sweep"].start()
+        current_app.extensions["access"].start()
         log.info("moderator connected", extra={"talk": talk.id, "user": user.id})
         db.session.rollback()
         current_app.extensions["similar_worker"].mark(talk.id, [])  # questions stored before it ran
@@ -59,17 +60,20 @@ class ModeratorNamespace(LiveNamespace):
     def user(self, conn: dict[str, Any]) -> User:
         """The account behind the socket, if it still may moderate this talk; else the socket ends.
 
-        Checked at every event: a logout, a disabled account or a removed assignment on another
-        server process reaches this socket at its next event."""
+        Checked at every event too: an end of access that no order reached (readmodel/access.py)
+        ends this socket at its next event at the latest."""
         user = accounts.load(db.session, conn["login"])
-        if user is None:
-            disconnect()
-            raise DomainError("forbidden")
-        if not organiser.may_moderate(db.session, user, self.talk(conn)):
-            emit("access_ended", {"talk": conn["slug"]}, to=self.sid())
-            disconnect()
+        why = "logged_out" if user is None else \
+            None if organiser.may_moderate(db.session, user, self.talk(conn)) else "removed"
+        if user is None or why is not None:
+            current_app.extensions["access"].end(self.namespace, self.sid(), why)
             raise DomainError("forbidden")
         return user
+
+    def ended(self, conns: Mapping[str, dict[str, Any]]) -> dict[str, str]:
+        """Of these sockets, those whose login is void or whose account no longer moderates the talk."""
+        return organiser.ended_moderation(db.session, {sid: (conn["login"], conn["talk_id"])
+                                                       for sid, conn in conns.items()})
 
     @acknowledged(events.Empty)
     def on_resync(self, conn: dict[str, Any], event: events.Empty) -> dict[str, Any]:

@@ -1,60 +1,63 @@
-"""Ending a staff account's sessions on every server process.
+"""Ending access on every server process (the orders come from readmodel/access.end_sessions).
 
-A logout, password reset, role change or deactivation bumps the account's session epoch, commits,
-and then emits `logged_out` to the account's room (publish.notify_logout). The client managers
-below treat that event as an order: each process that delivers it disconnects the room's sockets
-right after. With REDIS_URL the event travels through the same queue channel as every broadcast,
-so any broadcast published after it reaches the other processes after their sockets are gone.
+The client managers below carry the orders: each process that receives one — through the Redis
+queue with REDIS_URL, else the process that sent it — checks the named sockets it holds against
+the database again (`Access.check`) and closes those whose access ended, telling them why
+(`session_ended {why}`). An order travels in the same channel as every broadcast, so a broadcast
+published after it reaches the other processes after those sockets are gone.
 
-A sweep (SessionSweep) also checks the epochs of every open moderator socket every few seconds:
-it catches what the queue cannot carry (a CLI command without REDIS_URL, a message lost while a
-process was reconnecting to Redis).
+A sweep (`Access.sweep`) checks every open moderator and podium socket the same way every few
+seconds: it catches what the queue cannot carry (a CLI command without REDIS_URL, a message lost
+while a process was reconnecting to Redis).
 """
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
 
 import socketio
 from flask import Flask
-from flask_socketio import SocketIO
 
-from ..readmodel.publish import LOGGED_OUT
-from ..readmodel.views import MODERATOR
-
-NAMESPACE = MODERATOR.namespace
-ROOM_PREFIX = "user:"  # rooms.user(id)
+from ..extensions import begin_read_only, db
+from ..readmodel.access import ENDED, ORDER
+from ..workers.loop import Loop
 
 log = logging.getLogger("fragerunde.live")
+Order = Callable[[str, str, dict[str, Any]], None]  # (namespace, room, {why})
 
 
-def _end_sessions(manager: socketio.Manager, event: str, namespace: str | None, room: object) -> None:
-    if event != LOGGED_OUT or namespace != NAMESPACE or not isinstance(room, str) or not room.startswith(ROOM_PREFIX):
-        return
-    for sid, _eio_sid in list(manager.get_participants(namespace, room)):
-        manager.server.disconnect(sid, namespace=namespace, ignore_queue=True)
+class Orders:
+    """A client manager that hands orders to end sessions to `on_order` instead of delivering them."""
+
+    on_order: Order | None = None
+
+    def _order(self, namespace: object, room: object, data: object) -> None:
+        if self.on_order is not None and isinstance(namespace, str) and isinstance(room, str) \
+                and isinstance(data, dict):
+            self.on_order(namespace, room, data)
 
 
-class LocalManager(socketio.Manager):
-    """One process: `logged_out` to an account's room disconnects its sockets here."""
+class LocalManager(Orders, socketio.Manager):
+    """One process."""
 
     def emit(self, event: str, data: Any, namespace: str, room: Any = None, skip_sid: Any = None,
              callback: Any = None, to: Any = None, **kwargs: Any) -> Any:
-        result = super().emit(event, data, namespace, room=room, skip_sid=skip_sid, callback=callback,
-                              to=to, **kwargs)
-        _end_sessions(self, event, namespace, to or room)
-        return result
+        if event == ORDER:
+            return self._order(namespace, to or room, data)
+        return super().emit(event, data, namespace, room=room, skip_sid=skip_sid, callback=callback,
+                            to=to, **kwargs)
 
 
-class QueueManager(socketio.RedisManager):
-    """Several processes over Redis: each one disconnects its own sockets of the account when the
-    `logged_out` emit reaches it through the queue (its own emits are handled here too)."""
+class QueueManager(Orders, socketio.RedisManager):
+    """Several processes over Redis: every process (the sender too) handles each order here."""
 
     def _handle_emit(self, message: dict) -> None:
-        super()._handle_emit(message)
-        _end_sessions(self, message.get("event", ""), message.get("namespace"), message.get("room"))
+        if message.get("event") == ORDER:
+            data = message.get("data")
+            return self._order(message.get("namespace"), message.get("room"),
+                               data[0] if isinstance(data, list) and data else data)
+        return super()._handle_emit(message)
 
 
 def client_manager(redis_url: str | None, channel: str) -> socketio.Manager:
@@ -65,47 +68,64 @@ def client_manager(redis_url: str | None, channel: str) -> socketio.Manager:
     return LocalManager()
 
 
-class SessionSweep:
-    """Every `interval` seconds, disconnect open moderator sockets whose session is no longer valid.
+class Guarded(Protocol):
+    """A namespace whose sockets' access can end: its connection table, and which of the given
+    sockets may no longer stay, with why (read in an app context)."""
 
-    `connections` maps a socket id to its connection dict (with "login": Flask-Login's id);
-    `still_valid(logins)` answers which of those ids still load an account."""
+    connections: dict[str, dict[str, Any]]
 
-    def __init__(self, app: Flask, socketio_ext: SocketIO, connections: dict[str, dict],
-                 still_valid: Callable[[set[str]], set[str]], interval: float):
+    def ended(self, conns: Mapping[str, dict[str, Any]]) -> dict[str, str]: ...
+
+
+class Access:
+    """Checks open sockets again and closes those whose access ended (orders and the sweep)."""
+
+    def __init__(self, app: Flask, server: socketio.Server, namespaces: Mapping[str, Guarded],
+                 sweep_every: float):
         self.app = app
-        self.socketio = socketio_ext
-        self.connections = connections
-        self.still_valid = still_valid
-        self.interval = interval
-        self.started = False
-        self.lock = threading.Lock()
+        self.server = server
+        self.namespaces = namespaces
+        self.sweeper = Loop("session sweep", server, self._sweep, sweep_every)
 
     def start(self) -> None:
-        with self.lock:
-            if self.started or self.interval <= 0:
-                return
-            self.started = True
-        self.socketio.start_background_task(self._run)
+        """Sweep from now on (with the first guarded socket); never with SESSION_SWEEP_SECONDS 0."""
+        if self.sweeper.every > 0:
+            self.sweeper.start()
 
-    def _run(self) -> None:
-        while True:
-            self.socketio.sleep(self.interval)
+    def order(self, namespace: str, room: str, data: dict[str, Any]) -> None:
+        """An order to end sessions reached this process: check its sockets in that room."""
+        sids = [sid for sid, _eio in self.server.manager.get_participants(namespace, room)]
+        why = data.get("why")
+        self.check(namespace, sids, why if isinstance(why, str) else None)
+
+    def check(self, namespace: str, sids: list[str], why: str | None = None) -> int:
+        """Close those of these sockets whose access ended; `why` (else the check's own reason)."""
+        guarded = self.namespaces.get(namespace)
+        if guarded is None:
+            return 0
+        conns = {sid: conn for sid in sids if (conn := guarded.connections.get(sid)) is not None}
+        if not conns:
+            return 0
+        with self.app.app_context():  # a session of its own, reading only: the sender may hold one
             try:
-                self.sweep()
-            except Exception:  # a failed sweep must not stop later ones
-                log.exception("session sweep failed")
+                begin_read_only(db.session)
+                ended = guarded.ended(conns)
+            finally:
+                db.session.rollback()
+        for sid, reason in ended.items():
+            self.end(namespace, sid, why or reason)
+        if ended:
+            log.info("sessions ended", extra={"ns": namespace, "sockets": len(ended), "why": why or "sweep"})
+        return len(ended)
+
+    def end(self, namespace: str, sid: str, why: str) -> None:
+        """Tell one socket of this process why its access ended, then close it."""
+        self.server.emit(ENDED, {"why": why}, to=sid, namespace=namespace, ignore_queue=True)
+        self.server.disconnect(sid, namespace=namespace, ignore_queue=True)
 
     def sweep(self) -> int:
-        """Disconnect the sockets of ended sessions; returns how many."""
-        open_sockets = {sid: conn["login"] for sid, conn in list(self.connections.items()) if "login" in conn}
-        if not open_sockets:
-            return 0
-        with self.app.app_context():
-            valid = self.still_valid(set(open_sockets.values()))
-        ended = [sid for sid, login in open_sockets.items() if login not in valid]
-        for sid in ended:
-            self.socketio.server.disconnect(sid, namespace=NAMESPACE)
-        if ended:
-            log.info("ended sessions disconnected", extra={"sockets": len(ended)})
-        return len(ended)
+        """Check every open socket of the guarded namespaces; how many were closed."""
+        return sum(self.check(namespace, list(guarded.connections)) for namespace, guarded in self.namespaces.items())
+
+    def _sweep(self) -> None:
+        self.sweep()

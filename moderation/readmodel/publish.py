@@ -13,12 +13,13 @@ from typing import Any
 from flask import current_app
 
 from ..extensions import db, socketio
-from ..models import Talk, User
+from ..models import Talk
 from ..services import DbSession
-from ..services.writes import Changed, Write
-from . import payloads, rooms
+from ..services.writes import Changed, Sessions, Write
+from . import payloads
+from .access import end_sessions
 from .sequence import advance
-from .views import MODERATOR, VIEWS, View
+from .views import VIEWS, View
 
 # Changes after which a question's similar-question suggestions are computed again.
 SUGGESTED_FROM = frozenset({"text", "status", "merged_into"})
@@ -31,6 +32,7 @@ class Outbox:
     counted: list[int] = field(default_factory=list)  # questions whose vote counts changed
     told: dict[str, int] = field(default_factory=dict)  # view name -> the seq it was told this under
     questions: list[int] = field(default_factory=list)  # written questions: suggestions to compute
+    ended: list[tuple[Sessions, str]] = field(default_factory=list)  # screens whose access ended
 
     def add(self, event: str, data: dict[str, Any], room: str, namespace: str) -> None:
         self.messages.append((event, data, room, namespace))
@@ -44,6 +46,8 @@ class Outbox:
                 batcher.mark(self.talk_id, question_id)
         if self.questions and self.talk_id is not None:
             current_app.extensions["similar_worker"].mark(self.talk_id, self.questions)
+        for who, why in self.ended:
+            end_sessions(who, why)
 
 
 def _hears(view: View, write: Write) -> list[Changed]:
@@ -54,7 +58,7 @@ def outbox(session: DbSession, talk: Talk, write: Write, now: datetime) -> Outbo
     """What each view learns of a write, under that view's next seq; a view whose payloads the
     write leaves as they were hears nothing (an author hears of their own question under the
     audience's current seq)."""
-    box = Outbox(talk_id=talk.id, counted=list(write.counted))
+    box = Outbox(talk_id=talk.id, counted=list(write.counted), ended=list(write.ended))
     box.questions = [c.question.id for c in write.changed
                      if c.new or c.status_changed or c.fields is None or c.fields & SUGGESTED_FROM]
     heard = {view.name: _hears(view, write) for view in VIEWS}
@@ -96,11 +100,3 @@ def commit(box: Outbox) -> None:
     db.session.commit()
     box.send()
 
-
-LOGGED_OUT = "logged_out"
-
-
-def notify_logout(user: User) -> None:
-    """After the account's session epoch changed (and was committed): its open moderator sockets
-    hear `logged_out` and are disconnected, on every server process (live/sessions.py)."""
-    socketio.emit(LOGGED_OUT, {}, to=rooms.user(user.id), namespace=MODERATOR.namespace)

@@ -4,16 +4,19 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
+from typing import TypeVar
 
 from sqlalchemy import delete, func, select, update
 
 from ..models import Question, Talk, TalkModerator, User
-from . import DbSession
+from . import DbSession, accounts
 from .audit import record
 from .errors import DomainError
 from .talks import new_podium_token
 from .windows import BERLIN, is_open
-from .writes import Write
+from .writes import Sessions, Write
+
+K = TypeVar("K")
 
 SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 STATES = ("planned", "open", "ended")
@@ -39,8 +42,7 @@ class TalkInput:
 class Saved:
     talk: Talk
     created: bool
-    write: Write  # talk_changed when open pages show something that changed
-    removed_moderators: list[int]
+    write: Write  # talk_changed when open pages show something that changed; `ended`: who was removed
 
     @property
     def live_changed(self) -> bool:
@@ -99,8 +101,9 @@ def save(session: DbSession, talk: Talk | None, data: TalkInput, by: User) -> Sa
     record(session, talk, by, "talk_created" if created else "talk_changed", before=before,
            after=describe(session, talk))
     live_after = (talk.starts_at, talk.ends_at, talk.audience_votes, talk.title, talk.early_questions)
-    write = Write(talk_changed=not created and live_before != live_after)
-    return Saved(talk, created, write, removed)
+    write = Write(talk_changed=not created and live_before != live_after,
+                  ended=[(Sessions("account", user_id), "removed") for user_id in removed])
+    return Saved(talk, created, write)
 
 
 def describe(session: DbSession, talk: Talk) -> str:
@@ -135,12 +138,36 @@ def may_moderate(session: DbSession, user: User, talk: Talk) -> bool:
 
     A talk nobody is assigned to yet is open to every moderator, so that talks from before
     assignments existed (and the seed's `demo`) keep their moderators."""
-    if not user.active:
-        return False
-    if user.is_admin:
-        return True
-    assigned = set(session.scalars(select(TalkModerator.user_id).where(TalkModerator.talk_id == talk.id)))
-    return not assigned or user.id in assigned
+    return _moderates(user, _assigned(session, {talk.id})[talk.id])
+
+
+def _moderates(user: User, assigned: set[int]) -> bool:
+    return user.active and (user.is_admin or not assigned or user.id in assigned)
+
+
+def _assigned(session: DbSession, talk_ids: set[int]) -> dict[int, set[int]]:
+    """Per talk, the ids of the accounts assigned to moderate it."""
+    result: dict[int, set[int]] = {talk_id: set() for talk_id in talk_ids}
+    for talk_id, user_id in session.execute(select(TalkModerator.talk_id, TalkModerator.user_id)
+                                            .where(TalkModerator.talk_id.in_(talk_ids))):
+        result[talk_id].add(user_id)
+    return result
+
+
+def ended_moderation(session: DbSession, seats: dict[K, tuple[str, int]]) -> dict[K, str]:
+    """Of these seats at a talk's queue (a login id, a talk id), those whose access ended, and why:
+    `logged_out` (the login no longer loads an active account: logged out, new password,
+    deactivated) or `removed` (the account no longer moderates the talk). Three statements."""
+    users = {user.get_id(): user for user in accounts.load_all(session, {login for login, _ in seats.values()})}
+    assigned = _assigned(session, {talk_id for _, talk_id in seats.values()})
+    ended: dict[K, str] = {}
+    for key, (login, talk_id) in seats.items():
+        user = users.get(login)
+        if user is None:
+            ended[key] = "logged_out"
+        elif not _moderates(user, assigned[talk_id]):
+            ended[key] = "removed"
+    return ended
 
 
 def state(talk: Talk, now: datetime) -> str:
@@ -161,12 +188,12 @@ def question_counts(session: DbSession) -> dict[int, dict[str, int]]:
     return result
 
 
-def rotate_podium_token(session: DbSession, talk: Talk, by: User) -> str:
-    """A new podium link: the old one stops working at once."""
+def rotate_podium_token(session: DbSession, talk: Talk, by: User) -> Write:
+    """A new podium link: the old one stops working at once, and the screens open with it close."""
     talk.podium_token = new_podium_token()
-    record(session, talk, by, "podium_link", after="erneuert")
+    step = record(session, talk, by, "podium_link", after="erneuert")
     session.flush()
-    return talk.podium_token
+    return Write(ended=[(Sessions("podium", talk.id), "podium_link")], step=step)
 
 
 def note_audience(session: DbSession, talk_id: int, connected: int) -> None:

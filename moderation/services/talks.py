@@ -55,6 +55,12 @@ def by_podium_token(session: DbSession, token: object) -> Talk:
     return talk
 
 
+def podium_tokens(session: DbSession, talk_ids: set[int]) -> dict[int, str]:
+    """The podium token of each of these talks (one statement)."""
+    return {talk_id: token for talk_id, token in
+            session.execute(select(Talk.id, Talk.podium_token).where(Talk.id.in_(talk_ids)))}
+
+
 def seed(session: DbSession, now: datetime) -> list[str]:
     """Idempotent: the series, its four talks, and a talk `demo` that is open now."""
     done: list[str] = []

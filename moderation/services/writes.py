@@ -4,7 +4,7 @@ publish after commit (readmodel/publish.py). Each view decides from it what it h
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from ..models import AuditEntry, Question
 
@@ -34,6 +34,20 @@ class Changed:
         return self.old_status != self.question.status
 
 
+# Why open screens lose access (the page says it in words: messages.session_ended).
+WHY = ("logged_out", "password", "deactivated", "role", "removed", "podium_link")
+
+
+@dataclass(frozen=True)
+class Sessions:
+    """Open screens whose access may have ended: every moderator socket of one account
+    (`account`, a user id), or the podium screens and overlays of one talk (`podium`, a talk id).
+    Each is checked again; those that may stay, stay (readmodel/access.py)."""
+
+    kind: Literal["account", "podium"]
+    id: int
+
+
 @dataclass
 class Write:
     """What one request did.
@@ -42,14 +56,17 @@ class Write:
     `changed` lists the questions it changed (published as one change; empty: nothing changed, a
     repeat or a resend), `talk_changed` the talk's payload, `backstage` the line to the podium,
     `counted` the questions whose vote counts changed (those travel in coalesced batches, not as a
-    change). `step` is the audit entry of the moderator's action (moderators hear who did what);
-    an undo's `undone` is the step it took back, named as the moderator was shown it."""
+    change), `ended` the screens whose access it may have ended, and why (a moderator removed from
+    the talk, a renewed podium link). `step` is the audit entry of the moderator's action
+    (moderators hear who did what); an undo's `undone` is the step it took back, named as the
+    moderator was shown it."""
 
     question: Question | None = None
     changed: list[Changed] = field(default_factory=list)
     talk_changed: bool = False
     backstage: bool = False
     counted: list[int] = field(default_factory=list)
+    ended: list[tuple[Sessions, str]] = field(default_factory=list)
     step: AuditEntry | None = None
     undone: dict[str, Any] | None = None
 

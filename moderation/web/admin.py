@@ -12,10 +12,11 @@ from wtforms.fields.choices import SelectChoice
 from ..clock import now
 from ..extensions import db
 from ..models import AuditEntry, Series, Talk, User
+from ..readmodel import access, publish
 from ..services import accounts, organiser
 from ..services import talks as talk_service
 from ..services.errors import DomainError
-from . import announce, words
+from . import words
 from .admin_forms import ActionForm, RoleForm, TalkForm, UserForm
 from .exports import csv_response
 from .lookup import public_url, talk_or_404
@@ -94,7 +95,7 @@ def _save_talk(talk: Talk | None):
             getattr(form, field).errors = [*getattr(form, field).errors, words()]
         else:
             slug = saved.talk.slug
-            announce.talk_saved(saved, now())
+            publish.commit(publish.outbox(db.session, saved.talk, saved.write, now()))
             flash(_("Gespeichert."), "success")
             return redirect(url_for("admin.talk", slug=slug), 303)
     status = 400 if request.method == "POST" else 200
@@ -127,9 +128,7 @@ def rotate_podium(slug: str):
     talk = talk_or_404(slug)
     if not ActionForm().validate_on_submit():
         abort(400)
-    organiser.rotate_podium_token(db.session, talk, _me())
-    db.session.commit()
-    announce.podium_revoked(talk.id)
+    publish.commit(publish.outbox(db.session, talk, organiser.rotate_podium_token(db.session, talk, _me()), now()))
     flash(_("Neuer Podium-Link. Der alte funktioniert nicht mehr."), "success")
     return redirect(url_for("admin.talk", slug=talk.slug), 303)
 
@@ -208,7 +207,7 @@ def set_active(user_id: int):
         return _refused(exc)
     db.session.commit()
     if not active:
-        announce.account_ended(user.id)
+        access.end_sessions(access.account(user.id), "deactivated")
     flash(_("Konto %(name)s aktiviert.", name=user.username) if active
           else _("Konto %(name)s deaktiviert.", name=user.username), "success")
     return redirect(url_for("admin.users"), 303)
@@ -223,6 +222,7 @@ def set_role(user_id: int):
     except DomainError as exc:
         return _refused(exc)
     db.session.commit()
+    access.end_sessions(access.account(user.id), "role")  # a former admin keeps only the talks assigned
     flash(_("Rolle von %(name)s gespeichert.", name=user.username), "success")
     return redirect(url_for("admin.users"), 303)
 
@@ -233,7 +233,7 @@ def reset_password(user_id: int):
     user = _account(user_id)
     password = accounts.reset_password(db.session, _me(), user)
     db.session.commit()
-    announce.account_ended(user.id)
+    access.end_sessions(access.account(user.id), "password")
     return _users_page(shown_password=(user.username, password))
 
 

@@ -6,7 +6,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from ..extensions import db
 from ..messages import message
-from ..readmodel.publish import notify_logout
+from ..readmodel import access
 from ..services import accounts
 from .forms import LoginForm
 
@@ -55,9 +55,9 @@ def login():
 @login_required
 def logout():
     user = current_user._get_current_object()
-    accounts.end_sessions(db.session, user)
+    accounts.log_out_everywhere(db.session, user)
     db.session.commit()
-    notify_logout(user)
+    access.end_sessions(access.account(user.id), "logged_out")
     logout_user()
     flash(_("Sie sind abgemeldet."), "success")
     return redirect(url_for("auth.login"), 303)

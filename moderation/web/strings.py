@@ -19,6 +19,5 @@ def common() -> dict[str, object]:
         "reconnecting": _("Verbindung unterbrochen – neuer Versuch…"),
         "reconnected": _("Wieder verbunden, alles aktuell."),
         "loggedOut": _("Sie wurden abgemeldet. Bitte melden Sie sich erneut an."),
-        "accessEnded": _("Sie moderieren diesen Vortrag nicht mehr. Die Verbindung ist beendet."),
-        "revoked": _("Dieser Podium-Link gilt nicht mehr. Bitte öffnen Sie den neuen Link."),
+        "sessionEnded": messages.session_ended(),
     }

@@ -887,6 +887,7 @@
     auth: function () { return { talk: S.talk }; },
     onConnect: refreshStep,
     onRefused: function () { toast(C.loggedOut, true); },
+    onEnded: function (text) { toast(text, true); },
     on: {
       snapshot: function (data) {
         talk = data.talk;
@@ -920,13 +921,6 @@
         if (data.user) editingBy[data.question_id] = data.user; else delete editingBy[data.question_id];
         var card = cards[data.question_id];
         if (card && questions[data.question_id]) fill(card, questions[data.question_id]);
-      },
-      logged_out: function () { live.socket.disconnect(); toast(C.loggedOut, true); },
-      access_ended: function (data) {
-        if (data.talk !== S.talk) return;
-        live.socket.disconnect();
-        toast(C.accessEnded, true);
-        document.getElementById("connection").textContent = C.accessEnded;
       }
     }
   });

@@ -75,18 +75,18 @@
   window.addEventListener("resize", fit);
   if (document.fonts && document.fonts.ready) document.fonts.ready.then(fit);
 
-  function revoked() {
+  function revoked(text) {
     questions = {};
     render();
-    empty.textContent = Live.common.revoked;
+    empty.textContent = typeof text === "string" && text ? text : Live.common.sessionEnded.podium_link;
   }
 
   var live = Live.connect({
     namespace: "/podium",
     auth: function () { return S.overlay ? { token: S.token, overlay: true } : { token: S.token }; },
-    onRefused: revoked,
+    onRefused: function () { revoked(); },
+    onEnded: revoked,
     on: {
-      revoked: function () { live.socket.disconnect(); revoked(); },
       snapshot: function (data) {
         talk = data.talk;
         questions = Live.byId(data.questions);

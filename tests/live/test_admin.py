@@ -7,10 +7,10 @@ from datetime import UTC, timedelta
 import pytest
 from sqlalchemy import select
 
-from moderation.extensions import db
+from moderation.extensions import db, socketio
 from moderation.models import Talk, TalkModerator
 from moderation.services import accounts, organiser, talks
-from tests.helpers import PASSWORD, events, submit
+from tests.helpers import PASSWORD, ended_with, events, submit
 
 
 def mod(client, event: str, data: dict) -> dict:
@@ -79,9 +79,8 @@ def test_removed_assignment_ends_the_open_socket_and_says_why(app, chefin, moder
     response = chefin.post("/admin/talks/demo", data=demo_form(app, moderators=[user_id(app, "anna")]))
     assert response.status_code == 303
     assert not moderator.is_connected("/moderator")
-    assert elsewhere.is_connected("/moderator")
-    # what the account's pages are told: the one of `demo` shows it, the others ignore it
-    assert named(elsewhere, "/moderator", "access_ended") == [{"talk": "demo"}]
+    assert ended_with(moderator, "/moderator") == [{"why": "removed"}]  # its page says why
+    assert elsewhere.is_connected("/moderator") and ended_with(elsewhere, "/moderator") == []
     assert not moderator_client().is_connected("/moderator")
 
 
@@ -101,6 +100,27 @@ def test_disabling_an_account_closes_its_sockets(app, chefin, moderator_client):
     moderator = moderator_client()
     assert chefin.post(f"/admin/users/{user_id(app, 'mod')}/active", data={"active": "0"}).status_code == 303
     assert not moderator.is_connected("/moderator")
+    assert ended_with(moderator, "/moderator") == [{"why": "deactivated"}]
+
+
+def test_a_demoted_admin_keeps_only_the_talks_assigned(app, chefin, login, moderator_client):
+    """A role change ends what the account may no longer see, on one process too: an admin made a
+    moderator loses the feed of a talk others moderate, and keeps the talks it may still moderate
+    (assigned to it, or assigned to nobody)."""
+    with app.app_context():
+        zweite = accounts.create_or_update(db.session, "zweite", PASSWORD, "admin")
+        organiser.assign(db.session, talks.by_slug(db.session, "mobilitaet"), [zweite.id])
+        db.session.commit()
+    assign(app, "anna")
+    other = login("zweite")
+    on_demo, on_wohnen, on_own = (moderator_client(slug, http=other) for slug in ("demo", "wohnen", "mobilitaet"))
+    assert all(c.is_connected("/moderator") for c in (on_demo, on_wohnen, on_own))  # an admin: everywhere
+    response = chefin.post(f"/admin/users/{user_id(app, 'zweite')}/role", data={"role": "moderator"})
+    assert response.status_code == 303
+    assert not on_demo.is_connected("/moderator") and ended_with(on_demo, "/moderator") == [{"why": "role"}]
+    for kept in (on_wohnen, on_own):
+        assert kept.is_connected("/moderator") and ended_with(kept, "/moderator") == []
+    assert other.get("/moderate/wohnen").status_code == 200 and other.get("/moderate/demo").status_code == 403
 
 
 def test_votes_switched_off_and_on_reach_open_pages(app, chefin, moderator_client, audience_client):
@@ -149,8 +169,10 @@ def test_renewed_podium_link_closes_open_screens(app, chefin, podium_client):
         old = talks.by_slug(db.session, "demo").podium_token
     podium = podium_client(old)
     assert podium.is_connected("/podium")
+    overlay = socketio.test_client(app, namespace="/podium", auth={"token": old, "overlay": True})
     assert chefin.post("/admin/talks/demo/podium").status_code == 303
-    assert not podium.is_connected("/podium")
+    assert not podium.is_connected("/podium") and not overlay.is_connected("/podium")
+    assert ended_with(podium, "/podium") == ended_with(overlay, "/podium") == [{"why": "podium_link"}]
     assert not podium_client(old).is_connected("/podium")
     with app.app_context():
         new = talks.by_slug(db.session, "demo").podium_token

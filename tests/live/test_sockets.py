@@ -530,7 +530,7 @@ def test_socket_of_a_logged_out_user_is_refused_on_the_next_event(app, audience_
     assert mod(moderator, "upvote", {"question_id": qid})["ok"] is True
     with app.app_context():
         from moderation.models import User
-        accounts.end_sessions(db.session, db.session.get(User, moderator_user))
+        accounts.log_out_everywhere(db.session, db.session.get(User, moderator_user))
         db.session.commit()
 
     refusal(mod(moderator, "approve", {"question_id": qid}), "forbidden")

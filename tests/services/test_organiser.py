@@ -13,6 +13,7 @@ from moderation.readmodel.snapshot import visible
 from moderation.readmodel.views import AUDIENCE
 from moderation.services import accounts, curation, demo, organiser, questions, report, talks, windows
 from moderation.services.errors import DomainError
+from moderation.services.writes import Sessions
 from tests.helpers import PASSWORD
 
 UTC = UTC
@@ -88,7 +89,7 @@ def test_saving_audits_and_reports_live_changes(session, demo_talk, people):
     off = organiser.save(session, saved.talk, talk_input(audience_votes=False, moderator_ids=[people["ben"].id]),
                          people["chefin"])
     assert off.live_changed and off.write.talk_changed and not off.write.changed
-    assert off.removed_moderators == [people["anna"].id]
+    assert off.write.ended == [(Sessions("account", people["anna"].id), "removed")]
     actions = session.scalars(select(AuditEntry.action).where(AuditEntry.talk_id == saved.talk.id)).all()
     assert actions == ["talk_created", "talk_changed", "talk_changed"]
 

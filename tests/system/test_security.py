@@ -451,7 +451,7 @@ def test_open_socket_of_a_logged_out_or_deactivated_user_is_refused(app, audienc
     # logged out through another server process: this one was not told, the next event is refused
     moderator = moderator_client()
     with app.app_context():
-        accounts.end_sessions(db.session, db.session.get(User, 1))
+        accounts.log_out_everywhere(db.session, db.session.get(User, 1))
         db.session.commit()
     refused(mod(moderator, "approve", {"question_id": qid}), "forbidden")
     assert not moderator.is_connected("/moderator")

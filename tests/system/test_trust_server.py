@@ -1,8 +1,10 @@
-"""Issue 10 against real server processes: X-Forwarded-For through TRUSTED_PROXIES (finding 3)
-and sessions that end on every process at once, through Redis (finding 5)."""
+"""Against real server processes: X-Forwarded-For through TRUSTED_PROXIES, and access that ends on
+every process at once, through Redis (a logout, a new password, a removed moderator, a demoted
+admin, a renewed podium link)."""
 from __future__ import annotations
 
 import re
+import time
 import uuid
 
 import pytest
@@ -10,7 +12,7 @@ import requests
 import socketio
 
 from tests.helpers import require_or_skip
-from tests.server import Server, has_question, new_msg_id, ok, wait_until
+from tests.server import Live, Server, form_fields, has_question, new_msg_id, ok, wait_until
 
 pytestmark = pytest.mark.server
 
@@ -131,3 +133,99 @@ def test_without_redis_a_command_line_reset_still_ends_open_sockets(make_server)
     assert disconnected(mod, timeout=15), "the sweep did not close the socket of a reset account"
     refused_everywhere([srv], session)
     assert wait_until(lambda: mod.disconnects == 1, 1)
+
+
+# -- access that ends on one process ends on the other within 2 s ------------------------------------
+PW = "Kollegin-geheim-1"
+
+
+def admin_post(srv: Server, session: requests.Session, page: str, action: str, **changes) -> None:
+    """Send a form of an admin page as a browser would, with some fields changed (a list: all values)."""
+    fields = form_fields(session.get(srv.url + page, timeout=10).text, action)
+    assert fields, f"no form posting to {action} on {page}"
+    data = [(name, value) for name, value in fields if name not in changes]
+    for name, value in changes.items():
+        data += [(name, v) for v in (value if isinstance(value, list) else [value])]
+    r = session.post(srv.url + action, data=data, headers={"Origin": srv.origin}, timeout=10, allow_redirects=False)
+    assert r.status_code == 303, (action, r.status_code)
+
+
+def account_id(srv: Server, session: requests.Session, name: str) -> str:
+    page = session.get(f"{srv.url}/admin/users", timeout=10).text
+    return re.search(r'<span id="user-(\d+)" class="visually-hidden">' + re.escape(name) + "</span>", page).group(1)
+
+
+def ended_within(client, why: str, seconds: float = 2.0) -> float:
+    """How long until the socket heard `session_ended {why}` and was closed (at most `seconds`)."""
+    start = time.monotonic()
+    heard = client.wait_for(lambda n, d: n == "session_ended", seconds)
+    assert heard is not None, "the socket heard no session_ended"
+    assert heard[2] == {"why": why}, heard[2]
+    assert client.wait_state(lambda c: c.disconnects >= 1, max(0.1, seconds - (time.monotonic() - start)))
+    return time.monotonic() - start
+
+
+def hears_nothing_more(client, *, after: int) -> None:
+    assert [e[1] for e in client.events[after:] if e[1] not in ("session_ended",)] == []
+
+
+def test_a_moderator_removed_from_the_talk_on_one_process_is_cut_off_on_the_other(two_processes):
+    a, b = two_processes
+    for name in ("kollegin", "bleibt"):
+        a.cli("create-user", name, "--password", PW, "--role", "moderator")
+    admin = a.login()
+    ids = {name: account_id(a, admin, name) for name in ("kollegin", "bleibt")}
+    admin_post(a, admin, "/admin/talks/demo", "/admin/talks/demo", moderators=list(ids.values()))
+    removed, stays = (b.moderator(b.login(name, PW)) for name in ("kollegin", "bleibt"))
+    for client in (removed, stays):
+        assert client.wait_for(lambda n, d: n == "snapshot", 10)
+
+    admin_post(a, admin, "/admin/talks/demo", "/admin/talks/demo", moderators=[ids["bleibt"]])
+    ended_within(removed, "removed")
+    mark = len(removed.events)
+    text = f"Nach dem Entfernen {uuid.uuid4().hex[:6]}"
+    assert ok(ask(a.audience(), text))
+    assert stays.wait_for(has_question(text, "pending"), 10), "the one who stays hears on"
+    hears_nothing_more(removed, after=mark)
+    assert stays.disconnects == 0
+
+
+def test_an_admin_demoted_on_one_process_loses_the_talks_of_others_on_the_other(two_processes):
+    a, b = two_processes
+    a.cli("create-user", "bleibt", "--password", PW, "--role", "moderator")
+    a.cli("create-user", "zweite", "--password", PW, "--role", "admin")
+    admin = a.login()
+    admin_post(a, admin, "/admin/talks/demo", "/admin/talks/demo", moderators=[account_id(a, admin, "bleibt")])
+    zweite = b.login("zweite", PW)
+    on_demo, on_wohnen = b.moderator(zweite), b.moderator(zweite, slug="wohnen")  # wohnen: nobody assigned
+    for client in (on_demo, on_wohnen):
+        assert client.wait_for(lambda n, d: n == "snapshot", 10)
+
+    user = account_id(a, admin, "zweite")
+    admin_post(a, admin, "/admin/users", f"/admin/users/{user}/role", role="moderator")
+    ended_within(on_demo, "role")
+    mark = len(on_demo.events)
+    assert ok(ask(a.audience(), f"Nach der Herabstufung {uuid.uuid4().hex[:6]}"))
+    time.sleep(0.5)  # what would have reached it has reached the colleague's socket by now
+    hears_nothing_more(on_demo, after=mark)
+    assert on_wohnen.connected and on_wohnen.disconnects == 0
+
+
+def test_a_podium_link_renewed_on_one_process_closes_the_screens_on_the_other(two_processes):
+    a, b = two_processes
+    token = a.podium_token()
+    screen = b.podium(token)
+    overlay = Live(b, "/podium", {"token": token, "overlay": True})
+    for client in (screen, overlay):
+        assert client.wait_for(lambda n, d: n == "snapshot", 10)
+    admin = a.login()
+    admin_post(a, admin, "/admin/talks/demo", "/admin/talks/demo/podium")
+    for client in (screen, overlay):
+        ended_within(client, "podium_link")
+    mark = len(screen.events)
+    moderator = a.moderator(admin)
+    assert ok(moderator.call("backstage", {"text": "Noch 5 Minuten"}))
+    time.sleep(0.5)
+    hears_nothing_more(screen, after=mark)
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        b.podium(token)
