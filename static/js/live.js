@@ -65,13 +65,14 @@
 
   /* options: namespace, auth (function returning the auth dict), on: {snapshot, question,
    * votes, talk, editing, ...}, onConnect, onRefused, onEnded(text, why): the server ended this
-   * page's access (`session_ended {why}`); the page stays disconnected and says why. */
+   * page's access (`session_ended {why}`); the page stays disconnected and says why (in the
+   * connection banner, unless onEnded returns true: it said so itself). */
   function connect(options) {
     var banner = new Banner();
     var seq = null;
     var early = [];  /* [event, data] received while waiting for a snapshot */
     var everConnected = false;
-    var ended = null;  /* why the server ended this page's access, in words */
+    var ended = null, endedShown = false;  /* why the server ended this page's access, in words */
     var handlers = options.on || {};
     var socket = io(options.namespace, {
       auth: function (cb) { cb(options.auth()); },
@@ -103,14 +104,16 @@
     });
     socket.on("session_ended", function (data) {
       ended = (common.sessionEnded || {})[data && data.why] || common.loggedOut;
+      endedShown = !!(options.onEnded && options.onEnded(ended, data && data.why));
       socket.disconnect();
-      banner.show(ended, "error");
-      if (options.onEnded) options.onEnded(ended, data && data.why);
     });
     socket.on("disconnect", function (reason) {
       seq = null;
       early = [];
-      if (ended) { banner.show(ended, "error"); return; }
+      if (ended) {
+        if (endedShown) banner.node && (banner.node.hidden = true); else banner.show(ended, "error");
+        return;
+      }
       if (reason === "io server disconnect") {
         banner.show(options.namespace === "/moderator" ? common.loggedOut : common.reconnecting, "warn");
         if (options.namespace !== "/moderator") socket.connect();

@@ -79,6 +79,7 @@
     questions = {};
     render();
     empty.textContent = typeof text === "string" && text ? text : Live.common.sessionEnded.podium_link;
+    return true;  // said on the screen itself, large
   }
 
   var live = Live.connect({
