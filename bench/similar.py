@@ -3,7 +3,7 @@
 Fills a talk's index with N German questions (the series fixture's 90, then variations of
 them with other places, numbers and wording), then adds 200 more one at a time and measures
 what the background worker spends per new question: index update plus the new question's
-suggestions plus those of the questions it meets (readmodel.similar.compute). Prints wall and CPU
+suggestions plus those of the questions it meets (workers.similar.compute). Prints wall and CPU
 time; asserts nothing (the target is ≤ 20 ms per new question at 1,500).
 """
 from __future__ import annotations
@@ -20,8 +20,8 @@ sys.path.insert(0, str(HERE.parent / "tests"))
 
 from similar_corpus import series_questions  # noqa: E402
 
-from moderation.readmodel.similar import compute  # noqa: E402
 from moderation.services.similar import TalkIndex  # noqa: E402
+from moderation.workers.similar import compute  # noqa: E402
 
 
 def main() -> None:

@@ -29,7 +29,7 @@ def async_mode() -> str:
 
 
 def _numbers(names: tuple[str, ...]) -> dict:
-    """The server's guard settings that the environment sets (DEFAULTS has the rest)."""
+    """Numeric settings that the environment sets (DEFAULTS has the rest)."""
     out: dict = {}
     for name in names:
         value = os.environ.get(name, "").strip()
@@ -40,6 +40,7 @@ def _numbers(names: tuple[str, ...]) -> dict:
 
 SERVER_SETTINGS = ("HEADER_TIMEOUT", "NAMESPACE_CONNECT_TIMEOUT", "CONNECTIONS_PER_ADDRESS",
                    "SERVER_CONNECTIONS", "TRUSTED_PROXIES")
+LOGIN_SETTINGS = ("LOGIN_FREE_FAILURES", "LOGIN_WAIT_FIRST", "LOGIN_WAIT_MAX")
 
 
 def from_environment(instance_path: Path) -> dict:
@@ -66,7 +67,7 @@ def from_environment(instance_path: Path) -> dict:
            if os.environ.get("SESSION_SWEEP_SECONDS") else {}),
         # any limit below, e.g. LIMIT_SUBMIT_PER_ADDRESS="40 per minute"
         **{name: value for name, value in os.environ.items() if name in DEFAULTS and name.startswith("LIMIT_")},
-        **_numbers(SERVER_SETTINGS),
+        **_numbers(SERVER_SETTINGS + LOGIN_SETTINGS),
     }
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import Flask
 
 from ..extensions import socketio
-from ..readmodel.group import GroupCommit
-from ..readmodel.similar import SimilarWorker
-from ..readmodel.votes import VoteBatcher
+from ..workers.group import GroupCommit
+from ..workers.similar import SimilarWorker
+from ..workers.votes import VoteBatcher
 from .audience import AudienceNamespace
 from .idle import close_idle_sessions
 from .moderator import ModeratorNamespace

@@ -15,11 +15,11 @@ from ..extensions import begin_read_only, db
 from ..messages import error
 from ..models import Question, Talk
 from ..readmodel import payloads, publish
-from ..readmodel.group import Work
 from ..readmodel.snapshot import snapshot
 from ..readmodel.views import View
 from ..services.errors import DomainError
 from ..services.writes import Write
+from ..workers.group import Work
 from .events import parse
 
 log = logging.getLogger("fragerunde.live")
@@ -80,7 +80,7 @@ class LiveNamespace(Namespace):
         return answer
 
     def grouped(self, conn: dict[str, Any], work: Work, savepoint: bool = True) -> dict[str, Any]:
-        """Run `work` in the next group transaction (readmodel/group.py); its answer once committed."""
+        """Run `work` in the next group transaction (workers/group.py); its answer once committed."""
         db.session.rollback()  # hold no transaction (on SQLite: the writer lock) while the writer works
         return current_app.extensions["group_commit"].run(conn["talk_id"], work, savepoint)
 

@@ -13,20 +13,20 @@ from typing import Any
 
 import socketio
 
+from ..workers.loop import Loop
+
 
 class IdleSessions:
     def __init__(self, server: socketio.Server, timeout: float):
         self.server = server
         self.timeout = timeout
         self.since: dict[str, float] = {}
-        self.started = False
+        self.sweeper = Loop("idle session sweep", server, self._sweep, every=1)
         self._handle_eio_connect = server._handle_eio_connect
         server.eio.on("connect", self.on_connect)
 
     def on_connect(self, eio_sid: str, environ: dict) -> Any:
-        if not self.started:
-            self.started = True
-            self.server.start_background_task(self.run)
+        self.sweeper.start()
         return self._handle_eio_connect(eio_sid, environ)
 
     def joined(self, eio_sid: str) -> bool:
@@ -44,13 +44,8 @@ class IdleSessions:
             self.server.eio.disconnect(sid)
         return overdue
 
-    def run(self) -> None:
-        while True:
-            self.server.sleep(1)
-            try:
-                self.sweep(time.monotonic())
-            except Exception:
-                self.server.logger.exception("idle session sweep failed")
+    def _sweep(self) -> None:
+        self.sweep(time.monotonic())
 
 
 def close_idle_sessions(server: socketio.Server, timeout: float) -> IdleSessions | None:

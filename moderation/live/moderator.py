@@ -12,7 +12,7 @@ from ..extensions import db
 from ..models import Talk, User
 from ..readmodel import payloads, rooms
 from ..readmodel.views import MODERATOR
-from ..services import accounts, curation, organiser, similar, steps, windows
+from ..services import accounts, actions, curation, organiser, similar, steps, windows
 from ..services import questions as question_service
 from ..services import talks as talk_service
 from ..services.errors import DomainError
@@ -98,26 +98,6 @@ class ModeratorNamespace(LiveNamespace):
         write = question_service.transition(db.session, talk, user, action, event.question_id,
                                             event.version, self.now())
         return self._publish_question(conn, talk, write)
-
-    @acknowledged(events.QuestionAction)
-    def on_approve(self, conn: dict[str, Any], event: events.QuestionAction) -> dict[str, Any]:
-        return self._transition(conn, event, "approve")
-
-    @acknowledged(events.QuestionAction)
-    def on_reject(self, conn: dict[str, Any], event: events.QuestionAction) -> dict[str, Any]:
-        return self._transition(conn, event, "reject")
-
-    @acknowledged(events.QuestionAction)
-    def on_forward(self, conn: dict[str, Any], event: events.QuestionAction) -> dict[str, Any]:
-        return self._transition(conn, event, "forward")
-
-    @acknowledged(events.QuestionAction)
-    def on_answered(self, conn: dict[str, Any], event: events.QuestionAction) -> dict[str, Any]:
-        return self._transition(conn, event, "answered")
-
-    @acknowledged(events.QuestionAction)
-    def on_recall(self, conn: dict[str, Any], event: events.QuestionAction) -> dict[str, Any]:
-        return self._transition(conn, event, "recall")
 
     @acknowledged(events.Edit)
     def on_edit(self, conn: dict[str, Any], event: events.Edit) -> dict[str, Any]:
@@ -226,3 +206,15 @@ class ModeratorNamespace(LiveNamespace):
         user, talk = self._curator(conn)
         write = curation.set_backstage(db.session, talk, user, event.text)
         return self.publish(talk, write, {"backstage": payloads.backstage(talk)})
+
+
+def _move(action: str) -> Any:
+    """The event handler of one status transition of the action registry (`approve`, `recall`, …)."""
+    def handler(self: ModeratorNamespace, conn: dict[str, Any], event: events.QuestionAction) -> dict[str, Any]:
+        return self._transition(conn, event, action)
+    handler.__name__ = f"on_{action}"
+    return acknowledged(events.QuestionAction)(handler)
+
+
+for _action in actions.TRANSITIONS:  # a new transition in the registry is a new event here
+    setattr(ModeratorNamespace, f"on_{_action}", _move(_action))

@@ -40,7 +40,7 @@ class View:
     own_questions: bool = False  # a snapshot also shows the client's own questions, whatever their status
     advances: bool = True  # telling it takes its next number; else it is told under the current one
     within: str | None = None  # its sockets are in that view's room too: it hears only what differs
-    vote_batches: int = 0  # vote counts go out with every n-th batch (readmodel/votes.py); 0: never
+    vote_batches: int = 0  # vote counts go out with every n-th batch (workers/votes.py); 0: never
     hears_who: bool = False  # a question change tells `by` (who) and `action` (what) too
 
     def room(self, talk_id: int) -> str:

@@ -12,8 +12,8 @@ from sqlalchemy import select
 from moderation import audience_ids
 from moderation.extensions import db, socketio
 from moderation.models import AuditEntry, Question, Talk
-from moderation.readmodel.votes import VoteBatcher
 from moderation.services import accounts, talks
+from moderation.workers.votes import VoteBatcher
 from tests.helpers import PASSWORD, events, signed_id, submit
 
 AUDIENCE_KEYS = {"id", "text", "name", "status", "upvotes", "votes", "created_at", "version", "forwarded_at"}
@@ -805,7 +805,7 @@ def test_vote_counts_reach_moderators_every_batch_and_public_screens_every_fourt
     ticks = Ticks(8, vote_once_more)
     batcher = VoteBatcher(app, ticks, 0.25)
     with pytest.raises(Ticks.Done):
-        batcher._run()
+        batcher.loop._run()
     sent = [(to.rsplit(":", 1)[1], data["counts"][str(qid)]["votes"]) for _, data, to, _ in ticks.emitted]
     assert [n for room, n in sent if room == "moderators"] == [1, 2, 3, 4, 5, 6, 7, 8]
     assert [n for room, n in sent if room == "audience"] == [4, 8]  # exact, only less often

@@ -21,9 +21,11 @@ from flask_socketio import SocketIO
 from .. import clock
 from ..extensions import begin_read_only, db
 from ..models import Question, Talk
+from ..readmodel.publish import commit, outbox
 from ..services import similar
 from ..services.similar import Suggestion, TalkIndex
 from ..services.writes import Changed, Write
+from .loop import Loop
 
 log = logging.getLogger("fragerunde.similar")
 BACKLOG_SLICE = 50
@@ -57,7 +59,7 @@ class SimilarWorker:
         self.lock = threading.Lock()
         self.working = threading.Lock()
         self.backlog = False
-        self.started = False
+        self.loop = Loop("similar suggestions", socketio, self._round, delay)
         self.runs = 0
 
     def mark(self, talk_id: int, question_ids: list[int]) -> None:
@@ -65,23 +67,17 @@ class SimilarWorker:
         No ids: bring the whole talk up to date (a moderator connected)."""
         with self.lock:
             self.pending.setdefault(talk_id, set()).update(question_ids)
-            start = not self.started and self.delay > 0
-            self.started = self.started or start
         if self.delay <= 0:
             try:
                 self.flush()
             except Exception:  # the write it follows is committed and answered regardless
                 log.exception("similar suggestions failed")
-        elif start:
-            self.socketio.start_background_task(self._run)
+        else:
+            self.loop.start()
 
-    def _run(self) -> None:
-        while True:
-            self.socketio.sleep(BACKLOG_PAUSE if self.backlog else self.delay)
-            try:
-                self.flush()
-            except Exception:  # one failed batch must not stop later ones
-                log.exception("similar suggestions failed")
+    def _round(self) -> float | None:
+        self.flush()
+        return BACKLOG_PAUSE if self.backlog else None  # the backlog yields to live traffic, but goes on
 
     def flush(self) -> None:
         with self.working:  # one round at a time: the indexes are not shared between threads
@@ -163,7 +159,6 @@ class SimilarWorker:
         if not changed_ids:
             session.commit()
             return
-        from .publish import commit, outbox  # publish hands written questions to this worker
         questions = list(session.query(Question).filter(Question.id.in_(changed_ids)))
         write = Write(questions[0], [Changed(q, q.status, SUGGESTIONS) for q in questions])
         commit(outbox(session, talk, write, clock.now()))

@@ -21,10 +21,11 @@ from flask_socketio import SocketIO
 from .. import clock
 from ..extensions import db
 from ..models import Talk
+from ..readmodel import publish
 from ..services import DbSession
 from ..services.errors import DomainError
 from ..services.writes import Write
-from . import publish
+from .loop import Loop
 
 log = logging.getLogger("fragerunde.group")
 BUSY_RETRY_AFTER = 5  # seconds: what a write withdrawn from an overfull queue tells its client
@@ -64,7 +65,8 @@ class GroupCommit:
         self.socketio = socketio
         self.max_batch = max_batch
         self.wait_seconds = wait_seconds
-        self.queue: Any = None
+        self.queue: Any = socketio.server.eio.create_queue()
+        self.writer = Loop("group commit", socketio, self._round, every=0)
         self.transactions = 0
         self.writes = 0
 
@@ -75,11 +77,8 @@ class GroupCommit:
         refuses (DomainError) only before it writes may do without (`savepoint=False`: two round
         trips less per vote on PostgreSQL). The caller must hold no transaction (on SQLite it
         would hold the writer lock)."""
-        eio = self.socketio.server.eio
-        if self.queue is None:
-            self.queue = eio.create_queue()
-            self.socketio.start_background_task(self._writer)
-        pending = _Pending(talk_id, work, eio.create_event(), savepoint=savepoint)
+        self.writer.start()
+        pending = _Pending(talk_id, work, self.socketio.server.eio.create_event(), savepoint=savepoint)
         self.queue.put(pending)
         if not pending.done.wait(self.wait_seconds):
             if pending.withdraw():  # still queued: it will never be written, so say so
@@ -91,27 +90,24 @@ class GroupCommit:
         assert pending.answer is not None
         return pending.answer
 
-    def _writer(self) -> None:
+    def _round(self) -> None:
+        """Wait for the next write, take whatever else is queued behind it, write them together."""
         empty = self.socketio.server.eio.get_queue_empty_exception()
-        while True:
-            batch = [self.queue.get()]
-            while len(batch) < self.max_batch:
-                try:
-                    batch.append(self.queue.get_nowait())
-                except empty:
-                    break
-            batch = [pending for pending in batch if pending.take()]
-            if not batch:
-                continue
+        batch = [self.queue.get()]
+        while len(batch) < self.max_batch:
             try:
+                batch.append(self.queue.get_nowait())
+            except empty:
+                break
+        batch = [pending for pending in batch if pending.take()]
+        try:
+            if batch:
                 self._write(batch)
-            except Exception:  # the writer must outlive any one batch
-                log.exception("group commit failed")
-            finally:
-                for pending in batch:
-                    if pending.answer is None and pending.error is None:
-                        pending.error = RuntimeError("not written")
-                    pending.done.set()
+        finally:  # a failed batch (the loop logs it) answers its handlers all the same
+            for pending in batch:
+                if pending.answer is None and pending.error is None:
+                    pending.error = RuntimeError("not written")
+                pending.done.set()
 
     def _write(self, batch: list[_Pending]) -> None:
         with self.app.app_context():

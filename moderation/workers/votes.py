@@ -8,7 +8,6 @@ connected, each audience batch is a thousand messages: the public screens get on
 """
 from __future__ import annotations
 
-import logging
 import threading
 
 from flask import Flask
@@ -17,13 +16,13 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import Question, Talk
+from ..readmodel.sequence import current
+from ..readmodel.views import VIEWS, View
 from ..services import questions as question_service
-from .sequence import current
-from .views import VIEWS, View
+from .loop import Loop
 
 BATCHED = tuple(view for view in VIEWS if view.vote_batches)  # the views that hear vote counts
 
-log = logging.getLogger("fragerunde.votes")
 
 
 class VoteBatcher:
@@ -33,7 +32,8 @@ class VoteBatcher:
         self.interval = interval
         self.dirty: dict[str, dict[int, set[int]]] = {view.name: {} for view in BATCHED}
         self.lock = threading.Lock()
-        self.started = False
+        self.loop = Loop("vote batches", socketio, self._tick, interval)
+        self.ticks = 0
         self.broadcasts = 0
 
     def mark(self, talk_id: int, question_id: int) -> None:
@@ -41,22 +41,14 @@ class VoteBatcher:
         with self.lock:
             for dirty in self.dirty.values():
                 dirty.setdefault(talk_id, set()).add(question_id)
-            start = not self.started and self.interval > 0
-            self.started = self.started or start
         if self.interval <= 0:
             self.flush()
-        elif start:
-            self.socketio.start_background_task(self._run)
+        else:
+            self.loop.start()
 
-    def _run(self) -> None:
-        tick = 0
-        while True:
-            self.socketio.sleep(self.interval)
-            tick += 1
-            try:
-                self.flush([view for view in BATCHED if tick % view.vote_batches == 0])
-            except Exception:  # a failed batch must not stop later ones
-                log.exception("vote batch failed")
+    def _tick(self) -> None:
+        self.ticks += 1
+        self.flush([view for view in BATCHED if self.ticks % view.vote_batches == 0])
 
     def flush(self, views: tuple[View, ...] | list[View] = BATCHED) -> int:
         """Send the given views (all: now) what changed since their last batch; the number of talks
