@@ -22,6 +22,7 @@ from .errors import DomainError
 # Open questions after the round: answered in writing (published), to be answered in writing
 # (the moderators drafted an answer), or not reached.
 IN_WRITING, LATER, NOT_REACHED = "in_writing", "later", "not_reached"
+SHOWN = ("approved", "forwarded", "answered")  # the statuses the audience saw; nothing else goes in
 YOUTUBE = ("youtube.com", "www.youtube.com", "m.youtube.com", "youtu.be")
 MAX_RECORDING_URL = 500
 # A moment this long after the scheduled end (an extended round) still gets its time; later ones
@@ -114,7 +115,7 @@ def build(session: DbSession, talk: Talk) -> Documentation:
     """The documentation as it stands: published or not (the route decides who may read it)."""
     shown = list(session.scalars(select(Question).where(
         Question.talk_id == talk.id, Question.rehearsal.is_(False),
-        Question.status.in_(("approved", "forwarded", "answered")))))
+        Question.status.in_(SHOWN))))
     doc = Documentation(talk=talk, counts=counts(session, talk))
     answered = sorted((q for q in shown if q.status == "answered"),
                       key=lambda q: (q.answered_at or talk.starts_at, q.id))
