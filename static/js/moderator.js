@@ -268,7 +268,7 @@
       var all = Object.values(questions).filter(function (q) { return q.status === s; }).length;
       var shown = Object.values(questions).filter(function (q) { return q.status === s && matches(q); }).length;
       document.querySelector('[data-count="' + s + '"]').textContent =
-        filtering() && shown !== all ? Live.fill(S.countOf, { shown: shown, all: all }) : all;
+        shown !== all ? Live.fill(S.countOf, { shown: shown, all: all }) : all;
       lists[s].parentNode.querySelector(".empty").hidden = lists[s].children.length > 0;
     });
   }

@@ -263,8 +263,8 @@ def test_the_documentation_is_404_until_an_admin_publishes_it(app, admin, clock)
     assert "<h1>Dokumentation: Demo: Fragerunde ausprobieren</h1>" in record
     assert '<a href="https://video.example.org/demo">Aufzeichnung des Vortrags</a>' in record
     index = page(app.test_client().get("/"))
-    assert '<a class="record-link" href="/t/demo/dokumentation">Dokumentation<span class="visually-hidden">: ' \
-           'Demo: Fragerunde ausprobieren</span></a>' in index
+    assert '<a class="record-link" href="/t/demo/dokumentation" aria-label="Dokumentation: ' \
+           'Demo: Fragerunde ausprobieren">Dokumentation</a>' in index
     talk_page = page(admin.get("/admin/talks/demo"))
     assert re.search(r'<input [^>]*checked id="record_published"', talk_page)
     assert 'value="https://video.example.org/demo"' in talk_page
