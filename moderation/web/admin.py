@@ -150,10 +150,7 @@ def rehearse(slug: str):
     at = now()
     if request.form.get("action") == "end":
         write, removed = rehearsal.end(db.session, talk, _me())
-        box = announce.restarted(talk, at) if write.talk_changed else None
-        db.session.commit()
-        if box is not None:
-            box.send()
+        announce.restarted(talk, write, at)
         flash(ngettext("Probelauf beendet: %(num)s Frage entfernt.", "Probelauf beendet: %(num)s Fragen entfernt.",
                        removed), "success")
         return redirect(url_for("admin.talk", slug=talk.slug), 303)

@@ -25,9 +25,9 @@ def talk_changed(talk: Talk, write: Write, now: datetime) -> None:
     publish.commit(publish.outbox(db.session, talk, write, now))
 
 
-def restarted(talk: Talk, now: datetime) -> publish.Outbox:
-    """Every open page of the talk starts over (a Probelauf ended): what to send once committed."""
-    return publish.restart(db.session, talk, now)
+def restarted(talk: Talk, write: Write, now: datetime) -> None:
+    """Commit the end of a Probelauf; every open page of the talk then starts over."""
+    publish.commit(publish.restart(db.session, talk, now) if write.talk_changed else publish.Outbox())
 
 
 def access_ended(talk_id: int, slug: str, user_id: int) -> None:

@@ -941,6 +941,7 @@
         hooks.snapshot.forEach(function (fn) { fn(data); });
         Object.values(questions).forEach(editorConflict);
         layout(firstSnapshot);
+        if (!firstSnapshot) refreshStep();  // a resync: the step to undo may be gone (a Probelauf ended)
         firstSnapshot = false;
         Object.keys(cards).forEach(function (id) { if (questions[id]) fill(cards[id], questions[id]); });
         renderTalk();

@@ -294,6 +294,15 @@ def test_the_published_documentation(server, new_context, staff_state, axe):
     no_violations(axe, report)
 
 
+@pytest.mark.parametrize("lang", ["de", "en"])
+def test_the_organisers_new_fields_have_no_axe_violations(server, new_context, staff_state, axe, lang):
+    for path in ("/admin/talks/melden", "/admin/series/kleinstaedte"):
+        page = staff_page(new_context, staff_state, f"{server.url}{path}?lang={lang}")
+        expect(page.get_by_role("textbox", name=re.compile("^(Aufzeichnung|Recording|Regeln der Fragerunde|"
+                                                           "Rules of the question round)$"))).to_be_visible()
+        no_violations(axe, page)
+
+
 def test_the_rules_next_to_the_form(server, new_context, axe):
     page = phone(new_context, server, "melden")
     page.get_by_role("link", name="Regeln der Fragerunde").click()
