@@ -361,6 +361,7 @@ def test_rehearsal_buttons_on_the_talk_page(app, admin, clock):
     assert response.status_code == 303
     text = page(admin.get("/admin/talks/demo"))
     assert "Probelauf beenden" in text and "Probelauf läuft seit" in text
+    assert '<span class="badge warn">Probelauf</span>' in page(admin.get("/admin/"))
     assert "Probelauf –" in page(app.test_client().get("/t/demo"))
     assert "Probelauf" in page(admin.get("/moderate/demo"))
     with app.app_context():
