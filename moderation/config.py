@@ -112,6 +112,8 @@ DEFAULTS = {
     "LIMIT_VOTE_PER_CLIENT": "60 per minute",
     "LIMIT_VOTE_PER_ADDRESS": "600 per minute",
     "LIMIT_VOTE_PER_ADDRESS_QUESTION": "30 per hour",  # votes given to one question from one address
+    "LIMIT_REPORT_PER_CLIENT": "10 per minute",  # "Melden": new reports (a repeat is free)
+    "LIMIT_REPORT_PER_ADDRESS": "100 per minute",
     "LIMIT_RESYNC_PER_CLIENT": "10 per minute",
     "LIMIT_RESYNC_PER_ADDRESS": "300 per minute",
     # Only wrong passwords count. Per account and address: after LOGIN_FREE_FAILURES in a day,

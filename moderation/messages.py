@@ -90,6 +90,29 @@ def status_word(status: str | None, public: bool = False) -> str:
     return translate(words.public if public else words.staff) if words else ""
 
 
+def _reasons(kind: str) -> dict[str, actions.Reason]:
+    return actions.REPORT_REASONS if kind == "report" else actions.REJECT_REASONS
+
+
+def reason_word(code: str | None, kind: str = "reject", public: bool = False) -> str:
+    """A reject (or report) reason in words; no reason, or an unknown one, is ""."""
+    reason = _reasons(kind).get(code or "")
+    return translate(reason.public if public else reason.staff) if reason else ""
+
+
+def reason_words(kind: str = "reject", public: bool = False) -> dict[str, str]:
+    """Every reason of that kind in words, by code, in the registry's order."""
+    return {code: translate(r.public if public else r.staff) for code, r in _reasons(kind).items()}
+
+
+def rejected_words(reason: str | None) -> str:
+    """What the asker reads on their own rejected question: „Nicht angenommen – nicht zum Thema“."""
+    said = reason_word(reason, public=True)
+    if not said:
+        return status_word("rejected", public=True)
+    return _("Nicht angenommen – %(reason)s", reason=said)
+
+
 def shorten(text: str, limit: int = 40) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"

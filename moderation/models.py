@@ -15,6 +15,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
     true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -82,6 +83,8 @@ class Series(Model):
     title: Mapped[str] = mapped_column(String(300))
     organisers: Mapped[str] = mapped_column(Text, default="")
     description: Mapped[str] = mapped_column(Text, default="")
+    # "Regeln der Fragerunde"; None: the default text (services/record.py).
+    rules: Mapped[str | None] = mapped_column(Text, nullable=True)
     talks: Mapped[list[Talk]] = relationship(back_populates="series", order_by="Talk.starts_at")
 
 
@@ -114,6 +117,14 @@ class Talk(Model):
     # The line to the podium ("Noch 5 Minuten"): shown on the podium screen until cleared.
     backstage_text: Mapped[str | None] = mapped_column(String(200), nullable=True)
     backstage_by: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    # "Aufzeichnung": a link to the video of the talk; the documentation links into it.
+    recording_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    # "Dokumentation veröffentlichen": /t/<slug>/dokumentation is public (404 before).
+    record_published: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # A "Probelauf" runs since then (None: none); what it changed is taken back at its end
+    # (services/rehearsal.py), with the round's state saved here at its start.
+    rehearsal_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    rehearsal_saved: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     series: Mapped[Series | None] = relationship(back_populates="talks")
 
 
@@ -157,6 +168,12 @@ class Question(Model):
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
     answer: Mapped[str | None] = mapped_column(Text, nullable=True)
     answer_published: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Why it was rejected (services/actions.REJECT_REASONS), shown while it is rejected; None: no reason given.
+    reject_reason: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    # The asker ticked "Meinen Namen in der Dokumentation nennen".
+    name_in_record: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Asked during a "Probelauf": removed when it ends, never in a report or the documentation.
+    rehearsal: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     talk: Mapped[Talk] = relationship()
     labels: Mapped[list[Label]] = relationship(secondary="question_label", lazy="selectin", order_by="Label.name")
 
@@ -198,6 +215,8 @@ class AuditEntry(Model):
     after: Mapped[str | None] = mapped_column(Text, nullable=True)
     undoes_id: Mapped[int | None] = mapped_column(ForeignKey("audit_entry.id"), nullable=True)
     undone: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Written during a "Probelauf" (a step on one of its questions, or on the round): removed at its end.
+    rehearsal: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -247,3 +266,16 @@ class DismissedSimilar(Model):
     other_id: Mapped[int] = mapped_column(ForeignKey("question.id", ondelete="CASCADE"))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"), nullable=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class QuestionReport(Model):
+    """"Melden": one audience identity (the keyed client hash) reports one public question, once,
+    for one reason (services/actions.REPORT_REASONS). Moderators see the counts; nobody sees who."""
+    __tablename__ = "question_report"
+    __table_args__ = (UniqueConstraint("question_id", "client_hash"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    talk_id: Mapped[int] = mapped_column(ForeignKey("talk.id", ondelete="CASCADE"), index=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("question.id", ondelete="CASCADE"), index=True)
+    client_hash: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -18,7 +18,7 @@ from ..readmodel import payloads, publish
 from ..readmodel.group import Work
 from ..readmodel.snapshot import snapshot
 from ..readmodel.views import View
-from ..services import blocks
+from ..services import blocks, reports
 from ..services import questions as question_service
 from ..services.errors import DomainError
 from ..services.writes import Write
@@ -74,8 +74,10 @@ class LiveNamespace(Namespace):
         if question is None:
             return None
         counts = question_service.counts(db.session, question.talk, [question.id])
-        blocked = blocks.blocked_clients(db.session, question.talk) if self.view.staff_fields else frozenset()
-        return payloads.question(question, counts, self.view, blocked=blocked)
+        staff = bool(self.view.staff_fields)
+        blocked = blocks.blocked_clients(db.session, question.talk) if staff else frozenset()
+        reported = reports.counts(db.session, question.talk, [question.id]) if staff else {}
+        return payloads.question(question, counts, self.view, blocked=blocked, reports=reported)
 
     def publish(self, talk: Talk, write: Write, answer: dict[str, Any]) -> dict[str, Any]:
         """Commit the write, then tell every view; `answer` was read before the commit expired it."""

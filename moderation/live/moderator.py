@@ -94,18 +94,19 @@ class ModeratorNamespace(LiveNamespace):
         log.info("moderator action", extra={"talk": conn["talk_id"], "action": action, "question": question_id})
         return answer
 
-    def _transition(self, conn: dict[str, Any], event: events.QuestionAction, action: str) -> dict[str, Any]:
+    def _transition(self, conn: dict[str, Any], event: events.QuestionAction | events.Reject,
+                    action: str) -> dict[str, Any]:
         user, talk = self.user(conn), self.talk(conn)
         write = question_service.transition(db.session, talk, user, action, event.question_id,
-                                            event.version, self.now())
+                                            event.version, self.now(), reason=getattr(event, "reason", None))
         return self._publish_question(conn, talk, write, action)
 
     @acknowledged(events.QuestionAction)
     def on_approve(self, conn: dict[str, Any], event: events.QuestionAction) -> dict[str, Any]:
         return self._transition(conn, event, "approve")
 
-    @acknowledged(events.QuestionAction)
-    def on_reject(self, conn: dict[str, Any], event: events.QuestionAction) -> dict[str, Any]:
+    @acknowledged(events.Reject)
+    def on_reject(self, conn: dict[str, Any], event: events.Reject) -> dict[str, Any]:
         return self._transition(conn, event, "reject")
 
     @acknowledged(events.QuestionAction)

@@ -17,8 +17,9 @@ def iso(value: datetime | None) -> str | None:
 
 
 def question(q: Question, counts: Counts, view: View, children: list[Question] | None = None, *,
-             blocked: Collection[str] = (), own: bool = False) -> dict[str, Any]:
-    """One question as `view` sees it; `own`: for its author; `blocked`: the talk's blocked clients."""
+             blocked: Collection[str] = (), own: bool = False, reports: Counts | None = None) -> dict[str, Any]:
+    """One question as `view` sees it; `own`: for its author; `blocked`: the talk's blocked
+    clients; `reports`: the reports per question and reason (services/reports.py)."""
     c = counts.get(q.id, {})
     data: dict[str, Any] = {
         "id": q.id, "text": q.text, "name": q.name, "status": q.status,
@@ -33,9 +34,18 @@ def question(q: Question, counts: Counts, view: View, children: list[Question] |
             "original_text": q.original_text, "flagged": q.flagged, "merged_into": q.merged_into_id,
             "merged": [{"id": ch.id, "text": ch.text, "name": ch.name} for ch in children or []],
             "labels": [label.name for label in q.labels], "note": q.note,
-            "answer_published": q.answer_published, "blocked": q.client_hash in blocked}
+            "answer_published": q.answer_published, "blocked": q.client_hash in blocked,
+            "reports": (reports or {}).get(q.id, {}), "reason": _reason(q)}
         data.update((k, v) for k, v in staff.items() if k in view.staff_fields)
+    if own:  # its author: why it was not accepted, where it went (only when there is something to say)
+        mine = {"reason": _reason(q), "merged_into": q.merged_into_id}
+        data.update((k, v) for k, v in mine.items() if k in view.own_fields and v is not None)
     return data
+
+
+def _reason(q: Question) -> str | None:
+    """Why a rejected question was rejected (None: no reason given, or it is not rejected)."""
+    return q.reject_reason if q.status == "rejected" else None
 
 
 def backstage(t: Talk) -> dict[str, Any]:
@@ -50,4 +60,5 @@ def talk(t: Talk, now: datetime) -> dict[str, Any]:
         "manual_state": t.manual_state, "audience_votes": t.audience_votes,
         "accepting": accepts_questions(t, now),
         "podium_shows_next": t.podium_shows_next,
+        "rehearsal": t.rehearsal_since is not None,
     }

@@ -12,7 +12,7 @@ from flask import current_app
 
 from ..extensions import db, socketio
 from ..models import Question, Talk, User
-from ..services import DbSession, blocks, similar
+from ..services import DbSession, blocks, reports, similar
 from ..services import questions as question_service
 from ..services.writes import Write
 from . import payloads, rooms
@@ -66,6 +66,7 @@ def outbox(session: DbSession, talk: Talk, write: Write, now: datetime) -> Outbo
     suggested: dict[int, list[dict[str, Any]]] = {}
     open_ids: set[int] = set()
     blocked: frozenset[str] = frozenset()
+    reported: payloads.Counts = {}
     # A question just asked has no votes, merged questions or suggestions yet, and its author is
     # not blocked (or it would have been refused): a submission reads none of them.
     if not (write.created and len(write.changed) == 1):
@@ -74,12 +75,13 @@ def outbox(session: DbSession, talk: Talk, write: Write, now: datetime) -> Outbo
         suggested = similar.stored(session, talk.id, ids)
         open_ids = similar.open_among(session, talk.id, {s["id"] for items in suggested.values() for s in items})
         blocked = blocks.blocked_clients(session, talk)
+        reported = reports.counts(session, talk, ids)
     for change in write.changed:
         q = change.question
         for view in VIEWS:
             if write.fields is not None and view not in told:
                 continue
-            payload = payloads.question(q, counts, view, children.get(q.id), blocked=blocked)
+            payload = payloads.question(q, counts, view, children.get(q.id), blocked=blocked, reports=reported)
             if "similar" in view.staff_fields:
                 payload.update(similar.payload(q, suggested.get(q.id, []), open_ids))
             message = {"question": payload, "seq": seqs[view.name]}
@@ -92,6 +94,18 @@ def outbox(session: DbSession, talk: Talk, write: Write, now: datetime) -> Outbo
                     box.add("question", {"question": own, "seq": seqs[view.name]}, author, view.namespace)
             elif author:
                 box.add("question", {"question": own, "seq": seqs[view.name]}, author, view.namespace)
+    return box
+
+
+def restart(session: DbSession, talk: Talk, now: datetime) -> Outbox:
+    """Every screen of the talk starts over (a Probelauf ended and took its questions along):
+    each view's number rises by two and the `talk` event carries the second, so that every client
+    sees a gap and asks for a fresh snapshot (docs/protocol.md, section 4)."""
+    advance(session, talk, VIEWS)
+    seqs = advance(session, talk, VIEWS)
+    box = Outbox(talk_id=talk.id)
+    for view in VIEWS:
+        box.add("talk", {"talk": payloads.talk(talk, now), "seq": seqs[view.name]}, view.room(talk.id), view.namespace)
     return box
 
 

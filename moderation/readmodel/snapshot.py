@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 
 from ..models import OPEN_STATUSES, Question, Talk
-from ..services import CHUNK, DbSession, blocks, curation, paced, similar
+from ..services import CHUNK, DbSession, blocks, curation, paced, reports, similar
 from ..services import questions as question_service
 from . import payloads
 from .sequence import current
@@ -41,18 +41,22 @@ def snapshot(session: DbSession, talk: Talk, view: View, now: datetime, client: 
     children = question_service.merged_children(session, talk) if view.staff_fields else {}
     mine = view.own_questions and client is not None
     voted = question_service.voted_by(session, talk, client) if mine and client else set()
+    reported = reports.reported_by(session, talk, client) if mine and client else set()
+    reported_counts = reports.counts(session, talk) if "reports" in view.staff_fields else {}
     suggested = similar.stored(session, talk.id, pause=pause) if "similar" in view.staff_fields else {}
     open_ids = {q.id for q in shown if q.status in OPEN_STATUSES}
     blocked = blocks.blocked_clients(session, talk) if "blocked" in view.staff_fields else frozenset()
     items = []
     for q in paced(shown, pause):
         own = mine and q.client_hash == client
-        item = payloads.question(q, counts, view, children.get(q.id), blocked=blocked, own=own)
+        item = payloads.question(q, counts, view, children.get(q.id), blocked=blocked, own=own,
+                                 reports=reported_counts)
         if "similar" in view.staff_fields:
             item.update(similar.payload(q, suggested.get(q.id, []), open_ids))
         if mine:
             item["mine"] = own
             item["voted"] = q.id in voted
+            item["reported"] = q.id in reported
         items.append(item)
     state = {"talk": payloads.talk(talk, now), "questions": items, "seq": current(talk, view)}
     if "labels" in view.staff_fields:

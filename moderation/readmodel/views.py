@@ -6,9 +6,11 @@ from dataclasses import dataclass
 from ..models import PODIUM_STATUSES, PUBLIC_STATUSES, STATUSES
 
 # Question fields only staff may read: the moderators' working material, never an audience's or
-# the podium's. `blocked` says that the author may no longer take part, never who they are.
+# the podium's. `blocked` says that the author may no longer take part, never who they are;
+# `reports` how many people reported it per reason, never who. `reason` (why it was rejected)
+# and `merged_into` reach the question's own author too (`View.own_fields`).
 STAFF_FIELDS = frozenset({"original_text", "flagged", "merged_into", "merged", "similar",
-                          "labels", "note", "answer_published", "blocked"})
+                          "labels", "note", "answer_published", "blocked", "reports", "reason"})
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,9 @@ class View:
     answers: str = "none"  # written answers: "all", "published" (and the author's own), "none"
     backstage_room: str | None = None  # where the line to the podium (`backstage {text, by}`) goes
     vote_batches: int = 1  # vote counts go out with every n-th batch (readmodel/votes.py)
+    # Of STAFF_FIELDS, those a client sees on its own questions only: why its question was not
+    # accepted (`reason`), where it was merged to (`merged_into`).
+    own_fields: frozenset[str] = frozenset()
 
     def room(self, talk_id: int) -> str:
         return f"talk:{talk_id}:{self.room_name}"
@@ -53,7 +58,7 @@ MODERATOR = View("moderator", "/moderator", "moderators", frozenset(STATUSES),
                  backstage_room="moderators")
 AUDIENCE = View("audience", "/audience", "audience", frozenset(PUBLIC_STATUSES),
                 staff_fields=frozenset(), own_questions=True, seq_field="audience_seq", answers="published",
-                vote_batches=4)
+                vote_batches=4, own_fields=frozenset({"reason", "merged_into"}))
 PODIUM = View("podium", "/podium", "podium", frozenset(PODIUM_STATUSES),
               staff_fields=frozenset(), own_questions=False, seq_field="podium_seq", backstage_room="backstage",
               vote_batches=4)

@@ -43,14 +43,17 @@ def valid_msg_id(value: str) -> str:
 
 
 def submit(session: DbSession, talk: Talk, *, text: str, name: str | None, client: str,
-           client_msg_id: str, now: datetime, admit: Callable[[], None] | None = None) -> Write:
+           client_msg_id: str, now: datetime, admit: Callable[[], None] | None = None,
+           name_in_record: bool = False) -> Write:
     """Store an audience question once per client_msg_id; a resend returns the first one.
 
     The same text sent again by the same person (a new msg id: pressed twice, sent from two
     tabs) is stored too, but folded into their open question: merged, its text kept there.
 
     `admit` runs just before a new question is stored (not for resends or refused input): the
-    caller's rate limit, raising DomainError('rate_limited')."""
+    caller's rate limit, raising DomainError('rate_limited'). `name_in_record`: the asker agrees
+    that the documentation names them (kept only with a name). During a Probelauf the question
+    is the rehearsal's."""
     msg_id = valid_msg_id(client_msg_id)
     existing = find_by_msg_id(session, talk, msg_id)
     if existing is not None:
@@ -70,7 +73,9 @@ def submit(session: DbSession, talk: Talk, *, text: str, name: str | None, clien
                         client_msg_id=msg_id, created_at=now,
                         status="merged" if fold_into else ("pending" if talk.premoderation else "approved"),
                         merged_into_id=fold_into.id if fold_into else None,
-                        flagged=flag_for(body) or ("repeated" if original else None))
+                        flagged=flag_for(body) or ("repeated" if original else None),
+                        name_in_record=bool(name_in_record and author),
+                        rehearsal=talk.rehearsal_since is not None)
     try:
         with session.begin_nested():
             session.add(question)
@@ -131,12 +136,15 @@ def flush_or_conflict(session: DbSession, question: Question,
 
 
 def transition(session: DbSession, talk: Talk, user: User, action: str, question_id: int,
-               version: int | None = None, now: datetime | None = None) -> Write:
-    """approve / reject / forward / answered / recall.
+               version: int | None = None, now: datetime | None = None, reason: str | None = None) -> Write:
+    """approve / reject / forward / answered / recall; a reject may give a reason
+    (actions.REJECT_REASONS): its asker reads it, the audit entry keeps it.
 
     The same move again — by a second moderator who saw the card a moment before, whatever version
     it carries, or while another writer makes it — is a success that stores nothing."""
     allowed_from, to_status = TRANSITIONS[action]
+    if reason is not None and (action != "reject" or reason not in actions.REJECT_REASONS):
+        raise DomainError("invalid", {"field": "reason"})
     question = get(session, talk, question_id)
     if question.status == to_status:
         return unchanged(question)
@@ -145,9 +153,11 @@ def transition(session: DbSession, talk: Talk, user: User, action: str, question
         raise DomainError("invalid", {"status": question.status, "question": question})
     old = question.status
     _set_status(question, to_status, now)
+    if to_status == "rejected":
+        question.reject_reason = reason
     if not flush_or_conflict(session, question, same=lambda q: q.status == to_status):
         return unchanged(question)
-    record(session, talk, user, action, question=question, from_status=old, to_status=to_status)
+    record(session, talk, user, action, question=question, from_status=old, to_status=to_status, after=reason)
     return changed(question, Changed(question, old))
 
 

@@ -20,7 +20,8 @@ def register(app: Flask) -> None:
     app.after_request(_security_headers)
     app.context_processor(_template_globals)
     # macros are imported without context
-    app.jinja_env.globals.update(talk_when=words.talk_when, action_word=messages.action_word)
+    app.jinja_env.globals.update(talk_when=words.talk_when, action_word=messages.action_word,
+                                 reason_word=messages.reason_word)
     errors.register(app)
     login_manager.user_loader(auth.load_user)
 

@@ -5,6 +5,7 @@ from functools import wraps
 
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
@@ -12,11 +13,11 @@ from wtforms.fields.choices import SelectChoice
 from ..clock import now
 from ..extensions import db
 from ..models import AuditEntry, Series, Talk, User
-from ..services import accounts, organiser
+from ..services import accounts, organiser, rehearsal
 from ..services import talks as talk_service
 from ..services.errors import DomainError
 from . import announce, words
-from .admin_forms import ActionForm, RoleForm, TalkForm, UserForm
+from .admin_forms import ActionForm, RoleForm, RulesForm, TalkForm, UserForm
 from .exports import csv_response
 from .lookup import public_url, talk_or_404
 
@@ -62,6 +63,8 @@ def _talk_form(talk: Talk | None) -> TalkForm:
         form.audience_votes.data, form.premoderation.data = talk.audience_votes, talk.premoderation
         form.early_questions.data = talk.early_questions
         form.moderators.data = [u.id for u in organiser.moderators(db.session, talk)]
+        form.recording_url.data = talk.recording_url
+        form.record_published.data = talk.record_published
     elif talk is None and request.method == "GET":
         series = request.args.get("series", type=int)
         form.series.data = series or 0
@@ -74,6 +77,7 @@ FIELD_ERRORS = {
     ("begins", "dst_gap"): lambda: _("Diese Uhrzeit gibt es an diesem Tag wegen der Zeitumstellung nicht."),
     ("ends", "dst_gap"): lambda: _("Diese Uhrzeit gibt es an diesem Tag wegen der Zeitumstellung nicht."),
     ("ends", "before_start"): lambda: _("Das Ende muss nach dem Beginn liegen."),
+    ("recording_url", "None"): lambda: _("Bitte einen Link angeben, der mit https:// beginnt."),
 }
 
 
@@ -84,7 +88,8 @@ def _save_talk(talk: Talk | None):
             title=form.title.data, slug=form.slug.data, day=form.day.data, begins=form.begins.data,
             ends=form.ends.data, series_id=form.series.data or None, description=form.description.data or "",
             audience_votes=form.audience_votes.data, premoderation=form.premoderation.data,
-            early_questions=form.early_questions.data, moderator_ids=form.moderators.data or [])
+            early_questions=form.early_questions.data, moderator_ids=form.moderators.data or [],
+            recording_url=form.recording_url.data or None, record_published=form.record_published.data)
         try:
             saved = organiser.save(db.session, talk, data, _me())
         except DomainError as exc:
@@ -106,6 +111,7 @@ def _talk_links(talk: Talk | None) -> dict:
         return {}
     return {"audience_url": public_url("audience.talk_page", slug=talk.slug),
             "podium_url": public_url("podium.screen", token=talk.podium_token),
+            "record_url": public_url("audience.documentation_page", slug=talk.slug),
             "rotate_form": ActionForm(), "state": organiser.state(talk, now())}
 
 
@@ -134,15 +140,58 @@ def rotate_podium(slug: str):
     return redirect(url_for("admin.talk", slug=talk.slug), 303)
 
 
-@bp.get("/series/<slug>")
+@bp.post("/talks/<slug>/rehearsal")
 @admin_required
-def series(slug: str):
-    from ..services import report
+def rehearse(slug: str):
+    """"Probelauf starten" / "Probelauf beenden" (services/rehearsal.py)."""
+    talk = talk_or_404(slug)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    at = now()
+    if request.form.get("action") == "end":
+        write, removed = rehearsal.end(db.session, talk, _me())
+        announce.restarted(talk, write, at)
+        flash(ngettext("Probelauf beendet: %(num)s Frage entfernt.", "Probelauf beendet: %(num)s Fragen entfernt.",
+                       removed), "success")
+        return redirect(url_for("admin.talk", slug=talk.slug), 303)
+    try:
+        write = rehearsal.start(db.session, talk, _me(), at)
+    except DomainError:
+        db.session.rollback()
+        flash(_("Während die Fragerunde offen ist, kann kein Probelauf beginnen: Fragen echter Personen würden "
+                "mit ihm gelöscht."), "error")
+        return redirect(url_for("admin.talk", slug=talk.slug), 303)
+    announce.talk_changed(talk, write, at)
+    flash(_("Probelauf gestartet. Alle Seiten zeigen „Probelauf“; beim Beenden wird alles gelöscht, was "
+            "währenddessen geschah."), "success")
+    return redirect(url_for("admin.talk", slug=talk.slug), 303)
+
+
+def _series_or_404(slug: str) -> Series:
     found = db.session.scalar(select(Series).where(Series.slug == slug)) if len(slug) <= 80 else None
     if found is None:
         abort(404)
+    return found
+
+
+@bp.route("/series/<slug>", methods=["GET", "POST"])
+@admin_required
+def series(slug: str):
+    from ..services import report
+    found = _series_or_404(slug)
+    form = RulesForm()
+    if request.method == "POST":
+        if form.validate_on_submit():
+            found.rules = (form.rules.data or "").strip().replace("\r\n", "\n") or None
+            db.session.commit()
+            flash(_("Regeln gespeichert."), "success")
+            return redirect(url_for("admin.series", slug=found.slug), 303)
+    else:
+        form.rules.data = found.rules or ""
     reports = [report.build(db.session, t) for t in found.talks]
-    return render_template("admin/series.html", series=found, reports=reports, now=now(), state=organiser.state)
+    status = 400 if form.errors else 200
+    return render_template("admin/series.html", series=found, reports=reports, now=now(), state=organiser.state,
+                           rules_form=form), status
 
 
 def _users_page(form: UserForm | None = None, shown_password: tuple[str, str] | None = None,

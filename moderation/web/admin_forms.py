@@ -12,9 +12,10 @@ from wtforms import (
     StringField,
     TextAreaField,
     TimeField,
+    URLField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, Regexp, ValidationError
+from wtforms.validators import URL, DataRequired, InputRequired, Length, Optional, Regexp, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..services.accounts import MIN_PASSWORD
@@ -44,10 +45,19 @@ class TalkForm(FlaskForm):
     premoderation = BooleanField(_l("Vorab-Moderation"), default=True)
     early_questions = BooleanField(_l("Fragen vorab annehmen"), default=False)
     moderators = CheckboxesField(_l("Moderation"), coerce=int, choices=[], validate_choice=False)
+    recording_url = URLField(_l("Aufzeichnung"), validators=[
+        Optional(), Length(max=500, message=_l("Höchstens 500 Zeichen.")),
+        URL(require_tld=False, message=_l("Bitte einen Link angeben, der mit https:// beginnt."))])
+    record_published = BooleanField(_l("Dokumentation veröffentlichen"), default=False)
 
     def validate_ends(self, field: TimeField) -> None:
         if self.begins.data and field.data and field.data <= self.begins.data:
             raise ValidationError(_l("Das Ende muss nach dem Beginn liegen."))
+
+
+class RulesForm(FlaskForm):
+    """A series' "Regeln der Fragerunde"; empty: the default text."""
+    rules = TextAreaField(_l("Regeln der Fragerunde"), validators=[Length(max=10000)])
 
 
 class UserForm(FlaskForm):

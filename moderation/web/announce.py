@@ -5,9 +5,11 @@ from datetime import datetime
 from typing import Any
 
 from ..extensions import db, socketio
+from ..models import Talk
 from ..readmodel import publish, rooms
 from ..readmodel.views import MODERATOR, PODIUM
 from ..services.organiser import Saved
+from ..services.writes import Write
 
 
 def talk_saved(saved: Saved, now: datetime) -> None:
@@ -16,6 +18,16 @@ def talk_saved(saved: Saved, now: datetime) -> None:
     publish.commit(publish.outbox(db.session, saved.talk, saved.write, now))
     for user_id in saved.removed_moderators:
         access_ended(talk_id, slug, user_id)
+
+
+def talk_changed(talk: Talk, write: Write, now: datetime) -> None:
+    """Commit a change of the talk; open pages hear of it."""
+    publish.commit(publish.outbox(db.session, talk, write, now))
+
+
+def restarted(talk: Talk, write: Write, now: datetime) -> None:
+    """Commit the end of a Probelauf; every open page of the talk then starts over."""
+    publish.commit(publish.restart(db.session, talk, now) if write.talk_changed else publish.Outbox())
 
 
 def access_ended(talk_id: int, slug: str, user_id: int) -> None:

@@ -8,8 +8,9 @@ from flask_babel import format_date, format_datetime, format_time, get_locale, g
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
-from ..messages import action_word, status_word
+from ..messages import action_word, reason_word, status_word
 from ..models import AuditEntry, Talk
+from ..services.actions import REJECT_REASONS
 
 # The short day and month of each language ("25.03." in German); others use their own skeleton.
 _DAY_MONTH = {"de": "ddMM"}
@@ -95,6 +96,10 @@ def audit_value(entry: AuditEntry, value: str | None) -> str:
         return _("angezeigt") if value == "on" else _("ausgeblendet")
     if entry.action in ("merge", "fold") and value and value.replace(",", "").isdigit():
         return ", ".join(f"#{part}" for part in value.split(","))
+    if entry.action == "rehearsal_end" and value.isdigit():
+        return ngettext("%(num)s Frage entfernt", "%(num)s Fragen entfernt", int(value))
+    if "rejected" in (entry.to_status, entry.from_status) and value in REJECT_REASONS:
+        return reason_word(value)  # a reject's reason, or an undo of one
     return value
 
 

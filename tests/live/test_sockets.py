@@ -386,7 +386,7 @@ def test_snapshot_on_connect_and_on_resync(app, audience_client, moderator_clien
     (name, snap), = received(audience, "/audience")
     assert (name, snap["seq"]) == ("snapshot", 1)
     assert [(q["id"], q["votes"], q["mine"], q["voted"]) for q in snap["questions"]] == [(qid, 1, True, True)]
-    assert set(snap["questions"][0]) == AUDIENCE_KEYS | {"mine", "voted"}
+    assert set(snap["questions"][0]) == AUDIENCE_KEYS | {"mine", "voted", "reported"}
 
     assert podium.emit("resync", namespace="/podium", callback=True) == {"ok": True}
     (name, snap), = received(podium, "/podium")
