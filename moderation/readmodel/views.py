@@ -7,8 +7,9 @@ from ..models import PODIUM_STATUSES, PUBLIC_STATUSES, STATUSES
 
 # Question fields only staff may read: the moderators' working material, never an audience's or
 # the podium's. `blocked` says that the author may no longer take part, never who they are.
+# `source` is the channel (web, email, import, api:<label>), `source_label` an import's "Quelle".
 STAFF_FIELDS = frozenset({"original_text", "flagged", "merged_into", "merged", "similar",
-                          "labels", "note", "answer_published", "blocked"})
+                          "labels", "note", "answer_published", "blocked", "source", "source_label"})
 
 
 @dataclass(frozen=True)
