@@ -157,8 +157,8 @@ class Line:
 
 def split(pasted: str) -> list[tuple[str, str | None]]:
     """Questions from a pasted list: one per line, or blocks separated by a blank line (then a
-    block's lines are one question). "Name: question" gives the name (a short prefix of at most
-    four words, without sentence marks)."""
+    block's lines are one question). "Name: question" gives the name: one word, or up to three
+    capitalised ones, without sentence marks ("Erika Muster: …", "anna_k: …")."""
     lines = pasted.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     blocks = "\n".join(lines).strip("\n")
     if re.search(r"\n[ \t]*\n", blocks):
@@ -170,7 +170,8 @@ def split(pasted: str) -> list[tuple[str, str | None]]:
         if not part.strip():
             continue
         match = _NAME_PREFIX.match(part.strip())
-        if match and len(match.group(1).split()) <= 4:
+        words = match.group(1).split() if match else []
+        if match and (len(words) == 1 or (len(words) <= 3 and all(w[:1].isupper() for w in words))):
             found.append((match.group(2), match.group(1).strip()))
         else:
             found.append((part, None))

@@ -31,6 +31,8 @@ class Report:
     audience_peak: int
     actions: dict[str, dict[str, int]] = field(default_factory=dict)  # username -> action -> n
     labels: list[tuple[str, int, int]] = field(default_factory=list)  # label, questions, answered
+    # (source, an import's Quelle), questions, answered: per channel, most first
+    channels: list[tuple[tuple[str, str | None], int, int]] = field(default_factory=list)
 
 
 def build(session: DbSession, talk: Talk) -> Report:
@@ -46,7 +48,22 @@ def build(session: DbSession, talk: Talk) -> Report:
     return Report(talk=talk, total=len(rows), by_status=by_status,
                   answered_share=by_status["answered"] / distinct if distinct else None,
                   buckets=buckets(talk, [q.created_at for q in rows]), top_unanswered=top,
-                  audience_peak=talk.audience_peak, actions=actions(session, talk), labels=labelled(rows))
+                  audience_peak=talk.audience_peak, actions=actions(session, talk), labels=labelled(rows),
+                  channels=by_channel(rows))
+
+
+def by_channel(rows: list[Question]) -> list[tuple[tuple[str, str | None], int, int]]:
+    """Per channel (web, email, import with its Quelle, api:<label>): questions that came that
+    way, merged ones included (each arrived by one channel), and how many of those were answered
+    (a merged one counts when the question it went into was)."""
+    status = {q.id: q.status for q in rows}
+    tally: dict[tuple[str, str | None], list[int]] = {}
+    for q in rows:
+        counts = tally.setdefault((q.source, q.source_label if q.source == "import" else None), [0, 0])
+        counts[0] += 1
+        final = status.get(q.merged_into_id, q.status) if q.merged_into_id else q.status
+        counts[1] += final == "answered"
+    return sorted(((key, n, done) for key, (n, done) in tally.items()), key=lambda item: (-item[1], item[0]))
 
 
 def labelled(rows: list[Question]) -> list[tuple[str, int, int]]:

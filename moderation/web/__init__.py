@@ -18,7 +18,9 @@ def register(app: Flask) -> None:
     app.before_request(_same_origin_posts)
     app.after_request(_security_headers)
     app.context_processor(_template_globals)
-    app.jinja_env.globals.update(talk_when=words.talk_when)  # macros are imported without context
+    # macros are imported without context
+    app.jinja_env.globals.update(talk_when=words.talk_when, source_word=words.source_word,
+                                 source_words=words.source_words)
     errors.register(app)
     login_manager.user_loader(auth.load_user)
 

@@ -14,3 +14,9 @@ class QuestionForm(FlaskForm):
     text = TextAreaField(_l("Ihre Frage"), validators=[Length(max=2000)])
     name = StringField(_l("Name (optional)"), validators=[Length(max=200)])
     client_msg_id = HiddenField()
+
+
+class ImportForm(FlaskForm):
+    """"Fragen übernehmen": a pasted list (the service splits and checks it) and where it is from."""
+    questions = TextAreaField(_l("Fragen"), validators=[Length(max=200_000)])
+    source = StringField(_l("Quelle"), validators=[Length(max=200)])
