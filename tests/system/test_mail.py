@@ -116,7 +116,7 @@ def count_questions(path: str) -> list[str]:
 @pytest.mark.server
 def test_a_restart_in_the_middle_of_a_mailbox_takes_each_mail_exactly_once(make_server, imap):
     total = 120
-    imap.append(*(question_mail(f"Frage {i:03d} zum Bahnhof?") for i in range(total)))
+    imap.append(*(question_mail(f"Frage {i:03d} zum Bahnhof?", sender=f"person{i}@example.org") for i in range(total)))
     srv = make_server(env=server_env(imap))
     path = srv.database_url.removeprefix("sqlite:///")
     srv.start()
@@ -154,11 +154,11 @@ def test_two_processes_read_one_mailbox_and_each_mail_becomes_one_question(make_
             with engine.connect() as conn:
                 return conn.execute(text("select holder from worker_lease where name = 'mailbox'")).scalar()
 
-        imap.append(*(question_mail(f"Erste Welle {i:02d}?") for i in range(40)))
+        imap.append(*(question_mail(f"Erste Welle {i:02d}?", sender=f"a{i}@example.org") for i in range(40)))
         assert wait_until(lambda: len(texts()) >= 40, 30), first.log_tail() + second.log_tail()
         reader = first if f":{first.pid}:" in (holder() or "") else second
         other = second if reader is first else first
-        imap.append(*(question_mail(f"Zweite Welle {i:02d}?") for i in range(40)))
+        imap.append(*(question_mail(f"Zweite Welle {i:02d}?", sender=f"b{i}@example.org") for i in range(40)))
         wait_until(lambda: len(texts()) > 40, 10)
         reader.kill9()  # the other process takes the lease over once it lapses
         assert wait_until(lambda: len(texts()) >= 80, 40), other.log_tail()
