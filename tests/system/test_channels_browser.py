@@ -84,6 +84,7 @@ def test_web_mail_and_chat_questions_side_by_side_with_duplicates_suggested(serv
     if os.environ.get("SHOTS"):
         SHOTS.mkdir(parents=True, exist_ok=True)
         desk.screenshot(path=str(SHOTS / "desk-channels.png"))
+        desk.screenshot(path=str(SHOTS / "desk-channels-full.png"), full_page=True)
 
     desk.get_by_label("Kanal").select_option(label="E-Mail")
     expect(desk.locator("#panel-pending .card")).to_have_count(2)
