@@ -162,7 +162,6 @@ def test_a_new_uidvalidity_does_not_take_a_mail_twice(session, seeded, clock):
 
 
 def test_purge_deletes_the_mails_of_old_talks_and_the_words_of_old_waiting_ones(session, seeded, clock):
-    wohnen = talk_service.by_slug(session, "wohnen")
     mail_service.take(session, BOX, 7, 1, mail(to="fragen+wohnen@example.org"), secret=SECRET, now=clock())
     mail_service.take(session, BOX, 7, 2, mail(to="fragen@example.org", message_id="<m3@x>"), secret=SECRET,
                       now=clock() - timedelta(days=200))

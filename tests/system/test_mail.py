@@ -12,7 +12,6 @@ from sqlalchemy import func, select
 
 from moderation.extensions import db, socketio
 from moderation.models import MailMessage, Question
-from moderation.services import talks as talk_service
 from moderation.workers.mailbox import MailPoller, parse_url
 from tests.mailserver import Dovecot, question_mail
 from tests.server import postgres_database, wait_until
