@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from axe_playwright_python.sync_playwright import Axe
 
 from tests.mailserver import Dovecot, question_mail
 from tests.server import Server, wait_until
@@ -94,6 +95,14 @@ def test_web_mail_and_chat_questions_side_by_side_with_duplicates_suggested(serv
     # The audience sees none of them: other channels wait for a moderator, whatever Vorab-Moderation says.
     expect(audience.get_by_text("Welche Erfahrungen gibt es mit Rufbussen")).to_have_count(0)
 
+    # The channel survives a merge: the card lists every channel it gathers.
+    mailed_badge = desk.locator(f"#{mailed.get_attribute('id')} .meta .badge.source:not(.early)")
+    chat.get_by_role("button", name="Zusammenführen").click()
+    picker = chat.get_by_label("Zusammenführen mit")
+    picker.select_option(label=picker.locator("option", has_text="Welche Erfahrungen gibt es").inner_text())
+    chat.get_by_role("button", name="Zusammenführen").click()
+    expect(mailed_badge).to_have_text("E-Mail + YouTube")
+
 
 def test_a_pasted_list_is_previewed_then_taken(server, desk, new_context):
     relay(server, "Wie teuer wird das Deutschlandticket für Kleinstädte?", external_id="yt-9")
@@ -114,3 +123,23 @@ def test_a_pasted_list_is_previewed_then_taken(server, desk, new_context):
     taken = card(desk, "Wer pflegt die Radwege zwischen den Dörfern?")
     expect(taken.locator(".badge.source")).to_have_text("Telefon")
     expect(card(desk, "Was kostet das Deutschlandticket in einer Kleinstadt?")).to_contain_text("Renate")
+
+
+@pytest.mark.parametrize("path", ["/moderate/demo/import", "/admin/mail", "/admin/talks/demo", "/t/demo", "podium"])
+def test_the_channel_pages_have_no_axe_violations(server, imap, desk, path):
+    imap.append(question_mail("Ohne Kürzel, wohin damit?", to="fragen@example.org", subject="Eine Frage",
+                              sender="ohne@example.org"))
+    newest = max(imap.uids())
+    if path == "podium":
+        path = "/podium/" + server.podium_token("demo")
+    if path == "/admin/mail":
+        assert wait_until(lambda: newest in imap.seen(), 15)  # taken: it waits under "Ohne Zuordnung"
+    desk.goto(server.url + path)
+    if path == "/moderate/demo/import":
+        desk.get_by_label("Fragen").fill("Erika: Wie kommt der Bus in die Dörfer?\nWie kommt der Bus in die Dörfer?")
+        desk.get_by_role("button", name="Vorschau").click()
+        expect(desk.get_by_role("region", name="Vorschau")).to_be_visible()
+    if path == "/admin/mail":
+        expect(desk.get_by_role("button", name="Zuordnen").first).to_be_visible()
+    results = Axe().run(desk)
+    assert results.violations_count == 0, results.generate_report()
