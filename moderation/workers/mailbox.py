@@ -160,6 +160,8 @@ class MailPoller:
                 if self.take_one(uidvalidity, uid, raw):
                     done += 1
                 client.add_flags([uid], [b"\\Seen"], silent=True)
+            if start + FETCH_CHUNK < len(uids) and not self.hold():
+                break  # a long backlog outlasted the lease and another process took over: it goes on
         return done
 
     def cursor(self, uidvalidity: int) -> int:

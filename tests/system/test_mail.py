@@ -15,6 +15,7 @@ from moderation.models import MailMessage, Question
 from moderation.workers.mailbox import MailPoller, parse_url
 from tests.mailserver import Dovecot, question_mail
 from tests.server import postgres_database, wait_until
+from tests.system.test_privacy import every_value
 
 
 @pytest.fixture
@@ -48,6 +49,8 @@ def test_each_mail_becomes_one_question_or_waits_and_is_flagged_seen_never_delet
     assert imap.seen() == imap.uids() == [1, 2, 3]  # flagged, all still there
     assert poller.take_new(client, uidvalidity) == 0
     client.logout()
+    stored = " ".join(every_value(app)).lower()
+    assert "erika@example.org" not in stored and "example.org" not in stored  # the sender only as a keyed hash
 
 
 def test_a_reader_that_stopped_between_commit_and_flag_takes_nothing_twice(make_app, imap, seeded):
