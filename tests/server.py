@@ -68,9 +68,10 @@ class Server:
 
     def __init__(self, *, async_mode: str = "eventlet", database_url: str | None = None,
                  env: dict | None = None, port: int | None = None, public_origin: str | None = None,
-                 tmp: str | None = None, secret_key: str | None = None):
+                 tmp: str | None = None, secret_key: str | None = None, via_cli: bool = False):
         self.tmp = tmp or tempfile.mkdtemp(prefix="fr-server-")
         self.own_tmp = tmp is None
+        self.via_cli = via_cli
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.origin = public_origin or self.url
@@ -120,7 +121,11 @@ class Server:
 
     # -- the process -----------------------------------------------------------------------------
     def command(self) -> list[str]:
-        return [PYTHON, "-m", "flask", "--app", "wsgi", "serve", "--host", "127.0.0.1", "--port", str(self.port)]
+        """`python wsgi.py`, what `flask serve` execs into (one import of the app instead of two);
+        `via_cli=True` goes through the documented command itself."""
+        if self.via_cli:
+            return [PYTHON, "-m", "flask", "--app", "wsgi", "serve", "--host", "127.0.0.1", "--port", str(self.port)]
+        return [PYTHON, "wsgi.py", "--host", "127.0.0.1", "--port", str(self.port)]
 
     def start(self, wait: float = 45.0) -> Server:
         if self.running:

@@ -70,6 +70,7 @@ def foreign_question(app, seeded, clock) -> int:
 
 # --- the whole flow ------------------------------------------------------------------------
 
+@pytest.mark.postgres
 def test_whole_flow_across_the_three_namespaces(app, audience_client, moderator_client, podium_client, second_login):
     author = audience_client()
     other = audience_client()
@@ -190,6 +191,7 @@ def test_podium_token_of_another_talk_shows_that_talk(app, seeded, podium_client
 # --- acknowledgements for bad input ----------------------------------------------------------
 
 @pytest.mark.parametrize("event", QUESTION_EVENTS)
+@pytest.mark.postgres
 def test_every_question_event_refuses_bad_input(app, audience_client, moderator_client, foreign_question, event):
     moderator = moderator_client()
     asked = submit(audience_client(), "Eine gültige Frage?")["question"]
@@ -313,6 +315,7 @@ def test_rejected_question_reaches_only_its_author(app, audience_client, moderat
     assert received(podium, "/podium") == []
 
 
+@pytest.mark.postgres
 def test_each_view_hears_only_of_changes_it_can_see_gap_free(app, audience_client, moderator_client, podium_client):
     author, stranger = audience_client(), audience_client()
     moderator, podium = moderator_client(), podium_client()
@@ -391,6 +394,7 @@ def test_snapshot_on_connect_and_on_resync(app, audience_client, moderator_clien
 
 # --- conflicts, undo, merge ------------------------------------------------------------------
 
+@pytest.mark.postgres
 def test_conflict_on_stale_version_returns_the_fresh_question(app, audience_client, moderator_client, second_login):
     anna, ben = moderator_client(), moderator_client(http=second_login())
     qid = submit(audience_client(), "Ursprüngliche Frage?")["question"]["id"]
@@ -410,6 +414,7 @@ def test_conflict_on_stale_version_returns_the_fresh_question(app, audience_clie
     assert ack["ok"] is True and ack["question"]["version"] == 3
 
 
+@pytest.mark.postgres
 def test_undo_and_merge_over_the_socket(app, audience_client, moderator_client, podium_client):
     audience, moderator, podium = audience_client(), moderator_client(), podium_client()
     a = submit(audience, "Gibt es ein Bürgerbüro?")["question"]["id"]
@@ -595,6 +600,7 @@ def test_per_address_limit_and_exempt_addresses(make_app, clock):
 
 # --- votes -----------------------------------------------------------------------------------
 
+@pytest.mark.postgres
 def test_votes_events_carry_exact_counts(app, audience_client, moderator_client, podium_client):
     moderator, podium = moderator_client(), podium_client()
     voters = [audience_client() for _ in range(3)]
@@ -635,6 +641,7 @@ def test_votes_events_carry_exact_counts(app, audience_client, moderator_client,
         assert talks.by_slug(db.session, "demo").seq == 3  # submit, approve, forward: votes take no seq
 
 
+@pytest.mark.postgres
 def test_votes_on_a_duplicate_count_with_its_target(app, audience_client, moderator_client):
     moderator = moderator_client()
     alice, bob, carol = audience_client(), audience_client(), audience_client()

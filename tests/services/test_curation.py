@@ -77,6 +77,7 @@ def test_labels_are_created_inline_per_talk_and_matched_ignoring_case(session, d
     assert actions(session).count("labels") == 3
 
 
+@pytest.mark.postgres
 def test_label_limits(session, demo, anna, clock):
     q = ask(session, demo, clock)
     error = refused(curation.set_labels, session, demo, anna, q.id, ["x" * 41])
@@ -150,6 +151,7 @@ def test_answer_only_for_questions_past_moderation_and_undoable(session, demo, a
 
 # --- blocking --------------------------------------------------------------------------------
 
+@pytest.mark.postgres
 def test_block_rejects_pending_refuses_submit_and_vote_and_undo_restores(session, demo, anna, clock):
     public = approved(session, demo, clock, anna, client="troll")
     pending = ask(session, demo, clock, text="Noch eine Frage", client="troll")
@@ -216,6 +218,7 @@ def test_backstage_line_is_set_cleared_audited_and_in_podium_and_moderator_snaps
     assert actions(session) == ["backstage", "backstage"]
 
 
+@pytest.mark.postgres
 def test_retention_removes_blocks_labels_and_the_line_of_old_talks(session, demo, anna, clock):
     q = ask(session, demo, clock, client="troll")
     curation.set_labels(session, demo, anna, q.id, ["Wohnen"])

@@ -170,6 +170,7 @@ def test_repeating_a_move_is_a_noop_without_audit_entry(session, demo, mods, clo
         assert len(audit(session)) == entries, status
 
 
+@pytest.mark.postgres
 def test_transition_with_stale_version_is_a_conflict_carrying_the_question(session, demo, mods, clock):
     anna, _ = mods
     q = ask(session, demo, clock)
@@ -186,6 +187,7 @@ def test_transition_with_stale_version_is_a_conflict_carrying_the_question(sessi
 
 
 @pytest.mark.parametrize("second", ["approve", "reject", "edit"])
+@pytest.mark.postgres
 def test_concurrent_moderators_first_writer_wins(session, demo, mods, clock, second):
     """Ben's session loaded the question before Anna approved it; his write learns of hers."""
     from sqlalchemy.orm import Session
@@ -223,6 +225,7 @@ def test_concurrent_moderators_first_writer_wins(session, demo, mods, clock, sec
     assert (session.get(Question, q.id).status, session.get(Question, q.id).text) == ("approved", "Erste Frage?")
 
 
+@pytest.mark.postgres
 def test_concurrent_resend_of_the_same_message_is_answered_from_the_store(session, demo, clock, monkeypatch):
     """The unique (talk, client_msg_id) catches a resend that raced past the lookup."""
     msg_id = uuid.uuid4().hex
@@ -246,6 +249,7 @@ def test_concurrent_resend_of_the_same_message_is_answered_from_the_store(sessio
     assert session.scalar(select(func.count()).select_from(Question)) == 1
 
 
+@pytest.mark.postgres
 def test_transition_refuses_unknown_and_foreign_ids(session, demo, mods, clock):
     """Ids of the wrong type never reach a service: tests/live/test_events.py."""
     anna, _ = mods
@@ -278,6 +282,7 @@ def test_edit_keeps_original_text_and_is_audited(session, demo, mods, clock):
     assert (q.text, q.original_text, q.version) == ("Was kostet das Projekt?", "Wie teuer ist das?", 3)
 
 
+@pytest.mark.postgres
 def test_edit_with_stale_version_is_a_conflict(session, demo, mods, clock):
     anna, ben = mods
     q = ask(session, demo, clock)
@@ -316,6 +321,7 @@ def test_edit_to_the_same_text_is_a_noop(session, demo, mods, clock):
 
 # --- votes and upvotes -----------------------------------------------------------------------
 
+@pytest.mark.postgres
 def test_audience_votes_one_per_client_and_idempotent_toggling(session, demo, mods, clock):
     anna, _ = mods
     q = bring(session, demo, anna, clock, "approved")
@@ -368,6 +374,7 @@ def test_audience_votes_can_be_switched_off_per_talk(session, demo, mods, clock)
     assert refused(questions.set_vote, session, demo, "client-1", q.id, 1).code == "closed"
 
 
+@pytest.mark.postgres
 def test_moderator_upvotes_one_per_moderator(session, demo, mods, clock):
     anna, ben = mods
     q = ask(session, demo, clock)  # moderators may upvote pending questions too
@@ -384,6 +391,7 @@ def test_moderator_upvotes_one_per_moderator(session, demo, mods, clock):
     assert session.scalar(select(func.count()).select_from(Upvote)) == 1
 
 
+@pytest.mark.postgres
 def test_counts_per_question_and_filter(session, demo, mods, clock):
     anna, ben = mods
     a = bring(session, demo, anna, clock, "approved")
@@ -402,6 +410,7 @@ def test_counts_per_question_and_filter(session, demo, mods, clock):
 
 # --- merge -----------------------------------------------------------------------------------
 
+@pytest.mark.postgres
 def test_merge_counts_votes_with_target_distinct_voters_and_undo_restores(session, demo, mods, clock):
     anna, ben = mods
     target = bring(session, demo, anna, clock, "approved")
@@ -532,6 +541,7 @@ def test_undo_is_per_moderator(session, demo, mods, clock):
     assert (a.status, b.status) == ("pending", "rejected")
 
 
+@pytest.mark.postgres
 def test_undo_works_purely_from_the_database_after_a_reload(make_app, app, session, demo, mods, clock):
     from moderation.extensions import db
 
@@ -596,6 +606,7 @@ def test_undo_of_an_edit_overwritten_since_is_a_conflict(session, demo, mods, cl
 
 # --- submit ----------------------------------------------------------------------------------
 
+@pytest.mark.postgres
 def test_submit_same_client_msg_id_three_times_stores_one_question(session, demo, clock):
     msg_id = uuid.uuid4().hex
     results = []
@@ -671,6 +682,7 @@ def test_question_text_refusals(session, demo, clock):
     assert session.scalar(select(func.count()).select_from(Question)) == 0
 
 
+@pytest.mark.postgres
 def test_exactly_500_characters_are_accepted(session, demo, clock):
     q = ask(session, demo, clock, text="x" * 500)
     assert len(q.text) == 500
@@ -683,6 +695,7 @@ def test_exactly_500_characters_are_accepted(session, demo, clock):
     assert len(ask(session, demo, clock, text="  " + "y" * 500 + "\n").text) == 500
 
 
+@pytest.mark.postgres
 def test_name_limits(session, demo, clock):
     assert ask(session, demo, clock, name="n" * 80).name == "n" * 80
     error = refused(questions.submit, session, demo, text="Frage?", name="n" * 81, client="c",
@@ -761,6 +774,7 @@ def test_seed_reopens_a_demo_that_has_closed(session, clock):
     assert session.scalar(select(func.count()).select_from(Talk)) == 5
 
 
+@pytest.mark.postgres
 def test_lookups_refuse_junk(session, seeded):
     for slug in (None, "", 5, "x" * 81, "gibt-es-nicht"):
         assert refused(talks.by_slug, session, slug).code == "not_found"
@@ -772,6 +786,7 @@ def test_lookups_refuse_junk(session, seeded):
 
 # --- seq -------------------------------------------------------------------------------------
 
+@pytest.mark.postgres
 def test_each_view_counts_the_changes_it_is_told_of_and_stores_them(app, session, demo, mods, clock):
     """moderator: every change; audience: public ones (and its own question under the current
     number); podium: forwarded and answered ones; votes, upvotes and no-ops take no number."""
@@ -854,6 +869,7 @@ def test_visible_per_view(session, demo, mods, clock):
 
 # --- retention -------------------------------------------------------------------------------
 
+@pytest.mark.postgres
 def test_purge_deletes_content_of_old_talks_and_keeps_the_rest(session, demo, mods, clock):
     anna, _ = mods
     old = talks.by_slug(session, "unterschaetzte-groesse")

@@ -47,7 +47,7 @@ def seqs(client, names=("question", "seq", "talk")) -> list[int]:
 # -- 1. the whole flow in both async modes -------------------------------------------------------------
 @pytest.mark.parametrize("mode", ["eventlet", "threading"])
 def test_question_flow_in_each_async_mode(make_server, mode):
-    srv = make_server(async_mode=mode).start()
+    srv = make_server(async_mode=mode, via_cli=True).start()  # through `flask --app wsgi serve`, as documented
     assert f"({mode})" in srv.log_text(), srv.log_tail()
     token = srv.podium_token()
     mod = srv.moderator(srv.login())
