@@ -97,6 +97,7 @@ def test_routing_by_plus_address_then_by_kuerzel_in_the_subject(session, seeded)
     assert route(mail(to="fragen@example.org", subject="wohnen oder mobilitaet?")) == (None, "ambiguous")
 
 
+@pytest.mark.postgres
 def test_a_mail_becomes_one_pending_question_whatever_vorab_moderation_says(session, seeded, clock):
     demo = session.get(Talk, seeded)
     demo.premoderation = False
@@ -155,12 +156,14 @@ def test_a_blocked_sender_stays_blocked_by_mail(session, seeded, clock):
     assert write is None and (row.status, row.reason, row.subject) == ("ignored", "blocked", None)
 
 
+@pytest.mark.postgres
 def test_a_new_uidvalidity_does_not_take_a_mail_twice(session, seeded, clock):
     assert mail_service.take(session, BOX, 7, 1, mail(), secret=SECRET, now=clock())[1] is not None
     again = mail_service.take(session, BOX, 8, 1, mail(), secret=SECRET, now=clock())
     assert again[1] is None and again[0].reason == "copy"
 
 
+@pytest.mark.postgres
 def test_purge_deletes_the_mails_of_old_talks_and_the_words_of_old_waiting_ones(session, seeded, clock):
     mail_service.take(session, BOX, 7, 1, mail(to="fragen+wohnen@example.org"), secret=SECRET, now=clock())
     mail_service.take(session, BOX, 7, 2, mail(to="fragen@example.org", message_id="<m3@x>"), secret=SECRET,
@@ -174,6 +177,7 @@ def test_purge_deletes_the_mails_of_old_talks_and_the_words_of_old_waiting_ones(
 
 # --- the lease ---------------------------------------------------------------------------------
 
+@pytest.mark.postgres
 def test_one_holder_at_a_time_until_its_lease_runs_out(session, clock):
     now = clock()
     assert leases.acquire(session, "mailbox", "a", now, 30)
@@ -187,6 +191,7 @@ def test_one_holder_at_a_time_until_its_lease_runs_out(session, clock):
 
 # --- the intake API ------------------------------------------------------------------------------
 
+@pytest.mark.postgres
 def test_relayed_questions_are_pending_once_per_external_id_with_the_label_as_source(session, seeded, clock):
     demo = session.get(Talk, seeded)
     demo.premoderation = False

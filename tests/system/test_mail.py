@@ -53,6 +53,7 @@ def test_each_mail_becomes_one_question_or_waits_and_is_flagged_seen_never_delet
     assert "erika@example.org" not in stored and "example.org" not in stored  # the sender only as a keyed hash
 
 
+@pytest.mark.postgres
 def test_a_reader_that_stopped_between_commit_and_flag_takes_nothing_twice(make_app, imap, seeded):
     imap.append(*(question_mail(f"Frage Nummer {i}?") for i in range(4)))
     app = make_app(IMAP_URL=imap.url)
@@ -135,6 +136,7 @@ def test_a_restart_in_the_middle_of_a_mailbox_takes_each_mail_exactly_once(make_
 
 
 @pytest.mark.server
+@pytest.mark.postgres
 def test_two_processes_read_one_mailbox_and_each_mail_becomes_one_question(make_server, imap):
     from tests.helpers import require_or_skip
     base = require_or_skip("TEST_DATABASE_URL", "PostgreSQL")

@@ -41,6 +41,7 @@ def post(client, token, body, slug="demo", **headers):
                        headers={"Authorization": f"Bearer {token}", **headers})
 
 
+@pytest.mark.postgres
 def test_api_answers_201_then_200_for_the_same_external_id(app, token, moderator_client):
     moderators = moderator_client()
     http = app.test_client()
