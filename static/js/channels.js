@@ -1,6 +1,6 @@
 /* Channels on the live queue: each card says where its question came from ("E-Mail", "YouTube",
- * an import's Quelle, "Web"; a merged card every channel it gathers; "vorab" when it came before
- * the talk began), and a filter "Kanal" beside the search. Loaded after moderator.js; it only uses
+ * an import's Quelle; nothing for the question page, unless beside another channel: a merged card
+ * names every channel it gathers; "vorab" when it came before the talk began), and a filter "Kanal" beside the search. Loaded after moderator.js; it only uses
  * the extension point `window.Queue` (onCard, onSnapshot, filter, relayout). */
 (function () {
   "use strict";
@@ -65,6 +65,8 @@
     }
     var words = [word(q)];
     (q.merged || []).forEach(function (m) { if (words.indexOf(word(m)) === -1) words.push(word(m)); });
+    // The question page is where most questions come from: a card says so only beside other channels.
+    badge.hidden = words.length === 1 && source(q) === "web";
     badge.className = "badge source " + kind(q);
     badge.textContent = words.join(" + ");
     badge.title = Live.fill(S.channel, { words: words.join(", ") });
