@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 from flask import Flask, abort, current_app, g, request
 from flask_babel import get_locale
 
+from .. import messages
 from ..extensions import login_manager
 from . import admin, audience, auth, errors, intake, moderate, podium, strings, words
 
@@ -19,8 +20,8 @@ def register(app: Flask) -> None:
     app.after_request(_security_headers)
     app.context_processor(_template_globals)
     # macros are imported without context
-    app.jinja_env.globals.update(talk_when=words.talk_when, source_word=words.source_word,
-                                 source_words=words.source_words)
+    app.jinja_env.globals.update(talk_when=words.talk_when, action_word=messages.action_word,
+                                 source_word=words.source_word, source_words=words.source_words)
     errors.register(app)
     login_manager.user_loader(auth.load_user)
 

@@ -7,10 +7,11 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
 from moderation import audience_ids
 from moderation.extensions import db, socketio
-from moderation.models import Question, Talk
+from moderation.models import AuditEntry, Question, Talk
 from moderation.readmodel.votes import VoteBatcher
 from moderation.services import accounts, talks
 from tests.helpers import PASSWORD, events, signed_id, submit
@@ -412,6 +413,44 @@ def test_conflict_on_stale_version_returns_the_fresh_question(app, audience_clie
     assert received(ben, "/moderator") == []
     ack = mod(ben, "edit", {"question_id": qid, "text": "Bens Fassung?", "version": 2})
     assert ack["ok"] is True and ack["question"]["version"] == 3
+
+
+@pytest.mark.postgres
+def test_the_same_move_from_two_moderators_is_ok_for_both_and_stored_once(
+        app, audience_client, moderator_client, second_login, podium_client):
+    """Ben presses "Freigeben" a moment after Anna pressed `a`: his card still carries the old
+    version, both wanted the same. A different move on his stale card is a conflict."""
+    anna, ben, podium = moderator_client(), moderator_client(http=second_login()), podium_client()
+    audience = audience_client()
+    qid = submit(audience_client(), "Wann kommt der Bus?")["question"]["id"]
+    other = submit(audience_client(), "Und wann die Bahn?")["question"]["id"]
+    for client, ns in ((anna, "/moderator"), (ben, "/moderator"), (audience, "/audience"), (podium, "/podium")):
+        received(client, ns)
+
+    def seqs() -> tuple[int, int, int]:
+        with app.app_context():
+            talk = talks.by_slug(db.session, "demo")
+            return talk.seq, talk.audience_seq, talk.podium_seq
+
+    before = seqs()
+    first = mod(anna, "approve", {"question_id": qid, "version": 1})
+    second = mod(ben, "approve", {"question_id": qid, "version": 1})
+    assert first["ok"] is True and second["ok"] is True
+    assert second["question"]["status"] == "approved" and second["question"]["version"] == 2
+    assert seqs() == (before[0] + 1, before[1] + 1, before[2])
+    with app.app_context():
+        entries = db.session.scalars(select(AuditEntry.action).where(AuditEntry.question_id == qid)).all()
+    assert entries == ["approve"]
+    assert len([e for e in received(ben, "/moderator") if e[0] == "question"]) == 1  # Anna's, not a second
+    assert len([e for e in received(audience, "/audience") if e[0] == "question"]) == 1
+
+    # the same for a merge and an edit: the same result again is ok, whatever version it carries
+    assert mod(anna, "merge", {"question_id": other, "into_id": qid, "version": 1})["ok"] is True
+    assert mod(ben, "merge", {"question_id": other, "into_id": qid, "version": 1})["ok"] is True
+    assert mod(anna, "edit", {"question_id": qid, "text": "Wann kommt der Bus?", "version": 1})["ok"] is True
+    # a different move on the stale card is a conflict
+    refusal(mod(ben, "reject", {"question_id": qid, "version": 1}), "conflict")
+    assert seqs() == (before[0] + 2, before[1] + 2, before[2])
 
 
 @pytest.mark.postgres
