@@ -39,7 +39,7 @@ def _numbers(names: tuple[str, ...]) -> dict:
 
 
 SERVER_SETTINGS = ("HEADER_TIMEOUT", "NAMESPACE_CONNECT_TIMEOUT", "CONNECTIONS_PER_ADDRESS",
-                   "SERVER_CONNECTIONS", "TRUSTED_PROXIES")
+                   "SERVER_CONNECTIONS", "TRUSTED_PROXIES", "IMAP_POLL_SECONDS", "IMAP_LEASE_SECONDS")
 
 
 def from_environment(instance_path: Path) -> dict:
@@ -60,6 +60,8 @@ def from_environment(instance_path: Path) -> dict:
         "IMPRINT_URL": os.environ.get("IMPRINT_URL") or None,
         "CONTACT_EMAIL": os.environ.get("CONTACT_EMAIL") or None,
         "PODIUM_FRAME_ANCESTORS": os.environ.get("PODIUM_FRAME_ANCESTORS") or None,
+        "IMAP_URL": os.environ.get("IMAP_URL") or None,
+        "INTAKE_ADDRESS": (os.environ.get("INTAKE_ADDRESS") or "").strip() or None,
         "SESSION_COOKIE_SECURE": bool(public_origin and public_origin.startswith("https://")),
         "TRUSTED_PROXIES": trusted_proxies(),
         **({"SESSION_SWEEP_SECONDS": float(os.environ["SESSION_SWEEP_SECONDS"])}
@@ -124,6 +126,16 @@ DEFAULTS = {
     "LIMIT_LOGIN_FAILURES_PER_ADDRESS": "30 per 10 minutes; 100 per day",
     "AUDIENCE_ID_MAX_AGE": 90 * 24 * 3600,  # seconds the audience id cookie is kept
     "SESSION_SWEEP_SECONDS": 5,  # how often each process checks its moderator sockets' sessions
+    # The intake mailbox (IMAP_URL): at most this many seconds between two looks (IDLE or not),
+    # and how long a process holds the right to read it without renewing (another takes over then).
+    "IMAP_POLL_SECONDS": 10,
+    "IMAP_LEASE_SECONDS": 30,
+    # Other channels: mails per sender (its address's keyed hash), relayed questions per intake
+    # token and per person of a chat (the name the relay gives), pasted lists per moderator.
+    "LIMIT_EMAIL_PER_CLIENT": "5 per minute; 20 per hour",
+    "LIMIT_INTAKE_PER_TOKEN": "120 per minute",
+    "LIMIT_INTAKE_PER_CLIENT": "5 per minute",
+    "LIMIT_IMPORT_PER_ACCOUNT": "30 per hour",
     # curation events of one moderator (labels, note, answer, block, unblock, backstage)
     "LIMIT_CURATE_PER_ACCOUNT": "120 per minute",
     "LIMIT_CURATE_PER_ADDRESS": "600 per minute",

@@ -15,6 +15,10 @@ TOO_LONG = {
     "answer": lambda n: _("Die Antwort ist zu lang (höchstens %(max)s Zeichen).", max=n),
     "backstage": lambda n: _("Die Zeile ans Podium ist zu lang (höchstens %(max)s Zeichen).", max=n),
     "label": lambda n: _("Das Schlagwort ist zu lang (höchstens %(max)s Zeichen).", max=n),
+    "channel": lambda n: _("Der Name des Kanals ist zu lang (höchstens %(max)s Zeichen).", max=n),
+    "source": lambda n: _("Der Name des Kanals ist zu lang (höchstens %(max)s Zeichen).", max=n),
+    "quelle": lambda n: _("Die Quelle ist zu lang (höchstens %(max)s Zeichen).", max=n),
+    "import": lambda n: _("Zu viele Fragen auf einmal (höchstens %(max)s).", max=n),
 }
 
 
@@ -42,6 +46,8 @@ def message(code: str, detail: dict | None = None) -> str:
     if code == "not_found":
         return _("Nicht gefunden.")
     if code == "forbidden":
+        if detail.get("token"):
+            return _("Dieser Zugang gilt nicht: falsch, widerrufen oder für einen anderen Vortrag.")
         if detail.get("blocked"):
             return _("Die Moderation hat Ihre Teilnahme an dieser Fragerunde beendet. Sie können hier leider "
                      "keine Fragen mehr stellen und nicht mehr abstimmen. Vielen Dank für Ihr Verständnis.")

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     DateTime,
     ForeignKey,
@@ -32,6 +33,9 @@ STATUSES = ("pending", "approved", "forwarded", "answered", "rejected", "merged"
 OPEN_STATUSES = ("pending", "approved", "forwarded")
 PUBLIC_STATUSES = ("approved", "forwarded", "answered")
 PODIUM_STATUSES = ("forwarded", "answered")
+# Where a question came from: the question page, the intake mailbox, a moderator's pasted list,
+# or a relay through the intake API (`api:<label>`, e.g. `api:YouTube`).
+WEB, EMAIL, IMPORT, API = "web", "email", "import", "api:"
 
 
 class UTCDateTime(TypeDecorator):
@@ -174,6 +178,9 @@ class Question(Model):
     name_in_record: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # Asked during a "Probelauf": removed when it ends, never in a report or the documentation.
     rehearsal: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The channel (web, email, import, api:<label>) and, for an import, the "Quelle" typed with it.
+    source: Mapped[str] = mapped_column(String(50), default=WEB, server_default=WEB)
+    source_label: Mapped[str | None] = mapped_column(String(40), nullable=True)
     talk: Mapped[Talk] = relationship()
     labels: Mapped[list[Label]] = relationship(secondary="question_label", lazy="selectin", order_by="Label.name")
 
@@ -279,3 +286,57 @@ class QuestionReport(Model):
     client_hash: Mapped[str] = mapped_column(String(64))
     reason: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+class IntakeToken(Model):
+    """A relay's access to one talk's intake API; its questions come in as `api:<label>`.
+    Only a hash of the token is kept: it is shown once, when it is made."""
+    __tablename__ = "intake_token"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    talk_id: Mapped[int] = mapped_column(ForeignKey("talk.id", ondelete="CASCADE"), index=True)
+    label: Mapped[str] = mapped_column(String(40))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class MailMessage(Model):
+    """One mail of the intake mailbox, taken once (its UIDVALIDITY and UID): the question it
+    became, or why not yet ("Ohne Zuordnung": no talk, round closed, too long, …). Only mails
+    waiting for an admin keep their text and the sender's keyed hash; nothing keeps the address."""
+    __tablename__ = "mail_message"
+    __table_args__ = (UniqueConstraint("mailbox", "uidvalidity", "uid"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mailbox: Mapped[str] = mapped_column(String(64))
+    uidvalidity: Mapped[int] = mapped_column(BigInteger)
+    uid: Mapped[int] = mapped_column(BigInteger)
+    fingerprint: Mapped[str] = mapped_column(String(64), index=True)
+    # question: became one; waiting: for an admin ("Ohne Zuordnung"); assigned, discarded: by an
+    # admin; ignored: automatic replies, blocked senders, a copy of a mail already taken
+    status: Mapped[str] = mapped_column(String(12))
+    reason: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    talk_id: Mapped[int | None] = mapped_column(ForeignKey("talk.id", ondelete="SET NULL"), nullable=True,
+                                                index=True)
+    question_id: Mapped[int | None] = mapped_column(ForeignKey("question.id", ondelete="SET NULL"), nullable=True)
+    subject: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    text: Mapped[str | None] = mapped_column(Text, nullable=True)
+    name: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    sender_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class MailCursor(Model):
+    """How far the intake mailbox has been read: the highest UID taken under its UIDVALIDITY."""
+    __tablename__ = "mail_cursor"
+    mailbox: Mapped[str] = mapped_column(String(64), primary_key=True)
+    uidvalidity: Mapped[int] = mapped_column(BigInteger)
+    last_uid: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class WorkerLease(Model):
+    """One background job that only one process may run at a time (the mailbox poller): who holds
+    it, until when. A holder renews it while it works; a process that died loses it by expiry."""
+    __tablename__ = "worker_lease"
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(80))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -32,10 +32,12 @@ def question(q: Question, counts: Counts, view: View, children: list[Question] |
     if view.staff_fields:
         staff = {
             "original_text": q.original_text, "flagged": q.flagged, "merged_into": q.merged_into_id,
-            "merged": [{"id": ch.id, "text": ch.text, "name": ch.name} for ch in children or []],
+            "merged": [{"id": ch.id, "text": ch.text, "name": ch.name, "source": ch.source,
+                        "source_label": ch.source_label} for ch in children or []],
             "labels": [label.name for label in q.labels], "note": q.note,
             "answer_published": q.answer_published, "blocked": q.client_hash in blocked,
-            "reports": (reports or {}).get(q.id, {}), "reason": _reason(q)}
+            "reports": (reports or {}).get(q.id, {}), "reason": _reason(q),
+            "source": q.source, "source_label": q.source_label}
         data.update((k, v) for k, v in staff.items() if k in view.staff_fields)
     if own:  # its author: why it was not accepted, where it went (only when there is something to say)
         mine = {"reason": _reason(q), "merged_into": q.merged_into_id}

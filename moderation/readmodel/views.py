@@ -8,9 +8,11 @@ from ..models import PODIUM_STATUSES, PUBLIC_STATUSES, STATUSES
 # Question fields only staff may read: the moderators' working material, never an audience's or
 # the podium's. `blocked` says that the author may no longer take part, never who they are;
 # `reports` how many people reported it per reason, never who. `reason` (why it was rejected)
-# and `merged_into` reach the question's own author too (`View.own_fields`).
+# and `merged_into` reach the question's own author too (`View.own_fields`). `source` is the
+# channel (web, email, import, api:<label>), `source_label` an import's "Quelle".
 STAFF_FIELDS = frozenset({"original_text", "flagged", "merged_into", "merged", "similar",
-                          "labels", "note", "answer_published", "blocked", "reports", "reason"})
+                          "labels", "note", "answer_published", "blocked", "reports", "reason",
+                          "source", "source_label"})
 
 
 @dataclass(frozen=True)

@@ -131,6 +131,15 @@ ACTIONS: tuple[Action, ...] = (
            moderator=False),
     Action("rehearsal_end", N_("Probelauf beendet"), N_("Probelauf beendet"), changes=frozenset({"talk"}),
            moderator=False),
+    # Other channels (issue 23): a question taken in by e-mail, a relay or a moderator's pasted list
+    # (then it is the moderator's and counted); the organiser's intake tokens and waiting mails.
+    Action("intake", N_("Frage übernommen"), N_("übernommen"), N_("„%(text)s“ übernommen"),
+           changes=frozenset({"status"})),
+    Action("token_created", N_("Zugang angelegt"), N_("Zugang angelegt"), moderator=False),
+    Action("token_revoked", N_("Zugang widerrufen"), N_("Zugang widerrufen"), moderator=False),
+    Action("mail_assigned", N_("Mail zugeordnet"), N_("Mail zugeordnet"), changes=frozenset({"status"}),
+           moderator=False),
+    Action("mail_discarded", N_("Mail verworfen"), N_("Mail verworfen"), moderator=False),
 )
 BY_CODE: dict[str, Action] = {action.code: action for action in ACTIONS}
 

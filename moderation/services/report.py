@@ -35,6 +35,8 @@ class Report:
     # order, and the audience's reports per reason.
     reject_reasons: dict[str, int] = field(default_factory=dict)
     reports: dict[str, int] = field(default_factory=dict)
+    # (source, an import's Quelle), questions, answered: per channel, most first
+    channels: list[tuple[tuple[str, str | None], int, int]] = field(default_factory=list)
 
 
 def build(session: DbSession, talk: Talk) -> Report:
@@ -54,7 +56,7 @@ def build(session: DbSession, talk: Talk) -> Report:
                   buckets=buckets(talk, [q.created_at for q in rows]), top_unanswered=top,
                   audience_peak=talk.audience_peak, actions=taken, action_codes=columns(taken),
                   labels=labelled(rows), reject_reasons=rejected_by_reason(rows),
-                  reports=reports.per_reason(session, talk))
+                  reports=reports.per_reason(session, talk), channels=by_channel(rows))
 
 
 def rejected_by_reason(rows: list[Question]) -> dict[str, int]:
@@ -64,6 +66,20 @@ def rejected_by_reason(rows: list[Question]) -> dict[str, int]:
         if q.status == "rejected":
             tally[q.reject_reason if q.reject_reason in actions.REJECT_REASONS else ""] += 1
     return tally
+
+
+def by_channel(rows: list[Question]) -> list[tuple[tuple[str, str | None], int, int]]:
+    """Per channel (web, email, import with its Quelle, api:<label>): questions that came that
+    way, merged ones included (each arrived by one channel), and how many of those were answered
+    (a merged one counts when the question it went into was)."""
+    status = {q.id: q.status for q in rows}
+    tally: dict[tuple[str, str | None], list[int]] = {}
+    for q in rows:
+        counts = tally.setdefault((q.source, q.source_label if q.source == "import" else None), [0, 0])
+        counts[0] += 1
+        final = status.get(q.merged_into_id, q.status) if q.merged_into_id else q.status
+        counts[1] += final == "answered"
+    return sorted(((key, n, done) for key, (n, done) in tally.items()), key=lambda item: (-item[1], item[0]))
 
 
 def labelled(rows: list[Question]) -> list[tuple[str, int, int]]:

@@ -12,12 +12,15 @@ from wtforms.fields.choices import SelectChoice
 
 from ..clock import now
 from ..extensions import db
+from ..messages import message
 from ..models import AuditEntry, Series, Talk, User
-from ..services import accounts, organiser, rehearsal
+from ..readmodel import publish
+from ..services import accounts, channels, organiser, rehearsal
+from ..services import mail as mail_service
 from ..services import talks as talk_service
 from ..services.errors import DomainError
 from . import announce, words
-from .admin_forms import ActionForm, RoleForm, RulesForm, TalkForm, UserForm
+from .admin_forms import ActionForm, AssignForm, RoleForm, RulesForm, TalkForm, TokenForm, UserForm
 from .exports import csv_response
 from .lookup import public_url, talk_or_404
 
@@ -106,13 +109,113 @@ def _save_talk(talk: Talk | None):
     return render_template("admin/talk.html", form=form, talk=talk, **_talk_links(talk)), status
 
 
-def _talk_links(talk: Talk | None) -> dict:
+def _talk_links(talk: Talk | None, token_form: TokenForm | None = None) -> dict:
     if talk is None:
         return {}
     return {"audience_url": public_url("audience.talk_page", slug=talk.slug),
             "podium_url": public_url("podium.screen", token=talk.podium_token),
             "record_url": public_url("audience.documentation_page", slug=talk.slug),
-            "rotate_form": ActionForm(), "state": organiser.state(talk, now())}
+            "rotate_form": ActionForm(), "state": organiser.state(talk, now()),
+            "tokens": channels.tokens(db.session, talk), "token_form": token_form or TokenForm(),
+            "api_url": public_url("intake.submit", slug=talk.slug)}
+
+
+@bp.post("/talks/<slug>/tokens")
+@admin_required
+def create_token(slug: str):
+    """"Zugang anlegen": a token for a relay, shown on this page once and never again."""
+    talk = talk_or_404(slug)
+    form = TokenForm()
+    shown = None
+    status = 400
+    if form.validate_on_submit():
+        try:
+            row, token = channels.create_token(db.session, talk, form.label.data, _me())
+        except DomainError as exc:
+            db.session.rollback()
+            form.label.errors = [message(exc.code, exc.detail)]
+        else:
+            db.session.commit()
+            shown, status, form = (row.label, token), 201, TokenForm(formdata=None)
+    response = make_response(render_template("admin/talk.html", form=_talk_form(talk), talk=talk, new_token=shown,
+                                             **_talk_links(talk, form)), status)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/talks/<slug>/tokens/<int:token_id>/revoke")
+@admin_required
+def revoke_token(slug: str, token_id: int):
+    talk = talk_or_404(slug)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        row = channels.revoke_token(db.session, talk, token_id, _me(), now())
+    except DomainError:
+        abort(404)
+    db.session.commit()
+    flash(_("Zugang „%(label)s“ widerrufen.", label=row.label), "success")
+    return redirect(url_for("admin.talk", slug=talk.slug) + "#channels", 303)
+
+
+def _talk_choices() -> list[SelectChoice]:
+    return [SelectChoice(t.id, f"{t.title} ({t.slug})")
+            for t in db.session.scalars(select(Talk).order_by(Talk.starts_at.desc()))]
+
+
+@bp.get("/mail")
+@admin_required
+def mail():
+    """"Ohne Zuordnung": mails no talk took (no Kürzel, the round closed, text refused, a limit),
+    each with a form to put it into a talk or to drop it."""
+    rows = mail_service.waiting(db.session)
+    forms = {}
+    for row in rows:
+        form = AssignForm(formdata=None, prefix=f"m{row.id}")
+        form.talk.choices = _talk_choices()
+        form.talk.data, form.text.data, form.name.data = row.talk_id, row.text, row.name
+        forms[row.id] = form
+    response = make_response(render_template("admin/mail.html", rows=rows, forms=forms, action=ActionForm(),
+                                              reasons=words.mail_reasons()))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/mail/<int:mail_id>/assign")
+@admin_required
+def assign_mail(mail_id: int):
+    form = AssignForm(prefix=f"m{mail_id}")
+    form.talk.choices = _talk_choices()
+    if not form.validate_on_submit():
+        abort(400)
+    talk = db.session.get(Talk, form.talk.data)
+    if talk is None:
+        abort(404)
+    try:
+        write = mail_service.assign(db.session, mail_id, talk, form.text.data or "", form.name.data, _me(), now())
+    except DomainError as exc:
+        db.session.rollback()
+        if exc.code == "not_found":
+            abort(404)
+        flash(message(exc.code, exc.detail), "error")
+        return redirect(url_for("admin.mail") + f"#mail-{mail_id}", 303)
+    publish.commit(publish.outbox(db.session, talk, write, now()))
+    flash(_("Die Mail ist jetzt eine Frage in „%(talk)s“.", talk=talk.title), "success")
+    return redirect(url_for("admin.mail"), 303)
+
+
+@bp.post("/mail/<int:mail_id>/discard")
+@admin_required
+def discard_mail(mail_id: int):
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        mail_service.discard(db.session, mail_id, _me())
+    except DomainError:
+        abort(404)
+    db.session.commit()
+    flash(_("Mail verworfen."), "success")
+    return redirect(url_for("admin.mail"), 303)
 
 
 @bp.route("/talks/new", methods=["GET", "POST"])

@@ -68,6 +68,18 @@ class UserForm(FlaskForm):
     role = SelectField(_l("Rolle"), choices=ROLE_CHOICES)
 
 
+class TokenForm(FlaskForm):
+    """"Zugang anlegen": a relay's token for this talk; its label names the channel ("YouTube")."""
+    label = StringField(_l("Bezeichnung"), validators=[DataRequired(REQUIRED), Length(max=40)])
+
+
+class AssignForm(FlaskForm):
+    """A mail of "Ohne Zuordnung" into a talk, its text as the admin corrected it."""
+    talk = SelectField(_l("Vortrag"), coerce=int, choices=[])
+    text = TextAreaField(_l("Frage"), validators=[Length(max=5000)])
+    name = StringField(_l("Name"), validators=[Length(max=80)])
+
+
 class ActionForm(FlaskForm):
     """The buttons on the account list carry nothing but the CSRF token."""
 

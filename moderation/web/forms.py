@@ -15,3 +15,9 @@ class QuestionForm(FlaskForm):
     name = StringField(_l("Name (optional)"), validators=[Length(max=200)])
     name_in_record = BooleanField(_l("Meinen Namen in der Dokumentation nennen"), default=False)
     client_msg_id = HiddenField()
+
+
+class ImportForm(FlaskForm):
+    """"Fragen übernehmen": a pasted list (the service splits and checks it) and where it is from."""
+    questions = TextAreaField(_l("Fragen"), validators=[Length(max=200_000)])
+    source = StringField(_l("Quelle"), validators=[Length(max=200)])

@@ -121,3 +121,31 @@ def _round_state(described: str) -> str:
     if state == "open":
         return _("geöffnet")
     return described
+
+
+def source_words() -> dict[str, str]:
+    """The channels' names on cards, in exports and the report; an API channel is its label."""
+    return {"web": _("Web"), "email": _("E-Mail"), "import": _("Übernommen")}
+
+
+def source_word(source: str | None, label: str | None = None) -> str:
+    """"E-Mail", "YouTube" (api:YouTube), an import's Quelle ("Telefon"), "Web"."""
+    source = source or "web"
+    if source.startswith("api:"):
+        return source[4:]
+    if source == "import" and label:
+        return label
+    return source_words().get(source, source)
+
+
+def mail_reasons() -> dict[str, str]:
+    """Why a mail waits under "Ohne Zuordnung"."""
+    return {
+        "no_talk": _("Kein Vortrag erkannt (weder Kürzel im Betreff noch Adresse mit +Kürzel)"),
+        "ambiguous": _("Mehrere Vorträge passen zum Betreff"),
+        "closed": _("Die Fragerunde nahm keine Fragen an"),
+        "too_long": _("Der Text ist zu lang (höchstens 500 Zeichen)"),
+        "empty": _("Die Mail enthält keinen Text"),
+        "rate_limited": _("Zu viele Mails von diesem Absender"),
+        "invalid": _("Name oder Text nicht zulässig"),
+    }
