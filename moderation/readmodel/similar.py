@@ -213,7 +213,7 @@ class SimilarWorker:
         self.drawn[talk_id] = time.monotonic()
         before = self.maps.get(talk_id)
         drawn = self.topic_map(talk_id, pause)
-        if before is None or drawn.payload() != before.payload():
+        if drawn.payload() != (before.payload() if before is not None else []):
             self.socketio.emit("topics", {"topics": drawn.payload()}, namespace=MODERATOR.namespace,
                                to=MODERATOR.room(talk_id))  # moderators only: never audience or podium
 

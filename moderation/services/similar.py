@@ -59,6 +59,9 @@ MIN_TALK_SIZE = 20  # a young talk weighs words as if it had this many questions
 # as a third part were tried and tuned to a share of 0 there, so they are not used.
 MEANING_SHARE = 0.8
 MEANING_THRESHOLD = 0.2
+# A question of one content word ("Rufbus?", "Zwei?") says too little for its sentence vector:
+# it is compared by its words alone, with the lexical threshold.
+MEANING_MIN_WORDS = 2
 MEANING_CANDIDATES = 16  # nearest by meaning that are scored exactly, beside those sharing words
 TYPICAL_WEIGHT = 5  # a talk's mean starts from the typical question's vector, weighing as this many
 
@@ -207,7 +210,6 @@ class TalkIndex:
 
     def __init__(self, meaning: bool = False) -> None:
         self.meaning = meaning
-        self.threshold = MEANING_THRESHOLD if meaning else THRESHOLD
         self.terms: dict[int, Terms] = {}
         self.texts: dict[int, str] = {}
         self.words = _Space()
@@ -336,23 +338,25 @@ class TalkIndex:
                 vector: np.ndarray | None = None) -> list[Suggestion]:
         """The most similar questions of the index above the threshold, best first, for a
         question in the index (by id) or for a text (with its vector, for the embedding backend)."""
-        threshold = self.threshold if threshold is None else threshold
         if qid is not None and qid in self.terms:
             found = self.terms[qid]
         elif text is not None:
             found = terms(text)
         else:
             return []
+        if not found.words:  # only filler ("Eine Frage?"): nothing to be alike in
+            return []
         skip = set(exclude) | ({qid} if qid is not None else set())
         mine = self._cached(qid) if qid is not None and qid in self.terms else self.vectors(found)
-        meaning = self._by_meaning(qid, vector, skip) if self.meaning else {}
+        by_meaning = self.meaning and len(found.words) >= MEANING_MIN_WORDS
+        meaning = self._by_meaning(qid, vector, skip) if by_meaning else {}
         scored = []
         for other in dict.fromkeys([*self._candidates(found, skip), *meaning]):
-            value = self._mix(mine, self._cached(other))
-            if self.meaning:
+            value, bar = self._mix(mine, self._cached(other)), THRESHOLD
+            if by_meaning and len(self.terms[other].words) >= MEANING_MIN_WORDS:
                 cosine = meaning[other] if other in meaning else self._meaning_of(qid, vector, other)
-                value = MEANING_SHARE * cosine + (1 - MEANING_SHARE) * value
-            if value >= threshold:
+                value, bar = MEANING_SHARE * cosine + (1 - MEANING_SHARE) * value, MEANING_THRESHOLD
+            if value >= (bar if threshold is None else threshold):
                 scored.append(Suggestion(other, round(value, 3), self.shared_words(found, self.terms[other])))
         scored.sort(key=lambda s: (-s.score, s.id))
         return scored[:limit]

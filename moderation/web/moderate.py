@@ -4,7 +4,7 @@ from __future__ import annotations
 import io
 
 import segno
-from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response as WerkzeugResponse
@@ -13,7 +13,7 @@ from ..clock import now
 from ..extensions import db
 from ..models import Talk
 from ..readmodel import publish
-from ..services import organiser, report, windows
+from ..services import organiser, report, similar, topics, windows
 from ..services import talks as talk_service
 from . import desk
 from .exports import csv_response, question_table, xlsx_response
@@ -93,4 +93,8 @@ def podium_next(slug: str) -> WerkzeugResponse:
 @login_required
 def report_page(slug: str):
     talk = moderated_talk(slug)
-    return render_template("report.html", report=report.build(db.session, talk), now=now())
+    built = report.build(db.session, talk)
+    with_meaning = similar.backend(current_app.config.get("SIMILAR_BACKEND")) == "embedding"
+    talk_topics = topics.for_report(db.session, talk, with_meaning)
+    db.session.commit()  # vectors encoded for questions that had none are kept
+    return render_template("report.html", report=built, topics=talk_topics, now=now())

@@ -933,6 +933,7 @@
   /* For scripts loaded after this one (static/js/curation.js): onCard(fn(card, question)) after
    * every card is filled, onSnapshot(fn(data)) before a snapshot is rendered, filter(fn(question))
    * to show only the questions it accepts (like the search), relayout() after such a filter changed,
+ * layout() after the questions a filter accepts changed by themselves (held cards stay put),
    * on(event, fn) for
    * other server events, call(event, payload, done) with an acknowledgement, update(question)
    * to show a question from an acknowledgement, question(id), refresh() to re-fill every card,
@@ -942,6 +943,7 @@
     onSnapshot: function (fn) { hooks.snapshot.push(fn); },
     filter: function (fn) { hooks.filter.push(fn); },
     relayout: function () { layout(true); },
+    layout: function () { layout(); },
     on: function (event, fn) { live.socket.on(event, fn); },
     call: function (event, payload, done) { Live.call(live.socket, event, payload, done); },
     update: function (q) { update(q); },

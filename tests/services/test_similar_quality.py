@@ -56,6 +56,8 @@ def talks(with_meaning: bool) -> tuple[Talk, ...]:
             parts = np.zeros((2, n, n))
             for i, j in itertools.permutations(range(n), 2):
                 parts[:, i, j] = index.parts(i, j)
+                if min(len(index.terms[i].words), len(index.terms[j].words)) < similar.MEANING_MIN_WORDS:
+                    parts[0, i, j] = np.nan  # compared by words alone (TalkIndex.suggest)
             truth = {(i, j) for i, j in itertools.combinations(range(n), 2)
                      if items[i].get("group") and items[i].get("group") == items[j].get("group")}
             found.append(Talk(fixture, slug, truth, *parts))
@@ -78,7 +80,11 @@ def quality(chosen: list[Talk], share: float, threshold: float) -> tuple[float, 
     """Precision and recall of the suggested pairs (pooled over the talks), and how many."""
     hits = suggested = true = 0
     for talk in chosen:
-        found = suggested_pairs(share * talk.meaning + (1 - share) * talk.lexical, threshold)
+        words_alone = np.isnan(talk.meaning)
+        # A pair compared by words alone must reach the lexical threshold: shifted onto this scale.
+        scores = np.where(words_alone, talk.lexical - similar.THRESHOLD + threshold,
+                          share * np.nan_to_num(talk.meaning) + (1 - share) * talk.lexical)
+        found = suggested_pairs(scores, threshold)
         hits += len(found & talk.truth)
         suggested += len(found)
         true += len(talk.truth)
