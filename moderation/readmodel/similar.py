@@ -56,6 +56,11 @@ def compute(index: TalkIndex, ids: set[int], skip: dict[int, set[int]],
     return found
 
 
+def _draw(ids: list[int], texts: list[str], vectors: dict[int, Any] | None,
+          previous: topics.TopicMap | None) -> topics.TopicMap:
+    return topics.build(ids, texts, topics.points_for(ids, texts, vectors), previous)
+
+
 class SimilarWorker:
     def __init__(self, app: Flask, socketio: SocketIO, delay: float):
         self.app = app
@@ -146,7 +151,8 @@ class SimilarWorker:
         encoded: dict[int, Any] = {}
         if self.meaning:
             missing = [qid for qid in changed_texts if qid not in vectors]
-            encoded = dict(zip(missing, meaning.embed([changed_texts[qid] for qid in missing])))
+            if missing:
+                encoded = dict(zip(missing, meaning.embed([changed_texts[qid] for qid in missing])))
         for qid in gone:
             index.remove(qid)
         for qid, (text, _version) in new_texts.items():
@@ -212,7 +218,10 @@ class SimilarWorker:
         self.due.discard(talk_id)
         self.drawn[talk_id] = time.monotonic()
         before = self.maps.get(talk_id)
+        started = time.monotonic()
         drawn = self.topic_map(talk_id, pause)
+        log.info("topics drawn in %d ms", round((time.monotonic() - started) * 1000),
+                 extra={"talk": talk_id, "count": len(drawn.topics)})
         if drawn.payload() != (before.payload() if before is not None else []):
             self.socketio.emit("topics", {"topics": drawn.payload()}, namespace=MODERATOR.namespace,
                                to=MODERATOR.room(talk_id))  # moderators only: never audience or podium
@@ -248,19 +257,17 @@ class SimilarWorker:
                 vectors |= fresh
         session.rollback()
         previous = self.maps.get(talk_id)
-        drawn = topics.build(ids, texts, topics.points_for(ids, texts, vectors), previous)
+        drawn = meaning.off_hub(_draw, ids, texts, vectors, previous)  # numpy, and 1 s at 1,500 questions
         self.maps[talk_id] = drawn
         return drawn
 
     def current_map(self, talk_id: int) -> topics.TopicMap:
-        """The talk's map for a moderator who asks: the last one drawn, else drawn now."""
-        with self.working:
-            drawn = self.maps.get(talk_id)
-            if drawn is None:
-                try:
-                    drawn = self.topic_map(talk_id)
-                    self.drawn[talk_id] = time.monotonic()
-                finally:
-                    if not has_app_context():
-                        db.session.remove()
-            return drawn
+        """The talk's map for a moderator who asks: the last one drawn; if none yet, an empty one
+        now and `topics` to the talk's moderators as soon as the worker has drawn it (it never
+        waits for the worker: a caller inside a transaction would hold SQLite's writer)."""
+        drawn = self.maps.get(talk_id)
+        if drawn is None:
+            self.due.add(talk_id)
+            self.mark(talk_id, [])
+            drawn = self.maps.get(talk_id, topics.TopicMap([]))
+        return drawn

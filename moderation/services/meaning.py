@@ -14,9 +14,10 @@ from __future__ import annotations
 import hashlib
 import sys
 import threading
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -28,6 +29,7 @@ BATCH = 64  # questions per call into the thread: a backlog never holds the thre
 # question of a talk has in common with any other before the talk has questions of its own.
 TYPICAL = Path(__file__).with_name("question_mean.npy")
 
+T = TypeVar("T")
 _lock = threading.Lock()
 _encoder: Any = None
 
@@ -62,14 +64,19 @@ def _on_eventlet_hub() -> bool:
     return patcher is not None and bool(patcher.is_monkey_patched("thread"))
 
 
+def off_hub(fn: Callable[..., T], *args: Any) -> T:
+    """fn(*args) in a native thread under eventlet (the hub serves others meanwhile), else here."""
+    if _on_eventlet_hub():
+        from eventlet import tpool
+        return tpool.execute(fn, *args)
+    return fn(*args)
+
+
 def embed(texts: list[str]) -> np.ndarray:
     """Unit vectors (float32, one row per text), encoded off the eventlet hub."""
     if not texts:
         return np.zeros((0, DIMENSIONS), dtype=np.float32)
-    if _on_eventlet_hub():
-        from eventlet import tpool
-        return np.concatenate([tpool.execute(_encode, texts[i:i + BATCH]) for i in range(0, len(texts), BATCH)])
-    return np.concatenate([_encode(texts[i:i + BATCH]) for i in range(0, len(texts), BATCH)])
+    return np.concatenate([off_hub(_encode, texts[i:i + BATCH]) for i in range(0, len(texts), BATCH)])
 
 
 @cache

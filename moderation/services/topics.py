@@ -198,7 +198,7 @@ def names(texts: list[str], labels: np.ndarray, k: int) -> list[list[str]]:
             return inside[stem] / size * math.log((n + 1) / (df[stem] + 1) + 1) * (inside[stem] / df[stem])
 
         stems = [s for s in inside if inside[s] >= least and s in written
-                 and s not in STOP_WORDS and df[s] < max(3, 0.5 * n)]
+                 and s not in STOP_WORDS and df[s] < max(3, 0.25 * n)]
         stems.sort(key=lambda s: (-telling(s), s))
         words: list[str] = []
         for stem in stems:

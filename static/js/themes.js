@@ -67,9 +67,7 @@
     var b = el("button", "theme");
     b.type = "button";
     b.dataset.topic = id === null ? "" : String(id);
-    var top = b.appendChild(el("span", "theme-top"));
-    top.appendChild(el("span", "theme-words", text));
-    top.appendChild(el("span", "theme-support"));
+    b.appendChild(el("span", "theme-words", text));
     b.appendChild(el("span", "theme-counts"));
     b.addEventListener("click", function () { choose(id); });
     return b;
@@ -78,15 +76,15 @@
   /* The counts of every topic, in place: only texts change, never a width or an order. */
   function refresh() {
     Array.prototype.forEach.call(list.children, function (b) {
-      var id = b.dataset.topic, line = b.querySelector(".theme-counts"), support = b.querySelector(".theme-support");
+      var id = b.dataset.topic, line = b.querySelector(".theme-counts");
       b.setAttribute("aria-pressed", String(String(active === null ? "" : active) === id));
       if (!id) { line.textContent = Live.fill(S.topicCount, { n: topics.length }); return; }
       var topic = topics.filter(function (t) { return String(t.id) === id; })[0];
       if (!topic) return;
       var c = counts(topic);
-      support.textContent = c.support === 1 ? S.supportOne : Live.fill(S.support, { n: c.support });
-      line.textContent = Live.fill(S.counts, { pending: c.pending, approved: c.approved, answered: c.answered });
-      b.title = named(topic) + " – " + support.textContent + " – " + line.textContent;
+      line.textContent = Live.fill(S.counts, { pending: c.pending, approved: c.approved, answered: c.answered }) +
+        " · " + (c.support === 1 ? S.supportOne : Live.fill(S.support, { n: c.support }));
+      b.title = named(topic) + ": " + line.textContent;
     });
   }
 
