@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app wsgi
 VENDOR := static/vendor/socket.io.min.js
 CATALOGUES := $(patsubst %.po,%.mo,$(wildcard moderation/translations/*/LC_MESSAGES/messages.po))
 
-.PHONY: install run test check bench translations clean
+.PHONY: install run test fuzz check bench translations clean
 
 install: $(VENV)/.installed $(VENDOR) $(CATALOGUES)
 
@@ -31,7 +31,11 @@ run: install
 	$(FLASK) serve --host 127.0.0.1 --port 5000
 
 test: install check
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
+
+# The fuzz tests with the full example counts (make test runs them with fewer).
+fuzz: install
+	HYPOTHESIS_PROFILE=thorough $(BIN)/python -m pytest -n 2 tests/services/test_fuzz.py $(PYTEST_ARGS)
 
 # Lint, import order and types: a new warning fails `make test`, and so CI.
 check: $(VENV)/.installed
@@ -44,7 +48,7 @@ bench: install
 
 # After changing texts: extract, merge into the catalogues, then translate the .po files.
 translations: $(VENV)/.installed
-	$(BIN)/pybabel extract --no-wrap -F babel.cfg -k _l -o moderation/translations/messages.pot .
+	$(BIN)/pybabel extract --no-wrap -F babel.cfg -k _l -k N_ -o moderation/translations/messages.pot .
 	$(BIN)/pybabel update --no-wrap -i moderation/translations/messages.pot -d moderation/translations
 
 clean:

@@ -4,8 +4,10 @@ from __future__ import annotations
 import math
 
 from flask_babel import gettext as _
+from flask_babel import gettext as translate  # a text from services/actions.py, marked there with N_
 from flask_babel import ngettext
 
+from .services import actions
 from .services.errors import DomainError
 
 TOO_LONG = {
@@ -65,21 +67,27 @@ def error(exc: DomainError) -> dict:
     return answer
 
 
-def done_words() -> dict[str, str]:
-    """A moderator's step in a few words, after the question's text: „Wie kommt…“ freigegeben."""
-    return {
-        "approve": _("freigegeben"), "reject": _("abgelehnt"), "forward": _("ans Podium gegeben"),
-        "answered": _("als beantwortet markiert"), "edit": _("bearbeitet"), "merge": _("zusammengeführt"),
-        "upvote": _("hochgestuft"), "undo": _("zurückgenommen"), "recall": _("vom Podium genommen"),
-    }
+def action_word(code: str, form: str = "audit") -> str:
+    """An action in words (services/actions.py): `audit` for the log and the report, `done` ("ans
+    Podium gegeben"), `button`. An unknown code is never shown as it is."""
+    action = actions.get(code)
+    word = getattr(action, form, None) if action is not None else None
+    return translate(word) if word else _("eine andere Aktion")
 
 
-def desk_status_words() -> dict[str, str]:
-    """The moderators' names of the statuses (their tabs)."""
-    return {
-        "pending": _("Neu"), "approved": _("Freigegeben"), "forwarded": _("Am Podium"),
-        "answered": _("Beantwortet"), "rejected": _("Abgelehnt"), "merged": _("Zusammengeführt"),
-    }
+def action_words(form: str) -> dict[str, str]:
+    """Every action that has this form, in words, by code."""
+    return {a.code: translate(getattr(a, form)) for a in actions.ACTIONS if getattr(a, form)}
+
+
+def status_words(public: bool = False) -> dict[str, str]:
+    """The statuses in words: the moderators' ("Abgelehnt") or the audience's ("Nicht freigegeben")."""
+    return {code: translate(s.public if public else s.staff) for code, s in actions.STATUS_WORDS.items()}
+
+
+def status_word(status: str | None, public: bool = False) -> str:
+    words = actions.STATUS_WORDS.get(status or "")
+    return translate(words.public if public else words.staff) if words else ""
 
 
 def shorten(text: str, limit: int = 40) -> str:
@@ -87,10 +95,18 @@ def shorten(text: str, limit: int = 40) -> str:
     return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
 
 
+def step_templates() -> dict[str, str]:
+    """How each step is named, with {text} for the page's script to fill in."""
+    return {a.code: translate(a.step, text="{text}") for a in actions.ACTIONS if a.step}
+
+
 def step_name(step: dict) -> str:
     """„Wie kommt der Bus…“ freigegeben"""
-    done = done_words().get(step["action"], step["action"])
-    return _("„%(text)s“ %(done)s", text=shorten(step["text"]), done=done)
+    action = actions.get(step["action"])
+    text = shorten(step.get("text") or "")
+    if action is not None and action.step:
+        return translate(action.step, text=text)
+    return _("„%(text)s“: %(done)s", text=text, done=action_word(step["action"], "done"))
 
 
 def undo_refused(detail: dict) -> str:
@@ -98,8 +114,7 @@ def undo_refused(detail: dict) -> str:
     reason = detail.get("reason")
     if reason == "built_on":
         return _("%(step)s lässt sich nicht zurücknehmen: %(user)s hat danach darauf aufgebaut (%(their)s).",
-                 step=step, user=detail.get("by") or "?",
-                 their=done_words().get(detail.get("their", ""), detail.get("their", "")))
+                 step=step, user=detail.get("by") or "?", their=action_word(detail.get("their", ""), "done"))
     if reason == "moved":
         return _("Ihr letzter Schritt ist inzwischen ein anderer: %(step)s. Bitte prüfen Sie ihn.", step=step)
     return _("%(step)s lässt sich nicht zurücknehmen: Die Frage wurde inzwischen geändert.", step=step)
@@ -108,13 +123,9 @@ def undo_refused(detail: dict) -> str:
 def undo_question(detail: dict) -> str:
     """What an undo of an older step will change, for the moderator to confirm."""
     step = detail["step"]
-    words = desk_status_words()
-    if step["action"] == "edit":
-        change = _("Der Text wird wieder „%(text)s“.", text=shorten(step["before"] or "", 80))
-    elif step["action"] == "merge":
-        change = _("Die Frage wird wieder eigenständig (%(status)s).", status=words.get(step["from_status"], ""))
-    else:
-        change = _("Die Frage kommt von „%(now)s“ zurück nach „%(then)s“.",
-                   now=words.get(step["to_status"], ""), then=words.get(step["from_status"], ""))
+    action = actions.get(step["action"])
+    says = action.undo.says if action is not None and action.undo is not None else ""
+    change = translate(says, now=status_word(step["to_status"]), then=status_word(step["from_status"]),
+                       before=shorten(step.get("before") or "", 80)) if says else ""
     return _("%(step)s ist %(minutes)s Minuten her. %(change)s Wirklich zurücknehmen?",
              step=step_name(step), minutes=detail.get("minutes", 0), change=change)

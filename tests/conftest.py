@@ -7,6 +7,7 @@ import shutil
 import uuid
 
 import pytest
+from hypothesis import settings
 from sqlalchemy import create_engine, text
 
 os.environ.setdefault("ASYNC_MODE", "threading")
@@ -18,6 +19,12 @@ from moderation.extensions import db, socketio
 from moderation.services import accounts, talks
 from tests.helpers import PASSWORD, Clock, require_or_skip, signed_id
 from tests.server import postgres_database
+
+# Example counts of the fuzz tests (tests/services/test_fuzz.py): `ci`, the default, keeps them
+# meaningful in seconds; `thorough` (`make fuzz`) runs the full counts.
+settings.register_profile("ci", max_examples=40)
+settings.register_profile("thorough", max_examples=150)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 def _migrate(url: str) -> None:
@@ -47,17 +54,25 @@ def postgres_url():
 
 
 def _truncate(url: str) -> None:
+    """Empty every table but Alembic's, and restart the ids."""
     engine = create_engine(url)
     with engine.begin() as conn:
-        conn.execute(text('TRUNCATE "user", series, talk, question, upvote, vote, audit_entry, talk_moderator, '
-                          'account_entry '
-                          "RESTART IDENTITY CASCADE"))
+        tables = conn.scalars(text("SELECT quote_ident(tablename) FROM pg_tables "
+                                   "WHERE schemaname = 'public' AND tablename <> 'alembic_version'")).all()
+        conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
     engine.dispose()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+def pytest_generate_tests(metafunc):
+    """Tests marked `postgres` (what depends on PostgreSQL) run on PostgreSQL and SQLite; all others
+    on SQLite only."""
+    if "database_url" in metafunc.fixturenames and metafunc.definition.get_closest_marker("postgres"):
+        metafunc.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
+
+
+@pytest.fixture
 def database_url(request, tmp_path, sqlite_template) -> str:
-    if request.param == "sqlite":
+    if getattr(request, "param", "sqlite") == "sqlite":
         path = tmp_path / "test.sqlite3"
         shutil.copy(sqlite_template, path)
         return f"sqlite:///{path}"
@@ -72,7 +87,8 @@ def cheap_password_hashing(monkeypatch):
     from argon2 import PasswordHasher
     hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     monkeypatch.setattr(accounts, "_hasher", hasher)
-    monkeypatch.setattr(accounts, "_DUMMY_HASH", hasher.hash("not-a-password"))
+    dummy = hasher.hash("not-a-password")
+    monkeypatch.setattr(accounts, "_dummy_hash", lambda: dummy)
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ Deliberately free of `moderation` imports: the server under test runs in its own
 """
 from __future__ import annotations
 
+import atexit
 import contextlib
 import html.parser
 import os
@@ -63,14 +64,22 @@ class ServerError(RuntimeError):
     pass
 
 
+# The password of every admin a test server's prepare() creates, one per test process: servers
+# sharing a database share it too.
+PASSWORD = "Srv-" + uuid.uuid4().hex[:16]
+# SQLite databases prepared once per test process, by the admin's name and password (None: no admin)
+_PREPARED: dict[tuple[str, str] | None, str] = {}
+
+
 class Server:
     """One server process on a free port; the database outlives restarts."""
 
     def __init__(self, *, async_mode: str = "eventlet", database_url: str | None = None,
                  env: dict | None = None, port: int | None = None, public_origin: str | None = None,
-                 tmp: str | None = None, secret_key: str | None = None):
+                 tmp: str | None = None, secret_key: str | None = None, via_cli: bool = False):
         self.tmp = tmp or tempfile.mkdtemp(prefix="fr-server-")
         self.own_tmp = tmp is None
+        self.via_cli = via_cli
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.origin = public_origin or self.url
@@ -90,7 +99,7 @@ class Server:
         self.proc: subprocess.Popen | None = None
         self.log_path = os.path.join(self.tmp, f"server-{self.port}.log")
         self.user = "srv_mod"
-        self.password = "Srv-" + uuid.uuid4().hex[:16]
+        self.password = PASSWORD
         self.starts = 0
         self.clients: list[Live] = []
 
@@ -104,7 +113,28 @@ class Server:
         return r.stdout + r.stderr
 
     def prepare(self, user: bool = True) -> Server:
-        """Migrate, seed, and create an admin account (the one login() uses)."""
+        """Migrate, seed, and create an admin account (the one login() uses).
+
+        On SQLite the commands run once per test process and admin; later servers start from a copy
+        of that database."""
+        if not self.database_url.startswith("sqlite:///"):
+            return self._prepare_by_cli(user)
+        admin = (self.user, self.password) if user else None
+        if admin not in _PREPARED:
+            template = Server(tmp=tempfile.mkdtemp(prefix="fr-template-"))
+            atexit.register(shutil.rmtree, template.tmp, True)
+            template.user, template.password = self.user, self.password
+            _PREPARED[admin] = template._prepare_by_cli(user).database_url.removeprefix("sqlite:///")
+        path = _PREPARED[admin]
+        target = self.database_url.removeprefix("sqlite:///")
+        for suffix in ("", "-wal", "-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(target + suffix)
+            if os.path.exists(path + suffix):
+                shutil.copy(path + suffix, target + suffix)
+        return self
+
+    def _prepare_by_cli(self, user: bool) -> Server:
         self.cli("db", "upgrade")
         self.cli("seed")
         if user:
@@ -120,7 +150,11 @@ class Server:
 
     # -- the process -----------------------------------------------------------------------------
     def command(self) -> list[str]:
-        return [PYTHON, "-m", "flask", "--app", "wsgi", "serve", "--host", "127.0.0.1", "--port", str(self.port)]
+        """`python wsgi.py`, what `flask serve` execs into (one import of the app instead of two);
+        `via_cli=True` goes through the documented command itself."""
+        if self.via_cli:
+            return [PYTHON, "-m", "flask", "--app", "wsgi", "serve", "--host", "127.0.0.1", "--port", str(self.port)]
+        return [PYTHON, "wsgi.py", "--host", "127.0.0.1", "--port", str(self.port)]
 
     def start(self, wait: float = 45.0) -> Server:
         if self.running:

@@ -91,7 +91,7 @@ class ModeratorNamespace(LiveNamespace):
         The other moderators hear who did it; the answer names the step an undo would take back."""
         assert write.question is not None
         answer = {"question": self.fresh(write.question.id),
-                  "step": steps.describe(db.session, talk, self.user(conn), question_service.UNDOABLE), **extra}
+                  "step": steps.describe(db.session, talk, self.user(conn)), **extra}
         question_id = write.question.id
         box = publish.outbox(db.session, talk, write, self.now())
         for name, data, _room, namespace in box.messages:
@@ -156,14 +156,13 @@ class ModeratorNamespace(LiveNamespace):
     @acknowledged(events.Undo)
     def on_undo(self, conn: dict[str, Any], event: events.Undo) -> dict[str, Any]:
         user, talk = self.user(conn), self.talk(conn)
-        undone = steps.describe(db.session, talk, user, question_service.UNDOABLE)
-        write = question_service.undo(db.session, talk, user, self.now(), step=event.step, confirmed=event.confirm)
-        return self._publish_question(conn, talk, write, "undo", undone=undone)
+        write = steps.undo(db.session, talk, user, self.now(), step=event.step, confirmed=event.confirm)
+        return self._publish_question(conn, talk, write, "undo", undone=write.undone)
 
     @acknowledged(events.Empty)
     def on_undo_step(self, conn: dict[str, Any], event: events.Empty) -> dict[str, Any]:
         """The step the next undo would take back (for the undo button's name)."""
-        step = steps.describe(db.session, self.talk(conn), self.user(conn), question_service.UNDOABLE)
+        step = steps.describe(db.session, self.talk(conn), self.user(conn))
         db.session.rollback()
         return {"step": step}
 

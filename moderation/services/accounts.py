@@ -1,6 +1,7 @@
 """Staff accounts: moderators and admins."""
 from __future__ import annotations
 
+import functools
 import secrets
 
 from argon2 import PasswordHasher
@@ -13,8 +14,14 @@ from .errors import DomainError
 
 ROLES = ("moderator", "admin")
 _hasher = PasswordHasher()
-# Verified against when the user does not exist, so that a wrong name costs as long as a wrong password.
-_DUMMY_HASH = _hasher.hash("not-a-password")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the user does not exist, so that a wrong name costs as long as a wrong
+    password. Made at the first such login, not at import: every CLI command and server start
+    would pay for it."""
+    return _hasher.hash("not-a-password")
 
 
 def create_or_update(session: DbSession, username: str, password: str, role: str = "moderator") -> User:
@@ -48,7 +55,7 @@ def by_name(session: DbSession, username: str) -> User | None:
 def authenticate(session: DbSession, username: str, password: str) -> User | None:
     user = by_name(session, username or "")
     try:
-        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password or "")
+        _hasher.verify(user.password_hash if user else _dummy_hash(), password or "")
     except (VerificationError, InvalidHashError):
         return None
     if user is None or not user.active:

@@ -4,6 +4,7 @@ out of audience and podium payloads (`readmodel.views.STAFF_FIELDS`)."""
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 from sqlalchemy import delete, select
 
@@ -12,7 +13,7 @@ from . import DbSession
 from .audit import record
 from .blocks import is_blocked
 from .errors import DomainError
-from .questions import _flush_or_conflict, get
+from .questions import flush_or_conflict, get
 from .text import normalise
 from .writes import Changed, Write, changed, unchanged
 
@@ -24,7 +25,6 @@ MAX_ANSWER = 1000
 MAX_BACKSTAGE = 200
 # Written answers: for questions that made it past moderation, reached by the panel or not.
 ANSWERABLE = ("approved", "forwarded", "answered")
-UNDOABLE = ("answer", "block", "unblock")
 
 
 def _text(value: object, limit: int, field: str) -> str | None:
@@ -78,7 +78,7 @@ def set_note(session: DbSession, talk: Talk, user: User, question_id: int, text:
         return unchanged(question)
     before = question.note
     question.note = note
-    _flush_or_conflict(session, question)
+    flush_or_conflict(session, question)
     record(session, talk, user, "note", question=question, from_status=question.status,
            to_status=question.status, before=before, after=note)
     return changed(question, Changed(question, question.status), fields=frozenset({"note"}))
@@ -100,7 +100,7 @@ def set_answer(session: DbSession, talk: Talk, user: User, question_id: int, tex
         return unchanged(question)
     before = _answer_state(question.answer, question.answer_published)
     question.answer, question.answer_published = answer, published
-    _flush_or_conflict(session, question)
+    flush_or_conflict(session, question)
     record(session, talk, user, "answer", question=question, from_status=question.status,
            to_status=question.status, before=before, after=_answer_state(answer, published))
     return changed(question, Changed(question, question.status))
@@ -144,36 +144,50 @@ def unblock(session: DbSession, talk: Talk, user: User, question_id: int) -> Wri
     return changed(question, *(Changed(q, q.status) for q in _authored(session, talk, client)))
 
 
-def undo(session: DbSession, talk: Talk, user: User, entry: AuditEntry) -> Write:
-    """Revert an answer, a block or an unblock (called by `questions.undo` for these actions)."""
-    question = get(session, talk, entry.question_id or 0)
+# Taking steps back (services/steps.py): whether the question is still as the step left it, and
+# the step reverted.
+
+def answer_stands(session: DbSession, step: AuditEntry, question: Question) -> bool:
+    return _answer_state(question.answer, question.answer_published) == step.after
+
+
+def revert_answer(session: DbSession, talk: Talk, user: User, step: AuditEntry, question: Question,
+                  now: datetime | None) -> list[Changed]:
+    state = json.loads(step.before or "{}")
+    question.answer, question.answer_published = state.get("text"), bool(state.get("published"))
+    return [Changed(question, question.status)]
+
+
+def block_stands(session: DbSession, step: AuditEntry, question: Question) -> bool:
+    return bool(question.client_hash) and is_blocked(session, question.talk, question.client_hash or "")
+
+
+def revert_block(session: DbSession, talk: Talk, user: User, step: AuditEntry, question: Question,
+                 now: datetime | None) -> list[Changed]:
+    """The block is lifted; the questions it rejected are pending again (if still rejected)."""
     client = question.client_hash or ""
-    changes: list[Changed] = []
-    if entry.action == "answer":
-        if _answer_state(question.answer, question.answer_published) != entry.after:
-            raise DomainError("conflict", {"question": question})
-        state = json.loads(entry.before or "{}")
-        question.answer, question.answer_published = state.get("text"), bool(state.get("published"))
-        _flush_or_conflict(session, question)
-        changes.append(Changed(question, question.status))
-    elif entry.action == "block":
-        session.execute(delete(Block).where(Block.talk_id == talk.id, Block.client_hash == client))
-        restored = {int(i) for i in (entry.before or "").split(",") if i}
-        for q in _authored(session, talk, client):
-            old = q.status
-            if q.id in restored and q.status == "rejected":
-                q.status = "pending"
-            changes.append(Changed(q, old))
-        session.flush()
-    else:  # unblock
-        if not is_blocked(session, talk, client):
-            session.add(Block(talk_id=talk.id, client_hash=client, user_id=user.id, created_at=utcnow()))
-            session.flush()
-        changes.extend(Changed(q, q.status) for q in _authored(session, talk, client))
-    entry.undone = True
-    record(session, talk, user, "undo", question=question, from_status=question.status,
-           to_status=question.status, before=entry.after, after=entry.before, undoes=entry)
-    return changed(question, *changes)
+    session.execute(delete(Block).where(Block.talk_id == talk.id, Block.client_hash == client))
+    restored = {int(i) for i in (step.before or "").split(",") if i}
+    changes = []
+    for q in _authored(session, talk, client):
+        old = q.status
+        if q.id in restored and q.status == "rejected":
+            q.status = "pending"
+        changes.append(Changed(q, old))
+    session.flush()
+    return changes
+
+
+def unblock_stands(session: DbSession, step: AuditEntry, question: Question) -> bool:
+    return not block_stands(session, step, question)
+
+
+def revert_unblock(session: DbSession, talk: Talk, user: User, step: AuditEntry, question: Question,
+                   now: datetime | None) -> list[Changed]:
+    client = question.client_hash or ""
+    session.add(Block(talk_id=talk.id, client_hash=client, user_id=user.id, created_at=utcnow()))
+    session.flush()
+    return [Changed(q, q.status) for q in _authored(session, talk, client)]
 
 
 def set_backstage(session: DbSession, talk: Talk, user: User, text: str) -> bool:

@@ -13,8 +13,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from ..models import OPEN_STATUSES, PUBLIC_STATUSES, Question, Talk, Upvote, User, Vote
-from . import DbSession, blocks, steps
+from ..models import OPEN_STATUSES, PUBLIC_STATUSES, AuditEntry, Question, Talk, Upvote, User, Vote
+from . import DbSession, actions, blocks
 from . import text as texts
 from .audit import record
 from .errors import DomainError
@@ -22,14 +22,8 @@ from .moderation_words import flag_for
 from .windows import accepts_questions
 from .writes import Changed, Write, changed, unchanged
 
-# action -> (allowed from-statuses, to-status)
-TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
-    "approve": (("pending", "rejected"), "approved"),
-    "reject": (("pending", "approved"), "rejected"),
-    "forward": (("approved", "answered"), "forwarded"),
-    "answered": (("approved", "forwarded"), "answered"),
-    "recall": (("forwarded",), "approved"),  # taken back from the podium
-}
+# action -> (allowed from-statuses, to-status), as the action registry declares them
+TRANSITIONS = actions.TRANSITIONS
 # Statuses a question can be merged out of, and the moderator queue's tabs in order.
 MERGEABLE = (*OPEN_STATUSES, "rejected")
 QUEUE = ("pending", "approved", "forwarded", "answered", "rejected")
@@ -120,35 +114,39 @@ def check_version(question: Question, version: int | None) -> None:
         raise DomainError("conflict", {"question": question})
 
 
-def _flush_or_conflict(session: DbSession, question: Question) -> None:
-    """Flush; a concurrent writer that got there first turns into `conflict`."""
+def flush_or_conflict(session: DbSession, question: Question,
+                      same: Callable[[Question], bool] | None = None) -> bool:
+    """Flush; a concurrent writer that got there first turns into `conflict` — unless it made the
+    same move (`same(question)` as stored now): then False, and nothing of this write is kept."""
     try:
         session.flush()
     except StaleDataError:
         # A failed flush ends the transaction (a savepoint cannot help: begin_nested flushes first).
         session.rollback()
         session.refresh(question)
+        if same is not None and same(question):
+            return False
         raise DomainError("conflict", {"question": question}) from None
+    return True
 
 
 def transition(session: DbSession, talk: Talk, user: User, action: str, question_id: int,
                version: int | None = None, now: datetime | None = None) -> Write:
-    """approve / reject / forward / answered / recall. Repeating the same move is a no-op."""
+    """approve / reject / forward / answered / recall.
+
+    The same move again — by a second moderator who saw the card a moment before, whatever version
+    it carries, or while another writer makes it — is a success that stores nothing."""
     allowed_from, to_status = TRANSITIONS[action]
     question = get(session, talk, question_id)
-    check_version(question, version)
     if question.status == to_status:
         return unchanged(question)
+    check_version(question, version)
     if question.status not in allowed_from:
         raise DomainError("invalid", {"status": question.status, "question": question})
     old = question.status
     _set_status(question, to_status, now)
-    try:
-        _flush_or_conflict(session, question)
-    except DomainError:
-        if question.status == to_status:  # a second moderator did the same thing first
-            return unchanged(question)
-        raise
+    if not flush_or_conflict(session, question, same=lambda q: q.status == to_status):
+        return unchanged(question)
     record(session, talk, user, action, question=question, from_status=old, to_status=to_status)
     return changed(question, Changed(question, old))
 
@@ -164,16 +162,18 @@ def _set_status(question: Question, status: str, now: datetime | None) -> None:
 
 
 def edit(session: DbSession, talk: Talk, user: User, question_id: int, text: str, version: int) -> Write:
+    """A moderator's wording; the same text again (whatever the version) changes nothing."""
     question = get(session, talk, question_id)
-    check_version(question, version)
     body = texts.question_text(text)
     if body == question.text:
         return unchanged(question)
+    check_version(question, version)
     before = question.text
     if question.original_text is None:
         question.original_text = before
     question.text = body
-    _flush_or_conflict(session, question)
+    if not flush_or_conflict(session, question, same=lambda q: q.text == body):
+        return unchanged(question)
     record(session, talk, user, "edit", question=question, from_status=question.status,
            to_status=question.status, before=before, after=body)
     return changed(question, Changed(question, question.status))
@@ -181,9 +181,16 @@ def edit(session: DbSession, talk: Talk, user: User, question_id: int, text: str
 
 def merge(session: DbSession, talk: Talk, user: User, question_id: int, into_id: int,
           version: int | None = None) -> Write:
-    """Merge a duplicate into another question: its votes count there, its text stays visible."""
+    """Merge a duplicate into another question: its votes count there, its text stays visible.
+    Merging it into the same question again (whatever the version) changes nothing."""
     source = get(session, talk, question_id)
     target = get(session, talk, into_id)
+
+    def same(q: Question) -> bool:
+        return q.status == "merged" and q.merged_into_id == target.id
+
+    if same(source):
+        return unchanged(source)
     check_version(source, version)
     if source.id == target.id or source.status not in MERGEABLE \
             or target.status == "merged":
@@ -194,53 +201,57 @@ def merge(session: DbSession, talk: Talk, user: User, question_id: int, into_id:
         child.merged_into_id = target.id
     source.status = "merged"
     source.merged_into_id = target.id
-    _flush_or_conflict(session, source)
+    if not flush_or_conflict(session, source, same=same):
+        return unchanged(source)
     record(session, talk, user, "merge", question=source, from_status=old, to_status="merged",
            before=",".join(str(c.id) for c in children), after=str(target.id))
     return changed(source, Changed(source, old), Changed(target, target.status))
 
 
-UNDOABLE = (*TRANSITIONS, "edit", "merge")
+# Taking steps back (services/steps.py): whether the question is still as the step left it, and
+# the step reverted. A step's `before`/`after` are what the audit entry stored.
+
+def status_stands(session: DbSession, step: AuditEntry, question: Question) -> bool:
+    return question.status == step.to_status
 
 
-def undo(session: DbSession, talk: Talk, user: User, now: datetime | None = None, *,
-         step: object = None, confirmed: bool = False) -> Write:
-    """Revert this moderator's newest step in this talk, as a new audited entry (rules: steps.py).
-
-    `step` is the id of the step the moderator was shown; another newest step is a conflict."""
-    from . import curation  # curation builds on this module's lookups
-    last = steps.newest(session, talk, user, (*UNDOABLE, *curation.UNDOABLE))
-    if last is None:
-        raise DomainError("not_found", {"what": "undo"})
-    if last.action in curation.UNDOABLE:
-        return curation.undo(session, talk, user, last)
-    question = session.get(Question, last.question_id)
-    if question is None:
-        raise DomainError("not_found", {"what": "undo"})
-    steps.check(session, last, question, expected=step, confirmed=confirmed, now=now)
-    also: list[Changed] = []
+def revert_status(session: DbSession, talk: Talk, user: User, step: AuditEntry, question: Question,
+                  now: datetime | None) -> list[Changed]:
     old = question.status
-    if last.action == "edit":
-        question.text = last.before or ""
-        if question.text == question.original_text:
-            question.original_text = None
-    elif last.action == "merge":
-        target_id = question.merged_into_id
-        question.status = last.from_status or "pending"
-        question.merged_into_id = None
-        moved = [int(i) for i in (last.before or "").split(",") if i]
-        for child in session.scalars(select(Question).where(Question.id.in_(moved))):
-            child.merged_into_id = question.id
-        target = session.get(Question, target_id) if target_id else None
-        if target is not None:
-            also.append(Changed(target, target.status))
-    else:
-        _set_status(question, last.from_status or "pending", now)
-    _flush_or_conflict(session, question)
-    last.undone = True
-    record(session, talk, user, "undo", question=question, from_status=old,
-           to_status=question.status, before=last.after, after=last.before, undoes=last)
-    return changed(question, Changed(question, old), *also)
+    _set_status(question, step.from_status or "pending", now)
+    return [Changed(question, old)]
+
+
+def text_stands(session: DbSession, step: AuditEntry, question: Question) -> bool:
+    return question.status == step.to_status and question.text == step.after
+
+
+def revert_edit(session: DbSession, talk: Talk, user: User, step: AuditEntry, question: Question,
+                now: datetime | None) -> list[Changed]:
+    question.text = step.before or ""
+    if question.text == question.original_text:
+        question.original_text = None
+    return [Changed(question, question.status)]
+
+
+def merge_stands(session: DbSession, step: AuditEntry, question: Question) -> bool:
+    return question.status == step.to_status and str(question.merged_into_id) == step.after
+
+
+def revert_merge(session: DbSession, talk: Talk, user: User, step: AuditEntry, question: Question,
+                 now: datetime | None) -> list[Changed]:
+    """The question stands alone again; the questions the merge had moved come back to it."""
+    old, target_id = question.status, question.merged_into_id
+    question.status = step.from_status or "pending"
+    question.merged_into_id = None
+    moved = [int(i) for i in (step.before or "").split(",") if i]
+    for child in session.scalars(select(Question).where(Question.id.in_(moved))):
+        child.merged_into_id = question.id
+    changes = [Changed(question, old)]
+    target = session.get(Question, target_id) if target_id else None
+    if target is not None:
+        changes.append(Changed(target, target.status))
+    return changes
 
 
 def set_upvote(session: DbSession, talk: Talk, user: User, question_id: int, value: int = 1) -> Write:

@@ -7,11 +7,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 
 from ..models import STATUSES, AuditEntry, Question, Talk
-from . import DbSession
+from . import DbSession, actions
 from . import questions as question_service
 
 BUCKET = timedelta(minutes=10)
-MODERATOR_ACTIONS = ("approve", "reject", "forward", "answered", "edit", "merge", "undo", "talk_state")
 
 
 @dataclass
@@ -30,6 +29,7 @@ class Report:
     top_unanswered: list[tuple[Question, int, int]]  # question, votes, upvotes
     audience_peak: int
     actions: dict[str, dict[str, int]] = field(default_factory=dict)  # username -> action -> n
+    action_codes: list[str] = field(default_factory=list)  # the report's columns: actions anyone took
     labels: list[tuple[str, int, int]] = field(default_factory=list)  # label, questions, answered
 
 
@@ -41,12 +41,14 @@ def build(session: DbSession, talk: Talk) -> Report:
     distinct = len(rows) - by_status["merged"]
     counts = question_service.counts(session, talk)
     open_ones = [q for q in rows if q.status not in ("answered", "merged")]
+    taken = per_moderator(session, talk)
     top = sorted(((q, counts.get(q.id, {}).get("votes", 0), counts.get(q.id, {}).get("upvotes", 0))
                   for q in open_ones), key=lambda item: (-item[1], -item[2], item[0].id))[:10]
     return Report(talk=talk, total=len(rows), by_status=by_status,
                   answered_share=by_status["answered"] / distinct if distinct else None,
                   buckets=buckets(talk, [q.created_at for q in rows]), top_unanswered=top,
-                  audience_peak=talk.audience_peak, actions=actions(session, talk), labels=labelled(rows))
+                  audience_peak=talk.audience_peak, actions=taken, action_codes=columns(taken),
+                  labels=labelled(rows))
 
 
 def labelled(rows: list[Question]) -> list[tuple[str, int, int]]:
@@ -72,11 +74,17 @@ def buckets(talk: Talk, times: list[datetime]) -> list[Bucket]:
     return result
 
 
-def actions(session: DbSession, talk: Talk) -> dict[str, dict[str, int]]:
+def columns(taken: dict[str, dict[str, int]]) -> list[str]:
+    """The moderators' actions someone took in this talk, in the registry's order."""
+    return [code for code in actions.REPORTED if any(code in counts for counts in taken.values())]
+
+
+def per_moderator(session: DbSession, talk: Talk) -> dict[str, dict[str, int]]:
+    """For each moderator, how often they took each moderators' action (services/actions.py)."""
     result: dict[str, dict[str, int]] = {}
     query = (select(AuditEntry.username, AuditEntry.action, func.count())
              .where(AuditEntry.talk_id == talk.id, AuditEntry.username.is_not(None),
-                    AuditEntry.action.in_(MODERATOR_ACTIONS))
+                    AuditEntry.action.in_(actions.REPORTED))
              .group_by(AuditEntry.username, AuditEntry.action))
     for username, action, n in session.execute(query):
         result.setdefault(username, {})[action] = n

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..models import Question
 
@@ -32,6 +33,8 @@ class Write:
     # Only these staff fields changed (labels, a note, suggestions): only views that carry one of
     # them hear of it. None: anything may have changed.
     fields: frozenset[str] | None = None
+    # An undo: the step it took back, named as the moderator was shown it (steps.summary).
+    undone: dict[str, Any] | None = None
 
 
 def unchanged(question: Question) -> Write:

@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 from flask import Flask, abort, current_app, g, request
 from flask_babel import get_locale
 
+from .. import messages
 from ..extensions import login_manager
 from . import admin, audience, auth, errors, moderate, podium, strings, words
 
@@ -18,7 +19,8 @@ def register(app: Flask) -> None:
     app.before_request(_same_origin_posts)
     app.after_request(_security_headers)
     app.context_processor(_template_globals)
-    app.jinja_env.globals.update(talk_when=words.talk_when)  # macros are imported without context
+    # macros are imported without context
+    app.jinja_env.globals.update(talk_when=words.talk_when, action_word=messages.action_word)
     errors.register(app)
     login_manager.user_loader(auth.load_user)
 

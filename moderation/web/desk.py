@@ -1,61 +1,34 @@
 """The moderator's desk as data for the page: which action a card offers in which status, its
-button, its key and its words, derived from the services' state machine instead of repeated
-in the browser script.
-
-A new transition (say `recall`) needs a button label here (and a key, if it gets one) and its
-words in messages.done_words(); its statuses come from services.questions.TRANSITIONS.
-"""
+button, its key and its words, the statuses and the limits of what moderators write — all read
+from the services (the action registry, services/actions.py) instead of repeated in the
+browser scripts. A new action on a card is an entry with a `button` in the registry."""
 from __future__ import annotations
 
-from flask_babel import gettext as _
+from typing import Any
 
-from ..messages import desk_status_words, done_words
+from .. import messages
 from ..models import OPEN_STATUSES
-from ..services.questions import QUEUE, TRANSITIONS
+from ..services import actions, curation, text
+from ..services.questions import QUEUE
 from ..services.steps import CONFIRM_AFTER
 
-# Actions that are not status transitions, and the statuses in which a card offers them.
-OTHER_ACTIONS: dict[str, tuple[str, ...]] = {
-    "upvote": ("pending", "approved"),
-    "edit": OPEN_STATUSES,
-    "merge": ("pending", "approved"),
-}
-# Button order on a card; transitions not named here follow the named ones.
-ORDER = ("upvote", "approve", "forward", "answered", "recall", "reject", "edit", "merge")
-KEYS = {"approve": "a", "reject": "r", "forward": "f", "answered": "b", "edit": "e", "merge": "m"}
-SECONDARY = ("reject",)
+
+def card_actions() -> list[dict[str, Any]]:
+    """The buttons a card may offer, in order, with where each is offered."""
+    return [{"name": a.code, "kind": "transition" if a.moves else a.code,
+             "label": messages.action_word(a.code, "button"), "key": a.key,
+             "statuses": list(actions.offered(a)), "to": a.moves[1] if a.moves else None,
+             "secondary": a.secondary} for a in actions.DESK]
 
 
-def button_words() -> dict[str, str]:
+def config(username: str) -> dict[str, Any]:
+    """The JSON block moderate.html hands to moderator.js and curation.js."""
     return {
-        "upvote": _("Hochstufen"), "approve": _("Freigeben"), "reject": _("Ablehnen"),
-        "forward": _("Ans Podium"), "answered": _("Beantwortet"), "edit": _("Bearbeiten"),
-        "merge": _("Zusammenführen"), "recall": _("Vom Podium nehmen"),
-    }
-
-
-def actions() -> list[dict]:
-    names = list(ORDER) + [a for a in TRANSITIONS if a not in ORDER]
-    labels = button_words()
-    result = []
-    for name in names:
-        if name in TRANSITIONS:
-            allowed, to_status = TRANSITIONS[name]
-            statuses, kind = [s for s in allowed if s != to_status], "transition"
-        elif name in OTHER_ACTIONS:
-            statuses, kind, to_status = list(OTHER_ACTIONS[name]), name, None
-        else:
-            continue
-        result.append({"name": name, "kind": kind, "label": labels.get(name, name), "key": KEYS.get(name),
-                       "statuses": statuses, "to": to_status, "secondary": name in SECONDARY})
-    return result
-
-
-def config(username: str) -> dict:
-    """The JSON block moderate.html hands to moderator.js."""
-    return {
-        "user": username, "tabs": list(QUEUE), "statusNames": desk_status_words(),
-        "transitions": {name: {"from": list(allowed), "to": to} for name, (allowed, to) in TRANSITIONS.items()},
-        "actions": actions(), "done": done_words(),
+        "user": username, "tabs": list(QUEUE), "statusNames": messages.status_words(),
+        "transitions": {name: {"from": list(allowed), "to": to} for name, (allowed, to) in actions.TRANSITIONS.items()},
+        "actions": card_actions(), "steps": messages.step_templates(),
         "undoConfirmAfter": int(CONFIRM_AFTER.total_seconds()),
+        "open": list(OPEN_STATUSES), "answerable": list(curation.ANSWERABLE),
+        "limits": {"question": text.MAX_QUESTION, "note": curation.MAX_NOTE, "answer": curation.MAX_ANSWER,
+                   "backstage": curation.MAX_BACKSTAGE, "label": curation.MAX_LABEL},
     }

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 
+from .. import messages
+
 
 def status_words() -> dict[str, str]:
-    return {
-        "pending": _("Wartet auf Freigabe"), "approved": _("Freigegeben"), "forwarded": _("Am Podium"),
-        "answered": _("Beantwortet"), "rejected": _("Nicht freigegeben"), "merged": _("Zusammengeführt"),
-    }
+    """The statuses as the audience reads them."""
+    return messages.status_words(public=True)
 
 
 def common() -> dict[str, object]:

@@ -8,6 +8,7 @@ from flask_babel import format_date, format_datetime, format_time, get_locale, g
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
+from ..messages import action_word, status_word
 from ..models import AuditEntry, Talk
 
 # The short day and month of each language ("25.03." in German); others use their own skeleton.
@@ -72,11 +73,7 @@ def script_counts() -> dict[str, dict[str, str]]:
 def staff_status(status: str | None) -> str:
     """Status words for moderators and exports ("Abgelehnt" where the audience reads
     "Nicht freigegeben")."""
-    words = {
-        "pending": _("Neu"), "approved": _("Freigegeben"), "forwarded": _("Am Podium"),
-        "answered": _("Beantwortet"), "rejected": _("Abgelehnt"), "merged": _("Zusammengeführt"),
-    }
-    return words.get(status or "", status or "")
+    return status_word(status)
 
 
 def flag_word(flag: str | None) -> str:
@@ -85,18 +82,7 @@ def flag_word(flag: str | None) -> str:
 
 
 def audit_action(entry: AuditEntry) -> str:
-    words = {
-        "approve": _("Freigegeben"), "reject": _("Abgelehnt"), "forward": _("Ans Podium gegeben"),
-        "answered": _("Als beantwortet markiert"), "recall": _("Vom Podium genommen"),
-        "edit": _("Text bearbeitet"), "merge": _("Zusammengeführt"), "undo": _("Rückgängig gemacht"),
-        "fold": _("Wiederholung zusammengeführt"), "talk_state": _("Fragerunde geändert"),
-        "podium_next": _("Podium: „Als Nächstes“ geändert"), "labels": _("Themen gesetzt"),
-        "note": _("Notiz geändert"), "answer": _("Schriftlich beantwortet"), "block": _("Person gesperrt"),
-        "unblock": _("Sperre aufgehoben"), "backstage": _("Zeile ans Podium"),
-        "talk_created": _("Vortrag angelegt"), "talk_changed": _("Vortrag geändert"),
-        "podium_link": _("Podium-Link erneuert"),
-    }
-    return words.get(entry.action, entry.action)
+    return action_word(entry.action, "audit")
 
 
 def audit_value(entry: AuditEntry, value: str | None) -> str:

@@ -4,7 +4,7 @@
 (function () {
   "use strict";
   var S = Live.readJSON("curation-strings"), el = Live.el;
-  var ANSWERABLE = ["approved", "forwarded", "answered"];
+  var DESK = Live.readJSON("desk");  // statuses and limits, from the server
   var talkLabels = [];
   var filter = "";
 
@@ -82,7 +82,7 @@
   var backstageForm = panel.appendChild(el("form", "row"));
   var lineInput = el("input");
   lineInput.type = "text";
-  lineInput.maxLength = 200;
+  lineInput.maxLength = DESK.limits.backstage;
   backstageForm.appendChild(labelled(lineInput, "backstage-text", S.backstageLabel));
   backstageForm.appendChild(lineInput);
   backstageForm.appendChild(submitButton(S.backstageSend));
@@ -139,7 +139,7 @@
     });
 
     var noteForm = box.appendChild(el("form", "stack"));
-    var noteArea = area(2, 500, "note-input");
+    var noteArea = area(2, DESK.limits.note, "note-input");
     noteForm.appendChild(labelled(noteArea, id("note"), S.note));
     noteForm.appendChild(noteArea);
     noteForm.appendChild(submitButton(S.saveNote));
@@ -149,7 +149,7 @@
     });
 
     var answerForm = box.appendChild(el("form", "stack answer-form"));
-    var answerArea = area(3, 1000, "answer-input");
+    var answerArea = area(3, DESK.limits.answer, "answer-input");
     answerForm.appendChild(labelled(answerArea, id("answer"), S.answer));
     answerForm.appendChild(answerArea);
     var publishRow = answerForm.appendChild(el("div", "row"));
@@ -178,7 +178,7 @@
   function sync(details, q) {
     var block = details.querySelector(".block-button");
     block.textContent = q.blocked ? S.unblock : S.block;
-    var answerable = ANSWERABLE.indexOf(q.status) !== -1;
+    var answerable = DESK.answerable.indexOf(q.status) !== -1;
     details.querySelector(".answer-form").hidden = !answerable;
     details.querySelector(".answer-later").hidden = answerable;
     if (details.contains(document.activeElement) && document.activeElement.tagName !== "BUTTON") return;

@@ -47,7 +47,7 @@
     return text.length <= limit ? text : text.slice(0, limit - 1).trim() + "…";
   }
   function stepWords(action, text) {
-    return Live.fill(S.step, { text: shorten(text), done: DESK.done[action] || action });
+    return Live.fill(DESK.steps[action] || "„{text}“", { text: shorten(text) });
   }
   function statusName(status) { return DESK.statusNames[status] || status; }
 
@@ -116,7 +116,7 @@
   function twins(q) {
     return (q.similar || []).filter(function (id) {
       var o = questions[id];
-      return o && DESK.tabs.indexOf(o.status) !== -1 && o.status !== "rejected";
+      return o && DESK.open.indexOf(o.status) !== -1;
     });
   }
   function filtering() { return !!(view.search || view.flagged || view.similar); }
@@ -329,7 +329,7 @@
      * dismiss a wrong suggestion for good (the server never suggests that pair again). */
     function similar(card, q) {
       var node = card.querySelector(".similar");
-      var ids = ["pending", "approved"].indexOf(q.status) !== -1 ? twins(q) : [];
+      var ids = ACTIONS.merge.statuses.indexOf(q.status) !== -1 ? twins(q) : [];  // where it can be merged
       var key = ids.join(",") + JSON.stringify(q.similar_words || {});
       if (isHeld() && !ownSimilar[q.id] && card.isConnected && node.dataset.key !== undefined && node.dataset.key !== key) {
         card.dataset.stale = "1";  // a new suggestion waits like a re-sort: nothing moves under the pointer
@@ -659,7 +659,7 @@
     var area = el("textarea");
     area.id = id;
     area.rows = 3;
-    area.maxLength = 500;
+    area.maxLength = DESK.limits.question;
     area.value = q.text;
     form.area = area;
     form.notice = el("div", "conflict");
@@ -728,7 +728,7 @@
 
   function startMerge(q, card) {
     var candidates = Object.values(questions)
-      .filter(function (o) { return o.id !== q.id && ["pending", "approved", "forwarded"].indexOf(o.status) !== -1; })
+      .filter(function (o) { return o.id !== q.id && DESK.open.indexOf(o.status) !== -1; })
       .sort(function (a, b) {
         var sa = (q.similar || []).indexOf(a.id), sb = (q.similar || []).indexOf(b.id);
         return (sa === -1 ? 1e9 : sa) - (sb === -1 ? 1e9 : sb) || (b.votes + b.upvotes) - (a.votes + a.upvotes) || b.id - a.id;
@@ -935,7 +935,8 @@
    * to show only the questions it accepts (like the search), relayout() after such a filter changed,
  * layout() after the questions a filter accepts changed by themselves (held cards stay put),
    * on(event, fn) for
-   * other server events, call(event, payload, done) with an acknowledgement, update(question)
+   * other server events, call(event, payload, done) with an acknowledgement (its `step` names the
+   * undo button), update(question)
    * to show a question from an acknowledgement, question(id), refresh() to re-fill every card,
    * say(text, isError): a note in the status line, or an error toast. */
   window.Queue = {
@@ -945,7 +946,12 @@
     relayout: function () { layout(true); },
     layout: function () { layout(); },
     on: function (event, fn) { live.socket.on(event, fn); },
-    call: function (event, payload, done) { Live.call(live.socket, event, payload, done); },
+    call: function (event, payload, done) {
+      Live.call(live.socket, event, payload, function (ack) {
+        if (ack && "step" in ack) setStep(ack.step);  // the undo button names what undo now takes back
+        done(ack);
+      });
+    },
     update: function (q) { update(q); },
     question: function (id) { return questions[id]; },
     refresh: function () {

@@ -101,6 +101,7 @@ def test_answer_refused_for_a_pending_question(audience_client, moderator_client
     assert ack["question"]["status"] == "pending"
 
 
+@pytest.mark.postgres
 def test_block_stops_one_person_politely_and_undo_lets_them_back(room):
     moderator, author, other, qid = room["moderator"], room["author"], room["other"], room["qid"]
     pending = submit(author, "Noch eine Frage von mir")["question"]["id"]

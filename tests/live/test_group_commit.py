@@ -5,11 +5,15 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
+
 from moderation.extensions import db
 from moderation.models import Question, Vote
 from moderation.services import accounts, questions
 from moderation.services import talks as talk_service
 from tests.helpers import PASSWORD
+
+pytestmark = pytest.mark.postgres
 
 VOTERS = 40
 

@@ -45,6 +45,7 @@ def pair(audience_client, moderator_client):
     return audience, moderator, a, b, c
 
 
+@pytest.mark.postgres
 def test_a_new_question_brings_its_suggestions_to_moderators_only(pair):
     audience, moderator, a, b, c = pair
     got = received(moderator, "/moderator")

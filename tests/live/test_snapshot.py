@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
 from moderation.extensions import begin_read_only, db
 from moderation.models import Question, Talk
 from moderation.readmodel import snapshot as snapshots
 from moderation.readmodel.views import AUDIENCE, MODERATOR
 from moderation.services import talks as talk_service
+
+pytestmark = pytest.mark.postgres
 
 QUESTIONS = 450
 

@@ -7,10 +7,11 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
 from moderation import audience_ids
 from moderation.extensions import db, socketio
-from moderation.models import Question, Talk
+from moderation.models import AuditEntry, Question, Talk
 from moderation.readmodel.votes import VoteBatcher
 from moderation.services import accounts, talks
 from tests.helpers import PASSWORD, events, signed_id, submit
@@ -70,6 +71,7 @@ def foreign_question(app, seeded, clock) -> int:
 
 # --- the whole flow ------------------------------------------------------------------------
 
+@pytest.mark.postgres
 def test_whole_flow_across_the_three_namespaces(app, audience_client, moderator_client, podium_client, second_login):
     author = audience_client()
     other = audience_client()
@@ -190,6 +192,7 @@ def test_podium_token_of_another_talk_shows_that_talk(app, seeded, podium_client
 # --- acknowledgements for bad input ----------------------------------------------------------
 
 @pytest.mark.parametrize("event", QUESTION_EVENTS)
+@pytest.mark.postgres
 def test_every_question_event_refuses_bad_input(app, audience_client, moderator_client, foreign_question, event):
     moderator = moderator_client()
     asked = submit(audience_client(), "Eine gültige Frage?")["question"]
@@ -313,6 +316,7 @@ def test_rejected_question_reaches_only_its_author(app, audience_client, moderat
     assert received(podium, "/podium") == []
 
 
+@pytest.mark.postgres
 def test_each_view_hears_only_of_changes_it_can_see_gap_free(app, audience_client, moderator_client, podium_client):
     author, stranger = audience_client(), audience_client()
     moderator, podium = moderator_client(), podium_client()
@@ -391,6 +395,7 @@ def test_snapshot_on_connect_and_on_resync(app, audience_client, moderator_clien
 
 # --- conflicts, undo, merge ------------------------------------------------------------------
 
+@pytest.mark.postgres
 def test_conflict_on_stale_version_returns_the_fresh_question(app, audience_client, moderator_client, second_login):
     anna, ben = moderator_client(), moderator_client(http=second_login())
     qid = submit(audience_client(), "Ursprüngliche Frage?")["question"]["id"]
@@ -410,6 +415,45 @@ def test_conflict_on_stale_version_returns_the_fresh_question(app, audience_clie
     assert ack["ok"] is True and ack["question"]["version"] == 3
 
 
+@pytest.mark.postgres
+def test_the_same_move_from_two_moderators_is_ok_for_both_and_stored_once(
+        app, audience_client, moderator_client, second_login, podium_client):
+    """Ben presses "Freigeben" a moment after Anna pressed `a`: his card still carries the old
+    version, both wanted the same. A different move on his stale card is a conflict."""
+    anna, ben, podium = moderator_client(), moderator_client(http=second_login()), podium_client()
+    audience = audience_client()
+    qid = submit(audience_client(), "Wann kommt der Bus?")["question"]["id"]
+    other = submit(audience_client(), "Und wann die Bahn?")["question"]["id"]
+    for client, ns in ((anna, "/moderator"), (ben, "/moderator"), (audience, "/audience"), (podium, "/podium")):
+        received(client, ns)
+
+    def seqs() -> tuple[int, int, int]:
+        with app.app_context():
+            talk = talks.by_slug(db.session, "demo")
+            return talk.seq, talk.audience_seq, talk.podium_seq
+
+    before = seqs()
+    first = mod(anna, "approve", {"question_id": qid, "version": 1})
+    second = mod(ben, "approve", {"question_id": qid, "version": 1})
+    assert first["ok"] is True and second["ok"] is True
+    assert second["question"]["status"] == "approved" and second["question"]["version"] == 2
+    assert seqs() == (before[0] + 1, before[1] + 1, before[2])
+    with app.app_context():
+        entries = db.session.scalars(select(AuditEntry.action).where(AuditEntry.question_id == qid)).all()
+    assert entries == ["approve"]
+    assert len([e for e in received(ben, "/moderator") if e[0] == "question"]) == 1  # Anna's, not a second
+    assert len([e for e in received(audience, "/audience") if e[0] == "question"]) == 1
+
+    # the same for a merge and an edit: the same result again is ok, whatever version it carries
+    assert mod(anna, "merge", {"question_id": other, "into_id": qid, "version": 1})["ok"] is True
+    assert mod(ben, "merge", {"question_id": other, "into_id": qid, "version": 1})["ok"] is True
+    assert mod(anna, "edit", {"question_id": qid, "text": "Wann kommt der Bus?", "version": 1})["ok"] is True
+    # a different move on the stale card is a conflict
+    refusal(mod(ben, "reject", {"question_id": qid, "version": 1}), "conflict")
+    assert seqs() == (before[0] + 2, before[1] + 2, before[2])
+
+
+@pytest.mark.postgres
 def test_undo_and_merge_over_the_socket(app, audience_client, moderator_client, podium_client):
     audience, moderator, podium = audience_client(), moderator_client(), podium_client()
     a = submit(audience, "Gibt es ein Bürgerbüro?")["question"]["id"]
@@ -594,6 +638,7 @@ def test_per_address_limit_and_exempt_addresses(make_app, clock):
 
 # --- votes -----------------------------------------------------------------------------------
 
+@pytest.mark.postgres
 def test_votes_events_carry_exact_counts(app, audience_client, moderator_client, podium_client):
     moderator, podium = moderator_client(), podium_client()
     voters = [audience_client() for _ in range(3)]
@@ -634,6 +679,7 @@ def test_votes_events_carry_exact_counts(app, audience_client, moderator_client,
         assert talks.by_slug(db.session, "demo").seq == 3  # submit, approve, forward: votes take no seq
 
 
+@pytest.mark.postgres
 def test_votes_on_a_duplicate_count_with_its_target(app, audience_client, moderator_client):
     moderator = moderator_client()
     alice, bob, carol = audience_client(), audience_client(), audience_client()

@@ -12,7 +12,7 @@ from moderation.models import AuditEntry, Block, Label, Question, QuestionLabel,
 from moderation.readmodel import payloads
 from moderation.readmodel.snapshot import snapshot
 from moderation.readmodel.views import AUDIENCE, MODERATOR, PODIUM, STAFF_FIELDS
-from moderation.services import accounts, curation, questions, retention
+from moderation.services import accounts, curation, questions, retention, steps
 from moderation.services.errors import DomainError
 from tests.helpers import PASSWORD
 
@@ -77,6 +77,7 @@ def test_labels_are_created_inline_per_talk_and_matched_ignoring_case(session, d
     assert actions(session).count("labels") == 3
 
 
+@pytest.mark.postgres
 def test_label_limits(session, demo, anna, clock):
     q = ask(session, demo, clock)
     error = refused(curation.set_labels, session, demo, anna, q.id, ["x" * 41])
@@ -136,11 +137,11 @@ def test_answer_only_for_questions_past_moderation_and_undoable(session, demo, a
     curation.set_answer(session, demo, anna, q.id, "Erste Fassung", True)
     curation.set_answer(session, demo, anna, q.id, "Zweite Fassung", False)
     session.commit()
-    write = questions.undo(session, demo, anna)
+    write = steps.undo(session, demo, anna)
     session.commit()
     assert write.changed
     assert (q.answer, q.answer_published, q.status) == ("Erste Fassung", True, "answered")
-    questions.undo(session, demo, anna)
+    steps.undo(session, demo, anna)
     session.commit()
     assert q.answer is None
     undo = session.scalars(select(AuditEntry).where(AuditEntry.action == "undo").order_by(AuditEntry.id)).all()
@@ -150,6 +151,7 @@ def test_answer_only_for_questions_past_moderation_and_undoable(session, demo, a
 
 # --- blocking --------------------------------------------------------------------------------
 
+@pytest.mark.postgres
 def test_block_rejects_pending_refuses_submit_and_vote_and_undo_restores(session, demo, anna, clock):
     public = approved(session, demo, clock, anna, client="troll")
     pending = ask(session, demo, clock, text="Noch eine Frage", client="troll")
@@ -173,7 +175,7 @@ def test_block_rejects_pending_refuses_submit_and_vote_and_undo_restores(session
         assert "troll" not in json.dumps(shown)
     # blocking again changes nothing; undo lifts the block and brings the pending question back
     assert curation.block(session, demo, anna, public.id).changed == []
-    questions.undo(session, demo, anna)
+    steps.undo(session, demo, anna)
     session.commit()
     assert pending.status == "pending"
     assert session.scalar(select(Block)) is None
@@ -190,7 +192,7 @@ def test_unblock_and_its_undo(session, demo, anna, clock):
     assert session.scalar(select(Block)) is None
     assert q.status == "rejected"  # stays rejected; undoing the block would restore it
     assert curation.unblock(session, demo, anna, q.id).changed == []
-    questions.undo(session, demo, anna)
+    steps.undo(session, demo, anna)
     session.commit()
     assert session.scalar(select(Block.client_hash)) == "troll"
     assert actions(session)[-3:] == ["block", "unblock", "undo"]
@@ -216,6 +218,7 @@ def test_backstage_line_is_set_cleared_audited_and_in_podium_and_moderator_snaps
     assert actions(session) == ["backstage", "backstage"]
 
 
+@pytest.mark.postgres
 def test_retention_removes_blocks_labels_and_the_line_of_old_talks(session, demo, anna, clock):
     q = ask(session, demo, clock, client="troll")
     curation.set_labels(session, demo, anna, q.id, ["Wohnen"])

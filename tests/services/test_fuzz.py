@@ -3,7 +3,8 @@ arbitrary text to the normalisation. Every answer is a well-formed acknowledgeme
 error code, nothing raises, no page is a 500, and the database stays consistent — on SQLite and
 on PostgreSQL, which refuses some strings (NUL) that SQLite takes.
 
-`pytest tests/test_fuzz.py --hypothesis-show-statistics` shows which answers the examples reached."""
+`pytest tests/services/test_fuzz.py --hypothesis-show-statistics` shows which answers the examples reached;
+`make fuzz` runs them with the thorough profile's example counts."""
 from __future__ import annotations
 
 import unicodedata
@@ -23,13 +24,15 @@ from moderation.services import text as texts
 from moderation.services.errors import DomainError
 from tests.helpers import PASSWORD, signed_id
 
+pytestmark = pytest.mark.postgres
+
 CODES = {"closed", "empty", "too_long", "rate_limited", "not_found", "forbidden", "conflict", "invalid"}
 AUDIENCE_EVENTS = ("submit", "vote", "resync")
 MODERATOR_EVENTS = ("upvote", "approve", "reject", "forward", "answered", "edit", "merge", "undo", "talk_state",
                     "editing", "resync")
 PODIUM_EVENTS = ("resync",)
 BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
-FUZZ = settings(max_examples=150, deadline=None,
+FUZZ = settings(deadline=None,  # examples: the loaded profile's (tests/conftest.py)
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 # --- strategies -----------------------------------------------------------------------------------

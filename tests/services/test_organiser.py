@@ -197,6 +197,7 @@ def test_audience_peak_only_rises(session, demo_talk):
 
 # --- report ----------------------------------------------------------------------------------
 
+@pytest.mark.postgres
 def test_report_figures(session, demo_talk, people, clock):
     made = demo.generate(session, demo_talk, 100, [people["anna"], people["ben"]], seed=5)
     session.commit()

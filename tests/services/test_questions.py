@@ -13,7 +13,7 @@ from sqlalchemy import text as sql
 from moderation.models import AuditEntry, Question, Series, Talk, Upvote, User, Vote
 from moderation.readmodel.snapshot import visible
 from moderation.readmodel.views import AUDIENCE, MODERATOR, PODIUM
-from moderation.services import accounts, questions, retention, talks, windows
+from moderation.services import accounts, questions, retention, steps, talks, windows
 from moderation.services import text as texts
 from moderation.services.moderation_words import flag_for
 from tests.helpers import PASSWORD, published, refused
@@ -170,6 +170,7 @@ def test_repeating_a_move_is_a_noop_without_audit_entry(session, demo, mods, clo
         assert len(audit(session)) == entries, status
 
 
+@pytest.mark.postgres
 def test_transition_with_stale_version_is_a_conflict_carrying_the_question(session, demo, mods, clock):
     anna, _ = mods
     q = ask(session, demo, clock)
@@ -186,6 +187,7 @@ def test_transition_with_stale_version_is_a_conflict_carrying_the_question(sessi
 
 
 @pytest.mark.parametrize("second", ["approve", "reject", "edit"])
+@pytest.mark.postgres
 def test_concurrent_moderators_first_writer_wins(session, demo, mods, clock, second):
     """Ben's session loaded the question before Anna approved it; his write learns of hers."""
     from sqlalchemy.orm import Session
@@ -223,6 +225,64 @@ def test_concurrent_moderators_first_writer_wins(session, demo, mods, clock, sec
     assert (session.get(Question, q.id).status, session.get(Question, q.id).text) == ("approved", "Erste Frage?")
 
 
+@pytest.mark.postgres
+@pytest.mark.parametrize("move", ["edit", "merge"])
+def test_the_same_edit_or_merge_by_a_concurrent_writer_is_ok(session, demo, mods, clock, move):
+    """Ben's session loaded the question before Anna wrote; his identical write finds hers."""
+    from sqlalchemy.orm import Session
+
+    from moderation.extensions import db
+
+    anna, ben = mods
+    q = ask(session, demo, clock, text="Erste Frage?")
+    target = ask(session, demo, clock, text="Zweite Frage?")
+    ids, target_id = (demo.id, ben.id, q.id), target.id
+    session.rollback()
+    stale = Session(db.engine, expire_on_commit=False)
+    try:
+        stale_talk, stale_ben, stale_q = stale.get(Talk, ids[0]), stale.get(User, ids[1]), stale.get(Question, ids[2])
+        stale.commit()
+        if move == "edit":
+            questions.edit(session, demo, anna, q.id, "Annas Fassung?", version=1)
+        else:
+            questions.merge(session, demo, anna, q.id, target.id)
+        session.commit()
+        entries = len(audit(session))
+        session.rollback()
+        if move == "edit":
+            same = questions.edit(stale, stale_talk, stale_ben, stale_q.id, "Annas Fassung?", version=1)
+        else:
+            same = questions.merge(stale, stale_talk, stale_ben, stale_q.id, target_id, version=1)
+        assert same.changed == [] and published(stale, stale_talk, same) == {}
+        stale.commit()
+    finally:
+        stale.close()
+    session.expire_all()
+    assert len(audit(session)) == entries
+
+
+def test_the_same_move_again_is_ok_whatever_version_it_carries(session, demo, mods, clock):
+    anna, ben = mods
+    q = ask(session, demo, clock)
+    target = ask(session, demo, clock, text="Eine andere Frage?")
+    questions.transition(session, demo, anna, "approve", q.id, version=1, now=clock())
+    questions.edit(session, demo, anna, q.id, "Neue Fassung?", version=2)
+    session.commit()
+    entries = len(audit(session))
+    for write in (questions.transition(session, demo, ben, "approve", q.id, version=1, now=clock()),
+                  questions.edit(session, demo, ben, q.id, "Neue Fassung?", version=1)):
+        assert write.changed == [] and write.question.version == 3
+    assert refused(questions.transition, session, demo, ben, "reject", q.id, version=1, now=clock()).code == "conflict"
+    session.rollback()
+    questions.merge(session, demo, anna, q.id, target.id, version=3)
+    session.commit()
+    assert questions.merge(session, demo, ben, q.id, target.id, version=1).changed == []
+    assert refused(questions.merge, session, demo, ben, q.id, q.id).code == "invalid"
+    session.rollback()
+    assert len(audit(session)) == entries + 1
+
+
+@pytest.mark.postgres
 def test_concurrent_resend_of_the_same_message_is_answered_from_the_store(session, demo, clock, monkeypatch):
     """The unique (talk, client_msg_id) catches a resend that raced past the lookup."""
     msg_id = uuid.uuid4().hex
@@ -246,6 +306,7 @@ def test_concurrent_resend_of_the_same_message_is_answered_from_the_store(sessio
     assert session.scalar(select(func.count()).select_from(Question)) == 1
 
 
+@pytest.mark.postgres
 def test_transition_refuses_unknown_and_foreign_ids(session, demo, mods, clock):
     """Ids of the wrong type never reach a service: tests/live/test_events.py."""
     anna, _ = mods
@@ -278,6 +339,7 @@ def test_edit_keeps_original_text_and_is_audited(session, demo, mods, clock):
     assert (q.text, q.original_text, q.version) == ("Was kostet das Projekt?", "Wie teuer ist das?", 3)
 
 
+@pytest.mark.postgres
 def test_edit_with_stale_version_is_a_conflict(session, demo, mods, clock):
     anna, ben = mods
     q = ask(session, demo, clock)
@@ -316,6 +378,7 @@ def test_edit_to_the_same_text_is_a_noop(session, demo, mods, clock):
 
 # --- votes and upvotes -----------------------------------------------------------------------
 
+@pytest.mark.postgres
 def test_audience_votes_one_per_client_and_idempotent_toggling(session, demo, mods, clock):
     anna, _ = mods
     q = bring(session, demo, anna, clock, "approved")
@@ -368,6 +431,7 @@ def test_audience_votes_can_be_switched_off_per_talk(session, demo, mods, clock)
     assert refused(questions.set_vote, session, demo, "client-1", q.id, 1).code == "closed"
 
 
+@pytest.mark.postgres
 def test_moderator_upvotes_one_per_moderator(session, demo, mods, clock):
     anna, ben = mods
     q = ask(session, demo, clock)  # moderators may upvote pending questions too
@@ -384,6 +448,7 @@ def test_moderator_upvotes_one_per_moderator(session, demo, mods, clock):
     assert session.scalar(select(func.count()).select_from(Upvote)) == 1
 
 
+@pytest.mark.postgres
 def test_counts_per_question_and_filter(session, demo, mods, clock):
     anna, ben = mods
     a = bring(session, demo, anna, clock, "approved")
@@ -402,6 +467,7 @@ def test_counts_per_question_and_filter(session, demo, mods, clock):
 
 # --- merge -----------------------------------------------------------------------------------
 
+@pytest.mark.postgres
 def test_merge_counts_votes_with_target_distinct_voters_and_undo_restores(session, demo, mods, clock):
     anna, ben = mods
     target = bring(session, demo, anna, clock, "approved")
@@ -430,7 +496,7 @@ def test_merge_counts_votes_with_target_distinct_voters_and_undo_restores(sessio
     assert (entry.action, entry.from_status, entry.to_status, entry.after) == (
         "merge", "approved", "merged", str(target.id))
 
-    undone = questions.undo(session, demo, anna, clock())
+    undone = steps.undo(session, demo, anna, clock())
     session.commit()
     assert {c.question.id for c in undone.changed} == {dup.id, target.id}
     assert (dup.status, dup.merged_into_id) == ("approved", None)
@@ -450,7 +516,7 @@ def test_merge_moves_earlier_duplicates_along_and_undo_moves_them_back(session, 
     assert (second.merged_into_id, third.merged_into_id) == (first.id, first.id)
     assert sorted(q.id for q in questions.merged_children(session, demo)[first.id]) == [second.id, third.id]
 
-    questions.undo(session, demo, anna, clock())
+    steps.undo(session, demo, anna, clock())
     session.commit()
     assert (second.status, second.merged_into_id, third.merged_into_id) == ("pending", None, second.id)
 
@@ -489,7 +555,7 @@ def test_undo_reverts_the_last_transition_as_a_new_audited_entry(session, demo, 
     forward_entry = audit(session, q)[-1]
     seq = demo.seq
 
-    write = questions.undo(session, demo, anna, clock())
+    write = steps.undo(session, demo, anna, clock())
     session.commit()
     assert q.status == "approved"
     assert write.changed[0].question.id == q.id and write.changed[0].old_status == "forwarded"
@@ -502,7 +568,7 @@ def test_undo_reverts_the_last_transition_as_a_new_audited_entry(session, demo, 
     assert forward_entry.undone is True
 
     # a second undo reverts the step before: the approval
-    questions.undo(session, demo, anna, clock())
+    steps.undo(session, demo, anna, clock())
     session.commit()
     assert q.status == "pending"
     assert len(audit(session, q)) == 4  # approve, forward, undo, undo: nothing was deleted
@@ -513,7 +579,7 @@ def test_undo_reverts_an_edit(session, demo, mods, clock):
     q = ask(session, demo, clock, text="Original?")
     questions.edit(session, demo, anna, q.id, "Bearbeitet?", version=1)
     session.commit()
-    questions.undo(session, demo, anna, clock())
+    steps.undo(session, demo, anna, clock())
     session.commit()
     assert (q.text, q.original_text, q.status) == ("Original?", None, "pending")
     entry = audit(session, q)[-1]
@@ -527,11 +593,12 @@ def test_undo_is_per_moderator(session, demo, mods, clock):
     questions.transition(session, demo, anna, "approve", a.id, now=clock())
     questions.transition(session, demo, ben, "reject", b.id, now=clock())
     session.commit()
-    questions.undo(session, demo, anna, clock())
+    steps.undo(session, demo, anna, clock())
     session.commit()
     assert (a.status, b.status) == ("pending", "rejected")
 
 
+@pytest.mark.postgres
 def test_undo_works_purely_from_the_database_after_a_reload(make_app, app, session, demo, mods, clock):
     from moderation.extensions import db
 
@@ -545,7 +612,7 @@ def test_undo_works_purely_from_the_database_after_a_reload(make_app, app, sessi
     restarted = make_app()
     with restarted.app_context():
         fresh = db.session
-        write = questions.undo(fresh, fresh.get(Talk, talk_id), fresh.get(User, user_id), clock())
+        write = steps.undo(fresh, fresh.get(Talk, talk_id), fresh.get(User, user_id), clock())
         fresh.commit()
         assert write.changed[0].question.id == qid
     session.expire_all()
@@ -554,19 +621,19 @@ def test_undo_works_purely_from_the_database_after_a_reload(make_app, app, sessi
 
 def test_undo_with_nothing_to_undo_is_not_found(session, demo, mods, clock):
     anna, ben = mods
-    assert refused(questions.undo, session, demo, anna, clock()).code == "not_found"
+    assert refused(steps.undo, session, demo, anna, clock()).code == "not_found"
     q = ask(session, demo, clock)
     questions.transition(session, demo, ben, "approve", q.id, now=clock())
     session.commit()
     # Ben's move is not Anna's to undo
-    assert refused(questions.undo, session, demo, anna, clock()).code == "not_found"
-    questions.undo(session, demo, ben, clock())
+    assert refused(steps.undo, session, demo, anna, clock()).code == "not_found"
+    steps.undo(session, demo, ben, clock())
     session.commit()
-    assert refused(questions.undo, session, demo, ben, clock()).code == "not_found"
+    assert refused(steps.undo, session, demo, ben, clock()).code == "not_found"
     # a talk-state change is not a question action
     windows.set_state(session, demo, anna, "closed", None, clock())
     session.commit()
-    assert refused(questions.undo, session, demo, anna, clock()).code == "not_found"
+    assert refused(steps.undo, session, demo, anna, clock()).code == "not_found"
 
 
 def test_undo_of_a_question_changed_since_is_a_conflict(session, demo, mods, clock):
@@ -576,7 +643,7 @@ def test_undo_of_a_question_changed_since_is_a_conflict(session, demo, mods, clo
     questions.transition(session, demo, ben, "forward", q.id, now=clock())
     session.commit()
     entries = len(audit(session))
-    error = refused(questions.undo, session, demo, anna, clock())
+    error = refused(steps.undo, session, demo, anna, clock())
     session.rollback()
     assert error.code == "conflict" and error.detail["question"].id == q.id
     assert q.status == "forwarded"
@@ -589,13 +656,14 @@ def test_undo_of_an_edit_overwritten_since_is_a_conflict(session, demo, mods, cl
     questions.edit(session, demo, anna, q.id, "Anna", version=1)
     questions.edit(session, demo, ben, q.id, "Ben", version=2)
     session.commit()
-    assert refused(questions.undo, session, demo, anna, clock()).code == "conflict"
+    assert refused(steps.undo, session, demo, anna, clock()).code == "conflict"
     session.rollback()
     assert q.text == "Ben"
 
 
 # --- submit ----------------------------------------------------------------------------------
 
+@pytest.mark.postgres
 def test_submit_same_client_msg_id_three_times_stores_one_question(session, demo, clock):
     msg_id = uuid.uuid4().hex
     results = []
@@ -671,6 +739,7 @@ def test_question_text_refusals(session, demo, clock):
     assert session.scalar(select(func.count()).select_from(Question)) == 0
 
 
+@pytest.mark.postgres
 def test_exactly_500_characters_are_accepted(session, demo, clock):
     q = ask(session, demo, clock, text="x" * 500)
     assert len(q.text) == 500
@@ -683,6 +752,7 @@ def test_exactly_500_characters_are_accepted(session, demo, clock):
     assert len(ask(session, demo, clock, text="  " + "y" * 500 + "\n").text) == 500
 
 
+@pytest.mark.postgres
 def test_name_limits(session, demo, clock):
     assert ask(session, demo, clock, name="n" * 80).name == "n" * 80
     error = refused(questions.submit, session, demo, text="Frage?", name="n" * 81, client="c",
@@ -761,6 +831,7 @@ def test_seed_reopens_a_demo_that_has_closed(session, clock):
     assert session.scalar(select(func.count()).select_from(Talk)) == 5
 
 
+@pytest.mark.postgres
 def test_lookups_refuse_junk(session, seeded):
     for slug in (None, "", 5, "x" * 81, "gibt-es-nicht"):
         assert refused(talks.by_slug, session, slug).code == "not_found"
@@ -772,6 +843,7 @@ def test_lookups_refuse_junk(session, seeded):
 
 # --- seq -------------------------------------------------------------------------------------
 
+@pytest.mark.postgres
 def test_each_view_counts_the_changes_it_is_told_of_and_stores_them(app, session, demo, mods, clock):
     """moderator: every change; audience: public ones (and its own question under the current
     number); podium: forwarded and answered ones; votes, upvotes and no-ops take no number."""
@@ -795,7 +867,7 @@ def test_each_view_counts_the_changes_it_is_told_of_and_stores_them(app, session
     publish(questions.edit(session, demo, anna, q.id, "Anders gefragt?", version=q.version))
     publish(questions.transition(session, demo, anna, "forward", q.id, now=clock()))
     publish(windows.set_state(session, demo, anna, "closed", None, clock()))
-    publish(questions.undo(session, demo, anna, clock()))  # forwarded -> approved: podium is told
+    publish(steps.undo(session, demo, anna, clock()))  # forwarded -> approved: podium is told
     assert seen == [(1, 0, 0), (2, 1, 0), (2, 1, 0), (2, 1, 0), (2, 1, 0), (3, 2, 0), (4, 3, 1), (5, 4, 2),
                     (6, 5, 3)]
     assert stored_seq(app, demo.id) == (6, 5, 3)
@@ -854,6 +926,7 @@ def test_visible_per_view(session, demo, mods, clock):
 
 # --- retention -------------------------------------------------------------------------------
 
+@pytest.mark.postgres
 def test_purge_deletes_content_of_old_talks_and_keeps_the_rest(session, demo, mods, clock):
     anna, _ = mods
     old = talks.by_slug(session, "unterschaetzte-groesse")

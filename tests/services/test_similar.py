@@ -159,6 +159,7 @@ def ask(session, talk: Talk, clock, text: str) -> Question:
     return write.question
 
 
+@pytest.mark.postgres
 def test_saved_suggestions_are_read_back_and_only_open_ones_are_shown(session, demo, clock):
     a, b, c = (ask(session, demo, clock, t) for t in ("Rufbus?", "Rufbusse?", "Bahn?"))
     changed = similar.save(session, demo.id, {a.id: [similar.Suggestion(b.id, 0.9, ("Rufbus",)),

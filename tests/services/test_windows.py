@@ -73,6 +73,7 @@ def test_summer_talk_is_not_shifted_by_an_hour():
     assert windows.is_open(winter, utc(2021, 3, 11, 18, 30))  # 19:30 Berlin
 
 
+@pytest.mark.postgres
 def test_seeded_talks_store_the_exact_utc_instants(session, seeded):
     expected = {
         "unterschaetzte-groesse": (utc(2021, 3, 11, 17, 30), utc(2021, 3, 11, 19, 0)),

@@ -515,6 +515,7 @@ def test_submissions_with_wrong_shapes_are_invalid(app, audience_client):
     assert count(app, Question) == 0
 
 
+@pytest.mark.postgres
 def test_lengths_are_checked_after_normalisation(app, audience_client):
     no_submit_limit(app)
     audience = audience_client()
@@ -545,6 +546,7 @@ def test_invisible_text_is_empty(app, audience_client, text):
     assert count(app, Question) == 0
 
 
+@pytest.mark.postgres
 def test_text_is_stored_normalised(app, audience_client):
     no_submit_limit(app)
     audience = audience_client()
@@ -580,6 +582,7 @@ def test_html_is_stored_as_text_and_rendered_escaped(app, audience_client, moder
     assert "&lt;b&gt;Mallory&lt;/b&gt;" in page
 
 
+@pytest.mark.postgres
 def test_ids_and_values_of_wrong_type_are_invalid(app, audience_client, moderator_client):
     no_submit_limit(app)
     audience = audience_client()
@@ -841,6 +844,7 @@ def test_audit_log_is_for_admins_and_exports_safely(app, audience_client, modera
     assert "'@SUM(1+1)" in questions and "\n@SUM" not in questions and ";@SUM" not in questions
 
 
+@pytest.mark.postgres
 def test_nul_bytes_never_reach_the_database(app, audience_client, login):
     """PostgreSQL refuses NUL in text: every lookup by a string from outside must stop it first."""
     no_submit_limit(app)

@@ -47,7 +47,7 @@ def seqs(client, names=("question", "seq", "talk")) -> list[int]:
 # -- 1. the whole flow in both async modes -------------------------------------------------------------
 @pytest.mark.parametrize("mode", ["eventlet", "threading"])
 def test_question_flow_in_each_async_mode(make_server, mode):
-    srv = make_server(async_mode=mode).start()
+    srv = make_server(async_mode=mode, via_cli=True).start()  # through `flask --app wsgi serve`, as documented
     assert f"({mode})" in srv.log_text(), srv.log_tail()
     token = srv.podium_token()
     mod = srv.moderator(srv.login())
@@ -231,7 +231,9 @@ def test_200_clients_reconnect_through_a_restart(make_server):
 
     def approve_all():
         for qid in qids[5:]:
-            deadline = time.monotonic() + 40
+            # a bound for "never", not a speed target: a restart beside 200 reconnecting clients
+            # took over 40 s on a loaded two-core machine
+            deadline = time.monotonic() + 90
             while True:
                 try:
                     if mod.connected:
@@ -252,7 +254,7 @@ def test_200_clients_reconnect_through_a_restart(make_server):
     approver.start()
     assert wait_until(lambda: len(approved) >= 10, 20), "approvals did not start"
     srv.restart()                               # SIGTERM, then up again on the same port and database
-    approver.join(45)
+    approver.join(100)
     assert not approver.is_alive() and not errors, errors[:3]
 
     expected = {q["id"]: (q["status"], q["text"], q["version"]) for q in fresh_snapshot(srv)["questions"]}

@@ -143,6 +143,7 @@ def test_validation_errors_stand_next_to_their_fields_and_keep_the_input(app, ad
         assert db.session.query(Talk).count() == 5  # the seed's, nothing new
 
 
+@pytest.mark.postgres
 def test_slug_must_be_unique(app, admin):
     response = admin.post("/admin/talks/new", data=talk_form(slug="wohnen"))
     assert response.status_code == 400

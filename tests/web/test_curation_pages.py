@@ -43,7 +43,7 @@ def test_audit_log_shows_notes_labels_answers_and_the_line(app, seeded, login, c
         accounts.create_or_update(db.session, "chefin", "richtig-geheim-123", "admin")
         db.session.commit()
     page = login("chefin").get("/admin/audit/demo").get_data(as_text=True)
-    for text in ("Notiz geändert", "=Kreis fragen", "Themen gesetzt", "Mobilität, an die Politik",
+    for text in ("Notiz geändert", "=Kreis fragen", "Schlagwörter gesetzt", "Mobilität, an die Politik",
                  "Schriftlich beantwortet", "Zeile ans Podium", "Noch 5 Minuten"):
         assert text in page
 

@@ -191,7 +191,7 @@ def test_moderator_pages_in_english(app, seeded, login):
     assert {a["name"]: a["label"] for a in desk["actions"]} == {
         "upvote": "Upvote", "approve": "Approve", "reject": "Reject", "forward": "To the podium",
         "answered": "Answered", "recall": "Take back from the podium", "edit": "Edit", "merge": "Merge"}
-    assert desk["done"]["approve"] == "approved"
+    assert desk["steps"]["approve"] == "“{text}” approved"
     assert {k: strings[k] for k in ("undo", "save", "cancel")} == {"undo": "Undo", "save": "Save", "cancel": "Cancel"}
     assert strings["undoStep"] == "Undo: {step}"
     assert strings["similar"] == "Similar to"

@@ -340,6 +340,7 @@ def test_healthz_ok(app):
     assert response.get_json() == {"status": "ok"}
 
 
+@pytest.mark.postgres
 def test_healthz_503_when_the_database_is_unreachable(make_app, tmp_path):
     app = make_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'gibt-es-nicht' / 'db.sqlite3'}")
     response = app.test_client().get("/healthz")

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from moderation.extensions import db
 from moderation.models import AuditEntry
-from moderation.services import accounts, questions, talks, windows
+from moderation.services import accounts, questions, steps, talks, windows
 from moderation.services.errors import DomainError
 from tests.helpers import PASSWORD, events
 
@@ -74,7 +74,7 @@ def test_recall_moves_a_forwarded_question_back_to_approved_and_can_be_undone(se
     again = questions.transition(session, demo, mod_user, "recall", question.id, now=clock())
     assert again.changed == []  # repeating it is a no-op
 
-    questions.undo(session, demo, mod_user, clock())
+    steps.undo(session, demo, mod_user, clock())
     session.commit()
     assert question.status == "forwarded"
 
