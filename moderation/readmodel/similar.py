@@ -67,6 +67,8 @@ class SimilarWorker:
         self.socketio = socketio
         self.delay = delay
         self.meaning = similar.backend(app.config.get("SIMILAR_BACKEND")) == "embedding"
+        if self.meaning:
+            meaning.one_blas_thread()
         self.topic_seconds = float(app.config.get("TOPICS_SECONDS", TOPICS_SECONDS))
         self.maps: dict[int, topics.TopicMap] = {}
         self.drawn: dict[int, float] = {}  # talk → when its map was last drawn (monotonic)

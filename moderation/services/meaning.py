@@ -79,6 +79,16 @@ def embed(texts: list[str]) -> np.ndarray:
     return np.concatenate([off_hub(_encode, texts[i:i + BATCH]) for i in range(0, len(texts), BATCH)])
 
 
+def one_blas_thread() -> None:
+    """Small matrix products (a question against a talk) run on one BLAS thread: on a small shared
+    machine a second thread only spins, and doubles the CPU a suggestion costs."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return
+    threadpool_limits(limits=1, user_api="blas")
+
+
 @cache
 def typical() -> np.ndarray:
     return np.load(TYPICAL).astype(np.float32)

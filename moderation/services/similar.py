@@ -203,6 +203,63 @@ def _cosine(a: dict[str, float], b: dict[str, float]) -> float:
     return sum(w * b.get(f, 0.0) for f, w in a.items())
 
 
+class Meanings:
+    """The sentence vectors of a talk's open questions, rows of one growing matrix, and their sum:
+    the cosines of one vector to all of them, centred on the talk (`centre`), cost two products of
+    the matrix with a vector, whatever was added or removed before (nothing is centred again)."""
+
+    def __init__(self) -> None:
+        self.rows = np.zeros((64, 0), dtype=np.float32)
+        self.ids: list[int] = []
+        self.row: dict[int, int] = {}
+        self.total: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def get(self, qid: int) -> np.ndarray | None:
+        return self.rows[self.row[qid]].copy() if qid in self.row else None
+
+    def add(self, qid: int, vector: np.ndarray) -> None:
+        vector = np.asarray(vector, dtype=np.float32)
+        if self.total is None:
+            self.rows = np.zeros((64, vector.shape[0]), dtype=np.float32)
+            self.total = np.zeros(vector.shape[0], dtype=np.float64)
+        self.remove(qid)
+        if len(self.ids) == len(self.rows):
+            self.rows = np.concatenate([self.rows, np.zeros_like(self.rows)])
+        self.row[qid] = len(self.ids)
+        self.ids.append(qid)
+        self.rows[self.row[qid]] = vector
+        self.total += vector
+
+    def remove(self, qid: int) -> None:
+        at = self.row.pop(qid, None)
+        if at is None or self.total is None:
+            return
+        self.total -= self.rows[at]
+        last = self.ids.pop()
+        if last != qid:  # the last row fills the gap
+            self.rows[at] = self.rows[len(self.ids)]
+            self.ids[at] = last
+            self.row[last] = at
+
+    def mean(self) -> np.ndarray:
+        from . import meaning
+        assert self.total is not None
+        return ((self.total + TYPICAL_WEIGHT * meaning.typical()) / (len(self.ids) + TYPICAL_WEIGHT)).astype(np.float32)
+
+    def cosines(self, vector: np.ndarray) -> np.ndarray:
+        """The centred cosine of this vector (in the index or not) to every row, in row order."""
+        rows = self.rows[:len(self.ids)]
+        mean = self.mean()
+        mine = np.asarray(vector, dtype=np.float32) - mean
+        to_mean = rows @ mean
+        # |r − m|² = |r|² − 2 r·m + |m|², with |r| = 1 up to float16 storage
+        norms = np.sqrt(np.maximum(np.einsum("ij,ij->i", rows, rows) - 2 * to_mean + mean @ mean, 1e-12))
+        return (rows @ mine - float(mean @ mine)) / (norms * (float(np.linalg.norm(mine)) or 1.0))
+
+
 class TalkIndex:
     """The open questions of one talk, ready to suggest similar ones to any question or text.
 
@@ -214,8 +271,7 @@ class TalkIndex:
         self.texts: dict[int, str] = {}
         self.words = _Space()
         self.ngrams = _Space()
-        self._meaning: dict[int, np.ndarray] = {}
-        self._centred: tuple[list[int], dict[int, int], np.ndarray] | None = None
+        self._meaning = Meanings()
         # Weighted vectors per question, with the index size they were weighed at: reused while
         # the talk grew by less than 5 % (the weights hardly move), so a lookup stays cheap.
         self._vectors: dict[int, tuple[int, dict[str, float], dict[str, float]]] = {}
@@ -228,7 +284,7 @@ class TalkIndex:
 
     def add(self, qid: int, text: str, vector: np.ndarray | None = None) -> None:
         """Add a question, or replace its text (and vector) if it is already there."""
-        if self.texts.get(qid) == text and (vector is None or qid in self._meaning):
+        if self.texts.get(qid) == text and (vector is None or qid in self._meaning.row):
             return
         self.remove(qid)
         found = terms(text)
@@ -236,8 +292,7 @@ class TalkIndex:
         self.words.add(qid, found.words)
         self.ngrams.add(qid, found.ngrams)
         if self.meaning and vector is not None:
-            self._meaning[qid] = vector
-            self._centred = None
+            self._meaning.add(qid, vector)
 
     def remove(self, qid: int) -> None:
         self._vectors.pop(qid, None)
@@ -246,19 +301,10 @@ class TalkIndex:
             del self.texts[qid]
             self.words.remove(qid, found.words)
             self.ngrams.remove(qid, found.ngrams)
-        if self._meaning.pop(qid, None) is not None:
-            self._centred = None
+        self._meaning.remove(qid)
 
     def vector(self, qid: int) -> np.ndarray | None:
         return self._meaning.get(qid)
-
-    def centred(self) -> tuple[list[int], dict[int, int], np.ndarray]:
-        """The questions' vectors centred on the talk (`centre`); rows in id order."""
-        if self._centred is None:
-            ids = sorted(self._meaning)
-            matrix = centre(np.stack([self._meaning[qid] for qid in ids])) if ids else np.zeros((0, 0), np.float32)
-            self._centred = (ids, {qid: row for row, qid in enumerate(ids)}, matrix)
-        return self._centred
 
     def _candidates(self, found: Terms, exclude: set[int]) -> list[int]:
         """Questions sharing a telling feature, roughly best first: features that most questions
@@ -302,36 +348,31 @@ class TalkIndex:
         words = list(dict.fromkeys(a.surface[stem] for stem in shared))
         return tuple(w for w in words if " " not in w or not set(w.split()) <= set(words))
 
-    def _by_meaning(self, qid: int | None, vector: np.ndarray | None, skip: set[int]) -> dict[int, float]:
-        """The cosine of the centred vectors to the nearest questions by meaning."""
-        ids, rows, matrix = self.centred()
-        if not ids:
-            return {}
-        if qid is not None and qid in rows:
-            mine = matrix[rows[qid]]
-        elif vector is not None:
-            mine = self._centre_one(vector)
-        else:
-            return {}
-        cosines = matrix @ mine
-        nearest = np.argsort(-cosines, kind="stable")[:MEANING_CANDIDATES + len(skip)]
-        return {ids[row]: float(cosines[row]) for row in nearest if ids[row] not in skip}
+    def _cosines(self, qid: int | None, vector: np.ndarray | None) -> np.ndarray | None:
+        """The centred cosine of meaning to every question of the index, in row order (None
+        without a vector)."""
+        mine = self._meaning.get(qid) if qid is not None else None
+        mine = mine if mine is not None else vector
+        if mine is None or not len(self._meaning):
+            return None
+        return self._meaning.cosines(mine)
 
-    def _centre_one(self, vector: np.ndarray) -> np.ndarray:
-        """A vector not in the index, centred on the talk like those in it."""
-        from . import meaning
-        vectors = list(self._meaning.values())
-        mean = (np.sum(vectors, axis=0) + TYPICAL_WEIGHT * meaning.typical()) / (len(vectors) + TYPICAL_WEIGHT)
-        mine = vector - mean
-        return mine / (float(np.linalg.norm(mine)) or 1.0)
+    def _nearest(self, cosines: np.ndarray, skip: set[int]) -> list[int]:
+        """The MEANING_CANDIDATES questions nearest by meaning, best first."""
+        ids = self._meaning.ids
+        take = min(len(ids), MEANING_CANDIDATES + len(skip))
+        rows = np.argpartition(-cosines, take - 1)[:take] if take < len(ids) else np.arange(len(ids))
+        rows = rows[np.argsort(-cosines[rows], kind="stable")]
+        return [ids[r] for r in rows if ids[r] not in skip][:MEANING_CANDIDATES]
 
     def parts(self, a: int, b: int) -> tuple[float, float]:
         """What the score of two questions of the index is made of: the cosine of meaning and the
         lexical score (for calibrating the mix)."""
         lexical = self._mix(self._cached(a), self._cached(b))
-        _ids, rows, matrix = self.centred()
-        meaning = float(matrix[rows[a]] @ matrix[rows[b]]) if a in rows and b in rows else 0.0
-        return meaning, lexical
+        mine = self._meaning.get(a)
+        if mine is None or b not in self._meaning.row:
+            return 0.0, lexical
+        return float(self._meaning.cosines(mine)[self._meaning.row[b]]), lexical
 
     def suggest(self, qid: int | None = None, text: str | None = None, *, limit: int = LIMIT,
                 threshold: float | None = None, exclude: Iterable[int] = (),
@@ -348,28 +389,19 @@ class TalkIndex:
             return []
         skip = set(exclude) | ({qid} if qid is not None else set())
         mine = self._cached(qid) if qid is not None and qid in self.terms else self.vectors(found)
-        by_meaning = self.meaning and len(found.words) >= MEANING_MIN_WORDS
-        meaning = self._by_meaning(qid, vector, skip) if by_meaning else {}
+        cosines = self._cosines(qid, vector) if self.meaning and len(found.words) >= MEANING_MIN_WORDS else None
+        nearest = self._nearest(cosines, skip) if cosines is not None else []
+        rows = self._meaning.row
         scored = []
-        for other in dict.fromkeys([*self._candidates(found, skip), *meaning]):
+        for other in dict.fromkeys([*self._candidates(found, skip), *nearest]):
             value, bar = self._mix(mine, self._cached(other)), THRESHOLD
-            if by_meaning and len(self.terms[other].words) >= MEANING_MIN_WORDS:
-                cosine = meaning[other] if other in meaning else self._meaning_of(qid, vector, other)
-                value, bar = MEANING_SHARE * cosine + (1 - MEANING_SHARE) * value, MEANING_THRESHOLD
+            if cosines is not None and other in rows and len(self.terms[other].words) >= MEANING_MIN_WORDS:
+                value = MEANING_SHARE * float(cosines[rows[other]]) + (1 - MEANING_SHARE) * value
+                bar = MEANING_THRESHOLD
             if value >= (bar if threshold is None else threshold):
                 scored.append(Suggestion(other, round(value, 3), self.shared_words(found, self.terms[other])))
         scored.sort(key=lambda s: (-s.score, s.id))
         return scored[:limit]
-
-    def _meaning_of(self, qid: int | None, vector: np.ndarray | None, other: int) -> float:
-        _ids, rows, matrix = self.centred()
-        if other not in rows:
-            return 0.0
-        if qid is not None and qid in rows:
-            return float(matrix[rows[qid]] @ matrix[rows[other]])
-        if vector is None:
-            return 0.0
-        return float(matrix[rows[other]] @ self._centre_one(vector))
 
 
 # Stored suggestions: what snapshots and broadcasts read; computed once per written question.
