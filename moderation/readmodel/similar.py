@@ -56,11 +56,6 @@ def compute(index: TalkIndex, ids: set[int], skip: dict[int, set[int]],
     return found
 
 
-def _draw(ids: list[int], texts: list[str], vectors: dict[int, Any] | None,
-          previous: topics.TopicMap | None) -> topics.TopicMap:
-    return topics.build(ids, texts, topics.points_for(ids, texts, vectors), previous)
-
-
 class SimilarWorker:
     def __init__(self, app: Flask, socketio: SocketIO, delay: float):
         self.app = app
@@ -259,7 +254,7 @@ class SimilarWorker:
                 vectors |= fresh
         session.rollback()
         previous = self.maps.get(talk_id)
-        drawn = meaning.off_hub(_draw, ids, texts, vectors, previous)  # numpy, and 1 s at 1,500 questions
+        drawn = meaning.off_hub(topics.draw, ids, texts, vectors, previous)
         self.maps[talk_id] = drawn
         return drawn
 
