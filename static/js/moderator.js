@@ -981,6 +981,7 @@
   /* For scripts loaded after this one (static/js/curation.js): onCard(fn(card, question)) after
    * every card is filled, onSnapshot(fn(data)) before a snapshot is rendered, filter(fn(question))
    * to show only the questions it accepts (like the search), relayout() after such a filter changed,
+ * layout() after the questions a filter accepts changed by themselves (held cards stay put),
    * on(event, fn) for
    * other server events, call(event, payload, done) with an acknowledgement (its `step` names the
    * undo button), update(question)
@@ -991,6 +992,7 @@
     onSnapshot: function (fn) { hooks.snapshot.push(fn); },
     filter: function (fn) { hooks.filter.push(fn); },
     relayout: function () { layout(true); },
+    layout: function () { layout(); },
     on: function (event, fn) { live.socket.on(event, fn); },
     call: function (event, payload, done) {
       Live.call(live.socket, event, payload, function (ack) {
