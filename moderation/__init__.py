@@ -40,6 +40,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     from .ratelimit import RateLimits, validate
     validate(app.config)
+    if app.config.get("IMAP_URL"):
+        from .workers.mailbox import parse_url
+        parse_url(app.config["IMAP_URL"])  # a malformed IMAP_URL stops every command at once
     app.extensions["rate_limits"] = RateLimits(app.config["REDIS_URL"] or "memory://",
                                                app.config["RATE_LIMIT_EXEMPT"], app.config)
 

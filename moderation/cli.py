@@ -23,7 +23,7 @@ from .services.errors import DomainError
 
 
 def register(app: Flask) -> None:
-    for command in (seed, create_user, reset_password, demo_questions, podium_url, serve, purge):
+    for command in (seed, create_user, reset_password, demo_questions, podium_url, serve, purge, intake_token):
         app.cli.add_command(command)
 
 
@@ -110,6 +110,32 @@ def podium_url(slug: str) -> None:
     except DomainError:
         raise click.ClickException(f"Kein Vortrag mit dem Kürzel {slug!r}.") from None
     click.echo(_podium_link(talk))
+
+
+@click.command("intake-token")
+@click.argument("slug")
+@click.option("--label", required=True, help="the channel, e.g. YouTube: the questions' source becomes api:LABEL")
+@click.option("--revoke", is_flag=True, help="revoke the talk's tokens with this label instead")
+def intake_token(slug: str, label: str, revoke: bool) -> None:
+    """Print a new intake token for a relay of this talk (once), or revoke that label's tokens."""
+    from .services import channels
+    try:
+        talk = talk_service.by_slug(db.session, slug)
+    except DomainError:
+        raise click.ClickException(f"Kein Vortrag mit dem Kürzel {slug!r}.") from None
+    try:
+        if revoke:
+            n = channels.revoke_label(db.session, talk, label, None, utcnow())
+            db.session.commit()
+            click.echo(f"{n} Zugang/Zugänge „{label}“ für {slug} widerrufen.")
+            return
+        row, token = channels.create_token(db.session, talk, label, None)
+    except DomainError as exc:
+        raise click.ClickException(f"ungültige Bezeichnung ({exc.code}): 1 bis 40 Zeichen") from None
+    db.session.commit()
+    origin = current_app.config["PUBLIC_ORIGIN"] or "http://127.0.0.1:5000"
+    click.echo(f"Zugang „{row.label}“ für {slug} (nur jetzt sichtbar): {token}")
+    click.echo(f"POST {origin}/api/v1/talks/{slug}/questions mit Authorization: Bearer {token}")
 
 
 @click.command("serve")

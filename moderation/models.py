@@ -6,15 +6,18 @@ from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     DateTime,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
     true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -31,6 +34,9 @@ STATUSES = ("pending", "approved", "forwarded", "answered", "rejected", "merged"
 OPEN_STATUSES = ("pending", "approved", "forwarded")
 PUBLIC_STATUSES = ("approved", "forwarded", "answered")
 PODIUM_STATUSES = ("forwarded", "answered")
+# Where a question came from: the question page, the intake mailbox, a moderator's pasted list,
+# or a relay through the intake API (`api:<label>`, e.g. `api:YouTube`).
+WEB, EMAIL, IMPORT, API = "web", "email", "import", "api:"
 
 
 class UTCDateTime(TypeDecorator):
@@ -82,6 +88,8 @@ class Series(Model):
     title: Mapped[str] = mapped_column(String(300))
     organisers: Mapped[str] = mapped_column(Text, default="")
     description: Mapped[str] = mapped_column(Text, default="")
+    # "Regeln der Fragerunde"; None: the default text (services/record.py).
+    rules: Mapped[str | None] = mapped_column(Text, nullable=True)
     talks: Mapped[list[Talk]] = relationship(back_populates="series", order_by="Talk.starts_at")
 
 
@@ -115,6 +123,14 @@ class Talk(Model):
     # The line to the podium ("Noch 5 Minuten"): shown on the podium screen until cleared.
     backstage_text: Mapped[str | None] = mapped_column(String(200), nullable=True)
     backstage_by: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    # "Aufzeichnung": a link to the video of the talk; the documentation links into it.
+    recording_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    # "Dokumentation veröffentlichen": /t/<slug>/dokumentation is public (404 before).
+    record_published: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # A "Probelauf" runs since then (None: none); what it changed is taken back at its end
+    # (services/rehearsal.py), with the round's state saved here at its start.
+    rehearsal_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    rehearsal_saved: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     series: Mapped[Series | None] = relationship(back_populates="talks")
 
 
@@ -158,6 +174,15 @@ class Question(Model):
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
     answer: Mapped[str | None] = mapped_column(Text, nullable=True)
     answer_published: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Why it was rejected (services/actions.REJECT_REASONS), shown while it is rejected; None: no reason given.
+    reject_reason: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    # The asker ticked "Meinen Namen in der Dokumentation nennen".
+    name_in_record: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Asked during a "Probelauf": removed when it ends, never in a report or the documentation.
+    rehearsal: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The channel (web, email, import, api:<label>) and, for an import, the "Quelle" typed with it.
+    source: Mapped[str] = mapped_column(String(50), default=WEB, server_default=WEB)
+    source_label: Mapped[str | None] = mapped_column(String(40), nullable=True)
     talk: Mapped[Talk] = relationship()
     labels: Mapped[list[Label]] = relationship(secondary="question_label", lazy="selectin", order_by="Label.name")
 
@@ -199,6 +224,8 @@ class AuditEntry(Model):
     after: Mapped[str | None] = mapped_column(Text, nullable=True)
     undoes_id: Mapped[int | None] = mapped_column(ForeignKey("audit_entry.id"), nullable=True)
     undone: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Written during a "Probelauf" (a step on one of its questions, or on the round): removed at its end.
+    rehearsal: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -238,6 +265,18 @@ class SimilarSuggestion(Model):
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class QuestionVector(Model):
+    """A question's sentence vector (services/meaning.py): float16 bytes, with the model and a digest
+    of the text it was encoded from. A row of its own, so that storing it never bumps the question's
+    version under a moderator's edit, and reading the queue never reads it."""
+    __tablename__ = "question_vector"
+    question_id: Mapped[int] = mapped_column(ForeignKey("question.id", ondelete="CASCADE"), primary_key=True)
+    talk_id: Mapped[int] = mapped_column(ForeignKey("talk.id", ondelete="CASCADE"), index=True)
+    model: Mapped[str] = mapped_column(String(20))
+    digest: Mapped[str] = mapped_column(String(16))
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
+
+
 class DismissedSimilar(Model):
     """A pair a moderator said is not alike: never suggested again (lower id first)."""
     __tablename__ = "dismissed_similar"
@@ -248,3 +287,70 @@ class DismissedSimilar(Model):
     other_id: Mapped[int] = mapped_column(ForeignKey("question.id", ondelete="CASCADE"))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"), nullable=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class QuestionReport(Model):
+    """"Melden": one audience identity (the keyed client hash) reports one public question, once,
+    for one reason (services/actions.REPORT_REASONS). Moderators see the counts; nobody sees who."""
+    __tablename__ = "question_report"
+    __table_args__ = (UniqueConstraint("question_id", "client_hash"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    talk_id: Mapped[int] = mapped_column(ForeignKey("talk.id", ondelete="CASCADE"), index=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("question.id", ondelete="CASCADE"), index=True)
+    client_hash: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+class IntakeToken(Model):
+    """A relay's access to one talk's intake API; its questions come in as `api:<label>`.
+    Only a hash of the token is kept: it is shown once, when it is made."""
+    __tablename__ = "intake_token"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    talk_id: Mapped[int] = mapped_column(ForeignKey("talk.id", ondelete="CASCADE"), index=True)
+    label: Mapped[str] = mapped_column(String(40))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class MailMessage(Model):
+    """One mail of the intake mailbox, taken once (its UIDVALIDITY and UID): the question it
+    became, or why not yet ("Ohne Zuordnung": no talk, round closed, too long, …). Only mails
+    waiting for an admin keep their text and the sender's keyed hash; nothing keeps the address."""
+    __tablename__ = "mail_message"
+    __table_args__ = (UniqueConstraint("mailbox", "uidvalidity", "uid"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mailbox: Mapped[str] = mapped_column(String(64))
+    uidvalidity: Mapped[int] = mapped_column(BigInteger)
+    uid: Mapped[int] = mapped_column(BigInteger)
+    fingerprint: Mapped[str] = mapped_column(String(64), index=True)
+    # question: became one; waiting: for an admin ("Ohne Zuordnung"); assigned, discarded: by an
+    # admin; ignored: automatic replies, blocked senders, a copy of a mail already taken
+    status: Mapped[str] = mapped_column(String(12))
+    reason: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    talk_id: Mapped[int | None] = mapped_column(ForeignKey("talk.id", ondelete="SET NULL"), nullable=True,
+                                                index=True)
+    question_id: Mapped[int | None] = mapped_column(ForeignKey("question.id", ondelete="SET NULL"), nullable=True)
+    subject: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    text: Mapped[str | None] = mapped_column(Text, nullable=True)
+    name: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    sender_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class MailCursor(Model):
+    """How far the intake mailbox has been read: the highest UID taken under its UIDVALIDITY."""
+    __tablename__ = "mail_cursor"
+    mailbox: Mapped[str] = mapped_column(String(64), primary_key=True)
+    uidvalidity: Mapped[int] = mapped_column(BigInteger)
+    last_uid: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class WorkerLease(Model):
+    """One background job that only one process may run at a time (the mailbox poller): who holds
+    it, until when. A holder renews it while it works; a process that died loses it by expiry."""
+    __tablename__ = "worker_lease"
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(80))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -54,7 +54,8 @@ class RateLimits:
         self.config = config
 
     def hit(self, kind: str, *, client: str | None = None, address: str | None = None,
-            account: str | None = None, per_address: Mapping[str, object] | None = None) -> int | None:
+            account: str | None = None, per_address: Mapping[str, object] | None = None,
+            token: str | None = None) -> int | None:
         """Count one attempt against every limit of `kind` that is configured; None when allowed,
         else the seconds until it would be. A refused attempt counts against none of them.
 
@@ -65,6 +66,8 @@ class RateLimits:
             checks.append((f"LIMIT_{kind}_PER_CLIENT", client))
         if account:
             checks.append((f"LIMIT_{kind}_PER_ACCOUNT", account))
+        if token:  # an intake token (the API's relays)
+            checks.append((f"LIMIT_{kind}_PER_TOKEN", token))
         if address and address not in self.exempt:
             checks.append((f"LIMIT_{kind}_PER_ADDRESS", address))
             for scope, value in (per_address or {}).items():

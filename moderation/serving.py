@@ -98,8 +98,10 @@ def peer(address: object) -> str:
 
 def serve(app: Flask, host: str, port: int) -> None:
     """Run the real-time server in the app's async mode until it is stopped."""
+    from . import workers
     if app.config["ASYNC_MODE"] == "eventlet":
         from .extensions import socketio
+        workers.start(app)
         socketio.run(app, host=host, port=port, **eventlet_options(app))
     else:
         ThreadedServer(app, host, port).run()
@@ -254,6 +256,7 @@ class ThreadedServer(BaseApplication):
     Socket.IO sessions live in it), enough threads for every WebSocket it holds."""
 
     def __init__(self, app: Flask, host: str, port: int):
+        from . import workers
         threads = int(app.config["SERVER_CONNECTIONS"])
         self.options = {
             "bind": f"{host}:{port}",
@@ -267,6 +270,8 @@ class ThreadedServer(BaseApplication):
             "accesslog": None,
             "errorlog": "-",
             "loglevel": "warning",
+            # in the worker process (gunicorn forks it): threads started before would stay behind
+            "post_worker_init": lambda worker: workers.start(app),
         }
         self.application = app
         super().__init__()

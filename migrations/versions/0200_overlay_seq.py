@@ -2,13 +2,13 @@
 to the podium), so the podium screen can hear that line under a seq without leaving a gap there.
 
 Revision ID: 0200_overlay_seq
-Revises: 0010_similar
+Revises: 0250_question_vector
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0200_overlay_seq"
-down_revision = "0010_similar"
+down_revision = "0250_question_vector"
 branch_labels = None
 depends_on = None
 

@@ -11,7 +11,7 @@ from ..extensions import db
 from ..models import Talk
 from ..readmodel import payloads, rooms
 from ..readmodel.views import AUDIENCE, View
-from ..services import DbSession, organiser, windows
+from ..services import DbSession, organiser, reports, windows
 from ..services import questions as question_service
 from ..services import talks as talk_service
 from ..services.errors import DomainError
@@ -81,10 +81,12 @@ class AudienceNamespace(LiveNamespace):
             write = question_service.submit(
                 session, talk, text=event.text, name=event.name, client=client,
                 client_msg_id=event.client_msg_id, now=now,
-                admit=lambda: limits.check("SUBMIT", client=client, address=address))
+                admit=lambda: limits.check("SUBMIT", client=client, address=address),
+                name_in_record=bool(event.name_in_record))
             assert write.question is not None
             created.append(write.created)
-            return write, {"question": payloads.question(write.question, AUDIENCE, payloads.Context(client=client))}
+            return write, {"question": payloads.question(write.question, AUDIENCE, payloads.Context(client=client),
+                                                         own=True)}
 
         answer = self.grouped(conn, work)
         if created[0]:
@@ -103,3 +105,17 @@ class AudienceNamespace(LiveNamespace):
             return write, {"question_id": write.counted[0], "value": event.value}
 
         return self.grouped(conn, work, savepoint=False)  # set_vote refuses before it writes
+
+    @acknowledged(events.Report)
+    def on_report(self, conn: dict[str, Any], event: events.Report) -> dict[str, Any]:
+        """"Melden": once per person and question; the same again is `ok` and changes nothing.
+        Only a new report counts against the limits (LIMIT_REPORT_PER_CLIENT / _PER_ADDRESS)."""
+        client, address = conn["client"], self.address()
+        limits = current_app.extensions["rate_limits"]
+
+        def work(session: DbSession, talk: Talk) -> tuple[Write, dict[str, Any]]:
+            write = reports.report(session, talk, client, event.question_id, event.reason,
+                                   admit=lambda: limits.check("REPORT", client=client, address=address))
+            return write, {"question_id": event.question_id}
+
+        return self.grouped(conn, work)

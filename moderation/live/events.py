@@ -26,12 +26,28 @@ class Submission:
     client_msg_id: str
     text: str
     name: str | None = None
+    name_in_record: bool | None = False  # "Meinen Namen in der Dokumentation nennen"; null: no
 
 
 @dataclass(frozen=True)
 class AudienceVote:
     question_id: int
     value: int
+
+
+@dataclass(frozen=True)
+class Report:
+    """"Melden": one of services/actions.REPORT_REASONS."""
+    question_id: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class Reject:
+    """`reason`: one of services/actions.REJECT_REASONS, or none."""
+    question_id: int
+    version: int | None = None
+    reason: str | None = None
 
 
 @dataclass(frozen=True)

@@ -81,6 +81,13 @@ class ModeratorNamespace(LiveNamespace):
         self.send_snapshot(self.talk(conn))
         return {}
 
+    @acknowledged(events.Empty)
+    def on_topics(self, conn: dict[str, Any], event: events.Empty) -> dict[str, Any]:
+        """The talk's topic map ("Themen"), as the similar worker last drew it."""
+        self.user(conn)
+        db.session.rollback()
+        return {"topics": current_app.extensions["similar_worker"].current_map(conn["talk_id"]).payload()}
+
     def _publish_question(self, conn: dict[str, Any], talk: Talk, write: Write, **extra: Any) -> dict[str, Any]:
         """Publish a write about a question and answer with that question as it is now.
 
@@ -93,10 +100,11 @@ class ModeratorNamespace(LiveNamespace):
         log.info("moderator action", extra={"talk": conn["talk_id"], "action": action, "question": question_id})
         return answer
 
-    def _transition(self, conn: dict[str, Any], event: events.QuestionAction, action: str) -> dict[str, Any]:
+    def _transition(self, conn: dict[str, Any], event: events.QuestionAction | events.Reject,
+                    action: str) -> dict[str, Any]:
         user, talk = self.user(conn), self.talk(conn)
         write = question_service.transition(db.session, talk, user, action, event.question_id,
-                                            event.version, self.now())
+                                            event.version, self.now(), reason=getattr(event, "reason", None))
         return self._publish_question(conn, talk, write)
 
     @acknowledged(events.Edit)
@@ -208,12 +216,17 @@ class ModeratorNamespace(LiveNamespace):
         return self.publish(talk, write, {"backstage": payloads.backstage(talk)})
 
 
+# A transition's payload, where it carries more than the question (and its version).
+MOVE_PAYLOADS: dict[str, type[events.QuestionAction | events.Reject]] = {"reject": events.Reject}
+
+
 def _move(action: str) -> Any:
     """The event handler of one status transition of the action registry (`approve`, `recall`, …)."""
-    def handler(self: ModeratorNamespace, conn: dict[str, Any], event: events.QuestionAction) -> dict[str, Any]:
+    def handler(self: ModeratorNamespace, conn: dict[str, Any],
+                event: events.QuestionAction | events.Reject) -> dict[str, Any]:
         return self._transition(conn, event, action)
     handler.__name__ = f"on_{action}"
-    return acknowledged(events.QuestionAction)(handler)
+    return acknowledged(MOVE_PAYLOADS.get(action, events.QuestionAction))(handler)
 
 
 for _action in actions.TRANSITIONS:  # a new transition in the registry is a new event here

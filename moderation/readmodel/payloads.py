@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from ..models import OPEN_STATUSES, Question, Talk
-from ..services import DbSession, blocks, similar
+from ..services import DbSession, blocks, reports, similar
 from ..services import questions as question_service
 from ..services.windows import accepts_questions, closes_at, is_open
 from .views import View
@@ -30,8 +30,10 @@ class Context:
     suggested: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     open_ids: set[int] = field(default_factory=set)
     blocked: frozenset[str] = frozenset()
-    client: str | None = None  # an audience client: payloads say `mine` and `voted`
+    client: str | None = None  # an audience client: payloads say `mine`, `voted` and `reported`
     voted: set[int] = field(default_factory=set)
+    reported: set[int] = field(default_factory=set)
+    reports: Counts = field(default_factory=dict)  # per question, the reports per reason
 
 
 def load(session: DbSession, talk: Talk, fields: Collection[str], questions: Collection[Question], *,
@@ -41,6 +43,7 @@ def load(session: DbSession, talk: Talk, fields: Collection[str], questions: Col
     ctx = Context(client=client)
     if client is not None:
         ctx.voted = question_service.voted_by(session, talk, client)
+        ctx.reported = reports.reported_by(session, talk, client)
     if not questions:
         return ctx
     ids = None if whole else [q.id for q in questions]
@@ -56,6 +59,8 @@ def load(session: DbSession, talk: Talk, fields: Collection[str], questions: Col
             ctx.open_ids = similar.open_among(session, talk.id, pointed)
     if "blocked" in fields:
         ctx.blocked = blocks.blocked_clients(session, talk)
+    if "reports" in fields:
+        ctx.reports = reports.counts(session, talk, ids)
     return ctx
 
 
@@ -64,7 +69,8 @@ def iso(value: datetime | None) -> str | None:
 
 
 def question(q: Question, view: View, ctx: Context, *, own: bool = False) -> dict[str, Any]:
-    """One question as `view` sees it; `own`: as its author sees it (an unpublished answer too)."""
+    """One question as `view` sees it; `own`: as its author sees it (an unpublished answer too, and
+    the view's `own_fields`)."""
     c = ctx.counts.get(q.id, {})
     data: dict[str, Any] = {
         "id": q.id, "text": q.text, "name": q.name, "status": q.status,
@@ -78,20 +84,37 @@ def question(q: Question, view: View, ctx: Context, *, own: bool = False) -> dic
             data["answer"] = shown
     staff = view.staff_fields
     if staff:
-        values = {
-            "original_text": lambda: q.original_text, "flagged": lambda: q.flagged,
-            "merged_into": lambda: q.merged_into_id,
-            "merged": lambda: [{"id": ch.id, "text": ch.text, "name": ch.name} for ch in ctx.children.get(q.id, [])],
-            "labels": lambda: [label.name for label in q.labels], "note": lambda: q.note,
-            "answer_published": lambda: q.answer_published, "blocked": lambda: q.client_hash in ctx.blocked,
-        }
+        values = _staff(q, ctx)
         data.update((name, value()) for name, value in values.items() if name in staff)
         if "similar" in staff:
             data.update(similar.payload(q, ctx.suggested.get(q.id, []), ctx.open_ids))
+    if own or view.answers == "own":  # its author: only when there is something to say
+        mine = {"reason": _reason(q), "merged_into": q.merged_into_id}
+        data.update((k, v) for k, v in mine.items() if k in view.own_fields and v is not None)
     if ctx.client is not None and view.own_questions:
         data["mine"] = q.client_hash == ctx.client
         data["voted"] = q.id in ctx.voted
+        data["reported"] = q.id in ctx.reported
     return data
+
+
+def _staff(q: Question, ctx: Context) -> dict[str, Callable[[], Any]]:
+    """How each staff field is read (only those a view carries are)."""
+    return {
+        "original_text": lambda: q.original_text, "flagged": lambda: q.flagged,
+        "merged_into": lambda: q.merged_into_id,
+        "merged": lambda: [{"id": ch.id, "text": ch.text, "name": ch.name, "source": ch.source,
+                            "source_label": ch.source_label} for ch in ctx.children.get(q.id, [])],
+        "labels": lambda: [label.name for label in q.labels], "note": lambda: q.note,
+        "answer_published": lambda: q.answer_published, "blocked": lambda: q.client_hash in ctx.blocked,
+        "reports": lambda: ctx.reports.get(q.id, {}), "reason": lambda: _reason(q),
+        "source": lambda: q.source, "source_label": lambda: q.source_label,
+    }
+
+
+def _reason(q: Question) -> str | None:
+    """Why a rejected question was rejected (None: no reason given, or it is not rejected)."""
+    return q.reject_reason if q.status == "rejected" else None
 
 
 def backstage(t: Talk) -> dict[str, Any]:
@@ -106,4 +129,5 @@ def talk(t: Talk, now: datetime) -> dict[str, Any]:
         "manual_state": t.manual_state, "audience_votes": t.audience_votes,
         "accepting": accepts_questions(t, now),
         "podium_shows_next": t.podium_shows_next,
+        "rehearsal": t.rehearsal_since is not None,
     }

@@ -95,6 +95,19 @@ def outbox(session: DbSession, talk: Talk, write: Write, now: datetime) -> Outbo
     return box
 
 
+def restart(session: DbSession, talk: Talk, now: datetime) -> Outbox:
+    """Every screen of the talk starts over (a Probelauf ended and took its questions along):
+    each view's number rises by two and the `talk` event carries the second, so that every client
+    sees a gap and asks for a fresh snapshot (docs/protocol.md, section 4)."""
+    told = [view for view in VIEWS if "talk" in view.kinds]
+    advance(session, talk, told)
+    seqs = advance(session, talk, told)
+    box = Outbox(talk_id=talk.id)
+    for view in told:
+        box.add("talk", {"talk": payloads.talk(talk, now), "seq": seqs[view.name]}, view.room(talk.id), view.namespace)
+    return box
+
+
 def commit(box: Outbox) -> None:
     """Commit, then emit: an acknowledged change is on disk before any screen shows it."""
     db.session.commit()

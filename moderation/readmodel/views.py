@@ -18,9 +18,16 @@ from . import rooms
 BASE_FIELDS = frozenset({"id", "text", "name", "status", "upvotes", "votes", "created_at", "version",
                          "forwarded_at"})
 # Question fields only staff may read: the moderators' working material, never an audience's or
-# the podium's. `blocked` says that the author may no longer take part, never who they are.
+# the podium's. `blocked` says that the author may no longer take part, never who they are;
+# `reports` how many people reported it per reason, never who. `reason` (why it was rejected)
+# and `merged_into` reach the question's own author too (OWN_FIELDS). `source` is the channel
+# (web, email, import, api:<label>), `source_label` an import's "Quelle".
 STAFF_FIELDS = frozenset({"original_text", "flagged", "merged_into", "merged", "similar",
-                          "labels", "note", "answer_published", "blocked"})
+                          "labels", "note", "answer_published", "blocked", "reports", "reason",
+                          "source", "source_label"})
+# Of STAFF_FIELDS, those a client sees on its own questions: why its question was not accepted,
+# where it was merged to (only when there is something to say).
+OWN_FIELDS = frozenset({"reason", "merged_into"})
 # The kinds of change besides questions (services/writes.Write).
 KINDS = frozenset({"question", "talk", "backstage", "votes"})
 
@@ -38,6 +45,7 @@ class View:
     seq_field: str  # the Talk column that counts the changes this view is told of
     answers: str = "none"  # written answers: "all", "published", "own" (the author's, always), "none"
     own_questions: bool = False  # a snapshot also shows the client's own questions, whatever their status
+    own_fields: frozenset[str] = frozenset()  # fields its payloads of a client's own questions add
     advances: bool = True  # telling it takes its next number; else it is told under the current one
     within: str | None = None  # its sockets are in that view's room too: it hears only what differs
     vote_batches: int = 0  # vote counts go out with every n-th batch (workers/votes.py); 0: never
@@ -54,7 +62,8 @@ class View:
 
     @property
     def staff_fields(self) -> frozenset[str]:
-        return self.fields & STAFF_FIELDS
+        """The staff-only fields it carries on every question (not only on a client's own)."""
+        return (self.fields & STAFF_FIELDS) - self.own_fields
 
     def sees(self, status: str | None) -> bool:
         return status in self.statuses
@@ -94,12 +103,13 @@ MODERATOR = View("moderator", "/moderator", "moderators", frozenset(STATUSES),
                  vote_batches=1, hears_who=True)
 AUDIENCE = View("audience", "/audience", "audience", frozenset(PUBLIC_STATUSES), fields=BASE_FIELDS | {"answer"},
                 kinds=frozenset({"question", "talk", "votes"}), seq_field="audience_seq", answers="published",
-                own_questions=True, vote_batches=4)
+                own_questions=True, own_fields=OWN_FIELDS, vote_batches=4)
 # The author of a question, on the audience namespace: sees their own questions in any status,
-# their answer before it is published; told under the audience's current number.
-AUTHOR = View("author", "/audience", "author", frozenset(STATUSES), fields=BASE_FIELDS | {"answer"},
-              kinds=frozenset({"question"}), seq_field="audience_seq", answers="own", advances=False,
-              within="audience")
+# their answer before it is published, why it was rejected and where it was merged to; told under
+# the audience's current number.
+AUTHOR = View("author", "/audience", "author", frozenset(STATUSES), fields=BASE_FIELDS | {"answer"} | OWN_FIELDS,
+              kinds=frozenset({"question"}), seq_field="audience_seq", answers="own", own_fields=OWN_FIELDS,
+              advances=False, within="audience")
 PODIUM = View("podium", "/podium", "podium", frozenset(PODIUM_STATUSES), fields=BASE_FIELDS,
               kinds=KINDS, seq_field="podium_seq", vote_batches=4)
 # The stream's overlay (`/podium/<token>?overlay=1`): the podium's questions, never the line to it.

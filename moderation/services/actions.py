@@ -90,7 +90,8 @@ ACTIONS: tuple[Action, ...] = (
     Action("recall", N_("Vom Podium genommen"), N_("vom Podium genommen"), N_("„%(text)s“ vom Podium genommen"),
            N_("Vom Podium nehmen"), moves=(("forwarded",), "approved"), undo=STATUS, changes=_STATUS),
     Action("reject", N_("Abgelehnt"), N_("abgelehnt"), N_("„%(text)s“ abgelehnt"), N_("Ablehnen"), "r",
-           moves=(("pending", "approved"), "rejected"), secondary=True, undo=STATUS, changes=_STATUS),
+           moves=(("pending", "approved"), "rejected"), secondary=True, undo=STATUS,
+           changes=_STATUS | {"reason"}),
     Action("edit", N_("Text bearbeitet"), N_("bearbeitet"), N_("„%(text)s“ bearbeitet"), N_("Bearbeiten"), "e",
            offered=OPEN_STATUSES, undo=TEXT, changes=frozenset({"text", "original_text"})),
     Action("merge", N_("Zusammengeführt"), N_("zusammengeführt"), N_("„%(text)s“ zusammengeführt"),
@@ -123,6 +124,26 @@ ACTIONS: tuple[Action, ...] = (
     Action("talk_changed", N_("Vortrag geändert"), N_("Vortrag geändert"), changes=frozenset({"talk"}),
            moderator=False),
     Action("podium_link", N_("Podium-Link erneuert"), N_("Podium-Link erneuert"), moderator=False),
+    # The audience's "Melden" (stored as reports, not in the audit log) and the record afterwards.
+    Action("report", N_("Gemeldet"), N_("gemeldet"), changes=frozenset({"reports"}), audited=False,
+           moderator=False),
+    Action("record_published", N_("Dokumentation veröffentlicht"), N_("Dokumentation veröffentlicht"),
+           moderator=False),
+    Action("record_withdrawn", N_("Dokumentation zurückgezogen"), N_("Dokumentation zurückgezogen"),
+           moderator=False),
+    Action("rehearsal_start", N_("Probelauf gestartet"), N_("Probelauf gestartet"), changes=frozenset({"talk"}),
+           moderator=False),
+    Action("rehearsal_end", N_("Probelauf beendet"), N_("Probelauf beendet"), changes=frozenset({"talk"}),
+           moderator=False),
+    # Other channels (issue 23): a question taken in by e-mail, a relay or a moderator's pasted list
+    # (then it is the moderator's and counted); the organiser's intake tokens and waiting mails.
+    Action("intake", N_("Frage übernommen"), N_("übernommen"), N_("„%(text)s“ übernommen"),
+           changes=frozenset({"status"})),
+    Action("token_created", N_("Zugang angelegt"), N_("Zugang angelegt"), moderator=False),
+    Action("token_revoked", N_("Zugang widerrufen"), N_("Zugang widerrufen"), moderator=False),
+    Action("mail_assigned", N_("Mail zugeordnet"), N_("Mail zugeordnet"), changes=frozenset({"status"}),
+           moderator=False),
+    Action("mail_discarded", N_("Mail verworfen"), N_("Mail verworfen"), moderator=False),
 )
 BY_CODE: dict[str, Action] = {action.code: action for action in ACTIONS}
 
@@ -157,7 +178,7 @@ def offered(action: Action) -> tuple[str, ...]:
 @dataclass(frozen=True)
 class Status:
     """A question's status in words: `staff` for moderators, exports and reports, `public` for the
-    audience (a rejected question is "Nicht freigegeben" there)."""
+    audience (a rejected question is "Nicht angenommen" there)."""
 
     code: str
     staff: str
@@ -169,6 +190,35 @@ STATUS_WORDS: dict[str, Status] = {s.code: s for s in (
     Status("approved", N_("Freigegeben"), N_("Freigegeben")),
     Status("forwarded", N_("Am Podium"), N_("Am Podium")),
     Status("answered", N_("Beantwortet"), N_("Beantwortet")),
-    Status("rejected", N_("Abgelehnt"), N_("Nicht freigegeben")),
+    Status("rejected", N_("Abgelehnt"), N_("Nicht angenommen")),
     Status("merged", N_("Zusammengeführt"), N_("Zusammengeführt")),
+)}
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why a question was rejected or reported: `staff` names it for moderators (the desk's
+    choice, the report), `public` for the person it concerns ("Nicht angenommen – %(public)s";
+    the reasons one reports with are the audience's own words)."""
+
+    code: str
+    staff: str
+    public: str
+
+
+# `reject {question_id, reason?}`: the reasons a moderator gives, in the desk's order.
+REJECT_REASONS: dict[str, Reason] = {r.code: r for r in (
+    Reason("thema", N_("Nicht zum Thema"), N_("nicht zum Thema")),
+    Reason("doppelt", N_("Doppelt"), N_("diese Frage wurde schon gestellt")),
+    Reason("beleidigend", N_("Beleidigend"), N_("nicht respektvoll formuliert")),
+    Reason("werbung", N_("Werbung"), N_("enthält Werbung")),
+    Reason("beantwortet", N_("Schon beantwortet"), N_("wurde schon beantwortet")),
+    Reason("sonstiges", N_("Sonstiges"), N_("siehe Regeln der Fragerunde")),
+)}
+# `report {question_id, reason}` ("Melden" on the audience page).
+REPORT_REASONS: dict[str, Reason] = {r.code: r for r in (
+    Reason("beleidigend", N_("beleidigend"), N_("beleidigend")),
+    Reason("falsch", N_("falsch oder irreführend"), N_("falsch oder irreführend")),
+    Reason("werbung", N_("Werbung"), N_("Werbung")),
+    Reason("thema", N_("nicht zum Thema"), N_("nicht zum Thema")),
 )}

@@ -9,7 +9,7 @@ from typing import TypeVar
 from sqlalchemy import delete, func, select, update
 
 from ..models import Question, Talk, TalkModerator, User
-from . import DbSession, accounts
+from . import DbSession, accounts, documentation
 from .audit import record
 from .errors import DomainError
 from .talks import new_podium_token
@@ -36,6 +36,8 @@ class TalkInput:
     premoderation: bool = True
     early_questions: bool = False
     moderator_ids: list[int] = field(default_factory=list)
+    recording_url: str | None = None  # "Aufzeichnung"
+    record_published: bool = False  # "Dokumentation veröffentlichen"
 
 
 @dataclass
@@ -83,6 +85,7 @@ def save(session: DbSession, talk: Talk | None, data: TalkInput, by: User) -> Sa
     if clash is not None and (talk is None or clash != talk.id):
         raise DomainError("invalid", {"field": "slug", "reason": "taken"})
     starts, ends = window(data)
+    recording = documentation.recording_url(data.recording_url)
     created = talk is None
     if talk is None:
         talk = Talk(podium_token=new_podium_token(), seq=0, audience_peak=0)
@@ -96,10 +99,15 @@ def save(session: DbSession, talk: Talk | None, data: TalkInput, by: User) -> Sa
     talk.description = data.description.strip()
     talk.audience_votes, talk.premoderation = data.audience_votes, data.premoderation
     talk.early_questions = data.early_questions
+    talk.recording_url = recording
+    published_before = bool(talk.record_published)
+    talk.record_published = data.record_published
     session.flush()
     removed = assign(session, talk, data.moderator_ids)
     record(session, talk, by, "talk_created" if created else "talk_changed", before=before,
            after=describe(session, talk))
+    if talk.record_published != published_before:
+        record(session, talk, by, "record_published" if talk.record_published else "record_withdrawn")
     live_after = (talk.starts_at, talk.ends_at, talk.audience_votes, talk.title, talk.early_questions)
     write = Write(talk_changed=not created and live_before != live_after,
                   ended=[(Sessions("account", user_id), "removed") for user_id in removed])
@@ -111,7 +119,9 @@ def describe(session: DbSession, talk: Talk) -> str:
     return (f"{talk.slug} · {talk.title} · {talk.starts_at:%Y-%m-%d %H:%M}–{talk.ends_at:%H:%M} UTC · "
             f"Stimmen {'an' if talk.audience_votes else 'aus'} · "
             f"Vorab-Moderation {'an' if talk.premoderation else 'aus'} · "
-            f"vorab {'an' if talk.early_questions else 'aus'} · Moderation: {names or '–'}")
+            f"vorab {'an' if talk.early_questions else 'aus'} · Moderation: {names or '–'} · "
+            f"Aufzeichnung: {talk.recording_url or '–'} · "
+            f"Dokumentation {'veröffentlicht' if talk.record_published else 'nicht veröffentlicht'}")
 
 
 def assign(session: DbSession, talk: Talk, user_ids: list[int]) -> list[int]:

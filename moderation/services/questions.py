@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
@@ -13,7 +14,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from ..models import OPEN_STATUSES, PUBLIC_STATUSES, AuditEntry, Question, Talk, Upvote, User, Vote
+from ..models import OPEN_STATUSES, PUBLIC_STATUSES, WEB, AuditEntry, Question, Talk, Upvote, User, Vote
 from . import DbSession, actions, blocks
 from . import text as texts
 from .audit import record
@@ -42,35 +43,63 @@ def valid_msg_id(value: str) -> str:
     return value
 
 
-def submit(session: DbSession, talk: Talk, *, text: str, name: str | None, client: str,
-           client_msg_id: str, now: datetime, admit: Callable[[], None] | None = None) -> Write:
+@dataclass(frozen=True)
+class Channel:
+    """Where a question comes from. Every channel goes through submit(): the same text rules,
+    flags, limits and blocks as the question page; only the page's may skip the moderators."""
+
+    source: str = WEB  # web, email, import, api:<label>
+    label: str | None = None  # an import's "Quelle"
+    by: User | None = None  # the moderator who imported it, the admin who assigned a mail
+    window: bool = True  # only while the round takes questions (a moderator's import: any time)
+
+    @property
+    def premoderated(self) -> bool:
+        """Questions from other channels are public only once a moderator approved them."""
+        return self.source != WEB
+
+
+PAGE = Channel()
+
+
+def submit(session: DbSession, talk: Talk, *, text: object, name: str | None, client: str | None,
+           client_msg_id: str, now: datetime, admit: Callable[[], None] | None = None,
+           channel: Channel = PAGE, name_in_record: bool = False) -> Write:
     """Store an audience question once per client_msg_id; a resend returns the first one.
 
     The same text sent again by the same person (a new msg id: pressed twice, sent from two
     tabs) is stored too, but folded into their open question: merged, its text kept there.
 
-    `admit` runs just before a new question is stored (not for resends or refused input): the
-    caller's rate limit, raising DomainError('rate_limited')."""
+    `client` is the keyed hash of the asker's identity (an audience id, a mail's sender, a chat
+    name behind a relay), None when there is none (a pasted list). `admit` runs just before a new
+    question is stored (not for resends or refused input): the caller's rate limit, raising
+    DomainError('rate_limited'). `name_in_record`: the asker agrees that the documentation names
+    them (kept only with a name). During a Probelauf the question is the rehearsal's."""
     msg_id = valid_msg_id(client_msg_id)
     existing = find_by_msg_id(session, talk, msg_id)
     if existing is not None:
         if existing.client_hash != client:
             raise DomainError("invalid", {"field": "client_msg_id"})
         return unchanged(existing)
-    blocks.refuse_blocked(session, talk, client)
+    if client is not None:
+        blocks.refuse_blocked(session, talk, client)
     body = texts.question_text(text)
     author = texts.author_name(name)
-    if not accepts_questions(talk, now):
+    if channel.window and not accepts_questions(talk, now):
         raise DomainError("closed")
     if admit is not None:
         admit()
-    original = repeated(session, talk, client, body)
+    original = repeated(session, talk, client, body) if client is not None else None
     fold_into = original if original is not None and original.status in OPEN_STATUSES else None
+    public = not talk.premoderation and not channel.premoderated
     question = Question(talk_id=talk.id, text=body, name=author, client_hash=client,
                         client_msg_id=msg_id, created_at=now,
-                        status="merged" if fold_into else ("pending" if talk.premoderation else "approved"),
+                        status="merged" if fold_into else ("approved" if public else "pending"),
                         merged_into_id=fold_into.id if fold_into else None,
                         flagged=flag_for(body) or ("repeated" if original else None),
+                        name_in_record=bool(name_in_record and author),
+                        rehearsal=talk.rehearsal_since is not None,
+                        source=channel.source, source_label=channel.label,
                         labels=[])  # known empty: its broadcast reads no labels
     try:
         with session.begin_nested():
@@ -81,6 +110,9 @@ def submit(session: DbSession, talk: Talk, *, text: str, name: str | None, clien
         if existing is None or existing.client_hash != client:
             raise DomainError("invalid", {"field": "client_msg_id"}) from None
         return unchanged(existing)
+    if channel.source != WEB:
+        record(session, talk, channel.by, "intake", question=question, to_status=question.status,
+               after=channel.source if channel.label is None else f"{channel.source}:{channel.label}")
     if fold_into:
         step = record(session, talk, None, "fold", question=question, from_status="pending", to_status="merged",
                       after=str(fold_into.id))
@@ -132,12 +164,15 @@ def flush_or_conflict(session: DbSession, question: Question,
 
 
 def transition(session: DbSession, talk: Talk, user: User, action: str, question_id: int,
-               version: int | None = None, now: datetime | None = None) -> Write:
-    """approve / reject / forward / answered / recall.
+               version: int | None = None, now: datetime | None = None, reason: str | None = None) -> Write:
+    """approve / reject / forward / answered / recall; a reject may give a reason
+    (actions.REJECT_REASONS): its asker reads it, the audit entry keeps it.
 
     The same move again — by a second moderator who saw the card a moment before, whatever version
     it carries, or while another writer makes it — is a success that stores nothing."""
     allowed_from, to_status = TRANSITIONS[action]
+    if reason is not None and (action != "reject" or reason not in actions.REJECT_REASONS):
+        raise DomainError("invalid", {"field": "reason"})
     question = get(session, talk, question_id)
     if question.status == to_status:
         return unchanged(question)
@@ -146,9 +181,12 @@ def transition(session: DbSession, talk: Talk, user: User, action: str, question
         raise DomainError("invalid", {"status": question.status, "question": question})
     old = question.status
     _set_status(question, to_status, now)
+    if to_status == "rejected":
+        question.reject_reason = reason
     if not flush_or_conflict(session, question, same=lambda q: q.status == to_status):
         return unchanged(question)
-    step = record(session, talk, user, action, question=question, from_status=old, to_status=to_status)
+    step = record(session, talk, user, action, question=question, from_status=old, to_status=to_status,
+                  after=reason)
     return changed(question, Changed(question, old, actions.changes(action)), step=step)
 
 

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 
 from ..models import STATUSES, AuditEntry, Question, Talk
-from . import DbSession, actions
+from . import DbSession, actions, reports
 from . import questions as question_service
 
 BUCKET = timedelta(minutes=10)
@@ -31,10 +31,17 @@ class Report:
     actions: dict[str, dict[str, int]] = field(default_factory=dict)  # username -> action -> n
     action_codes: list[str] = field(default_factory=list)  # the report's columns: actions anyone took
     labels: list[tuple[str, int, int]] = field(default_factory=list)  # label, questions, answered
+    # Moderation in figures: rejected questions per reason ("" for none given), in the registry's
+    # order, and the audience's reports per reason.
+    reject_reasons: dict[str, int] = field(default_factory=dict)
+    reports: dict[str, int] = field(default_factory=dict)
+    # (source, an import's Quelle), questions, answered: per channel, most first
+    channels: list[tuple[tuple[str, str | None], int, int]] = field(default_factory=list)
 
 
 def build(session: DbSession, talk: Talk) -> Report:
-    rows = list(session.scalars(select(Question).where(Question.talk_id == talk.id).order_by(Question.created_at)))
+    rows = list(session.scalars(select(Question).where(Question.talk_id == talk.id, Question.rehearsal.is_(False))
+                                .order_by(Question.created_at)))
     by_status = {status: 0 for status in STATUSES}
     for q in rows:
         by_status[q.status] = by_status.get(q.status, 0) + 1
@@ -48,7 +55,31 @@ def build(session: DbSession, talk: Talk) -> Report:
                   answered_share=by_status["answered"] / distinct if distinct else None,
                   buckets=buckets(talk, [q.created_at for q in rows]), top_unanswered=top,
                   audience_peak=talk.audience_peak, actions=taken, action_codes=columns(taken),
-                  labels=labelled(rows))
+                  labels=labelled(rows), reject_reasons=rejected_by_reason(rows),
+                  reports=reports.per_reason(session, talk), channels=by_channel(rows))
+
+
+def rejected_by_reason(rows: list[Question]) -> dict[str, int]:
+    """The rejected questions per reason the moderators gave ("": none), in the registry's order."""
+    tally = {code: 0 for code in [*actions.REJECT_REASONS, ""]}
+    for q in rows:
+        if q.status == "rejected":
+            tally[q.reject_reason if q.reject_reason in actions.REJECT_REASONS else ""] += 1
+    return tally
+
+
+def by_channel(rows: list[Question]) -> list[tuple[tuple[str, str | None], int, int]]:
+    """Per channel (web, email, import with its Quelle, api:<label>): questions that came that
+    way, merged ones included (each arrived by one channel), and how many of those were answered
+    (a merged one counts when the question it went into was)."""
+    status = {q.id: q.status for q in rows}
+    tally: dict[tuple[str, str | None], list[int]] = {}
+    for q in rows:
+        counts = tally.setdefault((q.source, q.source_label if q.source == "import" else None), [0, 0])
+        counts[0] += 1
+        final = status.get(q.merged_into_id, q.status) if q.merged_into_id else q.status
+        counts[1] += final == "answered"
+    return sorted(((key, n, done) for key, (n, done) in tally.items()), key=lambda item: (-item[1], item[0]))
 
 
 def labelled(rows: list[Question]) -> list[tuple[str, int, int]]:
@@ -84,7 +115,7 @@ def per_moderator(session: DbSession, talk: Talk) -> dict[str, dict[str, int]]:
     result: dict[str, dict[str, int]] = {}
     query = (select(AuditEntry.username, AuditEntry.action, func.count())
              .where(AuditEntry.talk_id == talk.id, AuditEntry.username.is_not(None),
-                    AuditEntry.action.in_(actions.REPORTED))
+                    AuditEntry.action.in_(actions.REPORTED), AuditEntry.rehearsal.is_(False))
              .group_by(AuditEntry.username, AuditEntry.action))
     for username, action, n in session.execute(query):
         result.setdefault(username, {})[action] = n

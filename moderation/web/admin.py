@@ -5,19 +5,22 @@ from functools import wraps
 
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from ..clock import now
 from ..extensions import db
+from ..messages import message
 from ..models import AuditEntry, Series, Talk, User
 from ..readmodel import access, publish
-from ..services import accounts, organiser
+from ..services import accounts, channels, organiser, rehearsal
+from ..services import mail as mail_service
 from ..services import talks as talk_service
 from ..services.errors import DomainError
 from . import words
-from .admin_forms import ActionForm, RoleForm, TalkForm, UserForm
+from .admin_forms import ActionForm, AssignForm, RoleForm, RulesForm, TalkForm, TokenForm, UserForm
 from .exports import csv_response
 from .lookup import public_url, talk_or_404
 
@@ -63,6 +66,8 @@ def _talk_form(talk: Talk | None) -> TalkForm:
         form.audience_votes.data, form.premoderation.data = talk.audience_votes, talk.premoderation
         form.early_questions.data = talk.early_questions
         form.moderators.data = [u.id for u in organiser.moderators(db.session, talk)]
+        form.recording_url.data = talk.recording_url
+        form.record_published.data = talk.record_published
     elif talk is None and request.method == "GET":
         series = request.args.get("series", type=int)
         form.series.data = series or 0
@@ -75,6 +80,7 @@ FIELD_ERRORS = {
     ("begins", "dst_gap"): lambda: _("Diese Uhrzeit gibt es an diesem Tag wegen der Zeitumstellung nicht."),
     ("ends", "dst_gap"): lambda: _("Diese Uhrzeit gibt es an diesem Tag wegen der Zeitumstellung nicht."),
     ("ends", "before_start"): lambda: _("Das Ende muss nach dem Beginn liegen."),
+    ("recording_url", "None"): lambda: _("Bitte einen Link angeben, der mit https:// beginnt."),
 }
 
 
@@ -85,7 +91,8 @@ def _save_talk(talk: Talk | None):
             title=form.title.data, slug=form.slug.data, day=form.day.data, begins=form.begins.data,
             ends=form.ends.data, series_id=form.series.data or None, description=form.description.data or "",
             audience_votes=form.audience_votes.data, premoderation=form.premoderation.data,
-            early_questions=form.early_questions.data, moderator_ids=form.moderators.data or [])
+            early_questions=form.early_questions.data, moderator_ids=form.moderators.data or [],
+            recording_url=form.recording_url.data or None, record_published=form.record_published.data)
         try:
             saved = organiser.save(db.session, talk, data, _me())
         except DomainError as exc:
@@ -102,12 +109,113 @@ def _save_talk(talk: Talk | None):
     return render_template("admin/talk.html", form=form, talk=talk, **_talk_links(talk)), status
 
 
-def _talk_links(talk: Talk | None) -> dict:
+def _talk_links(talk: Talk | None, token_form: TokenForm | None = None) -> dict:
     if talk is None:
         return {}
     return {"audience_url": public_url("audience.talk_page", slug=talk.slug),
             "podium_url": public_url("podium.screen", token=talk.podium_token),
-            "rotate_form": ActionForm(), "state": organiser.state(talk, now())}
+            "record_url": public_url("audience.documentation_page", slug=talk.slug),
+            "rotate_form": ActionForm(), "state": organiser.state(talk, now()),
+            "tokens": channels.tokens(db.session, talk), "token_form": token_form or TokenForm(),
+            "api_url": public_url("intake.submit", slug=talk.slug)}
+
+
+@bp.post("/talks/<slug>/tokens")
+@admin_required
+def create_token(slug: str):
+    """"Zugang anlegen": a token for a relay, shown on this page once and never again."""
+    talk = talk_or_404(slug)
+    form = TokenForm()
+    shown = None
+    status = 400
+    if form.validate_on_submit():
+        try:
+            row, token = channels.create_token(db.session, talk, form.label.data, _me())
+        except DomainError as exc:
+            db.session.rollback()
+            form.label.errors = [message(exc.code, exc.detail)]
+        else:
+            db.session.commit()
+            shown, status, form = (row.label, token), 201, TokenForm(formdata=None)
+    response = make_response(render_template("admin/talk.html", form=_talk_form(talk), talk=talk, new_token=shown,
+                                             **_talk_links(talk, form)), status)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/talks/<slug>/tokens/<int:token_id>/revoke")
+@admin_required
+def revoke_token(slug: str, token_id: int):
+    talk = talk_or_404(slug)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        row = channels.revoke_token(db.session, talk, token_id, _me(), now())
+    except DomainError:
+        abort(404)
+    db.session.commit()
+    flash(_("Zugang „%(label)s“ widerrufen.", label=row.label), "success")
+    return redirect(url_for("admin.talk", slug=talk.slug) + "#channels", 303)
+
+
+def _talk_choices() -> list[SelectChoice]:
+    return [SelectChoice(t.id, f"{t.title} ({t.slug})")
+            for t in db.session.scalars(select(Talk).order_by(Talk.starts_at.desc()))]
+
+
+@bp.get("/mail")
+@admin_required
+def mail():
+    """"Ohne Zuordnung": mails no talk took (no Kürzel, the round closed, text refused, a limit),
+    each with a form to put it into a talk or to drop it."""
+    rows = mail_service.waiting(db.session)
+    forms = {}
+    for row in rows:
+        form = AssignForm(formdata=None, prefix=f"m{row.id}")
+        form.talk.choices = _talk_choices()
+        form.talk.data, form.text.data, form.name.data = row.talk_id, row.text, row.name
+        forms[row.id] = form
+    response = make_response(render_template("admin/mail.html", rows=rows, forms=forms, action=ActionForm(),
+                                              reasons=words.mail_reasons()))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/mail/<int:mail_id>/assign")
+@admin_required
+def assign_mail(mail_id: int):
+    form = AssignForm(prefix=f"m{mail_id}")
+    form.talk.choices = _talk_choices()
+    if not form.validate_on_submit():
+        abort(400)
+    talk = db.session.get(Talk, form.talk.data)
+    if talk is None:
+        abort(404)
+    try:
+        write = mail_service.assign(db.session, mail_id, talk, form.text.data or "", form.name.data, _me(), now())
+    except DomainError as exc:
+        db.session.rollback()
+        if exc.code == "not_found":
+            abort(404)
+        flash(message(exc.code, exc.detail), "error")
+        return redirect(url_for("admin.mail") + f"#mail-{mail_id}", 303)
+    publish.commit(publish.outbox(db.session, talk, write, now()))
+    flash(_("Die Mail ist jetzt eine Frage in „%(talk)s“.", talk=talk.title), "success")
+    return redirect(url_for("admin.mail"), 303)
+
+
+@bp.post("/mail/<int:mail_id>/discard")
+@admin_required
+def discard_mail(mail_id: int):
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        mail_service.discard(db.session, mail_id, _me())
+    except DomainError:
+        abort(404)
+    db.session.commit()
+    flash(_("Mail verworfen."), "success")
+    return redirect(url_for("admin.mail"), 303)
 
 
 @bp.route("/talks/new", methods=["GET", "POST"])
@@ -133,15 +241,58 @@ def rotate_podium(slug: str):
     return redirect(url_for("admin.talk", slug=talk.slug), 303)
 
 
-@bp.get("/series/<slug>")
+@bp.post("/talks/<slug>/rehearsal")
 @admin_required
-def series(slug: str):
-    from ..services import report
+def rehearse(slug: str):
+    """"Probelauf starten" / "Probelauf beenden" (services/rehearsal.py)."""
+    talk = talk_or_404(slug)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    at = now()
+    if request.form.get("action") == "end":
+        write, removed = rehearsal.end(db.session, talk, _me())
+        publish.commit(publish.restart(db.session, talk, at) if write.talk_changed else publish.Outbox())
+        flash(ngettext("Probelauf beendet: %(num)s Frage entfernt.", "Probelauf beendet: %(num)s Fragen entfernt.",
+                       removed), "success")
+        return redirect(url_for("admin.talk", slug=talk.slug), 303)
+    try:
+        write = rehearsal.start(db.session, talk, _me(), at)
+    except DomainError:
+        db.session.rollback()
+        flash(_("Während die Fragerunde offen ist, kann kein Probelauf beginnen: Fragen echter Personen würden "
+                "mit ihm gelöscht."), "error")
+        return redirect(url_for("admin.talk", slug=talk.slug), 303)
+    publish.commit(publish.outbox(db.session, talk, write, at))
+    flash(_("Probelauf gestartet. Alle Seiten zeigen „Probelauf“; beim Beenden wird alles gelöscht, was "
+            "währenddessen geschah."), "success")
+    return redirect(url_for("admin.talk", slug=talk.slug), 303)
+
+
+def _series_or_404(slug: str) -> Series:
     found = db.session.scalar(select(Series).where(Series.slug == slug)) if len(slug) <= 80 else None
     if found is None:
         abort(404)
+    return found
+
+
+@bp.route("/series/<slug>", methods=["GET", "POST"])
+@admin_required
+def series(slug: str):
+    from ..services import report
+    found = _series_or_404(slug)
+    form = RulesForm()
+    if request.method == "POST":
+        if form.validate_on_submit():
+            found.rules = (form.rules.data or "").strip().replace("\r\n", "\n") or None
+            db.session.commit()
+            flash(_("Regeln gespeichert."), "success")
+            return redirect(url_for("admin.series", slug=found.slug), 303)
+    else:
+        form.rules.data = found.rules or ""
     reports = [report.build(db.session, t) for t in found.talks]
-    return render_template("admin/series.html", series=found, reports=reports, now=now(), state=organiser.state)
+    status = 400 if form.errors else 200
+    return render_template("admin/series.html", series=found, reports=reports, now=now(), state=organiser.state,
+                           rules_form=form), status
 
 
 def _users_page(form: UserForm | None = None, shown_password: tuple[str, str] | None = None,

@@ -12,9 +12,10 @@ from wtforms import (
     StringField,
     TextAreaField,
     TimeField,
+    URLField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, Regexp, ValidationError
+from wtforms.validators import URL, DataRequired, InputRequired, Length, Optional, Regexp, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..services.accounts import MIN_PASSWORD
@@ -44,10 +45,19 @@ class TalkForm(FlaskForm):
     premoderation = BooleanField(_l("Vorab-Moderation"), default=True)
     early_questions = BooleanField(_l("Fragen vorab annehmen"), default=False)
     moderators = CheckboxesField(_l("Moderation"), coerce=int, choices=[], validate_choice=False)
+    recording_url = URLField(_l("Aufzeichnung"), validators=[
+        Optional(), Length(max=500, message=_l("Höchstens 500 Zeichen.")),
+        URL(require_tld=False, message=_l("Bitte einen Link angeben, der mit https:// beginnt."))])
+    record_published = BooleanField(_l("Dokumentation veröffentlichen"), default=False)
 
     def validate_ends(self, field: TimeField) -> None:
         if self.begins.data and field.data and field.data <= self.begins.data:
             raise ValidationError(_l("Das Ende muss nach dem Beginn liegen."))
+
+
+class RulesForm(FlaskForm):
+    """A series' "Regeln der Fragerunde"; empty: the default text."""
+    rules = TextAreaField(_l("Regeln der Fragerunde"), validators=[Length(max=10000)])
 
 
 class UserForm(FlaskForm):
@@ -56,6 +66,18 @@ class UserForm(FlaskForm):
         DataRequired(REQUIRED),
         Length(min=MIN_PASSWORD, max=200, message=_l("Mindestens %(n)s Zeichen.", n=MIN_PASSWORD))])
     role = SelectField(_l("Rolle"), choices=ROLE_CHOICES)
+
+
+class TokenForm(FlaskForm):
+    """"Zugang anlegen": a relay's token for this talk; its label names the channel ("YouTube")."""
+    label = StringField(_l("Bezeichnung"), validators=[DataRequired(REQUIRED), Length(max=40)])
+
+
+class AssignForm(FlaskForm):
+    """A mail of "Ohne Zuordnung" into a talk, its text as the admin corrected it."""
+    talk = SelectField(_l("Vortrag"), coerce=int, choices=[])
+    text = TextAreaField(_l("Frage"), validators=[Length(max=5000)])
+    name = StringField(_l("Name"), validators=[Length(max=80)])
 
 
 class ActionForm(FlaskForm):

@@ -21,16 +21,16 @@ from flask_babel import format_date
 from flask_babel import gettext as _
 from sqlalchemy import text
 
-from .. import audience_ids
+from .. import audience_ids, messages
 from ..clock import now
 from ..extensions import begin_read_only, db
 from ..messages import message
 from ..readmodel import publish
 from ..readmodel.snapshot import snapshot
 from ..readmodel.views import AUDIENCE
+from ..services import documentation, windows
 from ..services import questions as question_service
 from ..services import talks as talk_service
-from ..services import windows
 from ..services.errors import DomainError
 from . import words
 from .forms import QuestionForm
@@ -84,12 +84,29 @@ def _render_talk(talk, form: QuestionForm, error: str | None = None, status: int
     form.client_msg_id.data = str(uuid.uuid4())
     phase = round_phase(talk, at)
     upcoming = windows.next_talk(db.session, at, exclude_id=talk.id) if phase != "open" else None
+    public_text = {q["id"]: q["text"] for q in public}
     page = render_template("talk.html", talk=talk, form=form, error=error, public=public, mine=mine,
                            open=phase in ("open", "early"), phase=phase, round_text=round_text(talk, at, phase),
                            opens_at=words.opens_at(talk, at), upcoming=upcoming, now=at,
-                           audience_id=_audience_token())
+                           audience_id=_audience_token(), own_status=lambda q: own_status(q, public_text),
+                           rejected_words={code: messages.rejected_words(code or None)
+                                           for code in ["", *messages.reason_words()]},
+                           report_reasons=messages.reason_words("report", public=True))
     # the page carries the person's audience id: no shared cache may keep it
     return page, status, {"Cache-Control": "private, no-store"}
+
+
+def own_status(question: dict, public_text: dict[int, str]) -> str:
+    """The status of one's own question in words: why it was not accepted, where it was merged to
+    (the other question's text only when it is public)."""
+    if question["status"] == "rejected":
+        return messages.rejected_words(question.get("reason"))
+    if question["status"] == "merged":
+        into = public_text.get(question.get("merged_into") or 0)
+        if into is None:
+            return _("Mit einer ähnlichen Frage zusammengefasst")
+        return _("Zusammengefasst mit: „%(text)s“", text=messages.shorten(into, 120))
+    return messages.status_word(question["status"], public=True)
 
 
 def round_phase(talk, at) -> str:
@@ -139,7 +156,8 @@ def submit_form(slug: str):
         write = question_service.submit(
             db.session, talk, text=form.text.data or "", name=form.name.data, client=client,
             client_msg_id=form.client_msg_id.data or "", now=now(),
-            admit=lambda: limits.check("SUBMIT", client=client, address=request.remote_addr))
+            admit=lambda: limits.check("SUBMIT", client=client, address=request.remote_addr),
+            name_in_record=bool(form.name_in_record.data))
     except DomainError as exc:
         db.session.rollback()
         status = {"rate_limited": 429, "closed": 409, "forbidden": 403}.get(exc.code, 400)
@@ -147,6 +165,27 @@ def submit_form(slug: str):
     publish.commit(publish.outbox(db.session, talk, write, now()))
     flash(_("Gesendet – wartet auf Freigabe"), "success")
     return redirect(url_for("audience.talk_page", slug=talk.slug, lang=request.args.get("lang")), 303)
+
+
+@bp.get("/t/<slug>/regeln")
+def rules(slug: str):
+    """"Regeln der Fragerunde": the talk's series' own, else the default text (in the template)."""
+    talk = talk_or_404(slug)
+    own = talk.series.rules if talk.series is not None else None
+    paragraphs = [p.strip() for p in (own or "").split("\n\n") if p.strip()]
+    return render_template("regeln.html", talk=talk, paragraphs=paragraphs,
+                           contact=current_app.config["CONTACT_EMAIL"])
+
+
+@bp.get("/t/<slug>/dokumentation")
+def documentation_page(slug: str):
+    """The published record of a talk; 404 until an admin ticks "Dokumentation veröffentlichen"."""
+    db.session.rollback()
+    begin_read_only(db.session)
+    talk = talk_or_404(slug)
+    if not talk.record_published:
+        abort(404)
+    return render_template("dokumentation.html", talk=talk, doc=documentation.build(db.session, talk), now=now())
 
 
 @bp.get("/datenschutz")

@@ -8,7 +8,7 @@ from typing import Any
 
 from .. import messages
 from ..models import OPEN_STATUSES
-from ..services import actions, curation, text
+from ..services import actions, curation, reports, text
 from ..services.questions import QUEUE
 from ..services.steps import CONFIRM_AFTER
 
@@ -31,4 +31,8 @@ def config(username: str) -> dict[str, Any]:
         "open": list(OPEN_STATUSES), "answerable": list(curation.ANSWERABLE),
         "limits": {"question": text.MAX_QUESTION, "note": curation.MAX_NOTE, "answer": curation.MAX_ANSWER,
                    "backstage": curation.MAX_BACKSTAGE, "label": curation.MAX_LABEL},
+        # A reject offers the reasons (in this order, keys 1…6); reports are counted per reason and
+        # a question reported by `reportsFlagAt` people is marked.
+        "rejectReasons": [{"code": code, "label": label} for code, label in messages.reason_words().items()],
+        "reportReasons": messages.reason_words("report"), "reportsFlagAt": reports.FLAG_AT,
     }

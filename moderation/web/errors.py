@@ -7,6 +7,8 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from ..messages import message
+
 CODES = (400, 403, 404, 405, 413, 429, 500)
 
 
@@ -20,6 +22,10 @@ def error_page(exc: HTTPException) -> ResponseReturnValue:
     code = getattr(exc, "code", 500) or 500
     if request.path.startswith("/healthz"):
         return jsonify(status="error"), code
+    if request.path.startswith("/api/"):
+        error = {404: "not_found", 413: "too_long", 429: "rate_limited"}.get(
+            code, "invalid" if code < 500 else "internal")
+        return jsonify(error=error, message=message(error)), code
     return render_template("error.html", code=code), code
 
 

@@ -18,7 +18,7 @@ from ..models import Question, Talk
 from ..services import DbSession
 from ..services import questions as question_service
 from ..services.windows import BERLIN
-from .words import flag_word, staff_status
+from .words import flag_word, source_word, staff_status
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -63,6 +63,7 @@ def question_table(session: DbSession, talk: Talk) -> tuple[list[Column], list[l
         Column(_("Zusammengeführt mit Nr."), 14), Column(_("Hinweis"), 14), Column(_("Eingegangen"), 17),
         Column(_("Ans Podium"), 17), Column(_("Beantwortet"), 17), Column(_("Themen"), 24),
         Column(_("Notiz"), 40, wrap=True), Column(_("Antwort"), 60, wrap=True), Column(_("Antwort veröffentlicht"), 12),
+        Column(_("Kanal"), 14),
     ]
     counts = question_service.counts(session, talk)
     rows = []
@@ -72,7 +73,8 @@ def question_table(session: DbSession, talk: Talk) -> tuple[list[Column], list[l
                      q.original_text, q.merged_into_id, flag_word(q.flagged) or None,
                      _local(q.created_at), _local(q.forwarded_at), _local(q.answered_at),
                      ", ".join(label.name for label in q.labels) or None, q.note, q.answer,
-                     (_("ja") if q.answer_published else _("nein")) if q.answer else None])
+                     (_("ja") if q.answer_published else _("nein")) if q.answer else None,
+                     source_word(q.source, q.source_label)])
     return columns, rows
 
 

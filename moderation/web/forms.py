@@ -1,6 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, PasswordField, StringField, TextAreaField
+from wtforms import BooleanField, HiddenField, PasswordField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 
@@ -13,4 +13,11 @@ class QuestionForm(FlaskForm):
     """The audience form; the service normalises and checks the text itself."""
     text = TextAreaField(_l("Ihre Frage"), validators=[Length(max=2000)])
     name = StringField(_l("Name (optional)"), validators=[Length(max=200)])
+    name_in_record = BooleanField(_l("Meinen Namen in der Dokumentation nennen"), default=False)
     client_msg_id = HiddenField()
+
+
+class ImportForm(FlaskForm):
+    """"Fragen übernehmen": a pasted list (the service splits and checks it) and where it is from."""
+    questions = TextAreaField(_l("Fragen"), validators=[Length(max=200_000)])
+    source = StringField(_l("Quelle"), validators=[Length(max=200)])

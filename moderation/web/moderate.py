@@ -4,19 +4,22 @@ from __future__ import annotations
 import io
 
 import segno
-from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from ..clock import now
 from ..extensions import db
+from ..messages import message
 from ..models import Talk
 from ..readmodel import publish
-from ..services import organiser, report, windows
+from ..services import channels, organiser, report, similar, topics, windows
 from ..services import talks as talk_service
+from ..services.errors import DomainError
 from . import desk
 from .exports import csv_response, question_table, xlsx_response
+from .forms import ImportForm
 from .lookup import public_url, talk_or_404
 
 bp = Blueprint("moderate", __name__, url_prefix="/moderate")
@@ -93,4 +96,42 @@ def podium_next(slug: str) -> WerkzeugResponse:
 @login_required
 def report_page(slug: str):
     talk = moderated_talk(slug)
-    return render_template("report.html", report=report.build(db.session, talk), now=now())
+    built = report.build(db.session, talk)
+    with_meaning = similar.backend(current_app.config.get("SIMILAR_BACKEND")) == "embedding"
+    talk_topics = topics.for_report(db.session, talk, with_meaning)
+    db.session.commit()  # vectors encoded for questions that had none are kept
+    return render_template("report.html", report=built, topics=talk_topics, now=now())
+
+
+@bp.route("/<slug>/import", methods=["GET", "POST"])
+@login_required
+def import_list(slug: str):
+    """"Fragen übernehmen": a pasted list (one question per line, or blocks separated by a blank
+    line, "Name: " before a question), "Vorschau" marks what repeats or resembles open
+    questions, "Übernehmen" stores them as pending questions of the channel `import`."""
+    talk = moderated_talk(slug)
+    request.max_content_length = 512 * 1024  # a long list from a mailbox or a chat log
+    form = ImportForm()
+    lines, error, status = None, None, 200
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        user = current_user._get_current_object()
+        limits = current_app.extensions["rate_limits"]
+        try:
+            if "take" in request.form:
+                write, lines = channels.take_list(
+                    db.session, talk, form.questions.data or "", form.source.data, user, now(),
+                    admit=lambda: limits.check("IMPORT", account=str(user.id)))
+                publish.commit(publish.outbox(db.session, talk, write, now()))
+                flash(_("%(taken)s Fragen übernommen, %(left)s schon offene ausgelassen.",
+                        taken=len(write.changed), left=sum(line.duplicate_of is not None for line in lines)),
+                      "success")
+                return redirect(url_for("moderate.import_list", slug=talk.slug), 303)
+            lines = channels.preview(db.session, talk, form.questions.data or "")
+        except DomainError as exc:
+            db.session.rollback()
+            error, status = message(exc.code, exc.detail), 400
+            lines = exc.detail.get("lines", lines)
+    return render_template("import.html", talk=talk, form=form, lines=lines, error=error,
+                           message=message), status

@@ -8,8 +8,9 @@ from flask_babel import format_date, format_datetime, format_time, get_locale, g
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
-from ..messages import action_word, status_word
+from ..messages import action_word, reason_word, status_word
 from ..models import AuditEntry, Talk
+from ..services.actions import REJECT_REASONS
 
 # The short day and month of each language ("25.03." in German); others use their own skeleton.
 _DAY_MONTH = {"de": "ddMM"}
@@ -95,6 +96,10 @@ def audit_value(entry: AuditEntry, value: str | None) -> str:
         return _("angezeigt") if value == "on" else _("ausgeblendet")
     if entry.action in ("merge", "fold") and value and value.replace(",", "").isdigit():
         return ", ".join(f"#{part}" for part in value.split(","))
+    if entry.action == "rehearsal_end" and value.isdigit():
+        return ngettext("%(num)s Frage entfernt", "%(num)s Fragen entfernt", int(value))
+    if "rejected" in (entry.to_status, entry.from_status) and value in REJECT_REASONS:
+        return reason_word(value)  # a reject's reason, or an undo of one
     return value
 
 
@@ -116,3 +121,31 @@ def _round_state(described: str) -> str:
     if state == "open":
         return _("geöffnet")
     return described
+
+
+def source_words() -> dict[str, str]:
+    """The channels' names on cards, in exports and the report; an API channel is its label."""
+    return {"web": _("Web"), "email": _("E-Mail"), "import": _("Übernommen")}
+
+
+def source_word(source: str | None, label: str | None = None) -> str:
+    """"E-Mail", "YouTube" (api:YouTube), an import's Quelle ("Telefon"), "Web"."""
+    source = source or "web"
+    if source.startswith("api:"):
+        return source[4:]
+    if source == "import" and label:
+        return label
+    return source_words().get(source, source)
+
+
+def mail_reasons() -> dict[str, str]:
+    """Why a mail waits under "Ohne Zuordnung"."""
+    return {
+        "no_talk": _("Kein Vortrag erkannt (weder Kürzel im Betreff noch Adresse mit +Kürzel)"),
+        "ambiguous": _("Mehrere Vorträge passen zum Betreff"),
+        "closed": _("Die Fragerunde nahm keine Fragen an"),
+        "too_long": _("Der Text ist zu lang (höchstens 500 Zeichen)"),
+        "empty": _("Die Mail enthält keinen Text"),
+        "rate_limited": _("Zu viele Mails von diesem Absender"),
+        "invalid": _("Name oder Text nicht zulässig"),
+    }

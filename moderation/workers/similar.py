@@ -1,4 +1,5 @@
-"""Similar-question suggestions, computed after commit by one background worker per process.
+"""Similar-question suggestions and the topic map, computed after commit by one background worker
+per process.
 
 A write only notes which questions changed (`mark`); the worker brings its per-talk index up to
 date with the database, computes the suggestions of those questions (and of the questions they
@@ -6,12 +7,20 @@ meet or left), stores them and publishes the questions whose suggestions changed
 question changes. Snapshots and broadcasts only read what is stored. The scoring yields to other
 work after each question (a few ms each at 1,500 questions): in a native thread (eventlet.tpool)
 it held the GIL against the hub, and an approval after a burst of 300 questions took 590 ms
-instead of 130 ms to reach 2,000 sockets.
+instead of 130 ms to reach 2,000 sockets. With the embedding backend only the encoding of new
+texts runs off the hub (services/meaning.py: numpy in a native thread); vectors are read back from
+the database on a restart.
+
+Themen (services/topics.py): after a round that changed a talk's questions, at most every
+TOPICS_SECONDS, the worker clusters the talk's questions again (starting from the last map, so topics
+keep their ids) and sends `topics {topics}` to the talk's moderators when the map changed; a
+moderator's page asks for the current map with the `topics` event.
 """
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -22,7 +31,8 @@ from .. import clock
 from ..extensions import begin_read_only, db
 from ..models import Question, Talk
 from ..readmodel.publish import commit, outbox
-from ..services import similar
+from ..readmodel.views import MODERATOR
+from ..services import meaning, similar, topics
 from ..services.similar import Suggestion, TalkIndex
 from ..services.writes import Changed, Write
 from .loop import Loop
@@ -31,6 +41,7 @@ log = logging.getLogger("fragerunde.similar")
 BACKLOG_SLICE = 50
 BACKLOG_PAUSE = 0.25  # seconds between slices: the backlog yields to live traffic
 SUGGESTIONS = frozenset({"similar"})  # what a new suggestion changes (moderators' payloads only)
+TOPICS_SECONDS = 5.0  # a talk's topic map is drawn again at most this often
 
 
 def compute(index: TalkIndex, ids: set[int], skip: dict[int, set[int]],
@@ -53,6 +64,14 @@ class SimilarWorker:
         self.app = app
         self.socketio = socketio
         self.delay = delay
+        self.meaning = similar.backend(app.config.get("SIMILAR_BACKEND")) == "embedding"
+        if self.meaning:
+            meaning.one_blas_thread()
+        self.topic_seconds = float(app.config.get("TOPICS_SECONDS", TOPICS_SECONDS))
+        self.maps: dict[int, topics.TopicMap] = {}
+        self.drawn: dict[int, float] = {}  # talk → when its map was last drawn (monotonic)
+        self.due: set[int] = set()  # talks whose map waits for its turn
+        self.scheduled: set[int] = set()  # talks with a timer for that turn
         self.indexes: dict[int, TalkIndex] = {}
         self.versions: dict[int, dict[int, int]] = {}
         self.pending: dict[int, set[int]] = {}
@@ -107,7 +126,7 @@ class SimilarWorker:
             self.indexes.pop(talk_id, None)
             return
         first = talk_id not in self.versions
-        index = self.indexes.setdefault(talk_id, TalkIndex())
+        index = self.indexes.setdefault(talk_id, TalkIndex(meaning=self.meaning))
         known = self.versions.setdefault(talk_id, {})
         current = similar.open_versions(session, talk_id)
         gone = set(known) - set(current)
@@ -115,15 +134,23 @@ class SimilarWorker:
         new_texts = similar.texts(session, renewed)
         stored = similar.stored(session, talk_id)
         skip = similar.dismissed(session, talk_id)
-        session.rollback()
 
         def pause() -> None:
             self.socketio.sleep(0)
 
+        changed_texts = {qid: text for qid, (text, _v) in new_texts.items() if index.texts.get(qid) != text
+                         or (self.meaning and index.vector(qid) is None)}
+        vectors = topics.stored_vectors(session, changed_texts, pause) if self.meaning else {}
+        session.rollback()
+        encoded: dict[int, Any] = {}
+        if self.meaning:
+            missing = [qid for qid in changed_texts if qid not in vectors]
+            if missing:
+                encoded = dict(zip(missing, meaning.embed([changed_texts[qid] for qid in missing])))
         for qid in gone:
             index.remove(qid)
         for qid, (text, _version) in new_texts.items():
-            index.add(qid, text)
+            index.add(qid, text, vectors.get(qid, encoded.get(qid)))
         ids = question_ids & set(current)
         if not first:
             ids |= renewed
@@ -147,8 +174,11 @@ class SimilarWorker:
         for qid in gone & set(stored):
             if stored[qid]:
                 found[qid] = []
+        topics.save_vectors(session, talk_id, changed_texts, encoded)
         changed_ids = similar.save(session, talk_id, found)
         self.runs += 1
+        if gone or renewed or question_ids or first:
+            self.due.add(talk_id)
 
         def shown(items: list[dict[str, Any]]) -> list[tuple[int, tuple[str, ...]]]:
             return [(item["id"], tuple(item["words"])) for item in items if item["id"] in current]
@@ -158,7 +188,77 @@ class SimilarWorker:
                        != [(s.id, s.words) for s in found[qid]]]
         if not changed_ids:
             session.commit()
+        else:
+            questions = list(session.query(Question).filter(Question.id.in_(changed_ids)))
+            write = Write(questions[0], [Changed(q, q.status, SUGGESTIONS) for q in questions])
+            commit(outbox(session, talk, write, clock.now()))
+        self._draw_topics(talk_id, pause)
+
+    # --- Themen ---------------------------------------------------------------------------------
+
+    def _draw_topics(self, talk_id: int, pause: Callable[[], None]) -> None:
+        """Draw the talk's map again if its questions changed and its turn has come (else later)."""
+        if talk_id not in self.due:
             return
-        questions = list(session.query(Question).filter(Question.id.in_(changed_ids)))
-        write = Write(questions[0], [Changed(q, q.status, SUGGESTIONS) for q in questions])
-        commit(outbox(session, talk, write, clock.now()))
+        wait = self.drawn.get(talk_id, -1e9) + self.topic_seconds - time.monotonic()
+        if wait > 0 and self.delay > 0:
+            if talk_id not in self.scheduled:
+                self.scheduled.add(talk_id)
+                self.socketio.start_background_task(self._later, talk_id, wait)
+            return
+        self.due.discard(talk_id)
+        self.drawn[talk_id] = time.monotonic()
+        before = self.maps.get(talk_id)
+        started = time.monotonic()
+        drawn = self.topic_map(talk_id, pause)
+        log.info("topics drawn in %d ms", round((time.monotonic() - started) * 1000),
+                 extra={"talk": talk_id, "count": len(drawn.topics)})
+        if drawn.payload() != (before.payload() if before is not None else []):
+            self.socketio.emit("topics", {"topics": drawn.payload()}, namespace=MODERATOR.namespace,
+                               to=MODERATOR.room(talk_id))  # moderators only: never audience or podium
+
+    def _later(self, talk_id: int, wait: float) -> None:
+        self.socketio.sleep(wait)
+        self.scheduled.discard(talk_id)
+        self.mark(talk_id, [])
+
+    def topic_map(self, talk_id: int, pause: Callable[[], None] | None = None) -> topics.TopicMap:
+        """The live map of a talk: its pending, approved, forwarded and answered questions."""
+        session = db.session
+        session.rollback()
+        begin_read_only(session)
+        rows = topics.questions_of(session, talk_id, pause=pause)
+        ids, texts = [qid for qid, _, _ in rows], [text for _, _, text in rows]
+        if not topics.how_many(len(ids)):
+            session.rollback()
+            self.maps[talk_id] = topics.TopicMap([])
+            return self.maps[talk_id]
+        index = self.indexes.get(talk_id)
+        vectors: dict[int, Any] | None = None
+        if self.meaning:
+            vectors = {qid: v for qid in ids if index is not None and (v := index.vector(qid)) is not None}
+            rest = {qid: text for qid, text in zip(ids, texts) if qid not in vectors}
+            vectors |= topics.stored_vectors(session, rest, pause)
+            session.rollback()
+            missing = [qid for qid in rest if qid not in vectors]
+            if missing:  # answered before vectors were stored: encoded once, kept
+                fresh = dict(zip(missing, meaning.embed([rest[qid] for qid in missing])))
+                topics.save_vectors(session, talk_id, rest, fresh)
+                session.commit()
+                vectors |= fresh
+        session.rollback()
+        previous = self.maps.get(talk_id)
+        drawn = meaning.off_hub(topics.draw, ids, texts, vectors, previous)
+        self.maps[talk_id] = drawn
+        return drawn
+
+    def current_map(self, talk_id: int) -> topics.TopicMap:
+        """The talk's map for a moderator who asks: the last one drawn; if none yet, an empty one
+        now and `topics` to the talk's moderators as soon as the worker has drawn it (it never
+        waits for the worker: a caller inside a transaction would hold SQLite's writer)."""
+        drawn = self.maps.get(talk_id)
+        if drawn is None:
+            self.due.add(talk_id)
+            self.mark(talk_id, [])
+            drawn = self.maps.get(talk_id, topics.TopicMap([]))
+        return drawn

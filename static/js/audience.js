@@ -7,6 +7,7 @@
   var form = document.getElementById("ask");
   var textArea = document.getElementById("text");
   var nameInput = document.getElementById("name");
+  var recordBox = document.getElementById("name-in-record");
   var sendButton = document.getElementById("send");
   var fields = document.getElementById("ask-fields");
   var sendStatus = document.getElementById("send-status");
@@ -29,7 +30,7 @@
   var outboxKey = "fragerunde:outbox:" + slug;
   var clientId = S.clientId;                 // signed by the server (also kept as its cookie)
 
-  var outbox = storage.get(outboxKey, []);   // [{client_msg_id, text, name, failed}]
+  var outbox = storage.get(outboxKey, []);   // [{client_msg_id, text, name, name_in_record, failed}]
   var inFlight = {};
   var questions = {};                          // id -> question this page may see
   var talk = null;
@@ -45,11 +46,21 @@
     var box = el("div", "answer");
     box.appendChild(el("p", "answer-label", S.answer));
     box.appendChild(el("p", "answer-text", q.answer));
-    li.appendChild(box);
+    li.insertBefore(box, li.querySelector(".report"));
   }
 
+  /* One's own question: why it was not accepted, where it was merged to (the other question's
+   * text only when this page may see it). */
   function statusText(q) {
-    return q.status === "pending" ? S.sent : (C.status[q.status] || q.status);
+    if (q.status === "pending") return S.sent;
+    if (q.status === "rejected") return S.rejected[q.reason || ""] || S.rejected[""];
+    if (q.status === "merged") {
+      var into = questions[q.merged_into];
+      if (!into || PUBLIC.indexOf(into.status) === -1) return S.mergedHidden;
+      var text = into.text.length > 120 ? into.text.slice(0, 119).trim() + "…" : into.text;
+      return Live.fill(S.mergedWith, { text: text });
+    }
+    return C.status[q.status] || q.status;
   }
 
   function renderMine() {
@@ -105,13 +116,82 @@
     button.type = "button";
     button.addEventListener("click", function () { vote(questions[li.dataset.id]); });
     li.appendChild(button);
+    li.appendChild(reportBox(li));
     return li;
+  }
+
+  /* "Melden": a small choice of reasons under each public question; once sent, a thank-you. */
+  function reportBox(li) {
+    var box = el("div", "report");
+    var open = el("button", "report-open secondary", S.report);
+    open.type = "button";
+    open.setAttribute("aria-expanded", "false");
+    var choice = el("fieldset", "report-choice");
+    choice.hidden = true;
+    choice.appendChild(el("legend", "", S.reportLegend));
+    var row = el("div", "row");
+    Object.keys(S.reasons).forEach(function (code) {
+      var b = el("button", "secondary", S.reasons[code]);
+      b.type = "button";
+      b.dataset.reason = code;
+      b.addEventListener("click", function () { report(li, code); });
+      row.appendChild(b);
+    });
+    var cancel = el("button", "link", S.reportCancel);
+    cancel.type = "button";
+    row.appendChild(cancel);
+    choice.appendChild(row);
+    var thanks = el("p", "report-done");
+    thanks.tabIndex = -1;
+    thanks.hidden = true;
+    function close() { choice.hidden = true; open.setAttribute("aria-expanded", "false"); open.focus(); }
+    open.addEventListener("click", function () {
+      var opening = choice.hidden;
+      choice.hidden = !opening;
+      open.setAttribute("aria-expanded", String(opening));
+      if (opening) row.querySelector("button").focus();
+    });
+    cancel.addEventListener("click", close);
+    choice.addEventListener("keydown", function (e) { if (e.key === "Escape") { e.preventDefault(); close(); } });
+    box.appendChild(open);
+    box.appendChild(choice);
+    box.appendChild(thanks);
+    return box;
+  }
+
+  function fillReport(li, q) {
+    var box = li.querySelector(".report"), open = box.querySelector(".report-open");
+    var choice = box.querySelector(".report-choice"), thanks = box.querySelector(".report-done");
+    var id = "public-text-" + q.id;
+    li.querySelector(".text").id = id;
+    open.setAttribute("aria-describedby", id);
+    choice.id = "report-" + q.id;
+    open.setAttribute("aria-controls", choice.id);
+    open.hidden = !!q.reported;
+    if (q.reported) choice.hidden = true;
+    thanks.hidden = !q.reported;
+    thanks.textContent = q.reported ? S.reported : "";
+  }
+
+  function report(li, reason) {
+    var q = questions[li.dataset.id];
+    if (!q || !live) return;
+    Live.call(live.socket, "report", { question_id: q.id, reason: reason }, function (ack) {
+      if (ack && ack.ok) {
+        q.reported = true;
+        fillReport(li, q);
+        li.querySelector(".report-done").focus();
+      } else if (ack && ack.message) {
+        showError(ack.message);
+      }
+    });
   }
 
   function fillPublic(li, q) {
     li.dataset.id = q.id;
     li.className = "status-" + q.status;
     li.querySelector(".text").textContent = q.text;
+    fillReport(li, q);
     var meta = li.querySelector(".meta");
     meta.textContent = q.name || "";
     meta.hidden = !q.name;
@@ -156,7 +236,8 @@
     outbox.forEach(function (item) {
       if (inFlight[item.client_msg_id]) return;
       inFlight[item.client_msg_id] = true;
-      Live.call(live.socket, "submit", { text: item.text, name: item.name || null, client_msg_id: item.client_msg_id },
+      Live.call(live.socket, "submit", { text: item.text, name: item.name || null,
+        name_in_record: !!item.name_in_record, client_msg_id: item.client_msg_id },
         function (ack) {
           delete inFlight[item.client_msg_id];
           if (ack && ack.ok) {
@@ -202,7 +283,8 @@
     var text = textArea.value.trim();
     if (!text) { showError(S.emptyText); textArea.focus(); return; }
     showError("");
-    outbox.push({ client_msg_id: Live.uuid(), text: text, name: nameInput.value.trim(), failed: !live.socket.connected });
+    outbox.push({ client_msg_id: Live.uuid(), text: text, name: nameInput.value.trim(),
+      name_in_record: !!(recordBox && recordBox.checked), failed: !live.socket.connected });
     sendStatus.textContent = live.socket.connected ? S.sending : S.retrying;
     saveOutbox();
     textArea.value = "";
@@ -239,6 +321,7 @@
         var known = questions[q.id];
         q.mine = q.mine || (known && known.mine);
         q.voted = known && known.voted;
+        q.reported = known && known.reported;
         questions[q.id] = q;
         render();
       },

@@ -63,6 +63,15 @@
     this.timer = setTimeout(function () { self.node.hidden = true; }, 2500);
   };
 
+  /* "Probelauf" on every screen while the talk is rehearsed (templates/_macros.html). */
+  function markRehearsal(talk) {
+    var banner = document.getElementById("rehearsal");
+    if (!banner || !talk) return;
+    var text = talk.rehearsal ? banner.dataset.text : "";
+    if (banner.textContent !== text) banner.textContent = text;
+    document.body.classList.toggle("in-rehearsal", !!talk.rehearsal);
+  }
+
   /* options: namespace, auth (function returning the auth dict), on: {snapshot, question,
    * votes, talk, editing, ...}, onConnect, onRefused, onEnded(text, why): the server ended this
    * page's access (`session_ended {why}`); the page stays disconnected and says why (in the
@@ -135,7 +144,11 @@
     var apply = {
       question: function (data) { if (accept(data.seq) && handlers.question) handlers.question(data.question, data); },
       seq: function (data) { accept(data.seq); },
-      talk: function (data) { if (accept(data.seq) && handlers.talk) handlers.talk(data.talk); },
+      talk: function (data) {
+        if (!accept(data.seq)) return;
+        markRehearsal(data.talk);
+        if (handlers.talk) handlers.talk(data.talk);
+      },
       backstage: function (data) { if (accept(data.seq) && handlers.backstage) handlers.backstage(data); }
     };
     Object.keys(apply).forEach(function (name) {
@@ -148,6 +161,7 @@
       var kept = early;
       early = [];
       seq = data.seq;
+      markRehearsal(data.talk);
       if (handlers.snapshot) handlers.snapshot(data);
       kept.filter(function (e) { return e[1].seq > data.seq; })
         .sort(function (a, b) { return a[1].seq - b[1].seq; })

@@ -268,7 +268,7 @@
       var all = Object.values(questions).filter(function (q) { return q.status === s; }).length;
       var shown = Object.values(questions).filter(function (q) { return q.status === s && matches(q); }).length;
       document.querySelector('[data-count="' + s + '"]').textContent =
-        filtering() && shown !== all ? Live.fill(S.countOf, { shown: shown, all: all }) : all;
+        shown !== all ? Live.fill(S.countOf, { shown: shown, all: all }) : all;
       lists[s].parentNode.querySelector(".empty").hidden = lists[s].children.length > 0;
     });
   }
@@ -527,7 +527,8 @@
   var HANDLERS = {
     upvote: upvote,
     edit: startEdit,
-    merge: startMerge
+    merge: startMerge,
+    reject: startReject
   };
 
   function run(name, card) {
@@ -540,12 +541,13 @@
     (HANDLERS[name] || transition)(q, card, name);
   }
 
-  function transition(q, card, name) {
+  /* `extra`: more of the payload (a reject's reason). */
+  function transition(q, card, name, extra) {
     var after = neighbour(card);
     if (card.contains(document.activeElement) || !currentCard()) focusCard(after || card);
     var words = stepWords(name, q.text);
     ownDone[q.id] = words;  // the broadcast of this step may come before its acknowledgement
-    Live.call(live.socket, name, { question_id: q.id, version: q.version }, function (ack) {
+    Live.call(live.socket, name, Object.assign({ question_id: q.id, version: q.version }, extra || {}), function (ack) {
       if (!(ack && ack.ok)) {
         delete ownDone[q.id];
         if (ack && ack.question) update(ack.question);
@@ -772,6 +774,51 @@
     select.focus();
   }
 
+  /* "Ablehnen" asks why: one button per reason (keys 1…6; 0 without one), arrows between them,
+   * Escape goes back. The asker reads the reason on their own question. */
+  function startReject(q, card) {
+    var box = openForm(q, card, "reject").box;
+    var group = el("div", "reasons");
+    group.setAttribute("role", "group");
+    group.id = "reasons-" + q.id;
+    var legend = el("p", "reasons-label", S.rejectWhy);
+    legend.id = group.id + "-label";
+    group.setAttribute("aria-labelledby", legend.id + " question-text-" + q.id);
+    var choices = DESK.rejectReasons.concat([{ code: null, label: S.rejectNoReason }]);
+    var buttons = choices.map(function (reason, i) {
+      var key = reason.code === null ? "0" : String(i + 1);
+      var b = button("", function () { send(reason.code); }, reason.code === null ? "secondary" : "");
+      b.appendChild(el("kbd", "", key));
+      b.appendChild(document.createTextNode(" " + reason.label));
+      b.setAttribute("aria-keyshortcuts", key);
+      b.dataset.key = key;
+      return b;
+    });
+    var cancel = button(S.cancel, function () { closeForm(q.id, card); }, "secondary");
+    buttons.forEach(function (b) { group.appendChild(b); });
+    group.appendChild(cancel);
+    box.appendChild(legend);
+    box.appendChild(group);
+    group.addEventListener("keydown", function (e) {
+      var all = buttons.concat([cancel]), i = all.indexOf(document.activeElement);
+      var picked = buttons.filter(function (b) { return b.dataset.key === e.key; })[0];
+      var to = e.key === "ArrowRight" || e.key === "ArrowDown" ? all[(i + 1) % all.length]
+        : e.key === "ArrowLeft" || e.key === "ArrowUp" ? all[(i - 1 + all.length) % all.length] : null;
+      if (e.key === "Escape") { e.preventDefault(); closeForm(q.id, card); }
+      else if (picked) { e.preventDefault(); picked.click(); }
+      else if (to) { e.preventDefault(); to.focus(); }
+    });
+    buttons[0].focus();
+
+    function send(reason) {
+      delete forms[q.id];
+      card.classList.remove("open-form");
+      delete card.dataset.actions;
+      fill(card, questions[q.id] || q);
+      transition(q, card, "reject", reason ? { reason: reason } : {});
+    }
+  }
+
   // --- keys -------------------------------------------------------------------------------------
   function typing(node) {
     if (!node || !node.tagName) return false;
@@ -895,6 +942,7 @@
         hooks.snapshot.forEach(function (fn) { fn(data); });
         Object.values(questions).forEach(editorConflict);
         layout(firstSnapshot);
+        if (!firstSnapshot) refreshStep();  // a resync: the step to undo may be gone (a Probelauf ended)
         firstSnapshot = false;
         Object.keys(cards).forEach(function (id) { if (questions[id]) fill(cards[id], questions[id]); });
         renderTalk();
@@ -929,6 +977,7 @@
    * every card is filled, onSnapshot(fn(data)) before a snapshot is rendered, onBackstage(fn(line))
    * for each new line to the podium (in order, like questions), filter(fn(question))
    * to show only the questions it accepts (like the search), relayout() after such a filter changed,
+ * layout() after the questions a filter accepts changed by themselves (held cards stay put),
    * on(event, fn) for
    * other server events, call(event, payload, done) with an acknowledgement (its `step` names the
    * undo button), update(question)
@@ -940,6 +989,7 @@
     onBackstage: function (fn) { hooks.backstage.push(fn); },
     filter: function (fn) { hooks.filter.push(fn); },
     relayout: function () { layout(true); },
+    layout: function () { layout(); },
     on: function (event, fn) { live.socket.on(event, fn); },
     call: function (event, payload, done) {
       Live.call(live.socket, event, payload, function (ack) {

