@@ -66,6 +66,7 @@ MEANING_THRESHOLD = -0.78
 # spread (of the first two fixtures' questions), weighing as STANDOUT_PRIOR_WEIGHT questions.
 STANDOUT_PRIOR = (-0.035, 0.134)
 STANDOUT_PRIOR_WEIGHT = 5
+SPREAD_SAMPLE = 256  # a bigger talk's spread is estimated from this many of its questions
 MEANING_MIN_WORDS = 2
 MEANING_CANDIDATES = 16  # nearest by meaning that are scored exactly, beside those sharing words
 TYPICAL_WEIGHT = 5  # a talk's mean starts from the typical question's vector, weighing as this many
@@ -276,10 +277,10 @@ class Meanings:
         assert self.total is not None
         return ((self.total + TYPICAL_WEIGHT * meaning.typical()) / (len(self.ids) + TYPICAL_WEIGHT)).astype(np.float32)
 
-    def cosines(self, vector: np.ndarray) -> np.ndarray:
-        """The centred cosine of this vector (in the index or not) to every row, in row order; of
-        several vectors (one per row of `vector`), a matrix."""
-        rows = self.rows[:len(self.ids)]
+    def cosines(self, vector: np.ndarray, upto: int | None = None) -> np.ndarray:
+        """The centred cosine of this vector (in the index or not) to every row (or the first
+        `upto`), in row order; of several vectors (one per row of `vector`), a matrix."""
+        rows = self.rows[:min(len(self.ids), upto or len(self.ids))]
         mean = self.mean()
         mine = np.asarray(vector, dtype=np.float32) - mean
         to_mean = rows @ mean
@@ -422,15 +423,17 @@ class TalkIndex:
         return [ids[r] for r in rows if ids[r] not in skip][:MEANING_CANDIDATES]
 
     def _spread(self, qids: list[int]) -> dict[int, tuple[float, float]]:
-        """Mean and sd of each question's centred cosines to the rest of the index, cached while
-        the talk grew or shrank by less than 5 % (missing ones in one product)."""
+        """Mean and sd of each question's centred cosines to the rest of the index (in a big talk,
+        to the first SPREAD_SAMPLE questions), cached while the talk grew or shrank by less than
+        5 %; the missing ones in one product."""
         size = len(self._meaning)
         stale = [q for q in qids if q not in self._spreads or abs(size - self._spreads[q][0]) > size // 20]
         if stale:
             rows = self._meaning.row
-            cosines = np.atleast_2d(self._meaning.cosines(self._meaning.rows[[rows[q] for q in stale]]))
+            cosines = np.atleast_2d(self._meaning.cosines(self._meaning.rows[[rows[q] for q in stale]],
+                                                          upto=SPREAD_SAMPLE))
             for q, row in zip(stale, cosines):
-                self._spreads[q] = (size, *spread(row, rows[q]))
+                self._spreads[q] = (size, *spread(row, rows[q] if rows[q] < SPREAD_SAMPLE else None))
         return {q: self._spreads[q][1:] for q in qids}
 
     def _parts(self, cosines: np.ndarray, mine: tuple[float, float], found: Terms, other: int,
@@ -468,9 +471,10 @@ class TalkIndex:
         cosines = self._cosines(qid, vector) if self.meaning and len(found.words) >= MEANING_MIN_WORDS else None
         nearest = self._nearest(cosines, skip) if cosines is not None else []
         rows = self._meaning.row
+        mine_spread = (0.0, 1.0)
         if cosines is not None:
-            own = rows.get(qid) if qid is not None else None
-            mine_spread = self._spread([qid])[qid] if own is not None else spread(cosines, None)
+            in_index = qid is not None and qid in rows
+            mine_spread = self._spread([qid])[qid] if qid is not None and in_index else spread(cosines, None)
         scored = []
         candidates = list(dict.fromkeys([*self._candidates(found, skip), *nearest]))
         by_meaning = [o for o in candidates if cosines is not None and o in rows
@@ -484,7 +488,8 @@ class TalkIndex:
                 bar = MEANING_THRESHOLD
             bar = bar if threshold is None else threshold
             if value >= bar:
-                scored.append((value - bar, Suggestion(other, round(value, 3), self.shared_words(found, self.terms[other]))))
+                words = self.shared_words(found, self.terms[other])
+                scored.append((value - bar, Suggestion(other, round(value, 3), words)))
         scored.sort(key=lambda s: (-s[0], s[1].id))
         return [s for _, s in scored[:limit]]
 
