@@ -201,7 +201,7 @@ def test_the_held_out_fixture_with_the_shipped_constants():
     assert figures[0] > lexical[0] and figures[1] > lexical[1]
 
 
-HELD_OUT = (0.0, 0.0)  # what the held-out fixture gave, less a little: measured once, at the end
+HELD_OUT = (0.45, 0.45)  # measured once, at the end: 0.48 / 0.48 (56 pairs suggested, 56 true)
 
 
 def test_the_lexical_backend_on_the_development_fixtures():
