@@ -67,6 +67,8 @@ MEANING_THRESHOLD = -0.78
 STANDOUT_PRIOR = (-0.035, 0.134)
 STANDOUT_PRIOR_WEIGHT = 5
 SPREAD_SAMPLE = 256  # a bigger talk's spread is estimated from this many of its questions
+# A question of one content word ("Rufbus?", "Zwei?") says too little for its sentence vector:
+# it is compared by its words alone, with the lexical threshold.
 MEANING_MIN_WORDS = 2
 MEANING_CANDIDATES = 16  # nearest by meaning that are scored exactly, beside those sharing words
 TYPICAL_WEIGHT = 5  # a talk's mean starts from the typical question's vector, weighing as this many
