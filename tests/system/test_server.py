@@ -203,6 +203,7 @@ def test_seq_continues_after_restart(make_server):
 
 
 # -- 4. a reconnect stampede -----------------------------------------------------------------------------
+@pytest.mark.timeout(900)
 def test_200_clients_reconnect_through_a_restart(make_server):
     n_clients, n_questions = 200, 40
     srv = make_server().start()
@@ -231,30 +232,32 @@ def test_200_clients_reconnect_through_a_restart(make_server):
 
     def approve_all():
         for qid in qids[5:]:
-            # a bound for "never", not a speed target: a restart beside 200 reconnecting clients
-            # took over 40 s on a loaded two-core machine
-            deadline = time.monotonic() + 90
-            while True:
-                try:
-                    if mod.connected:
-                        answer = mod.call("approve", {"question_id": qid}, timeout=5)
-                        if ok(answer):
-                            approved.append(qid)
-                            break
-                        errors.append(answer)
-                except Exception:   # the server went away mid-call: approve again (it is idempotent)
-                    pass
-                if time.monotonic() > deadline:
-                    errors.append(f"approve {qid} never got through")
+            for _attempt in range(10):
+                # Reconnecting beside 200 others takes the moderator 9 s at a load of 6 on two
+                # cores, and over 90 s at a load of 12: the bound is for "never".
+                if not wait_until(lambda: mod.connected, 240):
+                    errors.append(f"the moderator never reconnected (approving {qid})")
                     return
-                time.sleep(0.05)
+                try:
+                    answer = mod.call("approve", {"question_id": qid}, timeout=30)
+                except Exception:   # the server went away mid-call: approve again (it is idempotent)
+                    time.sleep(0.5)
+                    continue
+                if ok(answer):
+                    approved.append(qid)
+                    break
+                errors.append(answer)
+                return
+            else:
+                errors.append(f"approve {qid} never got through")
+                return
             time.sleep(0.03)
 
     approver = threading.Thread(target=approve_all)
     approver.start()
     assert wait_until(lambda: len(approved) >= 10, 20), "approvals did not start"
     srv.restart()                               # SIGTERM, then up again on the same port and database
-    approver.join()  # each approval is bounded by its deadline, the test by pytest-timeout
+    approver.join()  # every wait in it is bounded
     assert not errors, errors[:3]
 
     expected = {q["id"]: (q["status"], q["text"], q["version"]) for q in fresh_snapshot(srv)["questions"]}
