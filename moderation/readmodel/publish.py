@@ -108,6 +108,16 @@ def restart(session: DbSession, talk: Talk, now: datetime) -> Outbox:
     return box
 
 
+def topics(talk_id: int, topic_map: list[dict[str, Any]]) -> Outbox:
+    """A talk's new topic map ("Themen"), for the views that show it (moderators only): no seq, as
+    it changes no question (a page that missed one asks with `topics`)."""
+    box = Outbox(talk_id=talk_id)
+    for view in VIEWS:
+        if "topics" in view.kinds:
+            box.add("topics", {"topics": topic_map}, view.room(talk_id), view.namespace)
+    return box
+
+
 def commit(box: Outbox) -> None:
     """Commit, then emit: an acknowledged change is on disk before any screen shows it."""
     db.session.commit()

@@ -28,8 +28,9 @@ STAFF_FIELDS = frozenset({"original_text", "flagged", "merged_into", "merged", "
 # Of STAFF_FIELDS, those a client sees on its own questions: why its question was not accepted,
 # where it was merged to (only when there is something to say).
 OWN_FIELDS = frozenset({"reason", "merged_into"})
-# The kinds of change besides questions (services/writes.Write).
-KINDS = frozenset({"question", "talk", "backstage", "votes"})
+# The kinds of change besides questions (services/writes.Write), and the talk's topic map
+# ("Themen", drawn by workers/similar.py; no seq: a page asks for the current map with `topics`).
+KINDS = frozenset({"question", "talk", "backstage", "votes", "topics"})
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,7 @@ AUTHOR = View("author", "/audience", "author", frozenset(STATUSES), fields=BASE_
               kinds=frozenset({"question"}), seq_field="audience_seq", answers="own", own_fields=OWN_FIELDS,
               advances=False, within="audience")
 PODIUM = View("podium", "/podium", "podium", frozenset(PODIUM_STATUSES), fields=BASE_FIELDS,
-              kinds=KINDS, seq_field="podium_seq", vote_batches=4)
+              kinds=frozenset({"question", "talk", "backstage", "votes"}), seq_field="podium_seq", vote_batches=4)
 # The stream's overlay (`/podium/<token>?overlay=1`): the podium's questions, never the line to it.
 OVERLAY = View("overlay", "/podium", "overlay", frozenset(PODIUM_STATUSES), fields=BASE_FIELDS,
                kinds=frozenset({"question", "talk", "votes"}), seq_field="overlay_seq", vote_batches=4)

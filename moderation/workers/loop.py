@@ -19,13 +19,16 @@ class Tasks(Protocol):
 
 class Loop:
     """Runs `work()` again and again as a background task of `tasks`, `every` seconds apart (or as
-    many as the round returns); a round that raises is logged and the next one follows."""
+    many as the round returns); a round that raises is logged and the next one follows `every`
+    seconds later. The first round waits `first` seconds (default: `every`)."""
 
-    def __init__(self, name: str, tasks: Tasks, work: Callable[[], float | None], every: float):
+    def __init__(self, name: str, tasks: Tasks, work: Callable[[], float | None], every: float,
+                 first: float | None = None):
         self.name = name
         self.tasks = tasks
         self.work = work
         self.every = every
+        self.first = every if first is None else first
         self.started = False
         self.rounds = 0
         self._lock = threading.Lock()
@@ -40,7 +43,7 @@ class Loop:
         return True
 
     def _run(self) -> None:
-        pause = self.every
+        pause = self.first
         while True:
             self.tasks.sleep(pause)
             pause = self.every

@@ -7,7 +7,8 @@ table `mail_message` first, so even two readers at once store one question per m
 publishes the question to the moderators, and only then flags the mail \\Seen (never deletes
 it). A reader that dies between commit and flag leaves the flag unset, never a second question.
 It waits with IDLE where the server offers it (new mail is read at once), else polls; either way
-at most IMAP_POLL_SECONDS pass between two looks, and the lease is renewed then.
+at most IMAP_POLL_SECONDS pass between two looks, and the lease is renewed then. Each look is one
+round of a `loop.Loop`, the connection kept between rounds.
 """
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ from ..models import MailCursor, Talk
 from ..readmodel import publish
 from ..services import leases
 from ..services import mail as mail_service
+from .loop import Loop
 
 log = logging.getLogger("fragerunde.mailbox")
 LEASE = "mailbox"
@@ -65,6 +67,15 @@ def parse_url(url: str) -> Mailbox:
                    folder=unquote(parts.path.lstrip("/")) or "INBOX")
 
 
+@dataclass
+class Reading:
+    """An open connection to the mailbox, kept from one round to the next."""
+
+    client: IMAPClient
+    uidvalidity: int
+    idle: bool
+
+
 class MailPoller:
     def __init__(self, app: Flask, socketio: SocketIO, mailbox: Mailbox):
         self.app = app
@@ -73,24 +84,30 @@ class MailPoller:
         self.poll = float(app.config["IMAP_POLL_SECONDS"])
         self.lease_seconds = float(app.config["IMAP_LEASE_SECONDS"])
         self.holder = f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self.started = False
+        self.reading: Reading | None = None
+        # A failed round (a lost connection, a refused login) is logged; the next one follows a poll later.
+        self.loop = Loop("intake mailbox", socketio, self._round, every=self.poll, first=0)
         self.taken = 0
 
     def start(self) -> None:
-        if not self.started:
-            self.started = True
-            self.socketio.start_background_task(self._run)
+        self.loop.start()
 
-    def _run(self) -> None:
-        while True:
-            try:
-                if self.hold():
-                    self.read()
-                else:
-                    self.socketio.sleep(min(self.poll, self.lease_seconds / 3))
-            except Exception:  # a lost connection, a refused login: log it, try again later
-                log.exception("intake mailbox: reading failed")
-                self.socketio.sleep(self.poll)
+    def _round(self) -> float:
+        """One look into the mailbox while this process holds the lease: take what is new, then
+        wait for more (with IDLE until mail arrives, at most a poll); the pause before the next."""
+        if not self.hold():
+            self.close()
+            return min(self.poll, self.lease_seconds / 3)
+        try:
+            reading = self.reading = self.reading or self.open()
+            self.take_new(reading.client, reading.uidvalidity)
+            if not reading.idle:
+                return self.poll
+            self.wait_idle(reading.client)
+        except Exception:
+            self.close()
+            raise
+        return 0
 
     def hold(self) -> bool:
         """Take or renew the lease; False when another process reads the mailbox."""
@@ -111,28 +128,21 @@ class MailPoller:
         client.login(box.user, box.password)
         return client
 
-    def read(self) -> None:
-        """While this process holds the lease: take new mails, then wait for more."""
+    def open(self) -> Reading:
         client = self.connect()
         try:
             selected = client.select_folder(self.mailbox.folder)
-            uidvalidity = int(selected[b"UIDVALIDITY"])
-            idle = b"IDLE" in client.capabilities()
-            while True:
-                self.take_new(client, uidvalidity)
-                self.wait(client, idle)
-                if not self.hold():
-                    return
-        finally:
-            try:
-                client.logout()
-            except Exception:  # already gone
-                pass
+        except Exception:
+            _log_out(client)
+            raise
+        return Reading(client, int(selected[b"UIDVALIDITY"]), b"IDLE" in client.capabilities())
 
-    def wait(self, client: IMAPClient, idle: bool) -> None:
-        if not idle:
-            self.socketio.sleep(self.poll)
-            return
+    def close(self) -> None:
+        reading, self.reading = self.reading, None
+        if reading is not None:
+            _log_out(reading.client)
+
+    def wait_idle(self, client: IMAPClient) -> None:
         client.idle()
         try:
             client.idle_check(timeout=self.poll)
@@ -216,6 +226,13 @@ class MailPoller:
                 raise
             finally:
                 db.session.remove()
+
+
+def _log_out(client: IMAPClient) -> None:
+    try:
+        client.logout()
+    except Exception:  # already gone
+        pass
 
 
 def start(app: Flask, socketio: SocketIO) -> MailPoller | None:

@@ -30,8 +30,7 @@ from flask_socketio import SocketIO
 from .. import clock
 from ..extensions import begin_read_only, db
 from ..models import Question, Talk
-from ..readmodel.publish import commit, outbox
-from ..readmodel.views import MODERATOR
+from ..readmodel import publish
 from ..services import meaning, similar, topics
 from ..services.similar import Suggestion, TalkIndex
 from ..services.writes import Changed, Write
@@ -70,8 +69,7 @@ class SimilarWorker:
         self.topic_seconds = float(app.config.get("TOPICS_SECONDS", TOPICS_SECONDS))
         self.maps: dict[int, topics.TopicMap] = {}
         self.drawn: dict[int, float] = {}  # talk → when its map was last drawn (monotonic)
-        self.due: set[int] = set()  # talks whose map waits for its turn
-        self.scheduled: set[int] = set()  # talks with a timer for that turn
+        self.due: set[int] = set()  # talks whose map waits for its turn (a later round of the loop)
         self.indexes: dict[int, TalkIndex] = {}
         self.versions: dict[int, dict[int, int]] = {}
         self.pending: dict[int, set[int]] = {}
@@ -99,23 +97,32 @@ class SimilarWorker:
         return BACKLOG_PAUSE if self.backlog else None  # the backlog yields to live traffic, but goes on
 
     def flush(self) -> None:
+        """Bring the noted talks up to date; draw the maps that waited for their turn."""
         with self.working:  # one round at a time: the indexes are not shared between threads
             with self.lock:
                 pending, self.pending = self.pending, {}
-            if pending:
-                self._flush(pending)
+            turn = [talk_id for talk_id in list(self.due) if talk_id not in pending and self._turn_came(talk_id)]
+            if pending or turn:
+                self._flush(pending, turn)
 
-    def _flush(self, pending: dict[int, set[int]]) -> None:
+    def _flush(self, pending: dict[int, set[int]], turn: list[int]) -> None:
         if has_app_context():  # run inline (tests): on the caller's session, after its commit
-            for talk_id, question_ids in pending.items():
-                self._refresh(talk_id, question_ids)
+            self._work(pending, turn)
             return
         with self.app.app_context():
             try:
-                for talk_id, question_ids in pending.items():
-                    self._refresh(talk_id, question_ids)
+                self._work(pending, turn)
             finally:
                 db.session.remove()
+
+    def _work(self, pending: dict[int, set[int]], turn: list[int]) -> None:
+        for talk_id, question_ids in pending.items():
+            self._refresh(talk_id, question_ids)
+        for talk_id in turn:
+            self._draw_topics(talk_id)
+
+    def _pause(self) -> None:
+        self.socketio.sleep(0)
 
     def _refresh(self, talk_id: int, question_ids: set[int]) -> None:
         session = db.session
@@ -124,6 +131,7 @@ class SimilarWorker:
         talk = session.get(Talk, talk_id)
         if talk is None:
             self.indexes.pop(talk_id, None)
+            self.due.discard(talk_id)
             return
         first = talk_id not in self.versions
         index = self.indexes.setdefault(talk_id, TalkIndex(meaning=self.meaning))
@@ -134,10 +142,7 @@ class SimilarWorker:
         new_texts = similar.texts(session, renewed)
         stored = similar.stored(session, talk_id)
         skip = similar.dismissed(session, talk_id)
-
-        def pause() -> None:
-            self.socketio.sleep(0)
-
+        pause = self._pause
         changed_texts = {qid: text for qid, (text, _v) in new_texts.items() if index.texts.get(qid) != text
                          or (self.meaning and index.vector(qid) is None)}
         vectors = topics.stored_vectors(session, changed_texts, pause) if self.meaning else {}
@@ -191,36 +196,31 @@ class SimilarWorker:
         else:
             questions = list(session.query(Question).filter(Question.id.in_(changed_ids)))
             write = Write(questions[0], [Changed(q, q.status, SUGGESTIONS) for q in questions])
-            commit(outbox(session, talk, write, clock.now()))
-        self._draw_topics(talk_id, pause)
+            publish.commit(publish.outbox(session, talk, write, clock.now()))
+        self._draw_topics(talk_id)
 
     # --- Themen ---------------------------------------------------------------------------------
 
-    def _draw_topics(self, talk_id: int, pause: Callable[[], None]) -> None:
-        """Draw the talk's map again if its questions changed and its turn has come (else later)."""
+    def _draw_topics(self, talk_id: int) -> None:
+        """Draw the talk's map again if its questions changed and its turn has come (else a later
+        round of the loop draws it: `flush`)."""
         if talk_id not in self.due:
             return
-        wait = self.drawn.get(talk_id, -1e9) + self.topic_seconds - time.monotonic()
-        if wait > 0 and self.delay > 0:
-            if talk_id not in self.scheduled:
-                self.scheduled.add(talk_id)
-                self.socketio.start_background_task(self._later, talk_id, wait)
+        if self.delay > 0 and not self._turn_came(talk_id):
             return
         self.due.discard(talk_id)
         self.drawn[talk_id] = time.monotonic()
         before = self.maps.get(talk_id)
         started = time.monotonic()
-        drawn = self.topic_map(talk_id, pause)
+        drawn = self.topic_map(talk_id, self._pause)
         log.info("topics drawn in %d ms", round((time.monotonic() - started) * 1000),
                  extra={"talk": talk_id, "count": len(drawn.topics)})
         if drawn.payload() != (before.payload() if before is not None else []):
-            self.socketio.emit("topics", {"topics": drawn.payload()}, namespace=MODERATOR.namespace,
-                               to=MODERATOR.room(talk_id))  # moderators only: never audience or podium
+            publish.topics(talk_id, drawn.payload()).send()  # moderators only (views.py)
 
-    def _later(self, talk_id: int, wait: float) -> None:
-        self.socketio.sleep(wait)
-        self.scheduled.discard(talk_id)
-        self.mark(talk_id, [])
+    def _turn_came(self, talk_id: int) -> bool:
+        """At most one map per talk every TOPICS_SECONDS."""
+        return self.drawn.get(talk_id, -1e9) + self.topic_seconds <= time.monotonic()
 
     def topic_map(self, talk_id: int, pause: Callable[[], None] | None = None) -> topics.TopicMap:
         """The live map of a talk: its pending, approved, forwarded and answered questions."""

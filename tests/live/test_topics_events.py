@@ -77,3 +77,30 @@ def test_a_restarted_server_reads_the_stored_vectors_instead_of_encoding_again(a
     ack = mod(moderator, "topics", {})
     assert ack["ok"] is True and sum(len(t["questions"]) for t in ack["topics"]) == 18
     assert any(name == "snapshot" for name, _ in received(moderator, "/moderator"))  # suggestions were read too
+
+
+def test_a_map_that_waits_for_its_turn_is_drawn_by_a_later_round_of_the_worker(app, audience_client,
+                                                                               moderator_client, monkeypatch):
+    """Between two maps of a talk at least TOPICS_SECONDS pass: a change within them is drawn by
+    the first round of the worker's loop after its turn came, with nothing new written."""
+    worker = app.extensions["similar_worker"]
+    monkeypatch.setattr(worker, "delay", 0.05)  # as on a server, but its rounds are called here
+    monkeypatch.setattr(worker.loop, "start", lambda: False)
+    monkeypatch.setattr(worker, "topic_seconds", 600.0)
+    moderator = moderator_client()
+    asked = ask_all(audience_client)
+    worker.flush()
+    [first] = maps(received(moderator, "/moderator"))
+    assert sorted(qid for topic in first for qid in topic["questions"]) == sorted(asked)
+    late = submit(audience_client(), "Wann fährt der letzte Bus am Abend?")["question"]["id"]
+    worker.flush()
+    assert maps(received(moderator, "/moderator")) == []  # its turn has not come
+    worker.flush()
+    assert maps(received(moderator, "/moderator")) == []
+    talk_id = next(iter(worker.drawn))
+    worker.drawn[talk_id] -= 600  # ten minutes later
+    worker.flush()
+    [second] = maps(received(moderator, "/moderator"))
+    assert late in {qid for topic in second for qid in topic["questions"]}
+    worker.flush()
+    assert maps(received(moderator, "/moderator")) == []  # drawn once

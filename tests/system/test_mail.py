@@ -85,6 +85,29 @@ def test_the_same_mail_under_a_new_uidvalidity_is_not_taken_again(make_app, imap
         assert db.session.scalar(select(func.count()).select_from(Question)) == 1
 
 
+def test_each_round_holds_the_lease_and_a_broken_connection_is_opened_again_in_the_next(make_app, imap, seeded):
+    """The reader's rounds (workers/loop.Loop): a round takes what is new and waits with IDLE; a
+    round whose connection broke fails (the loop logs it) and the next one connects again."""
+    app = make_app(IMAP_URL=imap.url, IMAP_POLL_SECONDS=1)
+    poller = MailPoller(app, socketio, parse_url(app.config["IMAP_URL"]))
+    imap.append(question_mail("Erste Frage per Mail?"))
+    assert poller._round() == 0  # IDLE: the next round follows at once
+    first = poller.reading
+    assert first is not None and first.idle and imap.seen() == [1]
+    first.client.shutdown()  # the connection breaks
+    imap.append(question_mail("Zweite Frage per Mail?"))
+    with pytest.raises((OSError, IMAPClient.AbortError)):
+        poller._round()
+    assert poller.reading is None
+    assert poller._round() == 0
+    assert poller.reading is not None and poller.reading is not first
+    assert imap.seen() == [1, 2]
+    with app.app_context():
+        assert db.session.scalars(select(Question.text).order_by(Question.id)).all() == [
+            "Erste Frage per Mail?", "Zweite Frage per Mail?"]
+    poller.close()
+
+
 # --- real server processes ------------------------------------------------------------------------
 
 def server_env(imap: Dovecot, **more: str) -> dict:
