@@ -21,7 +21,7 @@ def register(app: Flask) -> None:
     app.context_processor(_template_globals)
     # macros are imported without context
     app.jinja_env.globals.update(talk_when=words.talk_when, action_word=messages.action_word,
-                                 reason_word=messages.reason_word,
+                                 reason_word=messages.reason_word, status_word=messages.status_word,
                                  source_word=words.source_word, source_words=words.source_words)
     errors.register(app)
     login_manager.user_loader(auth.load_user)
@@ -29,7 +29,7 @@ def register(app: Flask) -> None:
 
 def _template_globals() -> dict:
     return {"csp_nonce": g.get("csp_nonce", ""), "lang": str(get_locale()),
-            "imprint_url": current_app.config["IMPRINT_URL"], "status_words": strings.status_words(),
+            "imprint_url": current_app.config["IMPRINT_URL"], "status_words": messages.status_words(public=True),
             "intake_address": intake_address,
             "common_strings": strings.common() | {"counts": words.script_counts()}}
 

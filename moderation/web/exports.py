@@ -14,11 +14,12 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from sqlalchemy import select
 
+from ..messages import status_word
 from ..models import Question, Talk
 from ..services import DbSession
 from ..services import questions as question_service
 from ..services.windows import BERLIN
-from .words import flag_word, source_word, staff_status
+from .words import flag_word, source_word
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -69,7 +70,7 @@ def question_table(session: DbSession, talk: Talk) -> tuple[list[Column], list[l
     rows = []
     for q in session.scalars(select(Question).where(Question.talk_id == talk.id).order_by(Question.id)):
         c = counts.get(q.id, {})
-        rows.append([q.id, q.text, q.name, staff_status(q.status), c.get("votes", 0), c.get("upvotes", 0),
+        rows.append([q.id, q.text, q.name, status_word(q.status), c.get("votes", 0), c.get("upvotes", 0),
                      q.original_text, q.merged_into_id, flag_word(q.flagged) or None,
                      _local(q.created_at), _local(q.forwarded_at), _local(q.answered_at),
                      ", ".join(label.name for label in q.labels) or None, q.note, q.answer,

@@ -6,14 +6,9 @@ from flask_babel import gettext as _
 from .. import messages
 
 
-def status_words() -> dict[str, str]:
-    """The statuses as the audience reads them."""
-    return messages.status_words(public=True)
-
-
 def common() -> dict[str, object]:
     return {
-        "status": status_words(),
+        "status": messages.status_words(public=True),  # as the audience reads them
         "online": _("Verbunden."),
         "offline": _("Keine Verbindung – Ihre Eingaben bleiben erhalten, es geht gleich weiter."),
         "reconnecting": _("Verbindung unterbrochen – neuer Versuch…"),

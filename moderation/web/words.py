@@ -8,7 +8,7 @@ from flask_babel import format_date, format_datetime, format_time, get_locale, g
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
-from ..messages import action_word, reason_word, status_word
+from ..messages import reason_word
 from ..models import AuditEntry, Talk
 from ..services.actions import REJECT_REASONS
 
@@ -71,19 +71,9 @@ def script_counts() -> dict[str, dict[str, str]]:
     }
 
 
-def staff_status(status: str | None) -> str:
-    """Status words for moderators and exports ("Abgelehnt" where the audience reads
-    "Nicht freigegeben")."""
-    return status_word(status)
-
-
 def flag_word(flag: str | None) -> str:
     words = {"insult": _("Beleidigung?"), "spam": _("Werbung?"), "repeated": _("Wiederholung")}
     return words.get(flag or "", flag or "")
-
-
-def audit_action(entry: AuditEntry) -> str:
-    return action_word(entry.action, "audit")
 
 
 def audit_value(entry: AuditEntry, value: str | None) -> str:

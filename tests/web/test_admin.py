@@ -294,6 +294,9 @@ def test_report_of_a_demo_talk_with_100_questions(app, admin, login, staff):
     share = round(answered / (100 - statuses.count("merged")) * 100)
     assert f'<dd id="answered-share">{share} %</dd>' in text
     assert f'<th scope="row">Beantwortet</th><td>{answered}</td>' in text
+    # the moderators' words, as in the audit log and the export (not the audience's "Nicht angenommen")
+    assert f'<th scope="row">Abgelehnt</th><td>{statuses.count("rejected")}</td>' in text
+    assert f'<th scope="row">Neu</th><td>{statuses.count("pending")}</td>' in text
     svg = re.search(r'<svg class="chart".*?</svg>', text).group(0)
     bars = re.findall(r'<rect [^>]*class="bar"><title>\d\d:\d\d: (\d+)</title>', svg)
     assert sum(int(n) for n in bars) == 100
