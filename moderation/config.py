@@ -112,6 +112,7 @@ DEFAULTS = {
     "CONNECTIONS_PER_ADDRESS": 500,
     "SERVER_CONNECTIONS": 10_000,
     "SIMILAR_DELAY_SECONDS": 0.05,  # similar-question suggestions are computed this soon after a write
+    "TOPICS_SECONDS": 5,  # a talk's topic map ("Themen") is drawn again at most this often
     "LIMIT_SUBMIT_PER_CLIENT": "5 per minute",
     "LIMIT_SUBMIT_PER_ADDRESS": "20 per minute",
     "LIMIT_VOTE_PER_CLIENT": "60 per minute",

@@ -64,6 +64,9 @@ def test_every_documented_setting_exists():
     for doc, text in DOCS.items():
         named = set(re.findall(r"`((?:LIMIT|LOGIN)_[A-Z_]+)`", text))
         assert named <= set(config.DEFAULTS), (doc, named - set(config.DEFAULTS))
+        # durations, timeouts and addresses are settings wherever they are named
+        named = set(re.findall(r"`([A-Z][A-Z_]*_(?:SECONDS|TIMEOUT|URL))`", text)) - {"TEST_DATABASE_URL", "TEST_REDIS_URL"}
+        assert named <= known, (doc, named - known)
     readme = DOCS["README.md"]
     configuration = readme[readme.index("## Configuration"):readme.index("### Rate limits")]
     for name in re.findall(r"^\| `([A-Z_]+)`", configuration, re.M):

@@ -40,7 +40,6 @@ log = logging.getLogger("fragerunde.similar")
 BACKLOG_SLICE = 50
 BACKLOG_PAUSE = 0.25  # seconds between slices: the backlog yields to live traffic
 SUGGESTIONS = frozenset({"similar"})  # what a new suggestion changes (moderators' payloads only)
-TOPICS_SECONDS = 5.0  # a talk's topic map is drawn again at most this often
 
 
 def compute(index: TalkIndex, ids: set[int], skip: dict[int, set[int]],
@@ -66,7 +65,7 @@ class SimilarWorker:
         self.meaning = similar.backend(app.config.get("SIMILAR_BACKEND")) == "embedding"
         if self.meaning:
             meaning.one_blas_thread()
-        self.topic_seconds = float(app.config.get("TOPICS_SECONDS", TOPICS_SECONDS))
+        self.topic_seconds = float(app.config["TOPICS_SECONDS"])
         self.maps: dict[int, topics.TopicMap] = {}
         self.drawn: dict[int, float] = {}  # talk → when its map was last drawn (monotonic)
         self.due: set[int] = set()  # talks whose map waits for its turn (a later round of the loop)
