@@ -139,6 +139,21 @@ def seeded(app, clock):
 
 
 @pytest.fixture
+def demo(session, seeded):
+    """The open `demo` talk, in the test's session."""
+    from moderation.models import Talk
+    return session.get(Talk, seeded)
+
+
+@pytest.fixture
+def anna(session):
+    """A moderator (the account's default role)."""
+    user = accounts.create_or_update(session, "anna", PASSWORD)
+    session.commit()
+    return user
+
+
+@pytest.fixture
 def moderator_user(app):
     with app.app_context():
         user = accounts.create_or_update(db.session, "mod", PASSWORD, "moderator")

@@ -36,6 +36,27 @@ class Clock:
         self.now += timedelta(**delta)
 
 
+def ask(session, talk, clock, text: str = "Wie kommt der Bus ins Dorf?", client: str = "client-a",
+        msg_id: str | None = None, name: str | None = None, name_in_record: bool = False):
+    """A question from the page, committed."""
+    from moderation.services import questions
+    write = questions.submit(session, talk, text=text, name=name, client=client,
+                             client_msg_id=msg_id or uuid.uuid4().hex, now=clock(),
+                             name_in_record=name_in_record)
+    session.commit()
+    assert write.question is not None
+    return write.question
+
+
+def approved(session, talk, clock, moderator, **kw):
+    """A question from the page, approved by `moderator`."""
+    from moderation.services import questions
+    q = ask(session, talk, clock, **kw)
+    questions.transition(session, talk, moderator, "approve", q.id, now=clock())
+    session.commit()
+    return q
+
+
 def events(client, namespace: str, name: str | None = None) -> list:
     """Received events of a test client (optionally only one name), in order."""
     got = client.get_received(namespace)

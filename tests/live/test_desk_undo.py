@@ -19,11 +19,6 @@ from tests.helpers import PASSWORD, events, refused
 
 
 @pytest.fixture
-def demo(session, seeded) -> Talk:
-    return session.get(Talk, seeded)
-
-
-@pytest.fixture
 def mods(session):
     anna = accounts.create_or_update(session, "anna", PASSWORD)
     ben = accounts.create_or_update(session, "ben", PASSWORD)

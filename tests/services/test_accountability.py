@@ -3,7 +3,6 @@ reads of them, where a merged question went, the consent to a name in the docume
 report's moderation figures, and the Probelauf."""
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 
 import pytest
@@ -24,19 +23,7 @@ from moderation.readmodel import payloads
 from moderation.readmodel.snapshot import snapshot
 from moderation.readmodel.views import AUDIENCE, MODERATOR, PODIUM
 from moderation.services import accounts, curation, questions, rehearsal, report, reports, steps, windows
-from tests.helpers import PASSWORD, refused
-
-
-@pytest.fixture
-def demo(session, seeded) -> Talk:
-    return session.get(Talk, seeded)
-
-
-@pytest.fixture
-def anna(session) -> User:
-    user = accounts.create_or_update(session, "anna", PASSWORD)
-    session.commit()
-    return user
+from tests.helpers import PASSWORD, approved, ask, refused
 
 
 @pytest.fixture
@@ -44,22 +31,6 @@ def chefin(session) -> User:
     user = accounts.create_or_update(session, "chefin", PASSWORD, "admin")
     session.commit()
     return user
-
-
-def ask(session, talk: Talk, clock, text: str = "Wie kommt der Bus ins Dorf?", client: str = "client-a",
-        name: str | None = None, name_in_record: bool = False) -> Question:
-    write = questions.submit(session, talk, text=text, name=name, client=client, client_msg_id=uuid.uuid4().hex,
-                             now=clock(), name_in_record=name_in_record)
-    session.commit()
-    assert write.question is not None
-    return write.question
-
-
-def approved(session, talk, clock, anna, **kw) -> Question:
-    q = ask(session, talk, clock, **kw)
-    questions.transition(session, talk, anna, "approve", q.id, now=clock())
-    session.commit()
-    return q
 
 
 # --- Melden ----------------------------------------------------------------------------------

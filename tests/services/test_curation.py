@@ -8,40 +8,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from moderation.models import AuditEntry, Block, Label, Question, QuestionLabel, Talk, User
+from moderation.models import AuditEntry, Block, Label, Question, QuestionLabel
 from moderation.readmodel import payloads
 from moderation.readmodel.snapshot import snapshot
 from moderation.readmodel.views import AUDIENCE, MODERATOR, OVERLAY, PODIUM, STAFF_FIELDS
-from moderation.services import accounts, curation, questions, retention, steps
+from moderation.services import curation, questions, retention, steps
 from moderation.services.errors import DomainError
-from tests.helpers import PASSWORD
-
-
-@pytest.fixture
-def demo(session, seeded) -> Talk:
-    return session.get(Talk, seeded)
-
-
-@pytest.fixture
-def anna(session) -> User:
-    user = accounts.create_or_update(session, "anna", PASSWORD)
-    session.commit()
-    return user
-
-
-def ask(session, talk: Talk, clock, text: str = "Wie kommt der Bus ins Dorf?", client: str = "client-a") -> Question:
-    write = questions.submit(session, talk, text=text, name=None, client=client,
-                             client_msg_id=uuid.uuid4().hex, now=clock())
-    session.commit()
-    assert write.question is not None
-    return write.question
-
-
-def approved(session, talk, clock, anna, **kw) -> Question:
-    q = ask(session, talk, clock, **kw)
-    questions.transition(session, talk, anna, "approve", q.id)
-    session.commit()
-    return q
+from tests.helpers import approved, ask
 
 
 def refused(fn, *args, **kwargs) -> DomainError:

@@ -16,7 +16,7 @@ from moderation.readmodel.views import AUDIENCE, MODERATOR, PODIUM
 from moderation.services import accounts, questions, retention, steps, talks, windows
 from moderation.services import text as texts
 from moderation.services.moderation_words import flag_for
-from tests.helpers import PASSWORD, published, refused
+from tests.helpers import PASSWORD, ask, published, refused
 
 UTC = UTC
 
@@ -24,24 +24,11 @@ UTC = UTC
 # --- helpers ---------------------------------------------------------------------------------
 
 @pytest.fixture
-def demo(session, seeded) -> Talk:
-    return session.get(Talk, seeded)
-
-
-@pytest.fixture
 def mods(session) -> tuple[User, User]:
     anna = accounts.create_or_update(session, "anna", PASSWORD)
     ben = accounts.create_or_update(session, "ben", PASSWORD)
     session.commit()
     return anna, ben
-
-
-def ask(session, talk: Talk, clock, text: str = "Wie kommt der Bus ins Dorf?", client: str = "client-a",
-        msg_id: str | None = None, name: str | None = None) -> Question:
-    change = questions.submit(session, talk, text=text, name=name, client=client,
-                              client_msg_id=msg_id or uuid.uuid4().hex, now=clock())
-    session.commit()
-    return change.question
 
 
 def audit(session, question: Question | None = None) -> list[AuditEntry]:

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import itertools
 import json
-import uuid
 from pathlib import Path
 
 import numpy as np
 import pytest
 from sqlalchemy import select
 
-from moderation.models import AuditEntry, DismissedSimilar, Question, Talk
-from moderation.services import accounts, meaning, questions, similar
+from moderation.models import AuditEntry, DismissedSimilar
+from moderation.services import accounts, meaning, similar
 from moderation.services.errors import DomainError
 from moderation.services.similar import TalkIndex, terms
-from tests.helpers import PASSWORD
+from tests.helpers import PASSWORD, ask
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "kleinstaedte_fragen.json"
 
@@ -146,19 +145,6 @@ def test_precision_and_recall_of_suggested_pairs_on_the_series_fixture():
 
 
 # --- stored suggestions and dismissals --------------------------------------------------------
-
-@pytest.fixture
-def demo(session, seeded) -> Talk:
-    return session.get(Talk, seeded)
-
-
-def ask(session, talk: Talk, clock, text: str) -> Question:
-    write = questions.submit(session, talk, text=text, name=None, client="client-a",
-                             client_msg_id=uuid.uuid4().hex, now=clock())
-    session.commit()
-    assert write.question is not None
-    return write.question
-
 
 @pytest.mark.postgres
 def test_saved_suggestions_are_read_back_and_only_open_ones_are_shown(session, demo, clock):

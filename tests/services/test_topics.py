@@ -6,7 +6,7 @@ import uuid
 import numpy as np
 import pytest
 
-from moderation.models import Question, Talk, Upvote, Vote
+from moderation.models import Question, Upvote, Vote
 from moderation.services import accounts, meaning, questions, topics
 from tests.helpers import PASSWORD
 from tests.topic_questions import THEMES
@@ -71,11 +71,6 @@ def test_a_map_needs_a_few_questions():
 
 
 # --- the whole talk in the report -------------------------------------------------------------
-
-@pytest.fixture
-def demo(session, seeded) -> Talk:
-    return session.get(Talk, seeded)
-
 
 @pytest.mark.parametrize("backend", [pytest.param("embedding", marks=needs_encoder), "lexical"])
 def test_the_report_shows_each_topic_answered_and_not_reached_with_its_support(session, demo, clock, backend):

@@ -8,9 +8,8 @@ import pytest
 from sqlalchemy import func, select
 
 from moderation.models import AuditEntry, Talk
-from moderation.services import accounts, talks, windows
+from moderation.services import talks, windows
 from moderation.services.errors import DomainError
-from tests.helpers import PASSWORD
 
 UTC = UTC
 WINTER = date(2021, 3, 11)  # UTC+1
@@ -25,13 +24,6 @@ def scheduled(day: date) -> Talk:
     """A talk in memory, 18:30–20:00 Berlin on that day, following its schedule."""
     return Talk(slug=f"t-{day}", title="T", starts_at=windows.berlin(day, time(18, 30)),
                 ends_at=windows.berlin(day, time(20, 0)), manual_state=None, manual_until=None)
-
-
-@pytest.fixture
-def anna(session):
-    user = accounts.create_or_update(session, "anna", PASSWORD)
-    session.commit()
-    return user
 
 
 # --- the schedule, in UTC ---------------------------------------------------------------------

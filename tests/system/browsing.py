@@ -21,6 +21,26 @@ def require_chromium() -> None:
     pytest.skip(f"{CHROMIUM} is missing: browser tests skipped", allow_module_level=True)
 
 
+def log_in(page, base_url: str, user: str, password: str) -> None:
+    """Log in through the form, as a person would, and wait until the page says so."""
+    from playwright.sync_api import expect
+    page.goto(base_url + "/login")
+    page.get_by_label("Benutzername").fill(user)
+    page.get_by_label("Passwort").fill(password)
+    page.get_by_role("button", name="Anmelden").click()
+    expect(page.get_by_role("button", name="Abmelden")).to_be_visible()
+
+
+def login_state(browser, base_url: str, user: str, password: str) -> dict:
+    """The cookies of one form login, for a module's contexts (logins per account are rate-limited)."""
+    context = browser.new_context(locale="de-DE")
+    try:
+        log_in(context.new_page(), base_url, user, password)
+        return context.storage_state()
+    finally:
+        context.close()
+
+
 def unique(text: str) -> str:
     """A question text no other test sends."""
     return f"{text} [{uuid.uuid4().hex[:6]}]"

@@ -12,6 +12,7 @@ import requests
 from playwright.sync_api import expect
 
 from tests.server import Server
+from tests.system.browsing import log_in
 
 # Chromium, its options and the snapshot counter are set up once, in test_browser.
 from tests.system.test_browser import PHONE, live
@@ -43,20 +44,12 @@ def new_page(new_context):
     return make
 
 
-def log_in(page, server: Server, user: str, password: str) -> None:
-    page.goto(server.url + "/login")
-    page.get_by_label("Benutzername").fill(user)
-    page.get_by_label("Passwort").fill(password)
-    page.get_by_role("button", name="Anmelden").click()
-    expect(page.get_by_role("button", name="Abmelden")).to_be_visible()
-
-
 def test_organiser_runs_a_talk_from_the_browser(server, new_page):
     slug = "energie-" + uuid.uuid4().hex[:6]
     today = datetime.now(ZoneInfo("Europe/Berlin")).date()
 
     admin = new_page()
-    log_in(admin, server, server.user, server.password)
+    log_in(admin, server.url, server.user, server.password)
     admin.get_by_role("link", name="Verwaltung").click()
     admin.get_by_role("link", name="Neuer Vortrag").click()
     admin.get_by_label("Titel").fill("Energie: Wer erzeugt hier den Strom?")
@@ -76,11 +69,11 @@ def test_organiser_runs_a_talk_from_the_browser(server, new_page):
 
     # anna moderates it, cem does not
     anna = new_page()
-    log_in(anna, server, "anna", PASSWORDS["anna"])
+    log_in(anna, server.url, "anna", PASSWORDS["anna"])
     assert anna.goto(f"{server.url}/moderate/{slug}").status == 200
     live(anna)
     cem = new_page()
-    log_in(cem, server, "cem", PASSWORDS["cem"])
+    log_in(cem, server.url, "cem", PASSWORDS["cem"])
     assert cem.goto(f"{server.url}/moderate/{slug}").status == 403
     assert cem.goto(f"{server.url}/moderate/{slug}/report").status == 403
 
@@ -133,7 +126,7 @@ def test_organiser_runs_a_talk_from_the_browser(server, new_page):
 
 def test_report_of_a_demo_talk_with_100_questions(server, new_page):
     admin = new_page()
-    log_in(admin, server, server.user, server.password)
+    log_in(admin, server.url, server.user, server.password)
     admin.goto(server.url + "/admin/")
     admin.get_by_role("row").filter(has_text="Demo: Fragerunde ausprobieren").get_by_role("link", name="Bericht").click()
     expect(admin.get_by_role("heading", level=1)).to_have_text("Bericht: Demo: Fragerunde ausprobieren")

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.server import Server
-from tests.system.browsing import TIMEOUT, require_chromium, unique
+from tests.system.browsing import TIMEOUT, log_in, login_state, require_chromium, unique
 
 pytestmark = pytest.mark.browser
 
@@ -54,23 +54,10 @@ def podium_url(server) -> str:
     return f"{server.url}/podium/{server.podium_token('demo')}"
 
 
-def log_in(page, server: Server) -> None:
-    page.goto(server.url + "/login")
-    page.get_by_label("Benutzername").fill(MOD_USER)
-    page.get_by_label("Passwort").fill(MOD_PASSWORD)
-    page.get_by_role("button", name="Anmelden").click()
-    expect(page.get_by_role("button", name="Abmelden")).to_be_visible()
-
-
 @pytest.fixture(scope="module")
 def moderator_login(server, browser) -> dict:
     """One login through the form for the module (logins per account are rate-limited)."""
-    context = browser.new_context(locale="de-DE")
-    try:
-        log_in(context.new_page(), server)
-        return context.storage_state()
-    finally:
-        context.close()
+    return login_state(browser, server.url, MOD_USER, MOD_PASSWORD)
 
 
 @pytest.fixture
@@ -248,7 +235,7 @@ def test_no_third_party_requests_and_no_csp_errors(server, podium_url, new_conte
     for path in ("/", "/t/demo", "/datenschutz", "/login"):
         page.goto(server.url + path)
         page.wait_for_load_state("networkidle")
-    log_in(page, server)
+    log_in(page, server.url, MOD_USER, MOD_PASSWORD)
     page.goto(server.url + "/moderate/demo")
     expect(page.get_by_role("tab", name="Neu")).to_be_visible()
     page.wait_for_load_state("networkidle")

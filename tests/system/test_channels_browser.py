@@ -14,7 +14,7 @@ from axe_playwright_python.sync_playwright import Axe
 
 from tests.mailserver import Dovecot, question_mail
 from tests.server import Server, wait_until
-from tests.system.browsing import require_chromium
+from tests.system.browsing import log_in, require_chromium
 from tests.system.test_browser import ask, audience_page, card, expect, live
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
@@ -45,11 +45,7 @@ def server(imap):
 @pytest.fixture
 def desk(server, new_context):
     page = new_context(viewport={"width": 1366, "height": 768}).new_page()
-    page.goto(server.url + "/login")
-    page.get_by_label("Benutzername").fill(server.user)
-    page.get_by_label("Passwort").fill(server.password)
-    page.get_by_role("button", name="Anmelden").click()
-    expect(page.get_by_role("button", name="Abmelden")).to_be_visible()
+    log_in(page, server.url, server.user, server.password)
     page.goto(server.url + "/moderate/demo")
     expect(page.get_by_role("tab", name=re.compile("^Neu"))).to_be_visible()
     return live(page)

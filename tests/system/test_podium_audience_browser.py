@@ -14,7 +14,7 @@ import pytest
 
 from tests import stage
 from tests.server import Server
-from tests.system.browsing import TIMEOUT, require_chromium, unique
+from tests.system.browsing import TIMEOUT, login_state, require_chromium, unique
 
 pytestmark = pytest.mark.browser
 
@@ -67,17 +67,7 @@ def podium_url(server: Server, slug: str, overlay: bool = False) -> str:
 @pytest.fixture(scope="module")
 def staff_state(server, browser) -> dict:
     """One login through the form for the module (the account is an admin: the audit page too)."""
-    context = browser.new_context(locale="de-DE")
-    try:
-        page = context.new_page()
-        page.goto(server.url + "/login")
-        page.get_by_label("Benutzername").fill(server.user)
-        page.get_by_label("Passwort").fill(server.password)
-        page.get_by_role("button", name="Anmelden").click()
-        expect(page.get_by_role("button", name="Abmelden")).to_be_visible()
-        return context.storage_state()
-    finally:
-        context.close()
+    return login_state(browser, server.url, server.user, server.password)
 
 
 def moderator_page(new_context, server, staff_state, slug: str, lang: str = "de"):

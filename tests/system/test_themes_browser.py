@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from tests.server import Server
-from tests.system.browsing import require_chromium
-from tests.system.test_browser import MOD_PASSWORD, MOD_USER, expect, live, log_in
+from tests.system.browsing import log_in, require_chromium
+from tests.system.test_browser import MOD_PASSWORD, MOD_USER, expect, live
 
 require_chromium()
 pytestmark = pytest.mark.browser
@@ -75,7 +75,7 @@ def busy():
 def test_choosing_a_topic_filters_the_queue_and_all_topics_shows_it_again(busy, new_context):
     server, pending = busy
     page = new_context(viewport={"width": 1366, "height": 768}).new_page()
-    log_in(page, server)
+    log_in(page, server.url, MOD_USER, MOD_PASSWORD)
     page.goto(server.url + "/moderate/demo")
     live(page)
     # The group, not the region around it: Playwright takes a minute to name every region of a
@@ -107,7 +107,7 @@ def test_choosing_a_topic_filters_the_queue_and_all_topics_shows_it_again(busy, 
 def test_the_report_shows_the_topics_of_the_whole_talk(busy, new_context):
     server, _pending = busy
     page = new_context().new_page()
-    log_in(page, server)
+    log_in(page, server.url, MOD_USER, MOD_PASSWORD)
     page.goto(server.url + "/moderate/demo/report")
     table = page.get_by_role("table").filter(has=page.get_by_role("columnheader", name="Nicht erreicht"))
     expect(table.get_by_role("row")).to_have_count(9)  # a header and 8 topics
