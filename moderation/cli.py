@@ -17,7 +17,7 @@ from .models import User, utcnow
 from .readmodel import access
 from .readmodel.sequence import advance
 from .readmodel.views import VIEWS
-from .services import accounts, retention
+from .services import accounts, retention, similar, topics
 from .services import talks as talk_service
 from .services.errors import DomainError
 
@@ -96,6 +96,10 @@ def demo_questions(slug: str, count: int, seed_value: int) -> None:
         raise click.ClickException(f"Kein Vortrag mit dem Kürzel {slug!r}.") from None
     staff = list(db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.id)))
     made = demo.generate(db.session, talk, count, staff, seed_value)
+    if similar.backend(current_app.config.get("SIMILAR_BACKEND")) == "embedding":
+        db.session.flush()
+        # stored like every question's, so the first report does not encode them all at once
+        topics.vectors_for(db.session, talk.id, {q.id: q.text for q in made})
     advance(db.session, talk, VIEWS)  # open screens see a gap and take a fresh snapshot
     db.session.commit()
     click.echo(f"{len(made)} Fragen in {slug} erzeugt.")

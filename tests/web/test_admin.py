@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from moderation.extensions import db
-from moderation.models import AccountEntry, AuditEntry, Question, Talk, TalkModerator, User
+from moderation.models import AccountEntry, AuditEntry, Question, QuestionVector, Talk, TalkModerator, User
 from moderation.services import accounts, demo, talks
 from tests.helpers import PASSWORD
 
@@ -362,4 +362,6 @@ def test_demo_questions_command(app, seeded):
     assert result.exit_code == 0 and "100 Fragen in demo erzeugt." in result.output
     with app.app_context():
         assert db.session.query(Question).count() == 100
+        # stored like a submitted question's: the first report does not encode a whole talk
+        assert db.session.query(QuestionVector).count() == 100
     assert cli(app, "demo-questions", "nope").exit_code != 0
