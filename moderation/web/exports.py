@@ -9,9 +9,6 @@ from datetime import datetime
 
 from flask import Response
 from flask_babel import gettext as _
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font
-from openpyxl.utils import get_column_letter
 from sqlalchemy import select
 
 from ..messages import status_word
@@ -85,6 +82,11 @@ def _local(value: datetime | None) -> datetime | None:
 
 
 def xlsx_response(filename: str, sheet_title: str, columns: list[Column], rows: list[list[object]]) -> Response:
+    # openpyxl takes half a second to import: every process and command would pay it for this one page
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
+
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = sheet_title[:31]
