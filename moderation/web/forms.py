@@ -1,4 +1,4 @@
-"""The forms; every one derives from Form, whose fields drop what XML forbids."""
+"""The forms; every one that takes text to store derives from Form, whose fields drop what XML forbids."""
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -15,15 +15,19 @@ def _printable(value: Any) -> Any:
 
 class Form(FlaskForm):
     """Every field's text loses the code points XML forbids (services.text.printable) before any
-    validator or view sees it: talk titles, descriptions, rules, labels, names alike."""
+    validator or view sees it: talk titles, descriptions, rules, labels, names alike. Passwords
+    are taken as typed."""
 
     class Meta:
         def bind_field(self, form: Any, unbound_field: Any, options: dict[str, Any]) -> Any:
+            if unbound_field.field_class is PasswordField:
+                return unbound_field.bind(form=form, **options)
             filters = [*unbound_field.kwargs.get("filters", ()), _printable]
             return unbound_field.bind(form=form, **{**options, "filters": filters})
 
 
-class LoginForm(Form):
+class LoginForm(FlaskForm):
+    """Credentials are compared as typed, never cleaned: "mod\\x00" is not the account "mod"."""
     username = StringField(_l("Benutzername"), validators=[DataRequired(), Length(max=80)])
     password = PasswordField(_l("Passwort"), validators=[DataRequired(), Length(max=200)])
 

@@ -70,7 +70,6 @@ def _cors(response: Response) -> Response:
     response.headers["Access-Control-Allow-Origin"] = "*"
     response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
     response.headers["Access-Control-Allow-Methods"] = "POST, OPTIONS"
-    response.headers["Cache-Control"] = "no-store"
     return response
 
 
