@@ -335,6 +335,7 @@ def _account(user_id: int) -> User:
 REFUSALS = {
     "self": lambda: _("Das eigene Konto kann man weder deaktivieren noch herabstufen."),
     "last_admin": lambda: _("Das letzte aktive Admin-Konto bleibt bestehen."),
+    "not_admin": lambda: _("Ihr Konto ist inzwischen kein Admin-Konto mehr."),
 }
 
 
