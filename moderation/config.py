@@ -126,7 +126,14 @@ DEFAULTS = {
     "LIMIT_SUBMIT_PER_ADDRESS": "20 per minute",
     "LIMIT_VOTE_PER_CLIENT": "60 per minute",
     "LIMIT_VOTE_PER_ADDRESS": "600 per minute",
-    "LIMIT_VOTE_PER_ADDRESS_QUESTION": "30 per hour",  # votes given to one question from one address
+    # votes given to one question from one address (an IPv6 /64): 10 a minute, 30 an hour
+    "LIMIT_VOTE_PER_ADDRESS_QUESTION": "10 per minute; 30 per hour",
+    # Audience ids handed out within FRESH_ID_SECONDS are fresh; FRESH_VOTES_FLAG_AT votes of fresh
+    # ids from one address for one question within FRESH_VOTES_SECONDS flag it on the moderators'
+    # card ("viele neue Stimmen von einer Adresse"). Kept as a keyed hash in the limiter's store only.
+    "FRESH_ID_SECONDS": 600,
+    "FRESH_VOTES_SECONDS": 120,
+    "FRESH_VOTES_FLAG_AT": 4,
     "LIMIT_REPORT_PER_CLIENT": "10 per minute",  # "Melden": new reports (a repeat is free)
     "LIMIT_REPORT_PER_ADDRESS": "100 per minute",
     "LIMIT_RESYNC_PER_CLIENT": "10 per minute",

@@ -42,8 +42,10 @@ class AudienceNamespace(LiveNamespace):
             client_id = audience_ids.chosen(auth)
             if client_id is None:
                 raise ConnectionRefusedError("forbidden")
-            if current_app.extensions["rate_limits"].hit("IDENTITY", address=self.address()) is not None:
+            limits = current_app.extensions["rate_limits"]
+            if limits.hit("IDENTITY", address=self.address()) is not None:
                 raise ConnectionRefusedError("rate_limited")
+            limits.mark_fresh(question_service.client_hash(secret, client_id))
         try:
             talk = talk_service.by_slug(db.session, auth.get("talk"))
         except DomainError:
@@ -100,8 +102,13 @@ class AudienceNamespace(LiveNamespace):
         given = {"question": event.question_id} if event.value else None
         self.limit("VOTE", client=client, per_address=given)
 
+        limits, address = current_app.extensions["rate_limits"], self.address()
+
         def work(session: DbSession, talk: Talk) -> tuple[Write, dict[str, Any]]:
             write = question_service.set_vote(session, talk, client, event.question_id, event.value)
+            if event.value and limits.fresh_vote(client, address, write.counted[0]):
+                # many ids handed out just now, from one address, voting for one question
+                write.changed.extend(question_service.flag(session, talk, write.counted[0], "fresh_votes").changed)
             return write, {"question_id": write.counted[0], "value": event.value}
 
         return self.grouped(conn, work, savepoint=False)  # set_vote refuses before it writes

@@ -347,6 +347,16 @@ def set_vote(session: DbSession, talk: Talk, client: str, question_id: int, valu
     return Write(counted=[found.merged_into_id or question_id])
 
 
+def flag(session: DbSession, talk: Talk, question_id: int, code: str) -> Write:
+    """Flag a question for the moderators' eye (its card shows the flag's word); a question that
+    carries a flag already keeps it."""
+    question = get(session, talk, question_id)
+    if question.flagged is not None:
+        return unchanged(question)
+    question.flagged = code
+    return changed(question, Changed(question, question.status, frozenset({"flagged"})))
+
+
 _VOTE_INSERTS: dict[str, Any] = {}
 
 

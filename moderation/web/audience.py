@@ -59,6 +59,8 @@ def _audience_token() -> str:
             page = render_template("error.html", code=429, detail=message("rate_limited", {"retry_after": wait}))
             abort(current_app.response_class(page, 429, {"Retry-After": str(wait)}))
         token = audience_ids.issue(secret)
+        current_app.extensions["rate_limits"].mark_fresh(
+            question_service.client_hash(secret, audience_ids.verify(secret, token) or ""))
 
         @after_this_request
         def remember(response):
