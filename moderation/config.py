@@ -134,6 +134,11 @@ DEFAULTS = {
     "FRESH_ID_SECONDS": 600,
     "FRESH_VOTES_SECONDS": 120,
     "FRESH_VOTES_FLAG_AT": 4,
+    # A blocked person's next identity: where an audience id takes part is remembered (keyed hash of
+    # its network, limiter store only) for PLACE_SECONDS; blocking it holds new questions from that
+    # network in the talk for moderation for BLOCKED_PLACE_SECONDS.
+    "PLACE_SECONDS": 4 * 3600,
+    "BLOCKED_PLACE_SECONDS": 4 * 3600,
     "LIMIT_REPORT_PER_CLIENT": "10 per minute",  # "Melden": new reports (a repeat is free)
     "LIMIT_REPORT_PER_ADDRESS": "100 per minute",
     "LIMIT_RESYNC_PER_CLIENT": "10 per minute",

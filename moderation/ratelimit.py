@@ -72,10 +72,57 @@ class RateLimits:
         self.exempt = frozenset(exempt)
         self.config = config
         self._key = hashlib.sha256(f"ratelimit:{config.get('SECRET_KEY', '')}".encode()).digest()
+        self._values: dict[str, tuple[str, float]] = {}  # memory:// only: key -> (value, expiry)
+        self._lock = threading.Lock()
 
     def place(self, address: str) -> str:
         """The keyed hash of an address's network (`network`): what the store keeps instead."""
         return hmac.new(self._key, network(address).encode(), hashlib.sha256).hexdigest()[:24]
+
+    # --- where a person is, while it matters (a blocked person's next identity) -----------------
+
+    def note_place(self, talk_id: int, client: str, address: str | None) -> None:
+        """Remember for PLACE_SECONDS from which network (its keyed hash) an audience id takes
+        part in a talk: blocking it then holds that network's new identities for moderation."""
+        if address and address not in self.exempt:
+            self._put(f"place/{talk_id}/{client}", self.place(address), self.config["PLACE_SECONDS"])
+
+    def block_place(self, talk_id: int, client: str, blocked: bool = True) -> None:
+        """A person was blocked (or unblocked) in a talk: hold (or no longer hold) the questions of
+        new identities from where they were last seen, for BLOCKED_PLACE_SECONDS."""
+        place = self._get(f"place/{talk_id}/{client}")
+        if place is None:
+            return
+        key = f"blocked-place/{talk_id}/{place}"
+        self.storage.clear(key)
+        if blocked:
+            self.storage.incr(key, self.config["BLOCKED_PLACE_SECONDS"])
+
+    def held(self, talk_id: int, address: str | None) -> bool:
+        """Whether a question from this address goes to the moderators whatever the talk's
+        settings: someone blocked in this talk was last seen at its network."""
+        if not address or address in self.exempt:
+            return False
+        return bool(self.storage.get(f"blocked-place/{talk_id}/{self.place(address)}"))
+
+    def _put(self, key: str, value: str, seconds: int) -> None:
+        if isinstance(self.storage, SweptMemoryStorage):
+            with self._lock:
+                now = time.time()
+                self._values = {k: v for k, v in self._values.items() if v[1] > now} \
+                    if len(self._values) > 10_000 else self._values
+                self._values[key] = (value, now + seconds)
+        else:
+            redis = self.storage.storage  # type: ignore[attr-defined]
+            redis.set(f"{self.config['REDIS_PREFIX']}:{key}", value, ex=seconds)
+
+    def _get(self, key: str) -> str | None:
+        if isinstance(self.storage, SweptMemoryStorage):
+            value, until = self._values.get(key, ("", 0.0))
+            return value if until > time.time() else None
+        redis = self.storage.storage  # type: ignore[attr-defined]
+        found = redis.get(f"{self.config['REDIS_PREFIX']}:{key}")
+        return found.decode() if isinstance(found, bytes) else found
 
     # --- fresh identities (vote stuffing with new ids from one address) ------------------------
 

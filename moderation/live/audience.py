@@ -52,6 +52,7 @@ class AudienceNamespace(LiveNamespace):
             raise ConnectionRefusedError("not_found") from None
         client = question_service.client_hash(secret, client_id)
         self.connections[self.sid()] = {"talk_id": talk.id, "client": client}
+        current_app.extensions["rate_limits"].note_place(talk.id, client, self.address())
         join_room(AUDIENCE.room(talk.id))
         join_room(rooms.client(talk.id, client))
         self.note_audience(talk)
@@ -77,6 +78,8 @@ class AudienceNamespace(LiveNamespace):
     def on_submit(self, conn: dict[str, Any], event: events.Submission) -> dict[str, Any]:
         client, now, address = conn["client"], self.now(), self.address()
         limits = current_app.extensions["rate_limits"]
+        limits.note_place(conn["talk_id"], client, address)
+        channel = question_service.Channel(held=limits.held(conn["talk_id"], address))
         created = []
 
         def work(session: DbSession, talk: Talk) -> tuple[Write, dict[str, Any]]:
@@ -84,7 +87,7 @@ class AudienceNamespace(LiveNamespace):
                 session, talk, text=event.text, name=event.name, client=client,
                 client_msg_id=event.client_msg_id, now=now,
                 admit=lambda: limits.check("SUBMIT", client=client, address=address),
-                name_in_record=bool(event.name_in_record))
+                name_in_record=bool(event.name_in_record), channel=channel)
             assert write.question is not None
             created.append(write.created)
             return write, {"question": payloads.question(write.question, AUDIENCE, payloads.Context(client=client),

@@ -52,11 +52,13 @@ class Channel:
     label: str | None = None  # an import's "Quelle"
     by: User | None = None  # the moderator who imported it, the admin who assigned a mail
     window: bool = True  # only while the round takes questions (a moderator's import: any time)
+    held: bool = False  # from where a person blocked in this talk was seen: to the moderators
 
     @property
     def premoderated(self) -> bool:
-        """Questions from other channels are public only once a moderator approved them."""
-        return self.source != WEB
+        """Questions from other channels, and held ones, are public only once a moderator
+        approved them."""
+        return self.source != WEB or self.held
 
 
 PAGE = Channel()
