@@ -43,6 +43,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     if app.config.get("IMAP_URL"):
         from .workers.mailbox import parse_url
         parse_url(app.config["IMAP_URL"])  # a malformed IMAP_URL stops every command at once
+    from .readmodel.snapshot import SnapshotCache
+    app.extensions["snapshots"] = SnapshotCache(app.config["SNAPSHOT_CACHE_SECONDS"])
     app.extensions["rate_limits"] = RateLimits(app.config["REDIS_URL"] or "memory://",
                                                app.config["RATE_LIMIT_EXEMPT"], app.config)
 

@@ -143,6 +143,10 @@ DEFAULTS = {
     "LIMIT_REPORT_PER_ADDRESS": "100 per minute",
     "LIMIT_RESYNC_PER_CLIENT": "10 per minute",
     "LIMIT_RESYNC_PER_ADDRESS": "300 per minute",
+    "LIMIT_RESYNC_PER_ACCOUNT": "30 per minute",  # a moderator's resyncs (all their screens)
+    "LIMIT_RESYNC_PER_TOKEN": "60 per minute",  # a podium link's resyncs (screens and overlays)
+    # the part of a snapshot every screen of a view shares is read once per seq, kept at most this long
+    "SNAPSHOT_CACHE_SECONDS": 2,
     # Only wrong passwords count. Per account and address: after LOGIN_FREE_FAILURES in a day,
     # waits of 2, 4, 8, … seconds, at most 15 minutes; per address over all accounts a limit.
     "LOGIN_FREE_FAILURES": 3,

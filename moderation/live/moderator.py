@@ -77,7 +77,8 @@ class ModeratorNamespace(LiveNamespace):
 
     @acknowledged(events.Empty)
     def on_resync(self, conn: dict[str, Any], event: events.Empty) -> dict[str, Any]:
-        self.user(conn)
+        user = self.user(conn)
+        self.limit("RESYNC", account=str(user.id))
         self.send_snapshot(self.talk(conn))
         return {}
 
