@@ -103,7 +103,9 @@ DEFAULTS = {
     "BABEL_DEFAULT_TIMEZONE": "Europe/Berlin",
     "WTF_CSRF_TIME_LIMIT": None,
     "MAX_CONTENT_LENGTH": 64 * 1024,
-    "SOCKET_MAX_BUFFER": 16 * 1024,
+    "SOCKET_MAX_BUFFER": 16 * 1024,  # one Engine.IO message or HTTP body, fragments included (transport.py)
+    # bytes a second read from one WebSocket (transport.py): the audience sends a few hundred
+    "TRANSPORT_BYTES_PER_SECOND": 64 * 1024,
     "VOTE_FLUSH_SECONDS": 0.25,
     # Audience submissions and votes that arrive together are written in one transaction of at most this many.
     "GROUP_COMMIT_MAX": 200,
