@@ -43,6 +43,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     if app.config.get("IMAP_URL"):
         from .workers.mailbox import parse_url
         parse_url(app.config["IMAP_URL"])  # a malformed IMAP_URL stops every command at once
+    from .readmodel.snapshot import SnapshotCache
+    app.extensions["snapshots"] = SnapshotCache(app.config["SNAPSHOT_CACHE_SECONDS"])
     app.extensions["rate_limits"] = RateLimits(app.config["REDIS_URL"] or "memory://",
                                                app.config["RATE_LIMIT_EXEMPT"], app.config)
 
@@ -54,6 +56,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         client_manager=client_manager(app.config["REDIS_URL"], app.config["REDIS_PREFIX"]),
         cors_allowed_origins=origins, max_http_buffer_size=app.config["SOCKET_MAX_BUFFER"],
         ping_interval=10, ping_timeout=10, logger=False, engineio_logger=False)
+    from .transport import bound
+    bound(socketio.server, app.config["ASYNC_MODE"], int(app.config["TRANSPORT_BYTES_PER_SECOND"]))
     from . import live
     live.register(app)
     _behind_proxies(app)

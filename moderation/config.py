@@ -103,7 +103,9 @@ DEFAULTS = {
     "BABEL_DEFAULT_TIMEZONE": "Europe/Berlin",
     "WTF_CSRF_TIME_LIMIT": None,
     "MAX_CONTENT_LENGTH": 64 * 1024,
-    "SOCKET_MAX_BUFFER": 16 * 1024,
+    "SOCKET_MAX_BUFFER": 16 * 1024,  # one Engine.IO message or HTTP body, fragments included (transport.py)
+    # bytes a second read from one WebSocket (transport.py): the audience sends a few hundred
+    "TRANSPORT_BYTES_PER_SECOND": 64 * 1024,
     "VOTE_FLUSH_SECONDS": 0.25,
     # Audience submissions and votes that arrive together are written in one transaction of at most this many.
     "GROUP_COMMIT_MAX": 200,
@@ -126,11 +128,27 @@ DEFAULTS = {
     "LIMIT_SUBMIT_PER_ADDRESS": "20 per minute",
     "LIMIT_VOTE_PER_CLIENT": "60 per minute",
     "LIMIT_VOTE_PER_ADDRESS": "600 per minute",
-    "LIMIT_VOTE_PER_ADDRESS_QUESTION": "30 per hour",  # votes given to one question from one address
+    # votes given to one question from one address (an IPv6 /64): 10 a minute, 30 an hour
+    "LIMIT_VOTE_PER_ADDRESS_QUESTION": "10 per minute; 30 per hour",
+    # Audience ids handed out within FRESH_ID_SECONDS are fresh; FRESH_VOTES_FLAG_AT votes of fresh
+    # ids from one address for one question within FRESH_VOTES_SECONDS flag it on the moderators'
+    # card ("viele neue Stimmen von einer Adresse"). Kept as a keyed hash in the limiter's store only.
+    "FRESH_ID_SECONDS": 600,
+    "FRESH_VOTES_SECONDS": 120,
+    "FRESH_VOTES_FLAG_AT": 4,
+    # A blocked person's next identity: where an audience id takes part is remembered (keyed hash of
+    # its network, limiter store only) for PLACE_SECONDS; blocking it holds new questions from that
+    # network in the talk for moderation for BLOCKED_PLACE_SECONDS.
+    "PLACE_SECONDS": 4 * 3600,
+    "BLOCKED_PLACE_SECONDS": 4 * 3600,
     "LIMIT_REPORT_PER_CLIENT": "10 per minute",  # "Melden": new reports (a repeat is free)
     "LIMIT_REPORT_PER_ADDRESS": "100 per minute",
     "LIMIT_RESYNC_PER_CLIENT": "10 per minute",
     "LIMIT_RESYNC_PER_ADDRESS": "300 per minute",
+    "LIMIT_RESYNC_PER_ACCOUNT": "30 per minute",  # a moderator's resyncs (all their screens)
+    "LIMIT_RESYNC_PER_TOKEN": "60 per minute",  # a podium link's resyncs (screens and overlays)
+    # the part of a snapshot every screen of a view shares is read once per seq, kept at most this long
+    "SNAPSHOT_CACHE_SECONDS": 2,
     # Only wrong passwords count. Per account and address: after LOGIN_FREE_FAILURES in a day,
     # waits of 2, 4, 8, … seconds, at most 15 minutes; per address over all accounts a limit.
     "LOGIN_FREE_FAILURES": 3,

@@ -1,13 +1,18 @@
 """Rate limits for identities, connects, submissions, votes, resyncs and logins, on the `limits`
 library (Flask-Limiter's core).
 
-Per-address limits count what one network address does; an office of 30 behind one NAT shares
-one, so they are sized for that (config.DEFAULTS) and skipped for RATE_LIMIT_EXEMPT (loopback
-load tests). Per-client and per-account limits always apply. Each setting may hold several
-windows ("5 per minute; 20 per hour").
+Per-address limits count what one network address does: an IPv4 address, or an IPv6 /64 (one
+household or office holds a whole /64 and can pick any address in it). An office of 30 behind one
+NAT shares one, so they are sized for that (config.DEFAULTS) and skipped for RATE_LIMIT_EXEMPT
+(loopback load tests). Per-client and per-account limits always apply. Each setting may hold
+several windows ("5 per minute; 20 per hour"). No address is kept as such: the store's keys hold
+a keyed hash of the network (SECRET_KEY), and every entry expires with its window.
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
+import ipaddress
 import math
 import threading
 import time
@@ -42,6 +47,20 @@ class SweptMemoryStorage(MemoryStorage):
             self.timer.start()
 
 
+def network(address: str) -> str:
+    """The network a limit counts: an IPv4 address (an IPv4-mapped IPv6 one too) as it is, an
+    IPv6 address as its /64; anything else as given."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
 class RateLimits:
     def __init__(self, storage_uri: str, exempt: list[str], config: Mapping[str, Any]):
         # memory:// or redis://: synchronous storages (the async ones need an async: scheme)
@@ -52,6 +71,72 @@ class RateLimits:
         self.strategy = MovingWindowRateLimiter(self.storage)
         self.exempt = frozenset(exempt)
         self.config = config
+        self._key = hashlib.sha256(f"ratelimit:{config.get('SECRET_KEY', '')}".encode()).digest()
+        self._values: dict[str, tuple[str, float]] = {}  # memory:// only: key -> (value, expiry)
+        self._lock = threading.Lock()
+
+    def place(self, address: str) -> str:
+        """The keyed hash of an address's network (`network`): what the store keeps instead."""
+        return hmac.new(self._key, network(address).encode(), hashlib.sha256).hexdigest()[:24]
+
+    # --- where a person is, while it matters (a blocked person's next identity) -----------------
+
+    def note_place(self, talk_id: int, client: str, address: str | None) -> None:
+        """Remember for PLACE_SECONDS from which network (its keyed hash) an audience id takes
+        part in a talk: blocking it then holds that network's new identities for moderation."""
+        if address and address not in self.exempt:
+            self._put(f"place/{talk_id}/{client}", self.place(address), self.config["PLACE_SECONDS"])
+
+    def block_place(self, talk_id: int, client: str, blocked: bool = True) -> None:
+        """A person was blocked (or unblocked) in a talk: hold (or no longer hold) the questions of
+        new identities from where they were last seen, for BLOCKED_PLACE_SECONDS."""
+        place = self._get(f"place/{talk_id}/{client}")
+        if place is None:
+            return
+        key = f"blocked-place/{talk_id}/{place}"
+        self.storage.clear(key)
+        if blocked:
+            self.storage.incr(key, self.config["BLOCKED_PLACE_SECONDS"])
+
+    def held(self, talk_id: int, address: str | None) -> bool:
+        """Whether a question from this address goes to the moderators whatever the talk's
+        settings: someone blocked in this talk was last seen at its network."""
+        if not address or address in self.exempt:
+            return False
+        return bool(self.storage.get(f"blocked-place/{talk_id}/{self.place(address)}"))
+
+    def _put(self, key: str, value: str, seconds: int) -> None:
+        if isinstance(self.storage, SweptMemoryStorage):
+            with self._lock:
+                now = time.time()
+                self._values = {k: v for k, v in self._values.items() if v[1] > now} \
+                    if len(self._values) > 10_000 else self._values
+                self._values[key] = (value, now + seconds)
+        else:
+            redis = self.storage.storage  # type: ignore[attr-defined]
+            redis.set(f"{self.config['REDIS_PREFIX']}:{key}", value, ex=seconds)
+
+    def _get(self, key: str) -> str | None:
+        if isinstance(self.storage, SweptMemoryStorage):
+            value, until = self._values.get(key, ("", 0.0))
+            return value if until > time.time() else None
+        redis = self.storage.storage  # type: ignore[attr-defined]
+        found = redis.get(f"{self.config['REDIS_PREFIX']}:{key}")
+        return found.decode() if isinstance(found, bytes) else found
+
+    # --- fresh identities (vote stuffing with new ids from one address) ------------------------
+
+    def mark_fresh(self, client: str) -> None:
+        """An audience id was just handed out (or chosen): fresh for FRESH_ID_SECONDS."""
+        self.storage.incr(f"fresh-id/{client}", self.config["FRESH_ID_SECONDS"])
+
+    def fresh_vote(self, client: str, address: str | None, question_id: int) -> bool:
+        """Count a vote; True exactly when it makes FRESH_VOTES_FLAG_AT votes of fresh ids from
+        one address for this question within FRESH_VOTES_SECONDS (the moment to flag it)."""
+        if not address or not self.storage.get(f"fresh-id/{client}"):
+            return False
+        key = f"fresh-votes/{self.place(address)}/{question_id}"
+        return self.storage.incr(key, self.config["FRESH_VOTES_SECONDS"]) == self.config["FRESH_VOTES_FLAG_AT"]
 
     def hit(self, kind: str, *, client: str | None = None, address: str | None = None,
             account: str | None = None, per_address: Mapping[str, object] | None = None,
@@ -69,9 +154,10 @@ class RateLimits:
         if token:  # an intake token (the API's relays)
             checks.append((f"LIMIT_{kind}_PER_TOKEN", token))
         if address and address not in self.exempt:
-            checks.append((f"LIMIT_{kind}_PER_ADDRESS", address))
+            place = self.place(address)
+            checks.append((f"LIMIT_{kind}_PER_ADDRESS", place))
             for scope, value in (per_address or {}).items():
-                checks.append((f"LIMIT_{kind}_PER_ADDRESS_{scope.upper()}", f"{address}|{value}"))
+                checks.append((f"LIMIT_{kind}_PER_ADDRESS_{scope.upper()}", f"{place}|{value}"))
         checks = [(setting, key) for setting, key in checks if self.config.get(setting)]
         wait = self._wait(checks)
         if wait is None:
@@ -116,13 +202,12 @@ class RateLimits:
             self.storage.incr(lock, math.ceil(wait))
         self._count(self._address_checks(address))
 
-    @staticmethod
-    def _login_key(kind: str, account: str, address: str | None) -> str:
-        return f"{kind}/{account}/{address}"
+    def _login_key(self, kind: str, account: str, address: str | None) -> str:
+        return f"{kind}/{account}/{self.place(address) if address else None}"
 
     def _address_checks(self, address: str | None) -> list[Check]:
         if address and address not in self.exempt:
-            return [("LIMIT_LOGIN_FAILURES_PER_ADDRESS", address)]
+            return [("LIMIT_LOGIN_FAILURES_PER_ADDRESS", self.place(address))]
         return []
 
     # --- the windows ---------------------------------------------------------------------------

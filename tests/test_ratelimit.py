@@ -3,9 +3,13 @@ every 10 ms (the library's default, a quarter of the server's CPU in a vote stor
 from __future__ import annotations
 
 import time
+import uuid
+
+import pytest
 
 from moderation import ratelimit
 from moderation.ratelimit import RateLimits, SweptMemoryStorage
+from tests.helpers import require_or_skip
 
 
 def test_a_limit_refuses_past_its_count_and_allows_again_after_its_window():
@@ -36,3 +40,21 @@ def test_a_storm_of_hits_sweeps_the_keys_about_once_a_second(monkeypatch):
         time.sleep(0.001)
     elapsed = time.monotonic() - started
     assert len(sweeps) <= elapsed / ratelimit.SWEEP_SECONDS + 2, (len(sweeps), elapsed)
+
+
+@pytest.mark.parametrize("store", ["memory", "redis"])
+def test_a_blocked_persons_place_is_kept_as_a_keyed_hash_in_either_store(store):
+    """The limiter's own store, in one process (memory://) or shared (Redis): the network a
+    blocked person was seen at holds new identities there, in that talk only, until unblocked."""
+    uri = "memory://" if store == "memory" else require_or_skip("TEST_REDIS_URL", "Redis")
+    config = {"PLACE_SECONDS": 60, "BLOCKED_PLACE_SECONDS": 60, "SECRET_KEY": uuid.uuid4().hex,
+              "REDIS_PREFIX": "fr-test-" + uuid.uuid4().hex[:8]}
+    limits = RateLimits(uri, [], config)
+    limits.note_place(1, "troll", "2001:db8:9:9::5")
+    assert not limits.held(1, "2001:db8:9:9::77")
+    limits.block_place(1, "troll")
+    assert limits.held(1, "2001:db8:9:9::77") and not limits.held(2, "2001:db8:9:9::77")
+    assert not limits.held(1, "2001:db8:9:a::1")
+    limits.note_place(1, "troll", "2001:db8:9:9::5")
+    limits.block_place(1, "troll", blocked=False)
+    assert not limits.held(1, "2001:db8:9:9::77")

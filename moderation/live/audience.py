@@ -42,14 +42,17 @@ class AudienceNamespace(LiveNamespace):
             client_id = audience_ids.chosen(auth)
             if client_id is None:
                 raise ConnectionRefusedError("forbidden")
-            if current_app.extensions["rate_limits"].hit("IDENTITY", address=self.address()) is not None:
+            limits = current_app.extensions["rate_limits"]
+            if limits.hit("IDENTITY", address=self.address()) is not None:
                 raise ConnectionRefusedError("rate_limited")
+            limits.mark_fresh(question_service.client_hash(secret, client_id))
         try:
             talk = talk_service.by_slug(db.session, auth.get("talk"))
         except DomainError:
             raise ConnectionRefusedError("not_found") from None
         client = question_service.client_hash(secret, client_id)
         self.connections[self.sid()] = {"talk_id": talk.id, "client": client}
+        current_app.extensions["rate_limits"].note_place(talk.id, client, self.address())
         join_room(AUDIENCE.room(talk.id))
         join_room(rooms.client(talk.id, client))
         self.note_audience(talk)
@@ -75,6 +78,8 @@ class AudienceNamespace(LiveNamespace):
     def on_submit(self, conn: dict[str, Any], event: events.Submission) -> dict[str, Any]:
         client, now, address = conn["client"], self.now(), self.address()
         limits = current_app.extensions["rate_limits"]
+        limits.note_place(conn["talk_id"], client, address)
+        channel = question_service.Channel(held=limits.held(conn["talk_id"], address))
         created = []
 
         def work(session: DbSession, talk: Talk) -> tuple[Write, dict[str, Any]]:
@@ -82,7 +87,7 @@ class AudienceNamespace(LiveNamespace):
                 session, talk, text=event.text, name=event.name, client=client,
                 client_msg_id=event.client_msg_id, now=now,
                 admit=lambda: limits.check("SUBMIT", client=client, address=address),
-                name_in_record=bool(event.name_in_record))
+                name_in_record=bool(event.name_in_record), channel=channel)
             assert write.question is not None
             created.append(write.created)
             return write, {"question": payloads.question(write.question, AUDIENCE, payloads.Context(client=client),
@@ -100,8 +105,13 @@ class AudienceNamespace(LiveNamespace):
         given = {"question": event.question_id} if event.value else None
         self.limit("VOTE", client=client, per_address=given)
 
+        limits, address = current_app.extensions["rate_limits"], self.address()
+
         def work(session: DbSession, talk: Talk) -> tuple[Write, dict[str, Any]]:
             write = question_service.set_vote(session, talk, client, event.question_id, event.value)
+            if event.value and limits.fresh_vote(client, address, write.counted[0]):
+                # many ids handed out just now, from one address, voting for one question
+                write.changed.extend(question_service.flag(session, talk, write.counted[0], "fresh_votes").changed)
             return write, {"question_id": write.counted[0], "value": event.value}
 
         return self.grouped(conn, work, savepoint=False)  # set_vote refuses before it writes

@@ -110,8 +110,8 @@ class LiveNamespace(Namespace):
         of its own that takes no writer lock, pausing between chunks for other sockets' work."""
         db.session.rollback()
         begin_read_only(db.session)
-        state = snapshot(db.session, talk, view or self.view, self.now(),
-                         client, pause=lambda: self.socketio.sleep(0))
+        state = snapshot(db.session, talk, view or self.view, self.now(), client,
+                         pause=lambda: self.socketio.sleep(0), cache=current_app.extensions["snapshots"])
         db.session.rollback()
         emit("snapshot", state, to=self.sid())
 

@@ -1,7 +1,8 @@
 """Event payloads, parsed at the edge into typed values: services get ints and strings.
 
 A field of the wrong type (a string id, a bool for a number, a list for a text) is refused as
-`invalid` with the field's name, before any service runs.
+`invalid` with the field's name, before any service runs. Texts lose the code points XML
+forbids (U+FFFF, lone surrogates, C0 controls) here, whatever the service does with them.
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from functools import cache
 from typing import Any, TypeVar, Union, get_args, get_origin, get_type_hints
 
 from ..services.errors import DomainError
+from ..services.text import printable
 
 T = TypeVar("T")
 MAX_ITEMS = 50  # a list field longer than this is refused before any service runs
@@ -157,6 +159,15 @@ def _schema(cls: Any) -> list[tuple[str, Any, bool, Any]]:
     return schema
 
 
+def _printable(value: Any) -> Any:
+    """Texts (and lists of texts) without the code points XML forbids (services.text.printable)."""
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, list):
+        return [_printable(v) for v in value]
+    return value
+
+
 def parse(cls: type[T], data: dict[str, Any]) -> T:
     values: dict[str, Any] = {}
     for name, kind, optional, default in _schema(cls):  # type: ignore[arg-type]
@@ -164,7 +175,7 @@ def parse(cls: type[T], data: dict[str, Any]) -> T:
         if value is None and optional:
             values[name] = None
         elif _is(kind, value):
-            values[name] = value
+            values[name] = _printable(value)
         else:
             raise DomainError("invalid", {"field": name})
     return cls(**values)

@@ -77,7 +77,8 @@ class ModeratorNamespace(LiveNamespace):
 
     @acknowledged(events.Empty)
     def on_resync(self, conn: dict[str, Any], event: events.Empty) -> dict[str, Any]:
-        self.user(conn)
+        user = self.user(conn)
+        self.limit("RESYNC", account=str(user.id))
         self.send_snapshot(self.talk(conn))
         return {}
 
@@ -201,13 +202,21 @@ class ModeratorNamespace(LiveNamespace):
     def on_block(self, conn: dict[str, Any], event: events.Person) -> dict[str, Any]:
         user, talk = self._curator(conn)
         write = curation.block(db.session, talk, user, event.question_id)
+        self._hold_place(talk, write, blocked=True)
         return self._publish_question(conn, talk, write)
 
     @acknowledged(events.Person)
     def on_unblock(self, conn: dict[str, Any], event: events.Person) -> dict[str, Any]:
         user, talk = self._curator(conn)
         write = curation.unblock(db.session, talk, user, event.question_id)
+        self._hold_place(talk, write, blocked=False)
         return self._publish_question(conn, talk, write)
+
+    @staticmethod
+    def _hold_place(talk: Talk, write: Write, blocked: bool) -> None:
+        """New identities from where the blocked person was seen go to moderation (ratelimit.py)."""
+        if write.changed and write.question is not None and write.question.client_hash:
+            current_app.extensions["rate_limits"].block_place(talk.id, write.question.client_hash, blocked)
 
     @acknowledged(events.Backstage)
     def on_backstage(self, conn: dict[str, Any], event: events.Backstage) -> dict[str, Any]:

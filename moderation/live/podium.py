@@ -39,6 +39,7 @@ class PodiumNamespace(LiveNamespace):
         if talk.podium_token != conn["token"]:
             current_app.extensions["access"].end(self.namespace, self.sid(), "podium_link")
             raise DomainError("forbidden")
+        self.limit("RESYNC", token=f"podium-{talk.id}")  # the link itself stays out of the store
         self.send_snapshot(talk, view=conn["view"])
         return {}
 

@@ -137,20 +137,34 @@ def active_admins(session: DbSession) -> int:
     return session.scalar(query) or 0
 
 
-def _guard(session: DbSession, by: User, user: User) -> None:
-    """Nobody locks themselves out, and the last active admin stays one."""
+def _admins(session: DbSession, user: User) -> set[int]:
+    """The active admins' ids, their rows locked until the transaction ends (SELECT … FOR UPDATE in
+    id order), and `user` read afresh. Two admins demoting each other at once from two processes
+    queue here; the second then finds itself no longer an admin, or the other the last one."""
+    admins = set(session.scalars(select(User.id).where(User.role == "admin", User.active.is_(True))
+                                 .order_by(User.id).with_for_update()))
+    session.refresh(user)
+    return admins
+
+
+def _guard(admins: set[int], by: User, user: User) -> None:
+    """Nobody locks themselves out, a demoted admin changes nobody, and the last active admin
+    stays one."""
     if user.id == by.id:
         raise DomainError("forbidden", {"reason": "self"})
-    if user.is_admin and user.active and active_admins(session) <= 1:
+    if by.id not in admins:
+        raise DomainError("forbidden", {"reason": "not_admin"})
+    if user.id in admins and len(admins) <= 1:
         raise DomainError("forbidden", {"reason": "last_admin"})
 
 
 def set_active(session: DbSession, by: User, user: User, active: bool) -> User:
     """Disable or enable an account; disabling ends its sessions and sockets."""
+    admins = _admins(session, user)
     if user.active == active:
         return user
     if not active:
-        _guard(session, by, user)
+        _guard(admins, by, user)
         user.session_epoch += 1
     user.active = active
     session.flush()
@@ -161,10 +175,11 @@ def set_active(session: DbSession, by: User, user: User, active: bool) -> User:
 def set_role(session: DbSession, by: User, user: User, role: str) -> User:
     if role not in ROLES:
         raise DomainError("invalid", {"field": "role"})
+    admins = _admins(session, user)
     if user.role == role:
         return user
     if user.is_admin:
-        _guard(session, by, user)
+        _guard(admins, by, user)
     before = user.role
     user.role = role
     session.flush()

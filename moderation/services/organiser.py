@@ -19,6 +19,12 @@ from .writes import Sessions, Write
 K = TypeVar("K")
 
 SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+# Words of the application's own addresses: a talk named `new` could never be reached at
+# /admin/talks/new, one named `export.csv` or `report` would read as a page of another.
+RESERVED_SLUGS = frozenset({
+    "new", "neu", "admin", "api", "audit", "barrierefreiheit", "datenschutz", "desk", "dokumentation",
+    "export", "healthz", "import", "login", "logout", "mail", "moderate", "podium", "podium-next", "qr",
+    "regeln", "report", "series", "socket-io", "static", "t", "talks", "tokens", "users"})
 STATES = ("planned", "open", "ended")
 
 
@@ -81,6 +87,8 @@ def save(session: DbSession, talk: Talk | None, data: TalkInput, by: User) -> Sa
         raise DomainError("invalid", {"field": "title"})
     if not SLUG.fullmatch(data.slug) or len(data.slug) > 80:
         raise DomainError("invalid", {"field": "slug", "reason": "format"})
+    if data.slug in RESERVED_SLUGS and (talk is None or talk.slug != data.slug):
+        raise DomainError("invalid", {"field": "slug", "reason": "reserved"})
     clash = session.scalar(select(Talk.id).where(Talk.slug == data.slug))
     if clash is not None and (talk is None or clash != talk.id):
         raise DomainError("invalid", {"field": "slug", "reason": "taken"})

@@ -52,11 +52,13 @@ class Channel:
     label: str | None = None  # an import's "Quelle"
     by: User | None = None  # the moderator who imported it, the admin who assigned a mail
     window: bool = True  # only while the round takes questions (a moderator's import: any time)
+    held: bool = False  # from where a person blocked in this talk was seen: to the moderators
 
     @property
     def premoderated(self) -> bool:
-        """Questions from other channels are public only once a moderator approved them."""
-        return self.source != WEB
+        """Questions from other channels, and held ones, are public only once a moderator
+        approved them."""
+        return self.source != WEB or self.held
 
 
 PAGE = Channel()
@@ -142,6 +144,16 @@ def get(session: DbSession, talk: Talk, question_id: int) -> Question:
     return question
 
 
+def lock(session: DbSession, *questions: Question) -> None:
+    """Hold the questions' rows until the transaction ends, read afresh: SELECT … FOR UPDATE in
+    id order (two writers locking the same pair queue, never deadlock). On PostgreSQL two
+    processes merging A into B and B into A at once would otherwise both read the other as open.
+    SQLite's writers already queue at BEGIN IMMEDIATE; there the lock is a plain read."""
+    ids = sorted({q.id for q in questions})
+    session.scalars(select(Question).where(Question.id.in_(ids)).order_by(Question.id)
+                    .with_for_update().execution_options(populate_existing=True)).all()
+
+
 def check_version(question: Question, version: int | None) -> None:
     if version is not None and version != question.version:
         raise DomainError("conflict", {"question": question})
@@ -221,9 +233,12 @@ def edit(session: DbSession, talk: Talk, user: User, question_id: int, text: str
 def merge(session: DbSession, talk: Talk, user: User, question_id: int, into_id: int,
           version: int | None = None) -> Write:
     """Merge a duplicate into another question: its votes count there, its text stays visible.
-    Merging it into the same question again (whatever the version) changes nothing."""
+    Merging it into the same question again (whatever the version) changes nothing. Both rows are
+    locked first: a question merged meanwhile is no target, so no two questions end merged into
+    each other."""
     source = get(session, talk, question_id)
     target = get(session, talk, into_id)
+    lock(session, source, target)
 
     def same(q: Question) -> bool:
         return q.status == "merged" and q.merged_into_id == target.id
@@ -332,6 +347,16 @@ def set_vote(session: DbSession, talk: Talk, client: str, question_id: int, valu
     else:
         session.execute(delete(Vote).where(Vote.question_id == question_id, Vote.client_hash == client))
     return Write(counted=[found.merged_into_id or question_id])
+
+
+def flag(session: DbSession, talk: Talk, question_id: int, code: str) -> Write:
+    """Flag a question for the moderators' eye (its card shows the flag's word); a question that
+    carries a flag already keeps it."""
+    question = get(session, talk, question_id)
+    if question.flagged is not None:
+        return unchanged(question)
+    question.flagged = code
+    return changed(question, Changed(question, question.status, frozenset({"flagged"})))
 
 
 _VOTE_INSERTS: dict[str, Any] = {}

@@ -18,6 +18,14 @@ MAX_NAME = 80
 _REMOVED = dict.fromkeys([*map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
                                     "\u200b\u2060\ufeff\u180e"), *range(0xE0000, 0xE0080)])
 _WHITESPACE = re.compile(r"\s+")
+# What XML 1.0 forbids or discourages, and so what openpyxl would write into an export that Excel
+# then offers to "repair": C0 controls but tab and line breaks, DEL and C1 controls (these become a
+# space: they stood between words), surrogates and the noncharacters (U+FDD0–U+FDEF and the last
+# two code points of every plane, U+FFFF …), which go.
+_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_FORBIDDEN = re.compile("[\ud800-\udfff\ufdd0-\ufdef"
+                        + "".join(f"{chr(plane << 16 | 0xFFFE)}{chr(plane << 16 | 0xFFFF)}" for plane in range(17))
+                        + "]")
 # What shows nothing on screen: spaces, format characters, Unicode's default-ignorable code points
 # (Hangul fillers U+115F U+1160 U+3164 U+FFA0, variation selectors, …) and the blank Braille cell.
 _INVISIBLE = regex.compile(r"[\p{White_Space}\p{Cf}\p{Default_Ignorable_Code_Point}\u2800]*")
@@ -28,11 +36,19 @@ _INVISIBLE = regex.compile(r"[\p{White_Space}\p{Cf}\p{Default_Ignorable_Code_Poi
 STAFF_STEMS = ("moderat", "admin", "podium", "veranstalt", "referent")
 
 
+def printable(value: str) -> str:
+    """The text without the code points XML forbids (see _FORBIDDEN); tab and line breaks stay,
+    other controls become a space.
+    Applied at every edge a text comes in by (socket events, forms, the intake API) and again by
+    normalise, so that no stored text can break an export."""
+    return _FORBIDDEN.sub("", _CONTROLS.sub(" ", value))
+
+
 def normalise(value: str) -> str:
-    """Control, bidi, zero-width and tag characters and lone surrogates removed, whitespace
+    """XML-forbidden code points, control, bidi, zero-width and tag characters removed, whitespace
     collapsed, trimmed, then NFC (last, so that a removed character cannot leave a decomposed pair
     behind). Only invisible characters left: empty."""
-    kept = (ch for ch in value.translate(_REMOVED) if unicodedata.category(ch) != "Cs")
+    kept = (ch for ch in printable(value).translate(_REMOVED) if unicodedata.category(ch) != "Cs")
     value = "".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in kept)
     value = unicodedata.normalize("NFC", _WHITESPACE.sub(" ", value).strip())
     if is_invisible(value):

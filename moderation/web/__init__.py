@@ -69,7 +69,15 @@ def _socket_origins() -> str:
     return f" {origin} {scheme}://{parts.netloc}"
 
 
+# Staff pages and exports (the queue, the admin talk page with its podium token, exports, report,
+# audit log), the podium's secret-link pages, login and the intake API: never kept in a browser's
+# or proxy's cache, where the next person at a shared conference PC would find them.
+NO_STORE_BLUEPRINTS = frozenset({"admin", "moderate", "podium", "auth", "intake"})
+
+
 def _security_headers(response):
+    if request.blueprint in NO_STORE_BLUEPRINTS:
+        response.headers["Cache-Control"] = "no-store"
     frame_ancestors = "'none'"
     if request.blueprint == "podium" and current_app.config["PODIUM_FRAME_ANCESTORS"]:
         frame_ancestors = current_app.config["PODIUM_FRAME_ANCESTORS"]

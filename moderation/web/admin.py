@@ -77,6 +77,8 @@ def _talk_form(talk: Talk | None) -> TalkForm:
 FIELD_ERRORS = {
     ("slug", "taken"): lambda: _("Dieses Kürzel ist schon vergeben."),
     ("slug", "format"): lambda: _("Nur Kleinbuchstaben, Ziffern und Bindestriche, z. B. wohnen-2021."),
+    ("slug", "reserved"): lambda: _("Dieses Kürzel ist ein Wort der Adressen dieser Anwendung (z. B. „new“). "
+                                    "Bitte ein anderes wählen."),
     ("begins", "dst_gap"): lambda: _("Diese Uhrzeit gibt es an diesem Tag wegen der Zeitumstellung nicht."),
     ("ends", "dst_gap"): lambda: _("Diese Uhrzeit gibt es an diesem Tag wegen der Zeitumstellung nicht."),
     ("ends", "before_start"): lambda: _("Das Ende muss nach dem Beginn liegen."),
@@ -137,10 +139,8 @@ def create_token(slug: str):
         else:
             db.session.commit()
             shown, status, form = (row.label, token), 201, TokenForm(formdata=None)
-    response = make_response(render_template("admin/talk.html", form=_talk_form(talk), talk=talk, new_token=shown,
-                                             **_talk_links(talk, form)), status)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return make_response(render_template("admin/talk.html", form=_talk_form(talk), talk=talk, new_token=shown,
+                                         **_talk_links(talk, form)), status)
 
 
 @bp.post("/talks/<slug>/tokens/<int:token_id>/revoke")
@@ -175,10 +175,8 @@ def mail():
         form.talk.choices = _talk_choices()
         form.talk.data, form.text.data, form.name.data = row.talk_id, row.text, row.name
         forms[row.id] = form
-    response = make_response(render_template("admin/mail.html", rows=rows, forms=forms, action=ActionForm(),
-                                              reasons=words.mail_reasons()))
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return make_response(render_template("admin/mail.html", rows=rows, forms=forms, action=ActionForm(),
+                                          reasons=words.mail_reasons()))
 
 
 @bp.post("/mail/<int:mail_id>/assign")
@@ -297,12 +295,10 @@ def series(slug: str):
 
 def _users_page(form: UserForm | None = None, shown_password: tuple[str, str] | None = None,
                 error: str | None = None, status: int = 200):
-    response = make_response(render_template(
+    return make_response(render_template(
         "admin/users.html", form=form or UserForm(), users=accounts.listing(db.session), action=ActionForm(),
         role_form=RoleForm(), entries=accounts.entries(db.session), shown_password=shown_password,
         error=error, me=_me(), admins=accounts.active_admins(db.session)), status)
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 @bp.route("/users", methods=["GET", "POST"])
@@ -339,6 +335,7 @@ def _account(user_id: int) -> User:
 REFUSALS = {
     "self": lambda: _("Das eigene Konto kann man weder deaktivieren noch herabstufen."),
     "last_admin": lambda: _("Das letzte aktive Admin-Konto bleibt bestehen."),
+    "not_admin": lambda: _("Ihr Konto ist inzwischen kein Admin-Konto mehr."),
 }
 
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -19,6 +18,7 @@ from wtforms.validators import URL, DataRequired, InputRequired, Length, Optiona
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..services.accounts import MIN_PASSWORD
+from .forms import Form
 
 REQUIRED = _l("Bitte ausfüllen.")
 ROLE_CHOICES = [SelectChoice("moderator", _l("Moderation")), SelectChoice("admin", _l("Admin"))]
@@ -30,7 +30,7 @@ class CheckboxesField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class TalkForm(FlaskForm):
+class TalkForm(Form):
     title = StringField(_l("Titel"), validators=[DataRequired(REQUIRED), Length(max=300)])
     slug = StringField(_l("Kürzel"), validators=[
         DataRequired(REQUIRED), Length(max=80, message=_l("Höchstens 80 Zeichen.")),
@@ -55,12 +55,12 @@ class TalkForm(FlaskForm):
             raise ValidationError(_l("Das Ende muss nach dem Beginn liegen."))
 
 
-class RulesForm(FlaskForm):
+class RulesForm(Form):
     """A series' "Regeln der Fragerunde"; empty: the default text."""
     rules = TextAreaField(_l("Regeln der Fragerunde"), validators=[Length(max=10000)])
 
 
-class UserForm(FlaskForm):
+class UserForm(Form):
     username = StringField(_l("Benutzername"), validators=[DataRequired(REQUIRED), Length(max=80)])
     password = PasswordField(_l("Passwort"), validators=[
         DataRequired(REQUIRED),
@@ -68,21 +68,21 @@ class UserForm(FlaskForm):
     role = SelectField(_l("Rolle"), choices=ROLE_CHOICES)
 
 
-class TokenForm(FlaskForm):
+class TokenForm(Form):
     """"Zugang anlegen": a relay's token for this talk; its label names the channel ("YouTube")."""
     label = StringField(_l("Bezeichnung"), validators=[DataRequired(REQUIRED), Length(max=40)])
 
 
-class AssignForm(FlaskForm):
+class AssignForm(Form):
     """A mail of "Ohne Zuordnung" into a talk, its text as the admin corrected it."""
     talk = SelectField(_l("Vortrag"), coerce=int, choices=[])
     text = TextAreaField(_l("Frage"), validators=[Length(max=5000)])
     name = StringField(_l("Name"), validators=[Length(max=80)])
 
 
-class ActionForm(FlaskForm):
+class ActionForm(Form):
     """The buttons on the account list carry nothing but the CSRF token."""
 
 
-class RoleForm(FlaskForm):
+class RoleForm(Form):
     role = SelectField(_l("Rolle"), choices=ROLE_CHOICES)

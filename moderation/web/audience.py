@@ -59,6 +59,8 @@ def _audience_token() -> str:
             page = render_template("error.html", code=429, detail=message("rate_limited", {"retry_after": wait}))
             abort(current_app.response_class(page, 429, {"Retry-After": str(wait)}))
         token = audience_ids.issue(secret)
+        current_app.extensions["rate_limits"].mark_fresh(
+            question_service.client_hash(secret, audience_ids.verify(secret, token) or ""))
 
         @after_this_request
         def remember(response):
@@ -152,12 +154,14 @@ def submit_form(slug: str):
         return _render_talk(talk, form, message("too_long"), 400)
     client = _client()
     limits = current_app.extensions["rate_limits"]
+    limits.note_place(talk.id, client, request.remote_addr)
     try:
         write = question_service.submit(
             db.session, talk, text=form.text.data or "", name=form.name.data, client=client,
             client_msg_id=form.client_msg_id.data or "", now=now(),
             admit=lambda: limits.check("SUBMIT", client=client, address=request.remote_addr),
-            name_in_record=bool(form.name_in_record.data))
+            name_in_record=bool(form.name_in_record.data),
+            channel=question_service.Channel(held=limits.held(talk.id, request.remote_addr)))
     except DomainError as exc:
         db.session.rollback()
         status = {"rate_limited": 429, "closed": 409, "forbidden": 403}.get(exc.code, 400)

@@ -15,6 +15,7 @@ from ..messages import status_word
 from ..models import Question, Talk
 from ..services import DbSession
 from ..services import questions as question_service
+from ..services.text import printable
 from ..services.windows import BERLIN
 from .words import flag_word, source_word
 
@@ -22,7 +23,10 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _cell(value: object) -> object:
-    """Spreadsheets run cells that start with = + - @ as formulas: quote them."""
+    """Spreadsheets run cells that start with = + - @ as formulas: quote them. A text stored
+    before the edges dropped what XML forbids loses it here."""
+    if isinstance(value, str):
+        value = printable(value)
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + value
     return "" if value is None else value
@@ -94,7 +98,7 @@ def xlsx_response(filename: str, sheet_title: str, columns: list[Column], rows: 
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for row in rows:
-        sheet.append([None if v is None else v for v in row])
+        sheet.append([printable(v) if isinstance(v, str) else v for v in row])
     for index, column in enumerate(columns, start=1):
         letter = get_column_letter(index)
         sheet.column_dimensions[letter].width = column.width

@@ -11,6 +11,7 @@ from ..readmodel import publish
 from ..services import channels
 from ..services import talks as talk_service
 from ..services.errors import DomainError
+from ..services.text import printable
 
 bp = Blueprint("intake", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -45,8 +46,9 @@ def submit(slug: str) -> Response:
         data = request.get_json(silent=True)
         if not isinstance(data, dict):
             raise DomainError("invalid", {"field": "body"})
-        item = channels.Relayed(text=data.get("text"), name=data.get("name"), source=data.get("source"),
-                                external_id=data.get("external_id"))
+        clean = {key: printable(value) if isinstance(value, str) else value for key, value in data.items()}
+        item = channels.Relayed(text=clean.get("text"), name=clean.get("name"), source=clean.get("source"),
+                                external_id=clean.get("external_id"))
         write, created = channels.relayed(
             db.session, talk, token, item, secret=current_app.config["SECRET_KEY"], now=now(),
             admit=lambda client: limits.check("INTAKE", client=client, token=str(token.id)))
@@ -68,7 +70,6 @@ def _cors(response: Response) -> Response:
     response.headers["Access-Control-Allow-Origin"] = "*"
     response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
     response.headers["Access-Control-Allow-Methods"] = "POST, OPTIONS"
-    response.headers["Cache-Control"] = "no-store"
     return response
 
 

@@ -72,7 +72,8 @@ def script_counts() -> dict[str, dict[str, str]]:
 
 
 def flag_word(flag: str | None) -> str:
-    words = {"insult": _("Beleidigung?"), "spam": _("Werbung?"), "repeated": _("Wiederholung")}
+    words = {"insult": _("Beleidigung?"), "spam": _("Werbung?"), "repeated": _("Wiederholung"),
+             "fresh_votes": _("viele neue Stimmen von einer Adresse")}
     return words.get(flag or "", flag or "")
 
 

@@ -243,6 +243,20 @@ def test_a_question_before_the_window_widens_the_chart(session, seeded, people):
     assert buckets[-1].starts < talk.ends_at <= buckets[-1].starts + timedelta(minutes=10)
 
 
+@pytest.mark.parametrize("span", [timedelta(days=3), timedelta(days=400), timedelta(days=365 * 30)])
+def test_the_chart_keeps_to_a_few_hundred_bars_whatever_the_span(session, seeded, span):
+    talk = talks.by_slug(session, "wohnen")
+    times = [talk.starts_at - span, talk.starts_at, talk.ends_at + span]
+    for i, at in enumerate(times):
+        session.add(Question(talk_id=talk.id, text=f"Frage {i}", client_msg_id=uuid.uuid4().hex, created_at=at))
+    session.flush()
+    figures = report.build(session, talk)
+    assert 1 < len(figures.buckets) <= report.MAX_BUCKETS and sum(b.count for b in figures.buckets) == 3
+    assert figures.buckets[0].starts == times[0] and figures.buckets[0].count == 1
+    assert figures.buckets[-1].starts <= times[-1] < figures.buckets[-1].starts + figures.bucket_width
+    assert all(b2.starts - b1.starts == figures.bucket_width for b1, b2 in zip(figures.buckets, figures.buckets[1:]))
+
+
 def test_report_counts_questions_and_answers_per_label(session, demo_talk, people, clock):
     anna = people["anna"]
     asked = [questions.submit(session, demo_talk, text=f"Frage {i}?", name=None, client=f"c{i}",

@@ -308,6 +308,24 @@ def test_report_of_a_demo_talk_with_100_questions(app, admin, login, staff):
     assert "<script src=\"/static/js/report.js\"></script>" in response.get_data(as_text=True)
 
 
+def test_the_report_of_a_talk_reopened_years_later_draws_a_few_hundred_bars(app, admin):
+    """A 2021 talk reopened in 2026 and asked once: one bar per ten minutes would be 280,000 bars
+    (tens of MB, half a minute of a blocked server); the chart widens its bars instead."""
+    with app.app_context():
+        talk = talks.by_slug(db.session, "unterschaetzte-groesse")
+        db.session.add_all([Question(talk_id=talk.id, text="Damals?", client_msg_id="a", created_at=talk.starts_at),
+                            Question(talk_id=talk.id, text="Heute?", client_msg_id="b",
+                                     created_at=datetime(2026, 11, 30, 12, tzinfo=UTC))])
+        db.session.commit()
+    response = admin.get("/moderate/unterschaetzte-groesse/report")
+    assert response.status_code == 200
+    svg = re.search(r'<svg class="chart".*?</svg>', page(response)).group(0)
+    bars = re.findall(r'<rect [^>]*class="bar"><title>[^<]*: (\d+)</title>', svg)
+    assert 1 < len(bars) <= 200 and sum(int(n) for n in bars) == 2
+    assert len(response.get_data()) < 200_000
+    assert "Fragen je Abschnitt von" in page(response)
+
+
 def test_series_page_puts_talks_side_by_side(app, admin):
     with app.app_context():
         demo.generate(db.session, talks.by_slug(db.session, "wohnen"), 30, [], seed=2)
