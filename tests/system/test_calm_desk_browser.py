@@ -1,0 +1,180 @@
+"""Issue 22 in a real browser against a real server: a podium that always fits, live regions that
+announce only real changes, a held queue that stays usable, messages that cover no button, "Neu"
+oldest first, merging that hides nothing, flags that need a second key, "Jetzt zeigen" on "Am
+Podium", asking before the round closes or the podium link is renewed, 200 % zoom, and offline.
+
+Two moderators are two browser contexts; elements are found by role and accessible name, waiting
+is Playwright's `expect`, and axe-core stays at zero in every new state.
+"""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests import stage
+from tests.server import Server
+from tests.system.browsing import TIMEOUT, require_chromium, unique
+
+pytestmark = pytest.mark.browser
+
+require_chromium()
+
+from axe_playwright_python.sync_playwright import Axe  # noqa: E402
+from playwright.sync_api import expect  # noqa: E402
+
+expect.set_options(timeout=TIMEOUT)
+
+FULL_HD = {"width": 1920, "height": 1080}
+LAPTOP = {"width": 1366, "height": 768}
+ZOOM_200 = {"width": 683, "height": 384}  # a 1366×768 screen at 200 %
+SECOND = "mod_b"
+
+# 490 characters, one sentence: the question of the issue.
+LONG = ("Wie wollen Sie sicherstellen, dass kleine Gemeinden mit weniger als fünftausend Einwohnern bei "
+        "der Vergabe der Fördermittel für bezahlbaren Wohnraum nicht systematisch benachteiligt werden, "
+        "obwohl sie weder eigene Bauämter noch Fachpersonal für aufwendige Anträge haben, und welche "
+        "konkreten Schritte planen Bund und Länder, damit junge Familien und ältere Menschen dort eine "
+        "Wohnung finden, ohne in die nächste Großstadt ziehen zu müssen, wo die Mieten kaum bezahlbar sind?")
+
+
+@pytest.fixture(scope="module")
+def server():
+    srv = Server(async_mode="eventlet")
+    try:
+        srv.prepare()
+        srv.cli("create-user", SECOND, "--password", srv.password, "--role", "moderator")
+        srv.start()
+        srv.tokens = {slug: stage.open_now(srv, slug, title) for slug, title in (
+            ("fit", "Wohnen: Ist hier noch was frei?"), ("ruhe", "Mobilität: Schon angebunden?"))}
+        srv.http = srv.login()
+        yield srv
+    finally:
+        srv.close()
+
+
+@pytest.fixture(scope="module")
+def logins(server, browser) -> dict:
+    """One form login per account for the module (logins are rate-limited)."""
+    states = {}
+    for user in (server.user, SECOND):
+        context = browser.new_context(locale="de-DE")
+        try:
+            page = context.new_page()
+            page.goto(server.url + "/login")
+            page.get_by_label("Benutzername").fill(user)
+            page.get_by_label("Passwort").fill(server.password)
+            page.get_by_role("button", name="Anmelden").click()
+            expect(page.get_by_role("button", name="Abmelden")).to_be_visible()
+            states[user] = context.storage_state()
+        finally:
+            context.close()
+    return states
+
+
+@pytest.fixture
+def desk(server, new_context, logins):
+    """A moderator's desk of a talk, in a browser context of its own."""
+    def open_desk(slug: str, user: str | None = None, viewport: dict | None = None):
+        context = new_context(viewport=viewport or LAPTOP, storage_state=logins[user or server.user])
+        page = context.new_page()
+        page.errors = []
+        page.on("pageerror", lambda e: page.errors.append(str(e)))
+        page.goto(f"{server.url}/moderate/{slug}")
+        expect(page.get_by_role("tab").first).to_be_visible()
+        page.wait_for_function("window.__snapshots > 0")
+        return page
+    return open_desk
+
+
+@pytest.fixture(scope="module")
+def axe() -> Axe:
+    return Axe()
+
+
+def no_axe_violations(axe: Axe, page) -> None:
+    results = axe.run(page)
+    assert results.violations_count == 0, results.generate_report()
+
+
+def podium_url(server: Server, slug: str, overlay: bool = False) -> str:
+    return f"{server.url}/podium/{server.tokens[slug]}" + ("?overlay=1" if overlay else "")
+
+
+def fits(page) -> dict:
+    """The current question's text box: does it show all it holds, and does the quote end on screen."""
+    return page.locator("#current .text").evaluate("""e => {
+        const quote = e.closest('blockquote').getBoundingClientRect();
+        return {scroll: e.scrollHeight, client: e.clientHeight, bottom: quote.bottom, top: quote.top,
+                height: window.innerHeight, size: parseFloat(getComputedStyle(e).fontSize),
+                text: e.textContent};
+    }""")
+
+
+def assert_fits(page) -> dict:
+    fit = fits(page)
+    assert fit["scroll"] <= fit["client"], fit
+    assert fit["bottom"] <= fit["height"], fit
+    return fit
+
+
+# --- 1. the podium re-fits on every change of what it shows --------------------------------------
+
+def test_podium_refits_when_the_line_shows_on_resize_and_on_reload(server, new_context):
+    mod = server.moderator(server.http, "fit")
+    stage.moderate(mod, stage.ask(server, "fit", LONG, "Erika Mustermann"), "approve", "forward")
+    page = new_context(viewport=FULL_HD).new_page()
+    page.goto(podium_url(server, "fit"))
+    current = page.get_by_role("region", name="Aktuelle Frage")
+    expect(current).to_contain_text(LONG[:60])
+    before = assert_fits(page)
+
+    assert mod.call("backstage", {"text": "Noch 5 Minuten"})["ok"]
+    expect(page.get_by_role("status").filter(has_text="Noch 5 Minuten")).to_be_visible()
+    page.wait_for_function("() => { const e = document.querySelector('#current .text');"
+                           " return e.scrollHeight <= e.clientHeight; }")
+    with_line = assert_fits(page)
+    assert with_line["size"] < before["size"], (before, with_line)  # shrunk to make room for the line
+    assert with_line["text"] == LONG  # the projector shows it whole
+
+    page.set_viewport_size({"width": 1280, "height": 720})
+    page.wait_for_function("() => window.innerWidth === 1280")
+    page.wait_for_function("() => { const e = document.querySelector('#current .text');"
+                           " return e.scrollHeight <= e.clientHeight; }")
+    assert_fits(page)
+
+    page.set_viewport_size(FULL_HD)
+    page.reload()
+    expect(page.get_by_role("status").filter(has_text="Noch 5 Minuten")).to_be_visible()
+    expect(current).to_contain_text(LONG[:60])
+    page.wait_for_function("() => document.fonts.status === 'loaded'")
+    assert_fits(page)
+
+    assert mod.call("backstage", {"text": ""})["ok"]
+    expect(page.get_by_role("status").filter(has_text="Noch 5 Minuten")).to_be_hidden()
+    page.wait_for_function(f"() => parseFloat(getComputedStyle(document.querySelector('#current .text'))"
+                           f".fontSize) >= {before['size']}")
+    assert_fits(page)
+    mod.close()
+
+
+def test_overlay_keeps_a_long_question_in_the_lower_third(server, new_context):
+    page = new_context(viewport=FULL_HD).new_page()
+    page.goto(podium_url(server, "fit", overlay=True))
+    current = page.get_by_role("region", name="Aktuelle Frage")
+    expect(current).to_contain_text(LONG[:40])
+    page.wait_for_function("() => { const e = document.querySelector('#current .text');"
+                           " return e.scrollHeight <= e.clientHeight; }")
+    fit = assert_fits(page)
+    assert fit["top"] >= 1080 * 2 / 3 - 1, fit  # the lower third of the picture
+    assert fit["size"] >= 26 and fit["text"] == LONG, fit  # at full HD whole and readable
+    # A small output (640×360): shortened with "…" rather than shrunk below the overlay's floor.
+    page.set_viewport_size({"width": 640, "height": 360})
+    page.wait_for_function("() => { const q = document.querySelector('blockquote#current');"
+                           " return window.innerHeight === 360 && q.getBoundingClientRect().top >= 240 - 1; }")
+    fit = assert_fits(page)
+    assert fit["size"] >= 14 and fit["text"].endswith("…"), fit
+    assert LONG.startswith(fit["text"][:-1]) and len(fit["text"]) > 100, fit
+    page.set_viewport_size(FULL_HD)
+    page.wait_for_function(f"() => document.querySelector('#current .text').textContent === {LONG!r}")
+    assert_fits(page)
