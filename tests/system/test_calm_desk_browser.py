@@ -82,7 +82,7 @@ def desk(server, new_context, logins):
         page.on("pageerror", lambda e: page.errors.append(str(e)))
         page.goto(f"{server.url}/moderate/{slug}")
         expect(page.get_by_role("tab").first).to_be_visible()
-        page.wait_for_function("window.__snapshots > 0")
+        page.wait_for_function("() => window.__snapshots > 0")
         return page
     return open_desk
 
@@ -178,3 +178,57 @@ def test_overlay_keeps_a_long_question_in_the_lower_third(server, new_context):
     page.set_viewport_size(FULL_HD)
     page.wait_for_function(f"() => document.querySelector('#current .text').textContent === {LONG!r}")
     assert_fits(page)
+
+
+# --- 2. live regions announce only real changes --------------------------------------------------
+
+# Every change inside a live region (aria-live, role=status or alert) is something a screen reader
+# reads out: record each region's text after each change.
+HEAR = """() => {
+  window.__heard = [];
+  new MutationObserver((records) => {
+    const regions = new Set();
+    for (const r of records) {
+      const node = r.target.nodeType === 1 ? r.target : r.target.parentElement;
+      const region = node && node.closest('[aria-live]:not([aria-live="off"]), [role="status"], [role="alert"]');
+      if (region) regions.add(region);
+    }
+    regions.forEach((region) => window.__heard.push(region.textContent.trim()));
+  }).observe(document.body, {subtree: true, childList: true, characterData: true});
+}"""
+
+
+def test_own_questions_are_announced_once_per_real_change(server, new_context, axe):
+    phone = new_context(viewport={"width": 360, "height": 740}, is_mobile=True).new_page()
+    phone.goto(f"{server.url}/t/ruhe")
+    phone.wait_for_function("() => window.__snapshots > 0")
+    mine = unique("Wann fährt der Rufbus auch am Sonntag?")
+    phone.get_by_role("textbox", name="Ihre Frage").fill(mine)
+    phone.get_by_role("button", name="Frage senden").click()
+    sent = phone.get_by_role("status").filter(has_text="Gesendet – wartet auf Freigabe")
+    expect(sent).to_be_visible()
+    section = phone.get_by_role("region", name="Von Ihnen gesendet")
+    expect(section.get_by_role("listitem").filter(has_text=mine)).to_be_visible()
+    phone.evaluate(HEAR)
+
+    mod = server.moderator(server.http, "ruhe")
+    others = [unique(t) for t in ("Wer zahlt den Radweg?", "Wo parkt der Bürgerbus?", "Wann kommt Glasfaser?")]
+    for text in others:
+        stage.moderate(mod, stage.ask(server, "ruhe", text), "approve")
+    public = phone.get_by_role("region", name="Freigegebene Fragen")
+    expect(public.get_by_role("listitem").filter(has_text=others[-1])).to_be_visible()
+    heard = phone.evaluate("window.__heard")
+    assert not [h for h in heard if mine in h], heard  # three approvals of others: nothing of one's own
+
+    own_id = next(q["id"] for q in mod.state.values() if q["text"] == mine)
+    stage.moderate(mod, own_id, "approve")
+    expect(section.get_by_role("listitem").filter(has_text=mine)).to_contain_text("Freigegeben")
+    expect(phone.get_by_role("status").filter(has_text=re.compile("freigegeben", re.I))).to_be_visible()
+    expect(sent).to_have_count(0)  # "wartet auf Freigabe" is no longer true
+    stage.moderate(mod, stage.ask(server, "ruhe", unique("Und die Schule?")), "approve")
+    expect(public.get_by_role("listitem")).to_have_count(5)
+    heard = phone.evaluate("window.__heard")
+    about_mine = [h for h in heard if re.search("freigegeben", h, re.I)]
+    assert len(about_mine) == 1, heard  # the status change, once
+    no_axe_violations(axe, phone)
+    mod.close()
