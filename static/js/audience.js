@@ -278,9 +278,9 @@
             q.mine = true;
             sendStatus.textContent = S.sent;
             questions[q.id] = Object.assign(questions[q.id] || {}, q);
-          } else if (ack && (ack.error === "timeout" || ack.error === "rate_limited" || ack.error === "internal")) {
-            item.failed = true;
-            if (ack.message) showError(ack.message);
+          } else if (ack && ["timeout", "offline", "rate_limited", "internal"].indexOf(ack.error) !== -1) {
+            item.failed = true;  // kept in the outbox and sent again (same client_msg_id)
+            if (ack.message && ack.error !== "timeout" && ack.error !== "offline") showError(ack.message);
             setTimeout(flush, ack.error === "rate_limited" ? 15000 : 3000);
           } else {
             outbox = outbox.filter(function (o) { return o.client_msg_id !== item.client_msg_id; });

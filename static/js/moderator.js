@@ -18,7 +18,9 @@
   var SORT_KEY = "fragerunde:sort:" + DESK.user;
   var ARRIVAL_PAUSE = 5000;   // ms between two announcements of incoming questions
   var ARRIVAL_GATHER = 1500;  // ms to wait for more before the first one is announced
-  var TOAST_TIME = 8000;      // ms a result stays in the toast (errors stay until dismissed)
+  var TOAST_TIME = 6000;      // ms a result stays in the message line
+  var ERROR_TIME = 15000;
+  var GHOST_SETTLE = 1500;    // ms a handled card keeps its height before it shrinks to one line     // ms a refusal stays there (unless the pointer rests on it)
 
   var questions = {};         // id -> question as the server sent it
   var cards = {};             // id -> its live card (ghosts are not in here)
@@ -58,23 +60,26 @@
     setTimeout(function () { region.textContent = text; }, 50);
   }
 
-  function toast(text, isError) {
+  /* Messages go in one line of the desk's bar (it covers no card), name their question ("#12 · …"),
+   * and go by themselves; only one that needs an answer (`stay`: the login ended) waits for
+   * "Schließen". The newest replaces the one before. */
+  function toast(text, isError, id, stay) {
     var box = $("toasts");
+    Array.prototype.slice.call(box.children).forEach(function (old) { dismiss(old); });
     var item = el("div", "toast" + (isError ? " error" : ""));
-    var message = el("p", "", text);
+    var words = (id ? "#" + id + " · " : "") + text;
+    var message = el("p", "", words);
+    message.title = words;
     if (isError) message.setAttribute("role", "alert");
     item.appendChild(message);
-    var close = button(S.dismiss, function () { dismiss(item); }, "secondary");
-    item.appendChild(close);
+    item.appendChild(button(S.dismiss, function () { dismiss(item); }, "secondary"));
     box.appendChild(item);
-    if (!isError) {
+    if (!stay) {
       var timer = null;
-      var arm = function () { timer = setTimeout(function () { dismiss(item); }, TOAST_TIME); };
+      var arm = function () { timer = setTimeout(function () { dismiss(item); }, isError ? ERROR_TIME : TOAST_TIME); };
       item.addEventListener("pointerenter", function () { clearTimeout(timer); });
       item.addEventListener("pointerleave", arm);
       arm();
-      var results = box.querySelectorAll(".toast:not(.error)");
-      if (results.length > 3) dismiss(results[0]);
     }
     return item;
   }
@@ -82,8 +87,8 @@
     if (item.contains(document.activeElement)) focusHome();
     item.remove();
   }
-  function done(text) { say(text); toast(text, false); }
-  function failed(ack) { toast((ack && ack.message) || (ack && ack.error) || "?", true); }
+  function done(text, id) { say((id ? "#" + id + " · " : "") + text); toast(text, false, id); }
+  function failed(ack, id) { toast((ack && ack.message) || C.noAnswer, true, id); }
 
   var ownSimilar = {};  // cards whose suggestions this moderator just changed: shown at once, held or not
   function dismissSimilar(questionId, otherId) {
@@ -248,17 +253,22 @@
     var text = words !== undefined ? Live.fill(S.movedOwn, { step: words, status: status })
       : Live.fill(S.movedBy, { user: (other && other.by) || S.someone,
         step: stepWords((other && other.action) || "", q ? q.text : ""), status: status });
-    note(node, text);
+    note(node, "#" + id + " · " + text);
     delete ownDone[id];
     items(node).forEach(function (item) { item.tabIndex = -1; });
     if (node.contains(document.activeElement)) {
       var to = neighbour(node);
       if (to) focusCard(to);
     }
+    // A moment at full height (a second click meant for it lands on nothing), then one line.
+    setTimeout(function () {
+      node.style.height = "";
+      node.classList.add("collapsed");
+    }, GHOST_SETTLE);
   }
 
   function note(card, text) {
-    var box = card.querySelector(".note");
+    var box = card.querySelector(":scope > .note");
     box.hidden = !text;
     box.textContent = text || "";
   }
@@ -535,7 +545,7 @@
     var q = questions[card.dataset.id], action = ACTIONS[name];
     if (!q || !action || forms[q.id]) return;
     if (action.statuses.indexOf(q.status) === -1) {
-      toast(Live.fill(S.notHere, { action: action.label }), true);
+      toast(Live.fill(S.notHere, { action: action.label }), true, q.id);
       return;
     }
     (HANDLERS[name] || transition)(q, card, name);
@@ -551,31 +561,31 @@
       if (!(ack && ack.ok)) {
         delete ownDone[q.id];
         if (ack && ack.question) update(ack.question);
-        failed(ack);
+        failed(ack, q.id);
         return;
       }
-      finished(ack, words, card);
+      finished(ack, words, card, q.id);
     });
   }
 
   /* After this moderator's own step: the card leaves its list (a note while the pointer is
    * over the queue), the undo button names the step, the step is said where the eye is. */
-  function finished(ack, words, card) {
+  function finished(ack, words, card, id) {
     if ("step" in ack) setStep(ack.step);
     if (ack.question) update(ack.question);
-    if (card.classList.contains("gone")) say(words); else done(words);
+    if (card.classList.contains("gone")) say("#" + id + " · " + words); else done(words, id);
   }
 
   function upvote(q, card) {
     Live.call(live.socket, "upvote", { question_id: q.id }, function (ack) {
-      if (!(ack && ack.ok)) { failed(ack); return; }
+      if (!(ack && ack.ok)) { failed(ack, q.id); return; }
       var target = questions[ack.question_id];
       if (target) {
         target.upvotes = ack.upvotes;
         target.votes = ack.votes;
         update(target);
       }
-      done(stepWords("upvote", q.text));
+      done(stepWords("upvote", q.text), q.id);
     });
   }
 
@@ -594,7 +604,7 @@
         if (ack.question) questions[ack.question.id] = ack.question;
         layout(true);
         var words = Live.fill(S.undone, { step: ack.undone ? stepWords(ack.undone.action, ack.undone.text) : "" });
-        done(words);
+        done(words, ack.question && ack.question.id);
         var back = ack.question && cards[ack.question.id];
         if (back && ack.question.status === view.tab && inZone(document.activeElement)) focusCard(back);
         return;
@@ -676,10 +686,10 @@
           questions[q.id] = ack.question;
           closeForm(q.id, card);
           if ("step" in ack) setStep(ack.step);
-          done(stepWords("edit", ack.question.text));
+          done(stepWords("edit", ack.question.text), q.id);
         } else {
           if (ack && ack.question) update(ack.question);
-          failed(ack);
+          failed(ack, q.id);
         }
       });
     }));
@@ -758,13 +768,13 @@
     box.appendChild(button(ACTIONS.merge.label, function () {
       ownDone[q.id] = stepWords("merge", q.text);
       Live.call(live.socket, "merge", { question_id: q.id, into_id: Number(select.value), version: q.version }, function (ack) {
-        if (!(ack && ack.ok)) { delete ownDone[q.id]; if (ack && ack.question) update(ack.question); failed(ack); return; }
+        if (!(ack && ack.ok)) { delete ownDone[q.id]; if (ack && ack.question) update(ack.question); failed(ack, q.id); return; }
         var after = neighbour(card);
         delete forms[q.id];
         card.classList.remove("open-form");
         delete card.dataset.actions;
         if (card.contains(document.activeElement)) focusCard(after || card);
-        finished(ack, stepWords("merge", q.text), card);
+        finished(ack, stepWords("merge", q.text), card, q.id);
       });
     }));
     box.appendChild(button(S.cancel, function () { closeForm(q.id, card); }, "secondary"));
@@ -834,6 +844,13 @@
     if (key === "/") { e.preventDefault(); $("search").focus(); return; }
     if (key === "j" || key === "k") { e.preventDefault(); move(key === "j" ? 1 : -1); return; }
     if (key === "u") { e.preventDefault(); undo(false); return; }
+    if (key === "n") {
+      e.preventDefault();
+      if (!arrivalsButton.hidden) arrivalsButton.click();
+      else if (!resortButton.hidden) resortButton.click();
+      else say(S.noArrivals);
+      return;
+    }
     var name = BY_KEY[key];
     if (!name) return;
     e.preventDefault();
@@ -933,8 +950,8 @@
     namespace: "/moderator",
     auth: function () { return { talk: S.talk }; },
     onConnect: refreshStep,
-    onRefused: function () { toast(C.loggedOut, true); },
-    onEnded: function (text) { toast(text, true); },
+    onRefused: function () { toast(C.loggedOut, true, null, true); },
+    onEnded: function (text) { toast(text, true, null, true); },
     on: {
       snapshot: function (data) {
         talk = data.talk;

@@ -46,7 +46,8 @@ def server():
         srv.cli("create-user", SECOND, "--password", srv.password, "--role", "moderator")
         srv.start()
         srv.tokens = {slug: stage.open_now(srv, slug, title) for slug, title in (
-            ("fit", "Wohnen: Ist hier noch was frei?"), ("ruhe", "Mobilität: Schon angebunden?"))}
+            ("fit", "Wohnen: Ist hier noch was frei?"), ("ruhe", "Mobilität: Schon angebunden?"),
+            ("halt", "Arbeit: Kommt jetzt der Run aufs Land?"))}
         srv.http = srv.login()
         yield srv
     finally:
@@ -95,6 +96,49 @@ def axe() -> Axe:
 def no_axe_violations(axe: Axe, page) -> None:
     results = axe.run(page)
     assert results.violations_count == 0, results.generate_report()
+
+
+# Ten questions about different things (no two suggested as similar).
+TOPICS = ["Wie kommt der Bus ins Dorf?", "Was kostet ein Coworking-Platz?", "Wer fördert leere Läden?",
+          "Wie gewinnt man Ärztinnen?", "Warum dauert Glasfaser so lange?", "Welche Rolle spielen Vereine?",
+          "Gibt es Bauland für Familien?", "Wann öffnet das Freibad wieder?", "Wer pflegt die Radwege?",
+          "Kommt ein Wochenmarkt zurück?"]
+
+
+def cards(page):
+    """The usable cards of the visible tab (not the notes left where a card was)."""
+    return page.get_by_role("tabpanel").locator(".card:not(.gone)")
+
+
+def card(page, text: str):
+    return page.get_by_role("tabpanel").get_by_role("listitem").filter(has_text=text)
+
+
+def oldest_first(page, text: str) -> None:
+    page.get_by_role("searchbox", name="Suche").fill(text)
+    page.get_by_role("combobox", name="Sortierung").select_option(label="Älteste")
+
+
+# Each card of the visible tab brought to the bottom of the screen, then the top of the screen
+# (below the sticky bar): the buttons whose middle something else covers.
+COVERED = """() => {
+  const covered = [];
+  const bar = document.querySelector('.desk-bar').getBoundingClientRect();
+  for (const card of document.querySelectorAll('[role=tabpanel]:not([hidden]) .card')) {
+    for (const block of ['end', 'start']) {
+      card.scrollIntoView({block});
+      if (block === 'start') window.scrollBy(0, -document.querySelector('.desk-bar').offsetHeight - 8);
+      for (const b of card.querySelectorAll('button')) {
+        const r = b.getBoundingClientRect();
+        const x = r.left + r.width / 2, y = r.top + r.height / 2;
+        if (!r.width || !b.checkVisibility() || y < 0 || y > innerHeight) continue;
+        const top = document.elementFromPoint(x, y);
+        if (!b.contains(top)) covered.push(b.textContent + ' (' + block + '): ' + (top && top.className));
+      }
+    }
+  }
+  return covered;
+}"""
 
 
 def podium_url(server: Server, slug: str, overlay: bool = False) -> str:
@@ -232,3 +276,62 @@ def test_own_questions_are_announced_once_per_real_change(server, new_context, a
     assert len(about_mine) == 1, heard  # the status change, once
     no_axe_violations(axe, phone)
     mod.close()
+
+
+# --- 3. the held queue stays usable; messages cover no button ------------------------------------
+
+def test_handled_cards_shrink_to_a_line_and_arrivals_come_by_key(server, desk, axe):
+    t = unique("Halt").split()[-1].strip("[]")
+    texts = [f"{topic} ({t})" for topic in TOPICS]
+    for text in texts:
+        stage.ask(server, "halt", text)
+    anna, ben = desk("halt", viewport=FULL_HD), desk("halt", SECOND)
+    for page in (anna, ben):
+        oldest_first(page, t)
+        expect(cards(page)).to_have_count(10)
+    anna.evaluate("() => document.activeElement.blur()")  # keys go to the desk, not the search box
+    card(anna, texts[0]).locator(".text").hover()  # the pointer rests on the queue
+
+    for text in texts[1:9]:
+        card(ben, text).get_by_role("button", name="Freigeben", exact=True).click()
+        expect(card(ben, text).locator(".note")).to_be_visible()
+    notes = anna.get_by_role("tabpanel").locator(".card.gone")
+    expect(notes).to_have_count(8)
+    expect(anna.get_by_role("tabpanel").locator(".card.gone.collapsed")).to_have_count(8)
+    expect(notes.first).to_contain_text(f"{SECOND}: „{TOPICS[1][:20]}")
+    for i in range(8):
+        assert notes.nth(i).bounding_box()["height"] <= 40
+    last = card(anna, texts[9])
+    box = last.bounding_box()
+    assert box["y"] + box["height"] <= FULL_HD["height"], box  # the usable card is on screen
+    expect(last.get_by_role("button", name="Freigeben", exact=True)).to_be_in_viewport()
+    no_axe_violations(axe, anna)
+
+    late = [f"Nachzügler {n} {t} zum Markt?" for n in range(2)]
+    for text in late:
+        stage.ask(server, "halt", text)
+    arrivals = anna.get_by_role("button", name="2 neue Fragen anzeigen")
+    expect(arrivals).to_have_attribute("aria-keyshortcuts", "n")
+    anna.keyboard.press("n")  # the pointer still rests on the queue
+    expect(arrivals).to_be_hidden()
+    expect(cards(anna)).to_have_count(4)
+    expect(card(anna, late[1])).to_be_visible()
+
+
+def test_messages_name_the_question_cover_no_button_and_go(server, desk, axe):
+    t = unique("Meldung").split()[-1].strip("[]")
+    texts = [f"Wie wird der Markt {n} {t} belebt?" for n in range(8)]
+    ids = [stage.ask(server, "halt", text) for text in texts]
+    page = desk("halt", viewport=LAPTOP)
+    oldest_first(page, t)
+    expect(cards(page)).to_have_count(8)
+    messages = page.get_by_role("region", name="Meldungen")
+    for i in (6, 7):  # the cards at the bottom of the screen, where messages used to stack
+        card(page, texts[i]).get_by_role("button", name="Hochstufen", exact=True).click()
+        expect(messages).to_contain_text(f"#{ids[i]}")
+    message = messages.locator(".toast")
+    expect(message).to_have_count(1)  # the newest replaced the one before
+    covered = page.evaluate(COVERED)
+    assert not covered, covered
+    no_axe_violations(axe, page)
+    expect(message).to_have_count(0, timeout=12_000)  # gone by itself
