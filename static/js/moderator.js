@@ -141,7 +141,8 @@
     }
     if (view.sort === "oldest") return byTime;
     if (view.sort === "newest") return function (a, b) { return byTime(b, a); };
-    return function (a, b) { return (b.votes + b.upvotes) - (a.votes + a.upvotes) || byTime(b, a); };
+    // Equal support: the one waiting longest first ("Neu" starts with the oldest question).
+    return function (a, b) { return (b.votes + b.upvotes) - (a.votes + a.upvotes) || byTime(a, b); };
   }
   function belongs(q, status) {
     var form = forms[q.id];

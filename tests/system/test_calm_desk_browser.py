@@ -335,3 +335,22 @@ def test_messages_name_the_question_cover_no_button_and_go(server, desk, axe):
     assert not covered, covered
     no_axe_violations(axe, page)
     expect(message).to_have_count(0, timeout=12_000)  # gone by itself
+
+
+# --- 4. "Neu" starts with the oldest waiting question -------------------------------------------
+
+def test_new_starts_with_the_oldest_question_of_equal_support(server, desk):
+    t = unique("Reihe").split()[-1].strip("[]")
+    texts = [f"{topic} ({t})" for topic in TOPICS[:4]]
+    ids = [stage.ask(server, "halt", text) for text in texts]
+    page = desk("halt")
+    expect(page.get_by_role("combobox", name="Sortierung")).to_have_value("popular")
+    page.get_by_role("searchbox", name="Suche").fill(t)
+    expect(cards(page)).to_have_count(4)
+    expect(cards(page).first).to_contain_text(texts[0])
+    expect(cards(page).last).to_contain_text(texts[3])
+    mod = server.moderator(server.http, "halt")
+    stage.moderate(mod, ids[2], "upvote")  # more support goes first
+    mod.close()
+    expect(cards(page).first).to_contain_text(texts[2])
+    expect(cards(page).nth(1)).to_contain_text(texts[0])
