@@ -221,7 +221,8 @@ def edit(session: DbSession, talk: Talk, user: User, question_id: int, text: str
 def merge(session: DbSession, talk: Talk, user: User, question_id: int, into_id: int,
           version: int | None = None) -> Write:
     """Merge a duplicate into another question: its votes count there, its text stays visible.
-    Merging it into the same question again (whatever the version) changes nothing."""
+    Merging it into the same question again (whatever the version) changes nothing. A public
+    question goes only into a public one (else `invalid`, reason `merge_hidden`)."""
     source = get(session, talk, question_id)
     target = get(session, talk, into_id)
 
@@ -234,6 +235,9 @@ def merge(session: DbSession, talk: Talk, user: User, question_id: int, into_id:
     if source.id == target.id or source.status not in MERGEABLE \
             or target.status == "merged":
         raise DomainError("invalid", {"field": "into_id"})
+    if source.status in PUBLIC_STATUSES and target.status not in PUBLIC_STATUSES:
+        # It would vanish from every phone (its votes with it) into a question nobody may see.
+        raise DomainError("invalid", {"reason": "merge_hidden", "question": source})
     old = source.status
     children = session.scalars(select(Question).where(Question.merged_into_id == source.id)).all()
     for child in children:

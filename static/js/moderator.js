@@ -249,11 +249,12 @@
     node.removeAttribute("id");
     node.querySelector(".actions").textContent = "";
     var words = ownDone[id];
-    var status = q ? statusName(q.status) : "";
     var other = lastBy[id];
-    var text = words !== undefined ? Live.fill(S.movedOwn, { step: words, status: status })
-      : Live.fill(S.movedBy, { user: (other && other.by) || S.someone,
-        step: stepWords((other && other.action) || "", q ? q.text : ""), status: status });
+    if (words === undefined) words = stepWords((other && other.action) || "", q ? q.text : "");
+    // Where it is now: a tab, or (merged, which has no tab) the question it is part of.
+    var text = q && q.status === "merged" && q.merged_into ? Live.fill(S.mergedInto, { step: words, id: q.merged_into })
+      : Live.fill(S.movedTo, { step: words, status: q ? statusName(q.status) : "" });
+    if (ownDone[id] === undefined) text = ((other && other.by) || S.someone) + ": " + text;
     note(node, "#" + id + " · " + text);
     delete ownDone[id];
     items(node).forEach(function (item) { item.tabIndex = -1; });
@@ -376,7 +377,7 @@
       ul.textContent = "";
       node.hidden = !(q.merged && q.merged.length);
       if (node.hidden) return;
-      node.querySelector("summary").textContent = Live.fill(S.mergedCount, { n: q.merged.length });
+      node.querySelector("summary").textContent = Live.count("merged", q.merged.length);
       q.merged.forEach(function (m) { ul.appendChild(el("li", "", m.text + (m.name ? " — " + m.name : ""))); });
     },
     function actions(card, q) {
@@ -740,8 +741,10 @@
   }
 
   function startMerge(q, card) {
+    // A public question goes only into a public one: else it would vanish from every phone.
+    var into = DESK.public.indexOf(q.status) !== -1 ? DESK.public : DESK.open;
     var candidates = Object.values(questions)
-      .filter(function (o) { return o.id !== q.id && DESK.open.indexOf(o.status) !== -1; })
+      .filter(function (o) { return o.id !== q.id && DESK.open.indexOf(o.status) !== -1 && into.indexOf(o.status) !== -1; })
       .sort(function (a, b) {
         var sa = (q.similar || []).indexOf(a.id), sb = (q.similar || []).indexOf(b.id);
         return (sa === -1 ? 1e9 : sa) - (sb === -1 ? 1e9 : sb) || (b.votes + b.upvotes) - (a.votes + a.upvotes) || b.id - a.id;

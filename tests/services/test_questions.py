@@ -544,6 +544,37 @@ def test_merge_refusals(session, demo, mods, clock):
     assert [q.status for q in (a, b, c)] == ["pending", "merged", "pending"]
 
 
+def test_a_public_question_is_merged_only_into_a_public_one(session, demo, mods, clock):
+    anna, _ = mods
+    public = bring(session, demo, anna, clock, "approved")
+    for client in ("c1", "c2", "c3"):
+        questions.set_vote(session, demo, client, public.id, 1)
+    waiting = ask(session, demo, clock, text="Wartet noch", client="client-w")
+    rejected = bring(session, demo, anna, clock, "rejected")
+    session.commit()
+    entries, seq = len(audit(session)), demo.seq
+    for target in (waiting, rejected):
+        error = refused(questions.merge, session, demo, anna, public.id, target.id)
+        assert (error.code, error.detail["reason"]) == ("invalid", "merge_hidden")
+        assert error.detail["question"] is public
+        session.rollback()
+    assert (public.status, len(audit(session)), demo.seq) == ("approved", entries, seq)
+    assert questions.counts(session, demo)[public.id]["votes"] == 3
+
+    other = bring(session, demo, anna, clock, "forwarded")
+    questions.merge(session, demo, anna, public.id, other.id)  # public into public: as before
+    questions.merge(session, demo, anna, waiting.id, other.id)  # a waiting one into any
+    session.commit()
+    assert (public.status, waiting.status) == ("merged", "merged")
+
+
+def test_the_merge_refusal_says_why_in_german(app):
+    from moderation import messages
+    with app.test_request_context("/"):
+        text = messages.message("invalid", {"reason": "merge_hidden"})
+    assert "zuerst frei" in text and "Ungültig" not in text
+
+
 # --- undo ------------------------------------------------------------------------------------
 
 def test_undo_reverts_the_last_transition_as_a_new_audited_entry(session, demo, mods, clock):

@@ -354,3 +354,42 @@ def test_new_starts_with_the_oldest_question_of_equal_support(server, desk):
     mod.close()
     expect(cards(page).first).to_contain_text(texts[2])
     expect(cards(page).nth(1)).to_contain_text(texts[0])
+
+
+# --- 5. merging hides nothing ------------------------------------------------------------------
+
+def test_a_public_question_merges_only_into_public_ones_and_says_where_it_went(server, desk, axe):
+    t = unique("Merge").split()[-1].strip("[]")
+    public, waiting, other = (f"{topic} ({t})" for topic in TOPICS[:3])
+    ids = [stage.ask(server, "halt", text) for text in (public, waiting, other)]
+    mod = server.moderator(server.http, "halt")
+    stage.moderate(mod, ids[0], "approve")
+    stage.moderate(mod, ids[2], "approve")
+    refusal = mod.call("merge", {"question_id": ids[0], "into_id": ids[1]})
+    assert refusal["error"] == "invalid" and "zuerst frei" in refusal["message"], refusal
+    mod.close()
+
+    anna, ben = desk("halt"), desk("halt", SECOND)
+    for page in (anna, ben):
+        page.get_by_role("tab", name=re.compile("^Freigegeben")).click()
+        page.get_by_role("searchbox", name="Suche").fill(t)
+        expect(cards(page)).to_have_count(2)
+    card(anna, public).get_by_role("button", name="Zusammenführen", exact=True).click()
+    picker = anna.get_by_role("combobox", name="Zusammenführen mit")
+    expect(picker.get_by_role("option")).to_have_count(1)  # the waiting one is not offered
+    expect(picker.get_by_role("option").first).to_have_text(re.compile(f"^#{ids[2]} "))
+    no_axe_violations(axe, anna)
+    card(ben, other).locator(".text").hover()  # Ben's queue is held: the merged card leaves a note
+    card(anna, public).get_by_role("button", name="Zusammenführen", exact=True).click()
+    note = ben.get_by_role("tabpanel").locator(".card.gone")
+    expect(note).to_contain_text(f"jetzt Teil von #{ids[2]}")
+    target = card(anna, other)
+    summary = target.locator("summary").filter(has_text="zusammengeführte")
+    expect(summary).to_have_text("1 zusammengeführte Frage")
+    summary.click()
+    expect(target).to_contain_text(public)
+    for page in (anna, ben):
+        body = page.locator("main").inner_text()
+        for word in ("undefined", "null", "„Zusammengeführt“", "merged"):
+            assert word not in body, (word, body)
+    no_axe_violations(axe, ben)
