@@ -91,12 +91,15 @@ def submit(session: DbSession, talk: Talk, *, text: object, name: str | None, cl
         admit()
     original = repeated(session, talk, client, body) if client is not None else None
     fold_into = original if original is not None and original.status in OPEN_STATUSES else None
-    public = not talk.premoderation and not channel.premoderated
+    flagged = flag_for(body) or ("repeated" if original else None)
+    # Without "Vorab-Moderation" a question is public at once, unless the word list or a repeat
+    # flagged it: that one still waits for a moderator.
+    public = not talk.premoderation and not channel.premoderated and flagged is None
     question = Question(talk_id=talk.id, text=body, name=author, client_hash=client,
                         client_msg_id=msg_id, created_at=now,
                         status="merged" if fold_into else ("approved" if public else "pending"),
                         merged_into_id=fold_into.id if fold_into else None,
-                        flagged=flag_for(body) or ("repeated" if original else None),
+                        flagged=flagged,
                         name_in_record=bool(name_in_record and author),
                         rehearsal=talk.rehearsal_since is not None,
                         source=channel.source, source_label=channel.label,

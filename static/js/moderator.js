@@ -543,6 +543,10 @@
     reject: startReject
   };
 
+  /* A flagged question ("Beleidigung?") is approved only by a second, deliberate press: the
+   * first one says what it is flagged as. */
+  var armed = null;  // {id, until}: the flagged question a second "Freigeben" approves
+  var ARMED_TIME = 10000;
   function run(name, card) {
     var q = questions[card.dataset.id], action = ACTIONS[name];
     if (!q || !action || forms[q.id]) return;
@@ -550,6 +554,13 @@
       toast(Live.fill(S.notHere, { action: action.label }), true, q.id);
       return;
     }
+    if (name === "approve" && q.flagged && !(armed && armed.id === q.id && armed.until > Date.now())) {
+      armed = { id: q.id, until: Date.now() + ARMED_TIME };
+      var words = Live.fill(S.flagAgain, { flag: S["flag_" + q.flagged] || "" });
+      toast(words, true, q.id);
+      return;
+    }
+    armed = null;
     (HANDLERS[name] || transition)(q, card, name);
   }
 
@@ -918,6 +929,8 @@
   // --- the round --------------------------------------------------------------------------------
   function renderTalk() {
     if (!talk) return;
+    $("premoderation-off").hidden = talk.premoderation !== false;
+    $("votes-off").hidden = talk.audience_votes !== false;
     var roundState = $("round-state");
     roundState.className = "round-state " + (talk.open ? "open" : "closed");
     roundState.textContent = talk.open

@@ -393,3 +393,53 @@ def test_a_public_question_merges_only_into_public_ones_and_says_where_it_went(s
         for word in ("undefined", "null", "„Zusammengeführt“", "merged"):
             assert word not in body, (word, body)
     no_axe_violations(axe, ben)
+
+
+# --- 6. flags need a second key; switched-off settings show -------------------------------------
+
+def set_talk(server: Server, slug: str, **values) -> None:
+    """Change a talk's settings straight in the database (as the admin form would store them)."""
+    from sqlalchemy import create_engine, update
+
+    from moderation.models import Talk
+    engine = create_engine(server.database_url)
+    with engine.begin() as conn:
+        conn.execute(update(Talk).where(Talk.slug == slug).values(**values))
+    engine.dispose()
+
+
+def test_a_flagged_question_waits_and_needs_a_second_key(server, desk, axe):
+    stage.open_now(server, "offen", "Ehrenamt: Wer macht mit?")
+    set_talk(server, "offen", premoderation=False, audience_votes=False)
+    t = unique("Flag").split()[-1].strip("[]")
+    insult = f"Ihr Idioten, wann kommt endlich der Bus? ({t})"
+    plain = f"Wann kommt der Bus am Sonntag? ({t})"
+    stage.ask(server, "offen", insult)
+    stage.ask(server, "offen", plain)
+    page = desk("offen")
+    expect(page.get_by_text("Vorab-Moderation aus", exact=True)).to_be_visible()
+    expect(page.get_by_text("Publikumsstimmen aus", exact=True)).to_be_visible()
+    page.get_by_role("searchbox", name="Suche").fill(t)
+    expect(cards(page)).to_have_count(1)  # only the flagged one waits; the other is public at once
+    expect(cards(page).first).to_contain_text("Beleidigung?")
+    page.get_by_role("tab", name=re.compile("^Freigegeben")).click()
+    expect(card(page, plain)).to_be_visible()
+    page.get_by_role("tab", name=re.compile("^Neu")).click()
+
+    page.evaluate("() => document.activeElement.blur()")
+    page.keyboard.press("j")
+    page.keyboard.press("a")
+    messages = page.get_by_role("region", name="Meldungen")
+    expect(messages).to_contain_text("Markiert als „Beleidigung?“ – nochmals a zum Freigeben")
+    expect(cards(page)).to_have_count(1)
+    expect(page.get_by_role("tab", name=re.compile("^Freigegeben"))).to_contain_text("1")
+    no_axe_violations(axe, page)
+    page.keyboard.press("a")
+    expect(cards(page)).to_have_count(0)
+    expect(page.get_by_role("tab", name=re.compile("^Freigegeben"))).to_contain_text("2")
+
+    set_talk(server, "offen", premoderation=True, audience_votes=True)
+    page.reload()
+    expect(page.get_by_role("tab").first).to_be_visible()
+    expect(page.get_by_text("Vorab-Moderation aus", exact=True)).to_be_hidden()
+    expect(page.get_by_text("Publikumsstimmen aus", exact=True)).to_be_hidden()
