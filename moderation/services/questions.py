@@ -5,7 +5,7 @@ import hashlib
 import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Table, delete, func, select
@@ -253,6 +253,34 @@ def merge(session: DbSession, talk: Talk, user: User, question_id: int, into_id:
                   before=",".join(str(c.id) for c in children), after=str(target.id))
     return changed(source, Changed(source, old, actions.changes("merge")),
                    Changed(target, target.status, actions.touches("merge")), step=step)
+
+
+def order_podium(session: DbSession, talk: Talk, user: User, order: list[int]) -> Write:
+    """Put forwarded questions in this order on the podium, the first one on screen now ("Jetzt
+    zeigen"); forwarded questions not named follow in their order. The podium orders by
+    `forwarded_at`, so the questions swap those times among them: no new time is made up, and
+    the first one takes the earliest. An id that is not forwarded (any more) is `invalid`."""
+    forwarded = list(session.scalars(select(Question).where(
+        Question.talk_id == talk.id, Question.status == "forwarded").order_by(Question.forwarded_at, Question.id)))
+    by_id = {q.id: q for q in forwarded}
+    if not order or len(set(order)) != len(order) or any(i not in by_id for i in order):
+        raise DomainError("invalid", {"reason": "podium_order"})
+    wanted = [by_id[i] for i in order] + [q for q in forwarded if q.id not in set(order)]
+    times: list[datetime] = []
+    for q in forwarded:  # the times they have, made distinct (two forwarded in the same instant)
+        at = q.forwarded_at or talk.starts_at
+        times.append(at if not times or at > times[-1] else times[-1] + timedelta(microseconds=1))
+    changes = []
+    for question, at in zip(wanted, times, strict=True):
+        if question.forwarded_at != at:
+            question.forwarded_at = at
+            changes.append(Changed(question, question.status, actions.changes("podium_order")))
+    if not changes:
+        return unchanged(wanted[0])
+    session.flush()
+    step = record(session, talk, user, "podium_order", question=wanted[0], from_status="forwarded",
+                  to_status="forwarded", after=",".join(str(q.id) for q in wanted))
+    return changed(wanted[0], *changes, step=step)
 
 
 # Taking steps back (services/steps.py): whether the question is still as the step left it, and

@@ -191,6 +191,7 @@
     arrivalsButton.textContent = arrivals === 1 ? S.showArrival : Live.fill(S.showArrivals, { n: arrivals });
     resortButton.hidden = !resort || !!arrivals;
     counts();
+    markPodium();
   }
 
   /* The held list: cards keep their places; a card whose question left this list stays as a
@@ -380,6 +381,33 @@
       node.querySelector("summary").textContent = Live.count("merged", q.merged.length);
       q.merged.forEach(function (m) { ul.appendChild(el("li", "", m.text + (m.name ? " — " + m.name : ""))); });
     },
+    /* "Am Podium": the question on screen now is marked; any other can be put on screen now
+     * ("Jetzt zeigen") or moved up or down the podium's order. */
+    function podium(card, q) {
+      var box = card.querySelector(".podium-order");
+      var here = q.status === "forwarded";
+      var order = here ? podiumOrder() : [];
+      var at = order.indexOf(q.id);
+      var key = here ? [at === 0, at === order.length - 1].join() : "";
+      var now = card.querySelector(".on-podium");
+      now.hidden = !(here && at === 0);
+      if (here && at === 0) card.setAttribute("aria-current", "true"); else card.removeAttribute("aria-current");
+      if (box.dataset.key === key) return;
+      box.dataset.key = key;
+      box.textContent = "";
+      box.hidden = !here;
+      if (!here) return;
+      [["showNow", at !== 0, function () { return [q.id]; }],
+       ["moveUp", at > 1, function () { return moved(podiumOrder(), q.id, -1); }],
+       ["moveDown", at !== 0 && at < order.length - 1, function () { return moved(podiumOrder(), q.id, 1); }]
+      ].forEach(function (b) {
+        if (!b[1]) return;
+        var node = button(S[b[0]], function () { reorder(q, card, b[2](), b[0]); }, b[0] === "showNow" ? "" : "secondary");
+        node.dataset.order = b[0];
+        node.setAttribute("aria-describedby", "question-text-" + q.id);
+        box.appendChild(node);
+      });
+    },
     function actions(card, q) {
       if (forms[q.id]) return;
       var offered = DESK.actions.filter(function (a) { return a.statuses.indexOf(q.status) !== -1; });
@@ -398,8 +426,43 @@
     }
   ];
 
+  /* The forwarded questions in the podium's order (as podium.js orders them): the first is on screen. */
+  function podiumOrder() {
+    return Object.values(questions).filter(function (q) { return q.status === "forwarded"; })
+      .sort(compare("forwarded")).map(function (q) { return q.id; });
+  }
+  function moved(order, id, by) {
+    var i = order.indexOf(id), j = i + by;
+    if (i === -1 || j < 1 || j >= order.length) return order;
+    order[i] = order[j];
+    order[j] = id;
+    return order;
+  }
+  function reorder(q, card, order, how) {
+    Live.call(live.socket, "podium_order", { order: order }, function (ack) {
+      if (!(ack && ack.ok)) { failed(ack, q.id); return; }
+      if ("step" in ack) setStep(ack.step);
+      if (ack.question) questions[ack.question.id] = ack.question;
+      layout(true);  // one's own reorder shows at once, held or not
+      var words = Live.fill(how === "showNow" ? S.shownNow : S.podiumPlace,
+        { text: shorten(q.text), n: podiumOrder().indexOf(q.id) + 1 });
+      done(words, q.id);
+      var back = cards[q.id];
+      if (back && view.tab === "forwarded") focusCard(back);
+    });
+  }
+  function markPodium() {
+    Array.prototype.forEach.call(lists.forwarded ? lists.forwarded.children : [], function (card) {
+      var q = questions[card.dataset.id];
+      if (q && !card.classList.contains("gone")) PARTS_BY_NAME.podium(card, q);
+    });
+  }
+
   var ageFormat = window.Intl && Intl.RelativeTimeFormat
     ? new Intl.RelativeTimeFormat(document.documentElement.lang || "de", { style: "short" }) : null;
+  var PARTS_BY_NAME = {};
+  PARTS.forEach(function (part) { PARTS_BY_NAME[part.name] = part; });
+
   function age(iso) {
     var minutes = Math.floor((Date.now() - new Date(iso).getTime()) / 60000);
     if (minutes < 1 || !ageFormat) return S.justNow;
@@ -422,10 +485,11 @@
   // --- focus: one Tab stop per card, arrows inside, j/k between cards ----------------------------
   function items(card) {
     return [card].concat(Array.prototype.slice.call(
-      card.querySelectorAll(".similar a, .similar button, summary, .actions > button[data-action]")));
+      card.querySelectorAll(".similar a, .similar button, summary, .podium-order > button, .actions > button[data-action]")));
   }
   function roveKey(item) {
-    return item.dataset.action || item.dataset.jump || (item.dataset.dismiss && "dismiss" + item.dataset.dismiss) || "summary";
+    return item.dataset.action || item.dataset.order || item.dataset.jump
+      || (item.dataset.dismiss && "dismiss" + item.dataset.dismiss) || "summary";
   }
   function rove(card, target) {
     if (card.classList.contains("gone")) return;

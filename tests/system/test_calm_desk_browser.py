@@ -443,3 +443,53 @@ def test_a_flagged_question_waits_and_needs_a_second_key(server, desk, axe):
     expect(page.get_by_role("tab").first).to_be_visible()
     expect(page.get_by_text("Vorab-Moderation aus", exact=True)).to_be_hidden()
     expect(page.get_by_text("Publikumsstimmen aus", exact=True)).to_be_hidden()
+
+
+# --- 7. "Am Podium": what is on screen now, "Jetzt zeigen", the order ----------------------------
+
+def test_am_podium_marks_the_current_question_shows_one_now_and_reorders(server, desk, new_context, axe):
+    server.tokens["jetzt"] = stage.open_now(server, "jetzt", "Digitales Rathaus: Wie weit sind wir?")
+    texts = [f"{topic} ({unique('P').split()[-1]})" for topic in TOPICS[:3]]
+    mod = server.moderator(server.http, "jetzt")
+    for text in texts:
+        stage.moderate(mod, stage.ask(server, "jetzt", text), "approve", "forward")
+    mod.close()
+    first, second, third = texts
+    podium = new_context(viewport=FULL_HD).new_page()
+    podium.goto(podium_url(server, "jetzt"))
+    current = podium.get_by_role("region", name="Aktuelle Frage")
+    expect(current).to_contain_text(first)
+
+    anna, ben = desk("jetzt"), desk("jetzt", SECOND)
+    for page in (anna, ben):
+        page.get_by_role("tab", name=re.compile("^Am Podium")).click()
+        expect(cards(page)).to_have_count(3)
+        expect(card(page, first)).to_have_attribute("aria-current", "true")
+        expect(card(page, first)).to_contain_text("Jetzt auf dem Podium")
+        expect(card(page, second)).not_to_have_attribute("aria-current", "true")
+    expect(card(anna, first).get_by_role("button", name="Jetzt zeigen")).to_have_count(0)
+    no_axe_violations(axe, anna)
+
+    card(anna, third).get_by_role("button", name="Jetzt zeigen").click()
+    expect(current).to_contain_text(third)
+    expect(anna.get_by_role("region", name="Meldungen")).to_contain_text("jetzt auf dem Podium")
+    ben.mouse.move(5, 5)
+    for page in (anna, ben):
+        expect(card(page, third)).to_have_attribute("aria-current", "true")
+        expect(card(page, first)).not_to_have_attribute("aria-current", "true")
+        expect(page.get_by_role("tabpanel").locator("[aria-current=true]")).to_have_count(1)
+
+    # by keyboard: the last one one place up, so it comes next
+    anna.mouse.move(5, 5)
+    card(anna, second).locator(".text").click()
+    for _ in range(6):
+        if anna.evaluate("() => document.activeElement.textContent") == "Nach oben":
+            break
+        anna.keyboard.press("ArrowRight")
+    expect(anna.locator(":focus")).to_have_text("Nach oben")
+    anna.keyboard.press("Enter")
+    expect(cards(anna).nth(1)).to_contain_text(second)
+    expect(cards(ben).nth(1)).to_contain_text(second)
+    expect(podium.get_by_role("region", name="Als Nächstes").get_by_role("listitem").first).to_contain_text(second)
+    expect(current).to_contain_text(third)
+    no_axe_violations(axe, ben)
