@@ -132,7 +132,10 @@
     });
     socket.on("connect_error", function (err) {
       if (!socket.active && options.onRefused) {
-        options.onRefused(err && err.message);
+        if (options.onRefused(err && err.message) === true) {  // the page said it itself
+          if (banner.node) banner.node.hidden = true;
+          return;
+        }
         banner.show(options.namespace === "/moderator" ? common.loggedOut : common.reconnecting, "error");
       } else {
         banner.show(navigator.onLine === false ? common.offline : common.reconnecting, "warn");

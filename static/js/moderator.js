@@ -1006,11 +1006,21 @@
     var payload = { state: state };
     if (until) payload.until = until;
     Live.call(live.socket, "talk_state", payload, function (ack) {
-      if (ack && ack.ok) { talk = ack.talk; renderTalk(); done(S.done); } else failed(ack);
+      if (ack && ack.ok) { talk = ack.talk; renderTalk(); done($("round-state").textContent); } else failed(ack);
     });
   }
   $("round-open").addEventListener("click", function () { setRound("open"); });
-  $("round-close").addEventListener("click", function () { setRound("closed"); });
+  // Closing ends the form on every phone at once: asked first, in words that say so.
+  $("round-close").addEventListener("click", function () {
+    var dialog = $("close-confirm"), back = document.activeElement;
+    dialog.returnValue = "";
+    dialog.addEventListener("close", function onClose() {
+      dialog.removeEventListener("close", onClose);
+      if (back && back.isConnected) back.focus();
+      if (dialog.returnValue === "yes") setRound("closed");
+    });
+    dialog.showModal();
+  });
   $("round-extend").addEventListener("click", function () {
     var base = talk && talk.closes_at ? new Date(talk.closes_at) : new Date();
     if (base < new Date()) base = new Date();
@@ -1062,6 +1072,11 @@
         layout();
       },
       talk: function (t) { talk = t; renderTalk(); },
+      podium_link: function (data) {  // renewed on the talk page: the old link shows nothing any more
+        var link = $("podium-link");
+        if (link && data && data.url) link.href = data.url;
+        toast(S.newPodiumLink, false);
+      },
       backstage: function (line) { hooks.backstage.forEach(function (fn) { fn(line); }); },
       editing: function (data) {
         if (data.user) editingBy[data.question_id] = data.user; else delete editingBy[data.question_id];

@@ -91,6 +91,11 @@
     var head = queue[0];
     current.hidden = !head;
     empty.hidden = !!head;
+    var waiting = empty.querySelector(".waiting");
+    if (waiting) {  // after answers, "no question yet" is no longer true
+      var answered = Object.values(questions).some(function (q) { return q.status === "answered"; });
+      waiting.textContent = answered ? S.waitingNext : S.waitingFirst;
+    }
     main.classList.toggle("is-idle", !head);
     if (next) {
       next.textContent = "";
@@ -111,17 +116,25 @@
   if (window.ResizeObserver) new ResizeObserver(function () { fit(); }).observe(main);
   if (document.fonts && document.fonts.ready) document.fonts.ready.then(fit);
 
+  /* This link no longer works: the screen says so itself, large, in place of everything else. */
   function revoked(text) {
     questions = {};
     render();
-    empty.textContent = typeof text === "string" && text ? text : Live.common.sessionEnded.podium_link;
+    var words = typeof text === "string" && text ? text : Live.common.sessionEnded.podium_link;
+    empty.textContent = "";
+    var said = Live.el("span", "ended", words);
+    said.setAttribute("role", "alert");
+    empty.appendChild(said);
+    empty.classList.remove("visually-hidden");
+    main.classList.add("is-ended");
+    if (backstage) backstage.hidden = true;
     return true;  // said on the screen itself, large
   }
 
   var live = Live.connect({
     namespace: "/podium",
     auth: function () { return S.overlay ? { token: S.token, overlay: true } : { token: S.token }; },
-    onRefused: function () { revoked(); },
+    onRefused: function () { return revoked(); },
     onEnded: revoked,
     on: {
       snapshot: function (data) {

@@ -493,3 +493,59 @@ def test_am_podium_marks_the_current_question_shows_one_now_and_reorders(server,
     expect(podium.get_by_role("region", name="Als Nächstes").get_by_role("listitem").first).to_contain_text(second)
     expect(current).to_contain_text(third)
     no_axe_violations(axe, ben)
+
+
+# --- 8. closing the round and renewing the podium link ask first --------------------------------
+
+def test_closing_the_round_asks_first_naming_what_it_ends(server, desk, axe):
+    stage.open_now(server, "zu", "Ehrenamt: Wer macht mit?")
+    page = desk("zu")
+    state = page.locator("#round-state")
+    expect(state).to_contain_text("geöffnet")
+    page.get_by_role("button", name="Fragerunde schließen").click()
+    question = page.get_by_role("dialog", name="Fragerunde schließen?")
+    expect(question).to_contain_text("Niemand kann mehr Fragen senden")
+    no_axe_violations(axe, page)
+    question.get_by_role("button", name="Abbrechen").click()
+    expect(question).to_be_hidden()
+    expect(state).to_contain_text("geöffnet")
+    page.get_by_role("button", name="Fragerunde schließen").click()
+    question.get_by_role("button", name="Fragerunde schließen").click()
+    expect(state).to_have_text("Die Fragerunde ist geschlossen.")
+    expect(page.get_by_role("region", name="Meldungen")).to_contain_text("Die Fragerunde ist geschlossen.")
+
+
+def test_a_renewed_podium_link_asks_first_reaches_open_desks_and_the_old_screen_says_so(
+        server, desk, new_context, logins, axe):
+    server.tokens["link"] = stage.open_now(server, "link", "Digitale Dörfer: Was geht?")
+    old = podium_url(server, "link")
+    podium = new_context(viewport=FULL_HD).new_page()
+    podium.goto(old)
+    expect(podium.get_by_role("region", name="Aktuelle Frage")).to_be_attached()
+    podium.wait_for_function("() => window.__snapshots > 0")
+    anna = desk("link")
+    expect(anna.get_by_role("link", name="Podiumsansicht öffnen")).to_have_attribute("href", old)
+
+    admin = new_context(viewport=LAPTOP, storage_state=logins[server.user]).new_page()
+    admin.goto(f"{server.url}/admin/talks/link")
+    admin.get_by_role("button", name="Podium-Link erneuern").click()
+    question = admin.get_by_role("dialog", name="Podium-Link erneuern?")
+    expect(question).to_contain_text("Projektor und das Stream-Overlay")
+    no_axe_violations(axe, admin)
+    question.get_by_role("button", name="Abbrechen").click()
+    expect(admin.get_by_role("textbox", name="Podium-Link")).to_have_value(old)
+    admin.get_by_role("button", name="Podium-Link erneuern").click()
+    question.get_by_role("button", name="Link erneuern").click()
+    expect(admin.get_by_role("textbox", name="Podium-Link")).not_to_have_value(old)
+    new = admin.get_by_role("textbox", name="Podium-Link").input_value()
+
+    expect(anna.get_by_role("link", name="Podiumsansicht öffnen")).to_have_attribute("href", new)  # no reload
+    expect(anna.get_by_role("region", name="Meldungen")).to_contain_text("Neuer Podium-Link")
+    gone = podium.get_by_role("alert").filter(has_text="Dieser Podium-Link gilt nicht mehr")
+    expect(gone).to_be_visible()
+    assert float(gone.evaluate("e => parseFloat(getComputedStyle(e).fontSize)")) >= 60
+    expect(podium.get_by_text("Verbindung unterbrochen")).to_be_hidden()
+    podium.reload()  # opened again with the old link: the same, large
+    expect(gone).to_be_visible()
+    expect(podium.get_by_text(re.compile("Verbindung unterbrochen"))).to_be_hidden()
+    no_axe_violations(axe, podium)
