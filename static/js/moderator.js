@@ -37,6 +37,13 @@
   var queueArea = $("queue"), template = $("question-template"), undoButton = $("undo");
   var arrivalsButton = $("show-arrivals"), resortButton = $("resort");
   var holdZone = [queueArea, document.querySelector(".desk-tabs")];
+  // The sticky bar's height, for the cards' scroll margin: a focused card never hides behind it.
+  var deskBar = document.querySelector(".desk-bar");
+  if (window.ResizeObserver && deskBar) {
+    new ResizeObserver(function () {
+      document.documentElement.style.setProperty("--desk-bar", deskBar.offsetHeight + "px");
+    }).observe(deskBar);
+  }
   var lists = {};
   DESK.tabs.forEach(function (s) { lists[s] = document.querySelector('ol.queue[data-status="' + s + '"]'); });
   /* Extension point (see window.Queue below): functions run for every filled card and snapshot. */

@@ -549,3 +549,31 @@ def test_a_renewed_podium_link_asks_first_reaches_open_desks_and_the_old_screen_
     expect(gone).to_be_visible()
     expect(podium.get_by_text(re.compile("Verbindung unterbrochen"))).to_be_hidden()
     no_axe_violations(axe, podium)
+
+
+# --- 9. 200 % zoom: nothing sticky covers the focused card ---------------------------------------
+
+def test_at_200_percent_zoom_the_focused_card_is_never_covered(server, desk, axe):
+    t = unique("Zoom").split()[-1].strip("[]")
+    texts = [f"{topic} ({t})" for topic in TOPICS[:6]]
+    for text in texts:
+        stage.ask(server, "halt", text)
+    page = desk("halt", viewport=ZOOM_200)
+    oldest_first(page, t)
+    expect(cards(page)).to_have_count(6)
+    page.screenshot(path="/work/wt/shots-i22/desk-zoom200-top.png")
+    sticky = page.evaluate("""() => { const bar = document.querySelector('.desk-bar');
+        return getComputedStyle(bar).position === 'sticky' ? bar.getBoundingClientRect().height : 0; }""")
+    assert sticky <= 384 * 0.3, sticky  # what stays on screen takes at most a third of it
+    page.evaluate("() => document.activeElement.blur()")
+    for i in range(6):
+        page.keyboard.press("j")
+        expect(page.locator(":focus")).to_contain_text(texts[i])
+        seen = page.evaluate("""() => { const card = document.activeElement.getBoundingClientRect();
+            const bar = document.querySelector('.desk-bar').getBoundingClientRect();
+            const sticky = getComputedStyle(document.querySelector('.desk-bar')).position === 'sticky';
+            return {top: card.top, bottom: card.bottom, covered: sticky ? bar.bottom : 0, height: innerHeight}; }""")
+        assert seen["top"] >= seen["covered"] - 1, (i, seen)
+        assert seen["top"] < seen["height"], (i, seen)
+    page.screenshot(path="/work/wt/shots-i22/desk-zoom200-focus.png")
+    no_axe_violations(axe, page)
