@@ -577,3 +577,42 @@ def test_at_200_percent_zoom_the_focused_card_is_never_covered(server, desk, axe
         assert seen["top"] < seen["height"], (i, seen)
     page.screenshot(path="/work/wt/shots-i22/desk-zoom200-focus.png")
     no_axe_violations(axe, page)
+
+
+# --- 10. offline: refused at once, in German -----------------------------------------------------
+
+def test_offline_a_moderators_click_and_a_vote_are_refused_at_once_in_german(server, desk, new_context):
+    stage.open_now(server, "netz", "Funklöcher: Wann ist Schluss?")
+    t = unique("Netz").split()[-1].strip("[]")
+    text = f"{TOPICS[0]} ({t})"
+    public = f"{TOPICS[1]} ({t})"
+    stage.ask(server, "netz", text)
+    mod = server.moderator(server.http, "netz")
+    stage.moderate(mod, stage.ask(server, "netz", public), "approve")
+    mod.close()
+
+    page = desk("netz")
+    page.get_by_role("searchbox", name="Suche").fill(t)
+    expect(cards(page)).to_have_count(1)
+    page.context.set_offline(True)
+    expect(page.locator("#connection")).to_be_visible(timeout=30_000)
+    card(page, text).get_by_role("button", name="Freigeben", exact=True).click()
+    messages = page.get_by_role("region", name="Meldungen")
+    expect(messages).to_contain_text("Keine Verbindung – nicht ausgeführt", timeout=2_000)  # at once, not after 8 s
+    expect(messages).not_to_contain_text("timeout")
+    expect(cards(page)).to_have_count(1)
+    page.context.set_offline(False)
+    expect(page.locator("#connection")).to_contain_text("Wieder verbunden", timeout=30_000)
+    card(page, text).get_by_role("button", name="Freigeben", exact=True).click()
+    expect(cards(page)).to_have_count(0)
+
+    phone = new_context(viewport={"width": 360, "height": 740}, is_mobile=True).new_page()
+    phone.goto(f"{server.url}/t/netz")
+    item = phone.get_by_role("region", name="Freigegebene Fragen").get_by_role("listitem").filter(has_text=public)
+    vote = item.get_by_role("button", name=re.compile("^Auch wissen wollen"))
+    expect(vote).to_be_visible()
+    phone.context.set_offline(True)
+    expect(phone.locator("#connection")).to_be_visible(timeout=30_000)
+    vote.click()
+    expect(phone.get_by_role("alert").filter(has_text="Keine Verbindung – nicht ausgeführt")).to_be_visible(timeout=2_000)
+    expect(vote).to_have_attribute("aria-pressed", "false")
