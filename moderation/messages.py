@@ -61,6 +61,11 @@ def message(code: str, detail: dict | None = None) -> str:
     if code == "invalid" and detail.get("reason") == "staff":
         return _("Dieser Name ist dem Team der Veranstaltung vorbehalten (Moderation, Podium, "
                  "Referierende). Bitte wählen Sie einen anderen Namen oder lassen Sie das Feld leer.")
+    if code == "invalid" and detail.get("reason") == "merge_hidden":
+        return _("Eine freigegebene Frage lässt sich nur mit einer öffentlichen Frage zusammenführen – sonst "
+                 "verschwindet sie mit ihren Stimmen für alle. Bitte geben Sie die andere Frage zuerst frei.")
+    if code == "invalid" and detail.get("reason") == "podium_order":
+        return _("Diese Frage ist nicht mehr am Podium. Die Liste „Am Podium“ zeigt den neuen Stand.")
     if code == "internal":
         return _("Ein interner Fehler ist aufgetreten. Bitte versuchen Sie es erneut.")
     return _("Ungültige Eingabe.")

@@ -132,6 +132,12 @@ class Answer:
 
 
 @dataclass(frozen=True)
+class PodiumOrder:
+    """The forwarded questions in the order the podium shows them, the current one first."""
+    order: list[int]
+
+
+@dataclass(frozen=True)
 class Person:
     """block / unblock: the person behind this question."""
     question_id: int

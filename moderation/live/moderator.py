@@ -120,6 +120,13 @@ class ModeratorNamespace(LiveNamespace):
         write = question_service.merge(db.session, talk, user, event.question_id, event.into_id, event.version)
         return self._publish_question(conn, talk, write)
 
+    @acknowledged(events.PodiumOrder)
+    def on_podium_order(self, conn: dict[str, Any], event: events.PodiumOrder) -> dict[str, Any]:
+        """The order on the podium; its first question is on screen now ("Jetzt zeigen")."""
+        user, talk = self.user(conn), self.talk(conn)
+        write = question_service.order_podium(db.session, talk, user, event.order)
+        return self._publish_question(conn, talk, write)
+
     @acknowledged(events.DismissSimilar)
     def on_dismiss_similar(self, conn: dict[str, Any], event: events.DismissSimilar) -> dict[str, Any]:
         """A wrong suggestion, dismissed for good: the pair is never suggested again."""

@@ -126,7 +126,7 @@ def talk(t: Talk, now: datetime) -> dict[str, Any]:
     return {
         "slug": t.slug, "title": t.title, "starts_at": iso(t.starts_at), "ends_at": iso(t.ends_at),
         "open": is_open(t, now), "closes_at": iso(closes_at(t, now)),
-        "manual_state": t.manual_state, "audience_votes": t.audience_votes,
+        "manual_state": t.manual_state, "audience_votes": t.audience_votes, "premoderation": t.premoderation,
         "accepting": accepts_questions(t, now),
         "podium_shows_next": t.podium_shows_next,
         "rehearsal": t.rehearsal_since is not None,

@@ -113,6 +113,8 @@ ACTIONS: tuple[Action, ...] = (
     Action("backstage", N_("Zeile ans Podium"), N_("Zeile ans Podium geändert"), changes=frozenset({"backstage"})),
     # The round and the podium, from the desk.
     Action("talk_state", N_("Fragerunde geändert"), N_("Fragerunde geändert"), changes=frozenset({"talk"})),
+    Action("podium_order", N_("Reihenfolge am Podium geändert"), N_("Reihenfolge am Podium geändert"),
+           N_("„%(text)s“ jetzt am Podium"), changes=frozenset({"forwarded_at"})),
     Action("podium_next", N_("Podium: „Als Nächstes“ geändert"), N_("„Als Nächstes“ geändert"),
            changes=frozenset({"talk"})),
     Action("undo", N_("Rückgängig gemacht"), N_("zurückgenommen"), N_("„%(text)s“ zurückgenommen")),

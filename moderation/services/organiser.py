@@ -101,7 +101,8 @@ def save(session: DbSession, talk: Talk | None, data: TalkInput, by: User) -> Sa
         before = None
     else:
         before = describe(session, talk)
-    live_before = (talk.starts_at, talk.ends_at, talk.audience_votes, talk.title, talk.early_questions)
+    live_before = (talk.starts_at, talk.ends_at, talk.audience_votes, talk.title, talk.early_questions,
+                   talk.premoderation)
     talk.title, talk.slug, talk.series_id = title, data.slug, data.series_id
     talk.starts_at, talk.ends_at = starts, ends
     talk.description = data.description.strip()
@@ -116,7 +117,8 @@ def save(session: DbSession, talk: Talk | None, data: TalkInput, by: User) -> Sa
            after=describe(session, talk))
     if talk.record_published != published_before:
         record(session, talk, by, "record_published" if talk.record_published else "record_withdrawn")
-    live_after = (talk.starts_at, talk.ends_at, talk.audience_votes, talk.title, talk.early_questions)
+    live_after = (talk.starts_at, talk.ends_at, talk.audience_votes, talk.title, talk.early_questions,
+                  talk.premoderation)
     write = Write(talk_changed=not created and live_before != live_after,
                   ended=[(Sessions("account", user_id), "removed") for user_id in removed])
     return Saved(talk, created, write)

@@ -5,7 +5,7 @@ import hashlib
 import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Table, delete, func, select
@@ -93,12 +93,15 @@ def submit(session: DbSession, talk: Talk, *, text: object, name: str | None, cl
         admit()
     original = repeated(session, talk, client, body) if client is not None else None
     fold_into = original if original is not None and original.status in OPEN_STATUSES else None
-    public = not talk.premoderation and not channel.premoderated
+    flagged = flag_for(body) or ("repeated" if original else None)
+    # Without "Vorab-Moderation" a question is public at once, unless the word list or a repeat
+    # flagged it: that one still waits for a moderator.
+    public = not talk.premoderation and not channel.premoderated and flagged is None
     question = Question(talk_id=talk.id, text=body, name=author, client_hash=client,
                         client_msg_id=msg_id, created_at=now,
                         status="merged" if fold_into else ("approved" if public else "pending"),
                         merged_into_id=fold_into.id if fold_into else None,
-                        flagged=flag_for(body) or ("repeated" if original else None),
+                        flagged=flagged,
                         name_in_record=bool(name_in_record and author),
                         rehearsal=talk.rehearsal_since is not None,
                         source=channel.source, source_label=channel.label,
@@ -235,7 +238,8 @@ def merge(session: DbSession, talk: Talk, user: User, question_id: int, into_id:
     """Merge a duplicate into another question: its votes count there, its text stays visible.
     Merging it into the same question again (whatever the version) changes nothing. Both rows are
     locked first: a question merged meanwhile is no target, so no two questions end merged into
-    each other."""
+    each other. A public question goes only into a public one (else `invalid`, reason
+    `merge_hidden`)."""
     source = get(session, talk, question_id)
     target = get(session, talk, into_id)
     lock(session, source, target)
@@ -249,6 +253,9 @@ def merge(session: DbSession, talk: Talk, user: User, question_id: int, into_id:
     if source.id == target.id or source.status not in MERGEABLE \
             or target.status == "merged":
         raise DomainError("invalid", {"field": "into_id"})
+    if source.status in PUBLIC_STATUSES and target.status not in PUBLIC_STATUSES:
+        # It would vanish from every phone (its votes with it) into a question nobody may see.
+        raise DomainError("invalid", {"reason": "merge_hidden", "question": source})
     old = source.status
     children = session.scalars(select(Question).where(Question.merged_into_id == source.id)).all()
     for child in children:
@@ -261,6 +268,34 @@ def merge(session: DbSession, talk: Talk, user: User, question_id: int, into_id:
                   before=",".join(str(c.id) for c in children), after=str(target.id))
     return changed(source, Changed(source, old, actions.changes("merge")),
                    Changed(target, target.status, actions.touches("merge")), step=step)
+
+
+def order_podium(session: DbSession, talk: Talk, user: User, order: list[int]) -> Write:
+    """Put forwarded questions in this order on the podium, the first one on screen now ("Jetzt
+    zeigen"); forwarded questions not named follow in their order. The podium orders by
+    `forwarded_at`, so the questions swap those times among them: no new time is made up, and
+    the first one takes the earliest. An id that is not forwarded (any more) is `invalid`."""
+    forwarded = list(session.scalars(select(Question).where(
+        Question.talk_id == talk.id, Question.status == "forwarded").order_by(Question.forwarded_at, Question.id)))
+    by_id = {q.id: q for q in forwarded}
+    if not order or len(set(order)) != len(order) or any(i not in by_id for i in order):
+        raise DomainError("invalid", {"reason": "podium_order"})
+    wanted = [by_id[i] for i in order] + [q for q in forwarded if q.id not in set(order)]
+    times: list[datetime] = []
+    for q in forwarded:  # the times they have, made distinct (two forwarded in the same instant)
+        at = q.forwarded_at or talk.starts_at
+        times.append(at if not times or at > times[-1] else times[-1] + timedelta(microseconds=1))
+    changes = []
+    for question, at in zip(wanted, times, strict=True):
+        if question.forwarded_at != at:
+            question.forwarded_at = at
+            changes.append(Changed(question, question.status, actions.changes("podium_order")))
+    if not changes:
+        return unchanged(wanted[0])
+    session.flush()
+    step = record(session, talk, user, "podium_order", question=wanted[0], from_status="forwarded",
+                  to_status="forwarded", after=",".join(str(q.id) for q in wanted))
+    return changed(wanted[0], *changes, step=step)
 
 
 # Taking steps back (services/steps.py): whether the question is still as the step left it, and

@@ -15,6 +15,7 @@ from ..extensions import db
 from ..messages import message
 from ..models import AuditEntry, Series, Talk, User
 from ..readmodel import access, publish
+from ..readmodel.views import MODERATOR
 from ..services import accounts, channels, organiser, rehearsal
 from ..services import mail as mail_service
 from ..services import talks as talk_service
@@ -234,7 +235,11 @@ def rotate_podium(slug: str):
     talk = talk_or_404(slug)
     if not ActionForm().validate_on_submit():
         abort(400)
-    publish.commit(publish.outbox(db.session, talk, organiser.rotate_podium_token(db.session, talk, _me()), now()))
+    box = publish.outbox(db.session, talk, organiser.rotate_podium_token(db.session, talk, _me()), now())
+    # Open desks show the new link at once (only moderators ever see it).
+    box.add("podium_link", {"url": public_url("podium.screen", token=talk.podium_token)},
+            MODERATOR.room(talk.id), MODERATOR.namespace)
+    publish.commit(box)
     flash(_("Neuer Podium-Link. Der alte funktioniert nicht mehr."), "success")
     return redirect(url_for("admin.talk", slug=talk.slug), 303)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import messages
-from ..models import OPEN_STATUSES
+from ..models import OPEN_STATUSES, PUBLIC_STATUSES
 from ..services import actions, curation, reports, text
 from ..services.questions import QUEUE
 from ..services.steps import CONFIRM_AFTER
@@ -28,7 +28,7 @@ def config(username: str) -> dict[str, Any]:
         "transitions": {name: {"from": list(allowed), "to": to} for name, (allowed, to) in actions.TRANSITIONS.items()},
         "actions": card_actions(), "steps": messages.step_templates(),
         "undoConfirmAfter": int(CONFIRM_AFTER.total_seconds()),
-        "open": list(OPEN_STATUSES), "answerable": list(curation.ANSWERABLE),
+        "open": list(OPEN_STATUSES), "public": list(PUBLIC_STATUSES), "answerable": list(curation.ANSWERABLE),
         "limits": {"question": text.MAX_QUESTION, "note": curation.MAX_NOTE, "answer": curation.MAX_ANSWER,
                    "backstage": curation.MAX_BACKSTAGE, "label": curation.MAX_LABEL},
         # A reject offers the reasons (in this order, keys 1…6); reports are counted per reason and

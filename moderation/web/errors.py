@@ -26,7 +26,10 @@ def error_page(exc: HTTPException) -> ResponseReturnValue:
         error = {404: "not_found", 413: "too_long", 429: "rate_limited"}.get(
             code, "invalid" if code < 500 else "internal")
         return jsonify(error=error, message=message(error)), code
-    return render_template("error.html", code=code), code
+    # A refusal the code explained (abort(403, description=…)) says so; werkzeug's own English
+    # default texts never reach a page.
+    own = exc.description if code == 403 and exc.description != type(exc).description else None
+    return render_template("error.html", code=code, detail=own), code
 
 
 def csrf_failed(exc: CSRFError) -> ResponseReturnValue:

@@ -63,7 +63,7 @@ def question_table(session: DbSession, talk: Talk) -> tuple[list[Column], list[l
         Column(_("Nr."), 7), Column(_("Frage"), 60, wrap=True), Column(_("Name"), 22), Column(_("Status"), 16),
         Column(_("Stimmen"), 10), Column(_("Hochstufungen"), 15), Column(_("Ursprünglicher Text"), 40, wrap=True),
         Column(_("Zusammengeführt mit Nr."), 14), Column(_("Hinweis"), 14), Column(_("Eingegangen"), 17),
-        Column(_("Ans Podium"), 17), Column(_("Beantwortet"), 17), Column(_("Themen"), 24),
+        Column(_("Ans Podium"), 17), Column(_("Beantwortet"), 17), Column(_("Schlagwörter"), 24),
         Column(_("Notiz"), 40, wrap=True), Column(_("Antwort"), 60, wrap=True), Column(_("Antwort veröffentlicht"), 12),
         Column(_("Kanal"), 14),
     ]

@@ -29,7 +29,8 @@ def moderated_talk(slug: str) -> Talk:
     """The talk, if this account moderates it: 404 for no such talk, 403 for someone else's."""
     talk = talk_or_404(slug)
     if not organiser.may_moderate(db.session, current_user, talk):
-        abort(403)
+        abort(403, description=_("Sie moderieren diesen Vortrag nicht. Die Moderation dieses Vortrags "
+                                 "teilt eine Person aus der Verwaltung zu – bitte wenden Sie sich an sie."))
     return talk
 
 

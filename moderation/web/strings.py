@@ -13,6 +13,8 @@ def common() -> dict[str, object]:
         "offline": _("Keine Verbindung – Ihre Eingaben bleiben erhalten, es geht gleich weiter."),
         "reconnecting": _("Verbindung unterbrochen – neuer Versuch…"),
         "reconnected": _("Wieder verbunden, alles aktuell."),
+        "notSent": _("Keine Verbindung – nicht ausgeführt. Bitte versuchen Sie es gleich noch einmal."),
+        "noAnswer": _("Keine Antwort vom Server – vielleicht nicht ausgeführt. Bitte prüfen und erneut versuchen."),
         "loggedOut": _("Sie wurden abgemeldet. Bitte melden Sie sich erneut an."),
         "sessionEnded": messages.session_ended(),
     }

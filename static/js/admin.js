@@ -1,4 +1,24 @@
-/* The talk page: copy the podium link. */
+/* The talk page: copy the podium link; a form with `data-confirm` (renewing the podium link)
+ * asks first in the dialog it names, which says what it will end. */
+(function () {
+  "use strict";
+  Array.prototype.forEach.call(document.querySelectorAll("form[data-confirm]"), function (form) {
+    var dialog = document.getElementById(form.dataset.confirm);
+    if (!dialog || !dialog.showModal) return;
+    form.addEventListener("submit", function (e) {
+      if (form.dataset.confirmed) return;
+      e.preventDefault();
+      var back = document.activeElement;
+      dialog.returnValue = "";
+      dialog.addEventListener("close", function onClose() {
+        dialog.removeEventListener("close", onClose);
+        if (dialog.returnValue === "yes") { form.dataset.confirmed = "1"; form.submit(); }
+        else if (back && back.focus) back.focus();
+      });
+      dialog.showModal();
+    });
+  });
+})();
 (function () {
   "use strict";
   var button = document.getElementById("copy-podium");

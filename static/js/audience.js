@@ -63,24 +63,56 @@
     return C.status[q.status] || q.status;
   }
 
+  /* "Von Ihnen gesendet": items updated in place, so a change elsewhere touches none of them; a
+   * change of one's own question's status is said once, in the status line by the send button. */
+  var mineItems = {};                          // key -> its list item
+  var ownStatus = {};                          // id -> the status last shown (said when it changes)
+  function mineItem(key, className, text, status) {
+    var li = mineItems[key];
+    if (!li) {
+      li = mineItems[key] = el("li");
+      li.appendChild(el("p", "text"));
+      li.appendChild(el("p", "status"));
+    }
+    if (li.className !== className) li.className = className;
+    var t = li.querySelector(".text"), st = li.querySelector(".status");
+    if (t.textContent !== text) t.textContent = text;
+    if (st.textContent !== status) st.textContent = status;
+    return li;
+  }
+
   function renderMine() {
-    mineList.textContent = "";
+    var wanted = [];
     outbox.forEach(function (item) {
-      var li = el("li", "outgoing");
-      li.appendChild(el("p", "text", item.text));
-      li.appendChild(el("p", "status " + (item.failed ? "warn" : ""), item.failed ? S.retrying : S.sending));
-      mineList.appendChild(li);
+      var li = mineItem("o:" + item.client_msg_id, "outgoing", item.text, item.failed ? S.retrying : S.sending);
+      li.querySelector(".status").classList.toggle("warn", !!item.failed);
+      wanted.push(li);
     });
     Object.values(questions)
       .filter(function (q) { return q.mine; })
       .sort(function (a, b) { return b.id - a.id; })
       .forEach(function (q) {
-        var li = el("li", "status-" + q.status);
-        li.appendChild(el("p", "text", q.text));
-        li.appendChild(el("p", "status", statusText(q)));
-        appendAnswer(li, q);
-        mineList.appendChild(li);
+        var words = statusText(q);
+        var li = mineItem("q:" + q.id, "status-" + q.status, q.text, words);
+        if (li.dataset.answer !== (q.answer || "")) { li.dataset.answer = q.answer || ""; appendAnswer(li, q); }
+        if (ownStatus[q.id] !== undefined && ownStatus[q.id] !== words) {
+          var text = q.text.length > 60 ? q.text.slice(0, 59).trim() + "…" : q.text;
+          sendStatus.textContent = Live.fill(S.ownNow, { text: text, status: words });
+        }
+        ownStatus[q.id] = words;
+        wanted.push(li);
       });
+    var keep = new Set(wanted);
+    Object.keys(mineItems).forEach(function (key) {
+      if (!keep.has(mineItems[key])) { mineItems[key].remove(); delete mineItems[key]; }
+    });
+    wanted.forEach(function (li, i) {
+      if (mineList.children[i] !== li) mineList.insertBefore(li, mineList.children[i] || null);
+    });
+    if (!mineList.dataset.live) {  // the list the server drew goes once the script draws its own
+      mineList.dataset.live = "1";
+      Array.prototype.slice.call(mineList.children).forEach(function (li) { if (!keep.has(li)) li.remove(); });
+    }
     mineSection.hidden = !mineList.children.length;
   }
 
@@ -246,9 +278,9 @@
             q.mine = true;
             sendStatus.textContent = S.sent;
             questions[q.id] = Object.assign(questions[q.id] || {}, q);
-          } else if (ack && (ack.error === "timeout" || ack.error === "rate_limited" || ack.error === "internal")) {
-            item.failed = true;
-            if (ack.message) showError(ack.message);
+          } else if (ack && ["timeout", "offline", "rate_limited", "internal"].indexOf(ack.error) !== -1) {
+            item.failed = true;  // kept in the outbox and sent again (same client_msg_id)
+            if (ack.message && ack.error !== "timeout" && ack.error !== "offline") showError(ack.message);
             setTimeout(flush, ack.error === "rate_limited" ? 15000 : 3000);
           } else {
             outbox = outbox.filter(function (o) { return o.client_msg_id !== item.client_msg_id; });

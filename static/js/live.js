@@ -132,7 +132,10 @@
     });
     socket.on("connect_error", function (err) {
       if (!socket.active && options.onRefused) {
-        options.onRefused(err && err.message);
+        if (options.onRefused(err && err.message) === true) {  // the page said it itself
+          if (banner.node) banner.node.hidden = true;
+          return;
+        }
         banner.show(options.namespace === "/moderator" ? common.loggedOut : common.reconnecting, "error");
       } else {
         banner.show(navigator.onLine === false ? common.offline : common.reconnecting, "warn");
@@ -189,10 +192,17 @@
     }
   }
 
-  /* Emit with an acknowledgement; `done(ack)` gets {ok:false, error:"timeout"} when none came. */
+  /* Emit with an acknowledgement. Without a connection nothing is sent (socket.io would send it
+   * on reconnect, long after the person moved on): `done` gets {ok:false, error:"offline"} at
+   * once; with no acknowledgement in time {ok:false, error:"timeout"}; both with a German
+   * `message`. */
   function call(socket, event, payload, done, timeoutMs) {
+    if (!socket.connected) {
+      done({ ok: false, error: "offline", message: common.notSent });
+      return;
+    }
     socket.timeout(timeoutMs || 8000).emit(event, payload, function (err, ack) {
-      done(err ? { ok: false, error: "timeout" } : ack);
+      done(err ? { ok: false, error: "timeout", message: common.noAnswer } : ack);
     });
   }
 

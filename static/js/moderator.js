@@ -18,7 +18,9 @@
   var SORT_KEY = "fragerunde:sort:" + DESK.user;
   var ARRIVAL_PAUSE = 5000;   // ms between two announcements of incoming questions
   var ARRIVAL_GATHER = 1500;  // ms to wait for more before the first one is announced
-  var TOAST_TIME = 8000;      // ms a result stays in the toast (errors stay until dismissed)
+  var TOAST_TIME = 6000;      // ms a result stays in the message line
+  var ERROR_TIME = 15000;
+  var GHOST_SETTLE = 1500;    // ms a handled card keeps its height before it shrinks to one line     // ms a refusal stays there (unless the pointer rests on it)
 
   var questions = {};         // id -> question as the server sent it
   var cards = {};             // id -> its live card (ghosts are not in here)
@@ -35,6 +37,13 @@
   var queueArea = $("queue"), template = $("question-template"), undoButton = $("undo");
   var arrivalsButton = $("show-arrivals"), resortButton = $("resort");
   var holdZone = [queueArea, document.querySelector(".desk-tabs")];
+  // The sticky bar's height, for the cards' scroll margin: a focused card never hides behind it.
+  var deskBar = document.querySelector(".desk-bar");
+  if (window.ResizeObserver && deskBar) {
+    new ResizeObserver(function () {
+      document.documentElement.style.setProperty("--desk-bar", deskBar.offsetHeight + "px");
+    }).observe(deskBar);
+  }
   var lists = {};
   DESK.tabs.forEach(function (s) { lists[s] = document.querySelector('ol.queue[data-status="' + s + '"]'); });
   /* Extension point (see window.Queue below): functions run for every filled card and snapshot. */
@@ -58,23 +67,26 @@
     setTimeout(function () { region.textContent = text; }, 50);
   }
 
-  function toast(text, isError) {
+  /* Messages go in one line of the desk's bar (it covers no card), name their question ("#12 · …"),
+   * and go by themselves; only one that needs an answer (`stay`: the login ended) waits for
+   * "Schließen". The newest replaces the one before. */
+  function toast(text, isError, id, stay) {
     var box = $("toasts");
+    Array.prototype.slice.call(box.children).forEach(function (old) { dismiss(old); });
     var item = el("div", "toast" + (isError ? " error" : ""));
-    var message = el("p", "", text);
+    var words = (id ? "#" + id + " · " : "") + text;
+    var message = el("p", "", words);
+    message.title = words;
     if (isError) message.setAttribute("role", "alert");
     item.appendChild(message);
-    var close = button(S.dismiss, function () { dismiss(item); }, "secondary");
-    item.appendChild(close);
+    item.appendChild(button(S.dismiss, function () { dismiss(item); }, "secondary"));
     box.appendChild(item);
-    if (!isError) {
+    if (!stay) {
       var timer = null;
-      var arm = function () { timer = setTimeout(function () { dismiss(item); }, TOAST_TIME); };
+      var arm = function () { timer = setTimeout(function () { dismiss(item); }, isError ? ERROR_TIME : TOAST_TIME); };
       item.addEventListener("pointerenter", function () { clearTimeout(timer); });
       item.addEventListener("pointerleave", arm);
       arm();
-      var results = box.querySelectorAll(".toast:not(.error)");
-      if (results.length > 3) dismiss(results[0]);
     }
     return item;
   }
@@ -82,8 +94,8 @@
     if (item.contains(document.activeElement)) focusHome();
     item.remove();
   }
-  function done(text) { say(text); toast(text, false); }
-  function failed(ack) { toast((ack && ack.message) || (ack && ack.error) || "?", true); }
+  function done(text, id) { say((id ? "#" + id + " · " : "") + text); toast(text, false, id); }
+  function failed(ack, id) { toast((ack && ack.message) || C.noAnswer, true, id); }
 
   var ownSimilar = {};  // cards whose suggestions this moderator just changed: shown at once, held or not
   function dismissSimilar(questionId, otherId) {
@@ -136,7 +148,8 @@
     }
     if (view.sort === "oldest") return byTime;
     if (view.sort === "newest") return function (a, b) { return byTime(b, a); };
-    return function (a, b) { return (b.votes + b.upvotes) - (a.votes + a.upvotes) || byTime(b, a); };
+    // Equal support: the one waiting longest first ("Neu" starts with the oldest question).
+    return function (a, b) { return (b.votes + b.upvotes) - (a.votes + a.upvotes) || byTime(a, b); };
   }
   function belongs(q, status) {
     var form = forms[q.id];
@@ -185,6 +198,7 @@
     arrivalsButton.textContent = arrivals === 1 ? S.showArrival : Live.fill(S.showArrivals, { n: arrivals });
     resortButton.hidden = !resort || !!arrivals;
     counts();
+    markPodium();
   }
 
   /* The held list: cards keep their places; a card whose question left this list stays as a
@@ -243,22 +257,28 @@
     node.removeAttribute("id");
     node.querySelector(".actions").textContent = "";
     var words = ownDone[id];
-    var status = q ? statusName(q.status) : "";
     var other = lastBy[id];
-    var text = words !== undefined ? Live.fill(S.movedOwn, { step: words, status: status })
-      : Live.fill(S.movedBy, { user: (other && other.by) || S.someone,
-        step: stepWords((other && other.action) || "", q ? q.text : ""), status: status });
-    note(node, text);
+    if (words === undefined) words = stepWords((other && other.action) || "", q ? q.text : "");
+    // Where it is now: a tab, or (merged, which has no tab) the question it is part of.
+    var text = q && q.status === "merged" && q.merged_into ? Live.fill(S.mergedInto, { step: words, id: q.merged_into })
+      : Live.fill(S.movedTo, { step: words, status: q ? statusName(q.status) : "" });
+    if (ownDone[id] === undefined) text = ((other && other.by) || S.someone) + ": " + text;
+    note(node, "#" + id + " · " + text);
     delete ownDone[id];
     items(node).forEach(function (item) { item.tabIndex = -1; });
     if (node.contains(document.activeElement)) {
       var to = neighbour(node);
       if (to) focusCard(to);
     }
+    // A moment at full height (a second click meant for it lands on nothing), then one line.
+    setTimeout(function () {
+      node.style.height = "";
+      node.classList.add("collapsed");
+    }, GHOST_SETTLE);
   }
 
   function note(card, text) {
-    var box = card.querySelector(".note");
+    var box = card.querySelector(":scope > .note");
     box.hidden = !text;
     box.textContent = text || "";
   }
@@ -365,8 +385,35 @@
       ul.textContent = "";
       node.hidden = !(q.merged && q.merged.length);
       if (node.hidden) return;
-      node.querySelector("summary").textContent = Live.fill(S.mergedCount, { n: q.merged.length });
+      node.querySelector("summary").textContent = Live.count("merged", q.merged.length);
       q.merged.forEach(function (m) { ul.appendChild(el("li", "", m.text + (m.name ? " — " + m.name : ""))); });
+    },
+    /* "Am Podium": the question on screen now is marked; any other can be put on screen now
+     * ("Jetzt zeigen") or moved up or down the podium's order. */
+    function podium(card, q) {
+      var box = card.querySelector(".podium-order");
+      var here = q.status === "forwarded";
+      var order = here ? podiumOrder() : [];
+      var at = order.indexOf(q.id);
+      var key = here ? [at === 0, at === order.length - 1].join() : "";
+      var now = card.querySelector(".on-podium");
+      now.hidden = !(here && at === 0);
+      if (here && at === 0) card.setAttribute("aria-current", "true"); else card.removeAttribute("aria-current");
+      if (box.dataset.key === key) return;
+      box.dataset.key = key;
+      box.textContent = "";
+      box.hidden = !here;
+      if (!here) return;
+      [["showNow", at !== 0, function () { return [q.id]; }],
+       ["moveUp", at > 1, function () { return moved(podiumOrder(), q.id, -1); }],
+       ["moveDown", at !== 0 && at < order.length - 1, function () { return moved(podiumOrder(), q.id, 1); }]
+      ].forEach(function (b) {
+        if (!b[1]) return;
+        var node = button(S[b[0]], function () { reorder(q, card, b[2](), b[0]); }, b[0] === "showNow" ? "" : "secondary");
+        node.dataset.order = b[0];
+        node.setAttribute("aria-describedby", "question-text-" + q.id);
+        box.appendChild(node);
+      });
     },
     function actions(card, q) {
       if (forms[q.id]) return;
@@ -386,8 +433,43 @@
     }
   ];
 
+  /* The forwarded questions in the podium's order (as podium.js orders them): the first is on screen. */
+  function podiumOrder() {
+    return Object.values(questions).filter(function (q) { return q.status === "forwarded"; })
+      .sort(compare("forwarded")).map(function (q) { return q.id; });
+  }
+  function moved(order, id, by) {
+    var i = order.indexOf(id), j = i + by;
+    if (i === -1 || j < 1 || j >= order.length) return order;
+    order[i] = order[j];
+    order[j] = id;
+    return order;
+  }
+  function reorder(q, card, order, how) {
+    Live.call(live.socket, "podium_order", { order: order }, function (ack) {
+      if (!(ack && ack.ok)) { failed(ack, q.id); return; }
+      if ("step" in ack) setStep(ack.step);
+      if (ack.question) questions[ack.question.id] = ack.question;
+      layout(true);  // one's own reorder shows at once, held or not
+      var words = Live.fill(how === "showNow" ? S.shownNow : S.podiumPlace,
+        { text: shorten(q.text), n: podiumOrder().indexOf(q.id) + 1 });
+      done(words, q.id);
+      var back = cards[q.id];
+      if (back && view.tab === "forwarded") focusCard(back);
+    });
+  }
+  function markPodium() {
+    Array.prototype.forEach.call(lists.forwarded ? lists.forwarded.children : [], function (card) {
+      var q = questions[card.dataset.id];
+      if (q && !card.classList.contains("gone")) PARTS_BY_NAME.podium(card, q);
+    });
+  }
+
   var ageFormat = window.Intl && Intl.RelativeTimeFormat
     ? new Intl.RelativeTimeFormat(document.documentElement.lang || "de", { style: "short" }) : null;
+  var PARTS_BY_NAME = {};
+  PARTS.forEach(function (part) { PARTS_BY_NAME[part.name] = part; });
+
   function age(iso) {
     var minutes = Math.floor((Date.now() - new Date(iso).getTime()) / 60000);
     if (minutes < 1 || !ageFormat) return S.justNow;
@@ -410,10 +492,11 @@
   // --- focus: one Tab stop per card, arrows inside, j/k between cards ----------------------------
   function items(card) {
     return [card].concat(Array.prototype.slice.call(
-      card.querySelectorAll(".similar a, .similar button, summary, .actions > button[data-action]")));
+      card.querySelectorAll(".similar a, .similar button, summary, .podium-order > button, .actions > button[data-action]")));
   }
   function roveKey(item) {
-    return item.dataset.action || item.dataset.jump || (item.dataset.dismiss && "dismiss" + item.dataset.dismiss) || "summary";
+    return item.dataset.action || item.dataset.order || item.dataset.jump
+      || (item.dataset.dismiss && "dismiss" + item.dataset.dismiss) || "summary";
   }
   function rove(card, target) {
     if (card.classList.contains("gone")) return;
@@ -531,13 +614,24 @@
     reject: startReject
   };
 
+  /* A flagged question ("Beleidigung?") is approved only by a second, deliberate press: the
+   * first one says what it is flagged as. */
+  var armed = null;  // {id, until}: the flagged question a second "Freigeben" approves
+  var ARMED_TIME = 10000;
   function run(name, card) {
     var q = questions[card.dataset.id], action = ACTIONS[name];
     if (!q || !action || forms[q.id]) return;
     if (action.statuses.indexOf(q.status) === -1) {
-      toast(Live.fill(S.notHere, { action: action.label }), true);
+      toast(Live.fill(S.notHere, { action: action.label }), true, q.id);
       return;
     }
+    if (name === "approve" && q.flagged && !(armed && armed.id === q.id && armed.until > Date.now())) {
+      armed = { id: q.id, until: Date.now() + ARMED_TIME };
+      var words = Live.fill(S.flagAgain, { flag: S["flag_" + q.flagged] || "" });
+      toast(words, true, q.id);
+      return;
+    }
+    armed = null;
     (HANDLERS[name] || transition)(q, card, name);
   }
 
@@ -551,31 +645,31 @@
       if (!(ack && ack.ok)) {
         delete ownDone[q.id];
         if (ack && ack.question) update(ack.question);
-        failed(ack);
+        failed(ack, q.id);
         return;
       }
-      finished(ack, words, card);
+      finished(ack, words, card, q.id);
     });
   }
 
   /* After this moderator's own step: the card leaves its list (a note while the pointer is
    * over the queue), the undo button names the step, the step is said where the eye is. */
-  function finished(ack, words, card) {
+  function finished(ack, words, card, id) {
     if ("step" in ack) setStep(ack.step);
     if (ack.question) update(ack.question);
-    if (card.classList.contains("gone")) say(words); else done(words);
+    if (card.classList.contains("gone")) say("#" + id + " · " + words); else done(words, id);
   }
 
   function upvote(q, card) {
     Live.call(live.socket, "upvote", { question_id: q.id }, function (ack) {
-      if (!(ack && ack.ok)) { failed(ack); return; }
+      if (!(ack && ack.ok)) { failed(ack, q.id); return; }
       var target = questions[ack.question_id];
       if (target) {
         target.upvotes = ack.upvotes;
         target.votes = ack.votes;
         update(target);
       }
-      done(stepWords("upvote", q.text));
+      done(stepWords("upvote", q.text), q.id);
     });
   }
 
@@ -594,7 +688,7 @@
         if (ack.question) questions[ack.question.id] = ack.question;
         layout(true);
         var words = Live.fill(S.undone, { step: ack.undone ? stepWords(ack.undone.action, ack.undone.text) : "" });
-        done(words);
+        done(words, ack.question && ack.question.id);
         var back = ack.question && cards[ack.question.id];
         if (back && ack.question.status === view.tab && inZone(document.activeElement)) focusCard(back);
         return;
@@ -676,10 +770,10 @@
           questions[q.id] = ack.question;
           closeForm(q.id, card);
           if ("step" in ack) setStep(ack.step);
-          done(stepWords("edit", ack.question.text));
+          done(stepWords("edit", ack.question.text), q.id);
         } else {
           if (ack && ack.question) update(ack.question);
-          failed(ack);
+          failed(ack, q.id);
         }
       });
     }));
@@ -729,8 +823,10 @@
   }
 
   function startMerge(q, card) {
+    // A public question goes only into a public one: else it would vanish from every phone.
+    var into = DESK.public.indexOf(q.status) !== -1 ? DESK.public : DESK.open;
     var candidates = Object.values(questions)
-      .filter(function (o) { return o.id !== q.id && DESK.open.indexOf(o.status) !== -1; })
+      .filter(function (o) { return o.id !== q.id && DESK.open.indexOf(o.status) !== -1 && into.indexOf(o.status) !== -1; })
       .sort(function (a, b) {
         var sa = (q.similar || []).indexOf(a.id), sb = (q.similar || []).indexOf(b.id);
         return (sa === -1 ? 1e9 : sa) - (sb === -1 ? 1e9 : sb) || (b.votes + b.upvotes) - (a.votes + a.upvotes) || b.id - a.id;
@@ -758,13 +854,13 @@
     box.appendChild(button(ACTIONS.merge.label, function () {
       ownDone[q.id] = stepWords("merge", q.text);
       Live.call(live.socket, "merge", { question_id: q.id, into_id: Number(select.value), version: q.version }, function (ack) {
-        if (!(ack && ack.ok)) { delete ownDone[q.id]; if (ack && ack.question) update(ack.question); failed(ack); return; }
+        if (!(ack && ack.ok)) { delete ownDone[q.id]; if (ack && ack.question) update(ack.question); failed(ack, q.id); return; }
         var after = neighbour(card);
         delete forms[q.id];
         card.classList.remove("open-form");
         delete card.dataset.actions;
         if (card.contains(document.activeElement)) focusCard(after || card);
-        finished(ack, stepWords("merge", q.text), card);
+        finished(ack, stepWords("merge", q.text), card, q.id);
       });
     }));
     box.appendChild(button(S.cancel, function () { closeForm(q.id, card); }, "secondary"));
@@ -834,6 +930,13 @@
     if (key === "/") { e.preventDefault(); $("search").focus(); return; }
     if (key === "j" || key === "k") { e.preventDefault(); move(key === "j" ? 1 : -1); return; }
     if (key === "u") { e.preventDefault(); undo(false); return; }
+    if (key === "n") {
+      e.preventDefault();
+      if (!arrivalsButton.hidden) arrivalsButton.click();
+      else if (!resortButton.hidden) resortButton.click();
+      else say(S.noArrivals);
+      return;
+    }
     var name = BY_KEY[key];
     if (!name) return;
     e.preventDefault();
@@ -897,6 +1000,8 @@
   // --- the round --------------------------------------------------------------------------------
   function renderTalk() {
     if (!talk) return;
+    $("premoderation-off").hidden = talk.premoderation !== false;
+    $("votes-off").hidden = talk.audience_votes !== false;
     var roundState = $("round-state");
     roundState.className = "round-state " + (talk.open ? "open" : "closed");
     roundState.textContent = talk.open
@@ -908,11 +1013,21 @@
     var payload = { state: state };
     if (until) payload.until = until;
     Live.call(live.socket, "talk_state", payload, function (ack) {
-      if (ack && ack.ok) { talk = ack.talk; renderTalk(); done(S.done); } else failed(ack);
+      if (ack && ack.ok) { talk = ack.talk; renderTalk(); done($("round-state").textContent); } else failed(ack);
     });
   }
   $("round-open").addEventListener("click", function () { setRound("open"); });
-  $("round-close").addEventListener("click", function () { setRound("closed"); });
+  // Closing ends the form on every phone at once: asked first, in words that say so.
+  $("round-close").addEventListener("click", function () {
+    var dialog = $("close-confirm"), back = document.activeElement;
+    dialog.returnValue = "";
+    dialog.addEventListener("close", function onClose() {
+      dialog.removeEventListener("close", onClose);
+      if (back && back.isConnected) back.focus();
+      if (dialog.returnValue === "yes") setRound("closed");
+    });
+    dialog.showModal();
+  });
   $("round-extend").addEventListener("click", function () {
     var base = talk && talk.closes_at ? new Date(talk.closes_at) : new Date();
     if (base < new Date()) base = new Date();
@@ -933,8 +1048,8 @@
     namespace: "/moderator",
     auth: function () { return { talk: S.talk }; },
     onConnect: refreshStep,
-    onRefused: function () { toast(C.loggedOut, true); },
-    onEnded: function (text) { toast(text, true); },
+    onRefused: function () { toast(C.loggedOut, true, null, true); },
+    onEnded: function (text) { toast(text, true, null, true); },
     on: {
       snapshot: function (data) {
         talk = data.talk;
@@ -964,6 +1079,11 @@
         layout();
       },
       talk: function (t) { talk = t; renderTalk(); },
+      podium_link: function (data) {  // renewed on the talk page: the old link shows nothing any more
+        var link = $("podium-link");
+        if (link && data && data.url) link.href = data.url;
+        toast(S.newPodiumLink, false);
+      },
       backstage: function (line) { hooks.backstage.forEach(function (fn) { fn(line); }); },
       editing: function (data) {
         if (data.user) editingBy[data.question_id] = data.user; else delete editingBy[data.question_id];

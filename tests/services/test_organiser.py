@@ -166,6 +166,18 @@ def test_without_premoderation_questions_are_public_at_once_and_still_removable(
     assert removed.question.status == "rejected"
 
 
+def test_without_premoderation_a_flagged_question_still_waits_for_a_moderator(session, demo_talk, clock):
+    demo_talk.premoderation = False
+    insult = submit(session, demo_talk, clock, "Sie sind doch alle Idioten, oder?").question
+    spam = submit(session, demo_talk, clock, "Jetzt Bitcoin kaufen bei www.example.xyz!").question
+    first = submit(session, demo_talk, clock, "Wann kommt der Bus?").question
+    assert (insult.flagged, insult.status) == ("insult", "pending")
+    assert (spam.flagged, spam.status) == ("spam", "pending")
+    assert (first.flagged, first.status) == (None, "approved")
+    for question in (insult, spam):
+        assert question not in visible(session, demo_talk, AUDIENCE, "someone-else")
+
+
 def test_questions_in_advance_only_before_the_window(session, demo_talk, clock):
     demo_talk.starts_at = clock() + timedelta(days=1)
     demo_talk.ends_at = clock() + timedelta(days=1, hours=1)

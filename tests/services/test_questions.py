@@ -252,6 +252,7 @@ def test_the_same_move_again_is_ok_whatever_version_it_carries(session, demo, mo
     anna, ben = mods
     q = ask(session, demo, clock)
     target = ask(session, demo, clock, text="Eine andere Frage?")
+    questions.transition(session, demo, anna, "approve", target.id, now=clock())  # public into public
     questions.transition(session, demo, anna, "approve", q.id, version=1, now=clock())
     questions.edit(session, demo, anna, q.id, "Neue Fassung?", version=2)
     session.commit()
@@ -529,6 +530,82 @@ def test_merge_refusals(session, demo, mods, clock):
         session.rollback()
     assert len(audit(session)) == entries
     assert [q.status for q in (a, b, c)] == ["pending", "merged", "pending"]
+
+
+def test_a_public_question_is_merged_only_into_a_public_one(session, demo, mods, clock):
+    anna, _ = mods
+    public = bring(session, demo, anna, clock, "approved")
+    for client in ("c1", "c2", "c3"):
+        questions.set_vote(session, demo, client, public.id, 1)
+    waiting = ask(session, demo, clock, text="Wartet noch", client="client-w")
+    rejected = bring(session, demo, anna, clock, "rejected")
+    session.commit()
+    entries, seq = len(audit(session)), demo.seq
+    for target in (waiting, rejected):
+        error = refused(questions.merge, session, demo, anna, public.id, target.id)
+        assert (error.code, error.detail["reason"]) == ("invalid", "merge_hidden")
+        assert error.detail["question"] is public
+        session.rollback()
+    assert (public.status, len(audit(session)), demo.seq) == ("approved", entries, seq)
+    assert questions.counts(session, demo)[public.id]["votes"] == 3
+
+    other = bring(session, demo, anna, clock, "forwarded")
+    questions.merge(session, demo, anna, public.id, other.id)  # public into public: as before
+    questions.merge(session, demo, anna, waiting.id, other.id)  # a waiting one into any
+    session.commit()
+    assert (public.status, waiting.status) == ("merged", "merged")
+
+
+def test_the_merge_refusal_says_why_in_german(app):
+    from moderation import messages
+    with app.test_request_context("/"):
+        text = messages.message("invalid", {"reason": "merge_hidden"})
+    assert "zuerst frei" in text and "Ungültig" not in text
+
+
+def test_the_podium_order_puts_one_on_screen_now_and_keeps_the_rest(session, demo, mods, clock):
+    anna, _ = mods
+    forwarded = []
+    for _ in range(3):
+        clock.advance(seconds=30)
+        forwarded.append(bring(session, demo, anna, clock, "forwarded"))
+    first, second, third = forwarded
+    waiting = bring(session, demo, anna, clock, "approved")
+
+    def shown() -> list[int]:
+        return [q.id for q in sorted(visible(session, demo, PODIUM, None), key=lambda q: (q.forwarded_at, q.id))
+                if q.status == "forwarded"]
+
+    times = sorted(q.forwarded_at for q in (first, second, third))
+    assert shown() == [first.id, second.id, third.id]
+    seq = (demo.seq, demo.podium_seq)
+    write = questions.order_podium(session, demo, anna, [third.id])  # "Jetzt zeigen"
+    told = published(session, demo, write)
+    assert shown() == [third.id, first.id, second.id]
+    assert sorted(q.forwarded_at for q in (first, second, third)) == times  # the same times, swapped
+    assert (told["moderator"], told["podium"]) == (seq[0] + 1, seq[1] + 1)
+    entry = audit(session)[-1]
+    assert (entry.action, entry.question_id, entry.after) == (
+        "podium_order", third.id, f"{third.id},{first.id},{second.id}")
+
+    questions.order_podium(session, demo, anna, [third.id, second.id])  # one moved up
+    session.commit()
+    assert shown() == [third.id, second.id, first.id]
+    entries = len(audit(session))
+    assert questions.order_podium(session, demo, anna, [third.id]).changed == []  # already so
+    for order in ([waiting.id], [third.id, third.id], [], [999999]):
+        assert refused(questions.order_podium, session, demo, anna, order).code == "invalid", order
+        session.rollback()
+    assert len(audit(session)) == entries and shown() == [third.id, second.id, first.id]
+
+
+def test_the_podium_order_of_questions_forwarded_in_one_instant(session, demo, mods, clock):
+    anna, _ = mods
+    first, second = (bring(session, demo, anna, clock, "forwarded") for _ in range(2))
+    assert first.forwarded_at == second.forwarded_at  # the test clock stands still
+    questions.order_podium(session, demo, anna, [second.id])
+    session.commit()
+    assert second.forwarded_at < first.forwarded_at
 
 
 # --- undo ------------------------------------------------------------------------------------

@@ -183,6 +183,9 @@ def test_unassigned_moderator_gets_403_on_queue_export_qr_and_report(app, admin,
         assert anna.get(path).status_code == 200, path
         assert cem.get(path).status_code == 403, path
         assert admin.get(path).status_code == 200, path
+    page = cem.get("/moderate/demo").get_data(as_text=True)
+    assert "Kein Zugang" in page and "Sie moderieren diesen Vortrag nicht" in page
+    assert "Ungültige Anfrage" not in page and "permission" not in page
     assert 'href="/moderate/demo/report">Bericht</a>' in anna.get("/moderate/demo").get_data(as_text=True)
     # Nobody assigned (the seed's talks): every moderator may.
     assert cem.get("/moderate/wohnen").status_code == 200

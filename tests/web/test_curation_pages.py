@@ -33,7 +33,7 @@ def test_export_shows_labels_note_and_answer(app, seeded, login, clock):
     body = login().get("/moderate/demo/export.csv").get_data(as_text=True)
     rows = list(csv.DictReader(io.StringIO(body.removeprefix("\ufeff")), delimiter=";"))
     [row] = [r for r in rows if r["Nr."] == str(qid)]
-    assert (row["Themen"], row["Notiz"], row["Antwort"], row["Antwort veröffentlicht"]) == (
+    assert (row["Schlagwörter"], row["Notiz"], row["Antwort"], row["Antwort veröffentlicht"]) == (
         "Mobilität, an die Politik", "'=Kreis fragen", "Um 23 Uhr.", "ja")
 
 

@@ -27,7 +27,7 @@ TALK_TITLES = [
 ]
 EXPORT_HEADER = ["Nr.", "Frage", "Name", "Status", "Stimmen", "Hochstufungen", "Ursprünglicher Text",
                  "Zusammengeführt mit Nr.", "Hinweis", "Eingegangen", "Ans Podium", "Beantwortet",
-                 "Themen", "Notiz", "Antwort", "Antwort veröffentlicht", "Kanal"]
+                 "Schlagwörter", "Notiz", "Antwort", "Antwort veröffentlicht", "Kanal"]
 
 
 def page(response) -> str:
