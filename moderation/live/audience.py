@@ -16,6 +16,7 @@ from ..services import questions as question_service
 from ..services import talks as talk_service
 from ..services.errors import DomainError
 from ..services.writes import Write
+from ..workers.group import Together
 from . import events
 from .base import LiveNamespace, acknowledged
 
@@ -73,38 +74,35 @@ class AudienceNamespace(LiveNamespace):
 
     @acknowledged(events.Submission)
     def on_submit(self, conn: dict[str, Any], event: events.Submission) -> dict[str, Any]:
-        client, now, address = conn["client"], self.now(), self.address()
+        """Written with the questions asked beside it (questions.submit_all)."""
+        client, address = conn["client"], self.address()
         limits = current_app.extensions["rate_limits"]
         created = []
 
-        def work(session: DbSession, talk: Talk) -> tuple[Write, dict[str, Any]]:
-            write = question_service.submit(
-                session, talk, text=event.text, name=event.name, client=client,
-                client_msg_id=event.client_msg_id, now=now,
-                admit=lambda: limits.check("SUBMIT", client=client, address=address),
-                name_in_record=bool(event.name_in_record))
+        def answer(write: Write) -> dict[str, Any]:
             assert write.question is not None
             created.append(write.created)
-            return write, {"question": payloads.question(write.question, AUDIENCE, payloads.Context(client=client),
-                                                         own=True)}
+            return {"question": payloads.question(write.question, AUDIENCE, payloads.Context(client=client), own=True)}
 
-        answer = self.grouped(conn, work)
+        asked = question_service.Asked(
+            event.text, event.name, client, event.client_msg_id, self.now(),
+            admit=lambda: limits.check("SUBMIT", client=client, address=address),
+            name_in_record=bool(event.name_in_record))
+        answered = self.grouped(conn, Together(question_service.submit_all, asked, answer))
         if created[0]:
-            log.info("question submitted", extra={"talk": conn["talk_id"], "question": answer["question"]["id"]})
-        return answer
+            log.info("question submitted", extra={"talk": conn["talk_id"], "question": answered["question"]["id"]})
+        return answered
 
     @acknowledged(events.AudienceVote)
     def on_vote(self, conn: dict[str, Any], event: events.AudienceVote) -> dict[str, Any]:
+        """Written with the votes sent beside it (questions.set_votes)."""
         client = conn["client"]
         # a vote given (not taken back) counts against the address's votes for this question
         given = {"question": event.question_id} if event.value else None
         self.limit("VOTE", client=client, per_address=given)
-
-        def work(session: DbSession, talk: Talk) -> tuple[Write, dict[str, Any]]:
-            write = question_service.set_vote(session, talk, client, event.question_id, event.value)
-            return write, {"question_id": write.counted[0], "value": event.value}
-
-        return self.grouped(conn, work, savepoint=False)  # set_vote refuses before it writes
+        ballot = question_service.Ballot(client, event.question_id, event.value)
+        return self.grouped(conn, Together(question_service.set_votes, ballot,
+                                           lambda write: {"question_id": write.counted[0], "value": event.value}))
 
     @acknowledged(events.Report)
     def on_report(self, conn: dict[str, Any], event: events.Report) -> dict[str, Any]:
