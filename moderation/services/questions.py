@@ -12,6 +12,7 @@ from sqlalchemy import Table, delete, func, select, tuple_
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import noload
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..models import OPEN_STATUSES, PUBLIC_STATUSES, WEB, AuditEntry, Question, Talk, Upvote, User, Vote
@@ -146,19 +147,17 @@ def submit_all(session: DbSession, talk: Talk, asked: Sequence[Asked],
         (next_round if asked[item[0]].client is not None and key in seen else now_round).append(item)
         seen.add(key)
     originals = _originals(session, talk, [(asked[i].client, body) for i, _, body, _ in now_round])
-    built = [(i, _question(talk, asked[i], msg_id, body, author, channel, originals.get((asked[i].client, body))))
-             for i, msg_id, body, author in now_round]
-    try:
-        with session.begin_nested():
-            session.add_all([q for _, (q, _) in built])
-            session.flush()
-    except IntegrityError:  # a msg id stored meanwhile by another process: one at a time
-        for i, msg_id, body, author in now_round:
-            results[i] = _store_one(session, talk, asked[i], msg_id, body, author, channel,
-                                    originals.get((asked[i].client, body)))
-    else:
-        for i, (question, fold_into) in built:
+    rows = [_row(talk, asked[i], msg_id, body, author, channel, originals.get((asked[i].client, body)))
+            for i, msg_id, body, author in now_round]
+    inserted = _insert(session, [row for row, _ in rows])
+    for (i, msg_id, _, _), (_, fold_into) in zip(now_round, rows, strict=True):
+        question = inserted.get(msg_id)
+        if question is not None:
             results[i] = _stored(session, talk, question, fold_into, channel)
+            continue
+        existing = find_by_msg_id(session, talk, msg_id)  # stored meanwhile, by another process
+        results[i] = _resend(existing, asked[i].client) if existing is not None \
+            else DomainError("invalid", {"field": "client_msg_id"})
     for i in resent:
         first = results[claimed[msg_ids[i]]]
         results[i] = _resend(first.question, asked[i].client) if isinstance(first, Write) and first.question \
@@ -177,36 +176,30 @@ def _resend(first: Question, client: str | None) -> Write | DomainError:
     return unchanged(first)
 
 
-def _question(talk: Talk, one: Asked, msg_id: str, body: str, author: str | None, channel: Channel,
-              original: Question | None) -> tuple[Question, Question | None]:
-    """The new question, and the open question of the same person and text it folds into."""
+def _row(talk: Talk, one: Asked, msg_id: str, body: str, author: str | None, channel: Channel,
+         original: Question | None) -> tuple[dict[str, Any], Question | None]:
+    """The new question's row, and the open question of the same person and text it folds into."""
     fold_into = original if original is not None and original.status in OPEN_STATUSES else None
     public = not talk.premoderation and not channel.premoderated
-    question = Question(talk_id=talk.id, text=body, name=author, client_hash=one.client,
-                        client_msg_id=msg_id, created_at=one.now,
-                        status="merged" if fold_into else ("approved" if public else "pending"),
-                        merged_into_id=fold_into.id if fold_into else None,
-                        flagged=flag_for(body) or ("repeated" if original else None),
-                        name_in_record=bool(one.name_in_record and author),
-                        rehearsal=talk.rehearsal_since is not None,
-                        source=channel.source, source_label=channel.label,
-                        labels=[])  # known empty: its broadcast reads no labels
-    return question, fold_into
+    return {"talk_id": talk.id, "text": body, "name": author, "client_hash": one.client,
+            "client_msg_id": msg_id, "created_at": one.now,
+            "status": "merged" if fold_into else ("approved" if public else "pending"),
+            "merged_into_id": fold_into.id if fold_into else None,
+            "flagged": flag_for(body) or ("repeated" if original else None),
+            "name_in_record": bool(one.name_in_record and author),
+            "rehearsal": talk.rehearsal_since is not None,
+            "source": channel.source, "source_label": channel.label, "version": 1}, fold_into
 
 
-def _store_one(session: DbSession, talk: Talk, one: Asked, msg_id: str, body: str, author: str | None,
-               channel: Channel, original: Question | None) -> Write | DomainError:
-    question, fold_into = _question(talk, one, msg_id, body, author, channel, original)
-    try:
-        with session.begin_nested():
-            session.add(question)
-            session.flush()
-    except IntegrityError:
-        existing = find_by_msg_id(session, talk, msg_id)
-        if existing is None:
-            return DomainError("invalid", {"field": "client_msg_id"})
-        return _resend(existing, one.client)
-    return _stored(session, talk, question, fold_into, channel)
+def _insert(session: DbSession, rows: list[dict[str, Any]]) -> dict[str, Question]:
+    """Store the rows in one INSERT … ON CONFLICT DO NOTHING RETURNING; the stored questions by msg
+    id (a msg id stored meanwhile is left out). Their labels are known empty: no read for them."""
+    if not rows:
+        return {}
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = insert(Question).on_conflict_do_nothing(index_elements=["talk_id", "client_msg_id"]) \
+        .returning(Question).options(noload(Question.labels))
+    return {q.client_msg_id: q for q in session.scalars(statement, rows)}
 
 
 def _stored(session: DbSession, talk: Talk, question: Question, fold_into: Question | None,
