@@ -4,6 +4,7 @@ loopback addresses (127.0.0.x), so nginx's `hash $remote_addr` sends them to dif
 processes, over long-polling and WebSocket."""
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -24,6 +25,7 @@ from tests.server import (
     has_question,
     login,
     ok,
+    postgres_database,
     question_crosses,
     session_from,
     through,
@@ -41,23 +43,35 @@ def nginx_or_skip() -> None:
         pytest.skip("nginx not installed")
 
 
-@pytest.fixture(params=["eventlet", "threading"])
+@pytest.fixture(params=[("eventlet", "postgresql"), ("threading", "sqlite")], ids=lambda p: "-".join(p))
 def deployment(request, tmp_path):
-    """nginx in front of two processes over Redis and one SQLite file (PostgreSQL works alike:
-    test_server covers both databases)."""
+    """nginx in front of two processes over Redis and one database: the production setup
+    (eventlet, PostgreSQL), and threading on one SQLite file."""
     nginx_or_skip()
     redis_url = require_or_skip("TEST_REDIS_URL", "Redis")
+    mode, database = request.param
+    with contextlib.ExitStack() as stack:
+        database_url = None
+        if database == "postgresql":
+            base = require_or_skip("TEST_DATABASE_URL", "PostgreSQL")
+            database_url = stack.enter_context(postgres_database(base, prefix="test_deploy"))
+        yield from _deployment(tmp_path, redis_url, mode, database_url)
+
+
+def _deployment(tmp_path, redis_url: str, mode: str, database_url: str | None):
     ports = (free_port(), free_port())
     (tmp_path / "nginx").mkdir()
     front = Nginx(tmp_path / "nginx", ports)
     secret = "deploy-" + uuid.uuid4().hex
-    env = {"REDIS_URL": redis_url, "RATE_LIMIT_EXEMPT": "127.0.0.1", "ASYNC_MODE": request.param}
+    env = {"REDIS_URL": redis_url, "REDIS_PREFIX": "deploy-" + uuid.uuid4().hex[:8],
+           "RATE_LIMIT_EXEMPT": "127.0.0.1", "ASYNC_MODE": mode}
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
-    a = Server(tmp=str(tmp_path / "a"), port=ports[0], public_origin=front.url, secret_key=secret, env=env)
+    a = Server(tmp=str(tmp_path / "a"), port=ports[0], public_origin=front.url, secret_key=secret, env=env,
+               database_url=database_url)
     b = Server(tmp=str(tmp_path / "b"), port=ports[1], public_origin=front.url, secret_key=secret, env=env,
                database_url=a.database_url)
-    a.user = b.user = "deploy_" + uuid.uuid4().hex[:8]  # the login limits live in Redis, across runs
+    a.user = b.user = "deploy_" + uuid.uuid4().hex[:8]
     b.password = a.password
     try:
         a.prepare()
