@@ -8,11 +8,12 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, func, select, tuple_
+from sqlalchemy import Table, delete, func, literal, select, tuple_, union_all
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import noload
+from sqlalchemy.orm import lazyload
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..models import OPEN_STATUSES, PUBLIC_STATUSES, WEB, AuditEntry, Question, Talk, Upvote, User, Vote
@@ -198,8 +199,11 @@ def _insert(session: DbSession, rows: list[dict[str, Any]]) -> dict[str, Questio
         return {}
     insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     statement = insert(Question).on_conflict_do_nothing(index_elements=["talk_id", "client_msg_id"]) \
-        .returning(Question).options(noload(Question.labels))
-    return {q.client_msg_id: q for q in session.scalars(statement, rows)}
+        .returning(Question).options(lazyload(Question.labels))
+    stored = {q.client_msg_id: q for q in session.scalars(statement, rows)}
+    for question in stored.values():
+        set_committed_value(question, "labels", [])
+    return stored
 
 
 def _stored(session: DbSession, talk: Talk, question: Question, fold_into: Question | None,
@@ -524,15 +528,17 @@ def counts(session: DbSession, talk: Talk, question_ids: list[int] | None = None
     A voter who voted for both a question and its duplicate counts once.
     """
     owner = func.coalesce(Question.merged_into_id, Question.id)
-    result: dict[int, dict[str, int]] = {}
+    parts = []
     for model, key, voter in ((Upvote, "upvotes", Upvote.user_id), (Vote, "votes", Vote.client_hash)):
-        query = (select(owner, func.count(func.distinct(voter)))
+        query = (select(owner.label("owner"), literal(key).label("key"), func.count(func.distinct(voter)).label("n"))
                  .select_from(model).join(Question, Question.id == model.question_id)
                  .where(Question.talk_id == talk.id).group_by(owner))
         if question_ids is not None:
             query = query.where(owner.in_(question_ids))
-        for qid, n in session.execute(query):
-            result.setdefault(qid, {"upvotes": 0, "votes": 0})[key] = n
+        parts.append(query)
+    result: dict[int, dict[str, int]] = {}
+    for qid, key, n in session.execute(union_all(*parts)):  # one statement for both
+        result.setdefault(qid, {"upvotes": 0, "votes": 0})[key] = n
     return result
 
 
