@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import selectors
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -19,10 +20,16 @@ import websocket
 
 
 class RawAudience:
-    def __init__(self, port: int, origin: str, auth: dict, timeout: float = 10):
+    def __init__(self, port: int, origin: str, auth: dict, timeout: float = 10, source: str | None = None):
+        """`source`: the loopback address to connect from (nginx's `hash $remote_addr` spreads
+        clients over its processes by it)."""
         self.ws = websocket.WebSocket()
+        options = {}
+        if source is not None:
+            options["socket"] = socket.create_connection(("127.0.0.1", port), timeout=timeout,
+                                                         source_address=(source, 0))
         self.ws.connect(f"ws://127.0.0.1:{port}/socket.io/?EIO=4&transport=websocket",
-                        origin=origin, timeout=timeout)
+                        origin=origin, timeout=timeout, **options)
         opened = self.ws.recv()
         if not opened.startswith("0"):
             raise ConnectionError(f"no Engine.IO open packet: {opened[:80]!r}")
@@ -64,9 +71,12 @@ class RawAudience:
 class Crowd:
     """Connect up to `target` audience clients within `budget` seconds; keep them alive."""
 
-    def __init__(self, port: int, origin: str, audience_id: Callable[[str], str], slug: str = "demo"):
-        """`audience_id(slug)` hands out a server-issued id, as the question page does for a browser."""
+    def __init__(self, port: int, origin: str, audience_id: Callable[[str], str], slug: str = "demo",
+                 sources: list[str] | None = None):
+        """`audience_id(slug)` hands out a server-issued id, as the question page does for a browser;
+        `sources`: loopback addresses to connect from, in turn (default: 127.0.0.1)."""
         self.port, self.origin, self.slug, self.audience_id = port, origin, slug, audience_id
+        self.sources = sources or [None]
         self.clients: list[RawAudience] = []
         self.failures: list[str] = []
         self.lock = threading.Lock()
@@ -82,14 +92,14 @@ class Crowd:
         start = time.perf_counter()
         deadline = start + budget
 
-        def one(_):
+        def one(k: int):
             if time.perf_counter() > deadline or len(self.failures) >= 50:
                 return
             try:
                 left = max(1.0, deadline - time.perf_counter())
                 client = RawAudience(self.port, self.origin,
                                      {"talk": self.slug, "client_id": self.audience_id(self.slug)},
-                                     timeout=min(10, left))
+                                     timeout=min(10, left), source=self.sources[k % len(self.sources)])
             except Exception as exc:
                 with self.lock:
                     self.failures.append(f"{type(exc).__name__}: {exc}"[:160])

@@ -1,27 +1,38 @@
-"""Fragerunde at scale (issue 11): `make bench` runs it after bench/run.py; see --help.
+"""Fragerunde at scale (issues 11 and 26): `make bench` runs it after bench/run.py; see --help.
 
-Per database (SQLite; PostgreSQL when --postgres or TEST_DATABASE_URL is given) and async mode
-(eventlet, threading), one real server (`flask --app wsgi serve`) on a free loopback port:
+One run measures, per database (PostgreSQL when --postgres or TEST_DATABASE_URL is given, and
+SQLite) and async mode, two paths to real servers (`python wsgi.py`, what `flask serve` runs):
 
-* vote storm: with 100 and with 1,000 audience sockets connected, 1,000 votes sent at once on
-  ten approved questions; seconds until the moderator's screen shows every exact count, and
-  until the last acknowledgement;
-* question burst: 300 questions sent at once by the connected audience; seconds until all are
-  acknowledged and until all are on the moderator's screen;
-* server CPU time per 1,000 events (all of the server's processes, from /proc) for both;
-* fan-out (SQLite pass only: one approval, no database work to speak of): with 1,000 and
-  2,000 sockets connected, time until each audience socket has the approved question, p50 —
-  next to a bare python-socketio server (bench/bare_server.py) measured in the same run;
-* memory per connected socket (RSS growth of the server's processes over the largest crowd)
-  and submit → moderator p50/p99 while that crowd is connected.
+* `nginx×2`: the production path as deploy/ ships it — Debian's nginx with
+  deploy/nginx-fragerunde.conf in front of two server processes that share events through Redis
+  (TEST_REDIS_URL or --redis), TRUSTED_PROXIES=1; the crowd connects through nginx from many
+  loopback addresses (127.0.0.x), which nginx's `hash $remote_addr` spreads over both processes;
+  one moderator screen on each process;
+* `1 process`: the same server alone, the crowd connecting to it directly;
 
-Targets (issue 11, this 2-core machine, 1,000 connected): votes exact within 2 s; 300
-questions acknowledged and on the moderator's screen within 3 s; fan-out p50 ≤ 1.3× bare;
-submit → moderator p99 < 250 ms with the largest crowd connected.
+and next to them a bare python-socketio server (bench/bare_server.py: no database, no nginx).
 
-Bounded in counts and time, loopback only, RATE_LIMIT_EXEMPT=127.0.0.1 (the contract allows it
-for load tests; the per-client limits still apply, so votes and questions are spread over
-the crowd). --profile DIR runs the eventlet server under pyinstrument and writes its report.
+Per path:
+
+* vote storm: with N audience sockets connected (--sizes), 1,000 votes sent at once on ten
+  approved questions; seconds until every moderator screen shows every exact count;
+* question burst: 300 questions sent at once by the connected audience; seconds until every
+  moderator screen has all of them;
+* server CPU per 1,000 events (all server processes, from /proc) for both;
+* fan-out (--fanout): one approval, time until each connected audience socket has it, p50 and
+  max, next to the bare server at the same size; RSS per connected socket (growth of the server
+  processes); submit → moderator p50/p99 while the largest crowd is connected and idle;
+* capacity (--capacity, nginx×2 only): that many sockets across the two processes, all
+  receiving one approval; RSS per socket.
+
+Targets (issue 26, this 2-core machine, 1,000 connected and 2,000 through nginx): votes exact on
+every moderator ≤ 1.5 s after the last is sent; 300 questions on every moderator ≤ 2 s; submit →
+moderator p99 ≤ 50 ms with 2,000 idle; fan-out to 2,000 ≤ 1.2× the bare server; 5,000 sockets
+across two processes. Every row carries the machine's 1-minute load average when it started.
+
+Bounded in counts and time, loopback only, RATE_LIMIT_EXEMPT for the benchmark's addresses (the
+contract allows it for load tests; the per-client limits still apply, so votes and questions are
+spread over the crowd). --profile DIR runs the eventlet servers under pyinstrument.
 """
 from __future__ import annotations
 
@@ -33,22 +44,43 @@ import math
 import os
 import platform
 import resource
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "tests"))
+sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
 import logging  # noqa: E402
 
 import socketio  # noqa: E402
 from rawclient import Crowd  # noqa: E402
-from server import PYTHON, Server, close_all, free_port, new_msg_id, ok, pct, postgres_database, wait_until  # noqa: E402
+
+from tests.server import (  # noqa: E402
+    NGINX,
+    PYTHON,
+    Live,
+    Nginx,
+    Server,
+    close_all,
+    cookie_header,
+    free_port,
+    login,
+    new_msg_id,
+    ok,
+    pct,
+    postgres_database,
+    session_from,
+    through,
+    wait_until,
+    websocket_from,
+)
 
 logging.getLogger("engineio.client").setLevel(logging.CRITICAL)
 logging.getLogger("socketio.client").setLevel(logging.CRITICAL)
@@ -56,11 +88,22 @@ logging.getLogger("socketio.client").setLevel(logging.CRITICAL)
 VOTES = 1000
 QUESTIONS = 300
 PER_CLIENT = 5  # LIMIT_SUBMIT_PER_CLIENT
+SOURCES_PER_PROCESS = 24  # loopback addresses per process behind nginx (its limit_conn: 500 each)
+
+
+def chosen_id(slug: str) -> str:
+    """An audience id the client chose (the contract's other way in; from the benchmark's exempt
+    addresses it counts against no identity limit): no question page fetched per socket."""
+    return uuid.uuid4().hex
+
+
+def load() -> float:
+    return os.getloadavg()[0]
 
 
 # -- the server's processes, from /proc ----------------------------------------------------------
-def group_usage(pgid: int) -> tuple[float, int]:
-    """(CPU seconds, RSS bytes) summed over every process in the process group."""
+def group_usage(pgids: list[int]) -> tuple[float, int]:
+    """(CPU seconds, RSS bytes) summed over every process in the given process groups."""
     tick, page = os.sysconf("SC_CLK_TCK"), os.sysconf("SC_PAGE_SIZE")
     cpu, rss = 0.0, 0
     for entry in os.listdir("/proc"):
@@ -68,126 +111,27 @@ def group_usage(pgid: int) -> tuple[float, int]:
             continue
         with contextlib.suppress(OSError, IndexError, ValueError):
             fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-            if int(fields[2]) == pgid:
+            if int(fields[2]) in pgids:
                 cpu += (int(fields[11]) + int(fields[12])) / tick
                 rss += int(fields[21]) * page
     return cpu, rss
 
 
 class Measured:
-    """CPU seconds the server spent between start() and stop()."""
+    """CPU seconds the servers spent inside the with block."""
 
-    def __init__(self, pgid: int):
-        self.pgid = pgid
+    def __init__(self, pgids: list[int]):
+        self.pgids = pgids
 
     def __enter__(self) -> Measured:
-        self.cpu0 = group_usage(self.pgid)[0]
+        self.cpu0 = group_usage(self.pgids)[0]
         return self
 
     def __exit__(self, *exc) -> None:
-        self.cpu = group_usage(self.pgid)[0] - self.cpu0
+        self.cpu = group_usage(self.pgids)[0] - self.cpu0
 
 
-# -- scenarios -----------------------------------------------------------------------------------
-def approved_questions(srv: Server, mod, n: int, tag: str) -> list[int]:
-    submitters = [srv.audience() for _ in range(math.ceil(n / PER_CLIENT))]
-    ids = []
-    for i in range(n):
-        ack = submitters[i // PER_CLIENT].call("submit", {"text": f"Abstimmung {tag} {i}",
-                                                          "client_msg_id": new_msg_id()})
-        if not ok(ack):
-            raise RuntimeError(f"submit refused: {ack}")
-        qid = ack["question"]["id"]
-        if not ok(mod.call("approve", {"question_id": qid})):
-            raise RuntimeError("approve refused")
-        ids.append(qid)
-    close_all(submitters)
-    if not mod.wait_state(lambda m: all(m.state.get(q, {}).get("status") == "approved" for q in ids), 15):
-        raise RuntimeError("the moderator never saw the approvals")
-    return ids
-
-
-def vote_storm(srv: Server, mod, crowd: Crowd, qids: list[int]) -> dict:
-    clients = list(crowd.clients)
-    per = math.ceil(VOTES / len(clients))
-    if per > len(qids):
-        raise RuntimeError(f"{len(clients)} clients cannot cast {VOTES} votes on {len(qids)} questions")
-    plan = [(c, qids[(k + j) % len(qids)]) for k, c in enumerate(clients) for j in range(per)][:VOTES]
-    expected = collections.Counter(q for _, q in plan)
-    base = {q: mod.state[q].get("votes", 0) for q in qids}
-    result = storm(srv, mod, crowd, [(lambda c=client, q=qid: c.vote(q)) for client, qid in plan],
-                   lambda m: all(m.state[q].get("votes") == base[q] + expected[q] for q in qids))
-    return result | {"exact": result.pop("done")}
-
-
-def storm(srv: Server, mod, crowd: Crowd, sends: list, done) -> dict:
-    """Send everything at once (the poller reads nothing meanwhile); seconds until done(mod) holds
-    and until the last acknowledgement; the server's CPU per 1,000 of them."""
-    crowd.acks.clear()
-    with Measured(srv.pid) as cpu:
-        t0 = time.perf_counter()
-        with crowd.lock:
-            for send in sends:
-                send()
-        complete = mod.wait_state(done, 60)
-        t_mod = time.perf_counter() - t0
-        wait_until(lambda: len(crowd.acks) >= len(sends), 60, 0.01)
-        acks = list(crowd.acks)
-    return {"n": len(sends), "done": complete, "mod_s": t_mod if complete else float("nan"),
-            "acked": sum(1 for _, good in acks if good), "ack_s": max((t for t, _ in acks), default=t0) - t0,
-            "cpu_ms_per_1000": cpu.cpu * 1000 / len(sends) * 1000}
-
-
-def question_burst(srv: Server, mod, crowd: Crowd, tag: str) -> dict:
-    clients = list(crowd.clients)
-    per = math.ceil(QUESTIONS / len(clients))
-    if per > PER_CLIENT:
-        raise RuntimeError(f"{len(clients)} clients cannot send {QUESTIONS} questions")
-    texts = [(c, f"Burst {tag} {k}.{j} {uuid.uuid4().hex[:6]}") for k, c in enumerate(clients) for j in range(per)]
-    texts = texts[:QUESTIONS]
-    wanted = {t for _, t in texts}
-    mark = len(mod.events)
-
-    def moderator_has_all(m) -> bool:
-        """On the screen: from `question` events, or from a resync's snapshot after a gap."""
-        got = {d["question"]["text"] for _, n, d in m.events[mark:]
-               if n == "question" and isinstance(d, dict) and isinstance(d.get("question"), dict)}
-        return wanted <= got | {q.get("text") for q in m.state.values()}
-
-    result = storm(srv, mod, crowd, [(lambda c=client, t=text: c.submit(t, new_msg_id())) for client, text in texts],
-                   moderator_has_all)
-    return result | {"complete": result.pop("done")}
-
-
-def fan_out(crowd: Crowd, trigger) -> dict:
-    """trigger(marker) causes one broadcast carrying marker and returns the time it began."""
-    marker = f"FANOUT-{uuid.uuid4().hex[:10]}"
-    alive = crowd.alive()
-    crowd.expect(marker)
-    t0 = trigger(marker)
-    wait_until(lambda: len(crowd.arrivals()) >= alive, 30, 0.02)
-    arrivals = [t - t0 for t in crowd.arrivals()]
-    return {"sockets": alive, "got": len(arrivals), "p50": pct(arrivals, 50), "p95": pct(arrivals, 95),
-            "max": max(arrivals) if arrivals else float("nan")}
-
-
-def submit_latency(srv: Server, mod, n: int = 60) -> dict:
-    clients = [srv.audience() for _ in range(math.ceil(n / PER_CLIENT))]
-    seen = []
-    for i in range(n):
-        text = f"Latenz {i} {uuid.uuid4().hex[:8]}"
-        mark = len(mod.events)
-        t0 = time.perf_counter()
-        clients[i // PER_CLIENT].call("submit", {"text": text, "client_msg_id": new_msg_id()}, timeout=30)
-        ev = mod.wait_for(lambda name, d, text=text: name == "question" and isinstance(d, dict)
-                          and d.get("question", {}).get("text") == text, 30, start=mark)
-        if ev is not None:
-            seen.append(ev[0] - t0)
-    close_all(clients)
-    return {"n": len(seen), "p50": pct(seen, 50), "p99": pct(seen, 99)}
-
-
-# -- servers -------------------------------------------------------------------------------------
+# -- the paths under test ------------------------------------------------------------------------
 class ProfiledServer(Server):
     """The server under pyinstrument (eventlet: every green thread runs in the main thread, so
     its sampler sees them all). Stopped with SIGINT: eventlet's server returns, pyinstrument
@@ -195,7 +139,7 @@ class ProfiledServer(Server):
 
     def __init__(self, *args, profile_to: str, **kw):
         super().__init__(*args, **kw)
-        self.profile_to = profile_to
+        self.profile_to = f"{profile_to}-{self.port}.txt"
 
     def command(self) -> list[str]:
         return [PYTHON, "-m", "pyinstrument", "--renderer", "session", "-o", self.profile_to + ".pyisession",
@@ -212,6 +156,121 @@ class ProfiledServer(Server):
             with open(self.profile_to, "w") as out:
                 subprocess.run([PYTHON, "-m", "pyinstrument", "--load", session, "-r", "text", "-p", "flat",
                                 "-p", "processor_options.filter_threshold=0.005"], stdout=out, check=False)
+
+
+def make_server(args, mode: str, label: str, **kw) -> Server:
+    if args.profile and mode == "eventlet":
+        return ProfiledServer(async_mode=mode, profile_to=str(Path(args.profile) / f"profile-{label}"), **kw)
+    return Server(async_mode=mode, **kw)
+
+
+class Single:
+    """One server process, the crowd connecting to it directly."""
+
+    path = "1 process"
+
+    def __init__(self, mode: str, database_url: str | None, env: dict, args, label: str):
+        self.srv = make_server(args, mode, label, database_url=database_url, env=env)
+        self.servers = [self.srv]
+        self.port, self.origin = self.srv.port, self.srv.origin
+
+    def start(self) -> None:
+        self.srv.prepare()
+        self.srv.start(wait=90)
+
+    def pgids(self) -> list[int]:
+        return [self.srv.pid] if self.srv.pid else []
+
+    def crowd(self) -> Crowd:
+        return Crowd(self.srv.port, self.srv.origin, chosen_id)
+
+    def audience(self) -> Live:
+        return self.srv.audience(wait_timeout=30)
+
+    def moderators(self) -> list[Live]:
+        return [self.srv.moderator(self.srv.login(), wait_timeout=30)]
+
+    def close(self) -> None:
+        self.srv.close()
+
+
+class Deployed:
+    """deploy/: Debian's nginx in front of two processes over Redis, on one database."""
+
+    path = "nginx×2"
+
+    def __init__(self, mode: str, database_url: str | None, env: dict, args, label: str):
+        self.tmp = Path(tempfile.mkdtemp(prefix="fr-bench-deploy-"))
+        ports = (free_port(), free_port())
+        (self.tmp / "nginx").mkdir()
+        biggest = max([*args.sizes, *args.fanout, args.capacity])
+        # each socket is two connections in nginx; its workers share them (Debian: one per CPU)
+        self.front = Nginx(self.tmp / "nginx", ports, worker_connections=min(9900, 2 * biggest + 512), workers="auto")
+        self.port, self.origin = self.front.port, self.front.url
+        # the addresses the crowd connects from: found per process once nginx runs (start())
+        self.candidates = [f"127.0.0.{i}" for i in range(2, 250)]
+        env = env | {"REDIS_URL": args.redis, "REDIS_PREFIX": "bench-" + uuid.uuid4().hex[:8],
+                     "TRUSTED_PROXIES": "1", "RATE_LIMIT_EXEMPT": ",".join(["127.0.0.1", *self.candidates])}
+        secret = "bench-" + uuid.uuid4().hex
+        (self.tmp / "a").mkdir()
+        (self.tmp / "b").mkdir()
+        self.a = make_server(args, mode, label, tmp=str(self.tmp / "a"), port=ports[0], public_origin=self.front.url,
+                             secret_key=secret, env=env, database_url=database_url)
+        self.b = make_server(args, mode, label, tmp=str(self.tmp / "b"), port=ports[1], public_origin=self.front.url,
+                             secret_key=secret, env=env, database_url=self.a.database_url)
+        self.b.password = self.a.password
+        self.servers = [self.a, self.b]
+        self.sources: dict[str, list[str]] = {}
+        self.turn = 0
+
+    def start(self) -> None:
+        self.a.prepare()
+        self.a.start(wait=90)
+        self.b.start(wait=90)
+        self.front.start()
+        found: dict[str, list[str]] = {f"127.0.0.1:{s.port}": [] for s in self.servers}
+        for source in self.candidates:
+            found[self.front.upstream_of(source)].append(source)
+            if all(len(v) >= SOURCES_PER_PROCESS for v in found.values()):
+                break
+        self.sources = {k: v[:SOURCES_PER_PROCESS] for k, v in found.items()}
+        if not all(self.sources.values()):
+            raise RuntimeError(f"nginx sent every address to one process: {found}")
+
+    def pgids(self) -> list[int]:
+        return [s.pid for s in self.servers if s.pid]
+
+    def spread(self) -> list[str]:
+        """Source addresses alternating between the processes: a crowd lands on both evenly."""
+        per = list(self.sources.values())
+        return [per[i % 2][i // 2 % len(per[i % 2])] for i in range(2 * min(len(p) for p in per))]
+
+    def crowd(self) -> Crowd:
+        return Crowd(self.front.port, self.front.url, chosen_id, sources=self.spread())
+
+    def audience(self) -> Live:
+        source = self.spread()[self.turn % 2]
+        self.turn += 1
+        return Live(through(self.front, source, self.a), "/audience",
+                    {"talk": "demo", "client_id": self.a.audience_id()}, wait_timeout=30,
+                    websocket_options=websocket_from(self.front, source))
+
+    def moderators(self) -> list[Live]:
+        """One moderator screen on each process."""
+        screens = []
+        for sources in self.sources.values():
+            source = sources[0]
+            session = login(through(self.front, source, self.a), session=session_from(source))
+            screens.append(Live(through(self.front, source, self.a), "/moderator", {"talk": "demo"},
+                                cookies=cookie_header(session), wait_timeout=30,
+                                websocket_options=websocket_from(self.front, source)))
+        return screens
+
+    def close(self) -> None:
+        self.front.stop()
+        for server in self.servers:
+            server.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 class Bare:
@@ -244,57 +303,134 @@ class Bare:
         self.proc.wait(10)
 
 
-def run_pass(mode: str, db_label: str, database_url: str | None, args, bare: Bare | None) -> dict:
-    env = {"SERVER_CONNECTIONS": str(max(args.fanout + args.sizes) + 1000)}
-    if args.profile and mode == "eventlet":
-        out = str(Path(args.profile) / f"profile-{db_label.lower()}-{mode}.txt")
-        srv: Server = ProfiledServer(async_mode=mode, database_url=database_url, env=env, profile_to=out)
-    else:
-        srv = Server(async_mode=mode, database_url=database_url, env=env)
-    result: dict = {"mode": mode, "db": db_label, "errors": {}}
-    try:
-        srv.prepare()
-        srv.start(wait=90)
-        staff = Staff(srv)
-        for size in args.sizes:
-            stage(result, f"storms@{size}", lambda size=size: storms(srv, staff.live(), size, args, result))
-        if bare is not None:
-            for size in args.fanout:
-                stage(result, f"fanout@{size}", lambda size=size: fanout_at(srv, staff.live(), size, args, result))
-                stage(result, f"bare@{size}", lambda size=size: bare_at(bare, size, args, result))
-        staff.close()
-        errors = [line for line in srv.log_text().splitlines() if "Traceback" in line or "Error" in line]
-        result["log_errors"] = errors[:5]
-        return result
-    except Exception as exc:
-        result["error"] = f"{type(exc).__name__}: {exc}"[:300]
-        result["log"] = srv.log_tail(800)
-        return result
-    finally:
-        srv.close()
+# -- scenarios -----------------------------------------------------------------------------------
+def wait_all(screens: list[Live], done, timeout: float) -> bool:
+    """Until done(screen) holds on every screen; False if not within timeout."""
+    deadline = time.monotonic() + timeout
+    return all(screen.wait_state(done, max(0.0, deadline - time.monotonic())) for screen in screens)
 
 
+def approved_questions(target, mods: list[Live], n: int, tag: str) -> list[int]:
+    submitters = [target.audience() for _ in range(math.ceil(n / PER_CLIENT))]
+    ids = []
+    for i in range(n):
+        ack = submitters[i // PER_CLIENT].call("submit", {"text": f"Abstimmung {tag} {i}",
+                                                          "client_msg_id": new_msg_id()})
+        if not ok(ack):
+            raise RuntimeError(f"submit refused: {ack}")
+        qid = ack["question"]["id"]
+        if not ok(mods[0].call("approve", {"question_id": qid})):
+            raise RuntimeError("approve refused")
+        ids.append(qid)
+    close_all(submitters)
+    if not wait_all(mods, lambda m: all(m.state.get(q, {}).get("status") == "approved" for q in ids), 15):
+        raise RuntimeError("a moderator never saw the approvals")
+    return ids
+
+
+def vote_storm(target, mods: list[Live], crowd: Crowd, qids: list[int]) -> dict:
+    clients = list(crowd.clients)
+    per = math.ceil(VOTES / len(clients))
+    if per > len(qids):
+        raise RuntimeError(f"{len(clients)} clients cannot cast {VOTES} votes on {len(qids)} questions")
+    plan = [(c, qids[(k + j) % len(qids)]) for k, c in enumerate(clients) for j in range(per)][:VOTES]
+    expected = collections.Counter(q for _, q in plan)
+    base = {q: mods[0].state[q].get("votes", 0) for q in qids}
+    result = storm(target, mods, crowd, [(lambda c=client, q=qid: c.vote(q)) for client, qid in plan],
+                   lambda m: all(m.state.get(q, {}).get("votes") == base[q] + expected[q] for q in qids))
+    return result | {"exact": result.pop("done")}
+
+
+def storm(target, mods: list[Live], crowd: Crowd, sends: list, done) -> dict:
+    """Send everything at once (the poller reads nothing meanwhile); seconds from the last send
+    until done(screen) holds on every moderator screen, and until the last acknowledgement; the
+    servers' CPU per 1,000 of them."""
+    crowd.acks.clear()
+    with Measured(target.pgids()) as cpu:
+        with crowd.lock:
+            for send in sends:
+                send()
+            t0 = time.perf_counter()
+        complete = wait_all(mods, done, 60)
+        t_mod = time.perf_counter() - t0
+        wait_until(lambda: len(crowd.acks) >= len(sends), 60, 0.01)
+        acks = list(crowd.acks)
+    return {"n": len(sends), "done": complete, "mod_s": t_mod if complete else float("nan"),
+            "acked": sum(1 for _, good in acks if good), "ack_s": max((t for t, _ in acks), default=t0) - t0,
+            "cpu_ms_per_1000": cpu.cpu * 1000 / len(sends) * 1000}
+
+
+def question_burst(target, mods: list[Live], crowd: Crowd, tag: str) -> dict:
+    clients = list(crowd.clients)
+    per = math.ceil(QUESTIONS / len(clients))
+    if per > PER_CLIENT:
+        raise RuntimeError(f"{len(clients)} clients cannot send {QUESTIONS} questions")
+    texts = [(c, f"Burst {tag} {k}.{j} {uuid.uuid4().hex[:6]}") for k, c in enumerate(clients) for j in range(per)]
+    texts = texts[:QUESTIONS]
+    wanted = {t for _, t in texts}
+    marks = {id(m): len(m.events) for m in mods}
+
+    def has_all(m: Live) -> bool:
+        """On the screen: from `question` events, or from a resync's snapshot after a gap."""
+        got = {d["question"]["text"] for _, n, d in m.events[marks[id(m)]:]
+               if n == "question" and isinstance(d, dict) and isinstance(d.get("question"), dict)}
+        return wanted <= got | {q.get("text") for q in m.state.values()}
+
+    result = storm(target, mods, crowd,
+                   [(lambda c=client, t=text: c.submit(t, new_msg_id())) for client, text in texts], has_all)
+    return result | {"complete": result.pop("done")}
+
+
+def fan_out(crowd: Crowd, trigger) -> dict:
+    """trigger(marker) causes one broadcast carrying marker and returns the time it began."""
+    marker = f"FANOUT-{uuid.uuid4().hex[:10]}"
+    alive = crowd.alive()
+    crowd.expect(marker)
+    t0 = trigger(marker)
+    wait_until(lambda: len(crowd.arrivals()) >= alive, 30, 0.02)
+    arrivals = [t - t0 for t in crowd.arrivals()]
+    return {"sockets": alive, "got": len(arrivals), "p50": pct(arrivals, 50), "p95": pct(arrivals, 95),
+            "max": max(arrivals) if arrivals else float("nan")}
+
+
+def submit_latency(target, mods: list[Live], n: int = 100) -> dict:
+    """n submissions one after another; submit → each moderator screen's `question` event."""
+    clients = [target.audience() for _ in range(math.ceil(n / PER_CLIENT))]
+    seen = []
+    for i in range(n):
+        text = f"Latenz {i} {uuid.uuid4().hex[:8]}"
+        marks = [len(m.events) for m in mods]
+        t0 = time.perf_counter()
+        clients[i // PER_CLIENT].call("submit", {"text": text, "client_msg_id": new_msg_id()}, timeout=30)
+        for m, mark in zip(mods, marks, strict=True):
+            ev = m.wait_for(lambda name, d, text=text: name == "question" and isinstance(d, dict)
+                            and d.get("question", {}).get("text") == text, 30, start=mark)
+            if ev is not None:
+                seen.append(ev[0] - t0)
+    close_all(clients)
+    return {"n": len(seen), "p50": pct(seen, 50), "p99": pct(seen, 99)}
+
+
+# -- one pass: one path, database and mode ---------------------------------------------------------
 class Staff:
-    """The moderator's screen; a new one if the last was dropped (a saturated machine can miss
-    a ping: that is reported with the stage, the next stage starts with a fresh screen)."""
+    """The moderator screens; new ones if one was dropped (a saturated machine can miss a ping:
+    that is reported with the stage, the next stage starts with fresh screens)."""
 
-    def __init__(self, srv: Server):
-        self.srv = srv
-        self.session = srv.login()
-        self.current = None
+    def __init__(self, target):
+        self.target = target
+        self.current: list[Live] = []
 
-    def live(self):
-        if self.current is None or not self.current.connected:
-            if self.current is not None:
-                self.current.close()
-            self.current = self.srv.moderator(self.session, wait_timeout=30)
-            if not self.current.wait_for(lambda n, d: n == "snapshot", 30):
-                raise RuntimeError("no moderator snapshot")
+    def live(self) -> list[Live]:
+        if not self.current or not all(m.connected for m in self.current):
+            close_all(self.current)
+            self.current = self.target.moderators()
+            for m in self.current:
+                if not m.wait_for(lambda n, d: n == "snapshot", 30):
+                    raise RuntimeError("no moderator snapshot")
         return self.current
 
     def close(self) -> None:
-        if self.current is not None:
-            self.current.close()
+        close_all(self.current)
 
 
 def stage(result: dict, name: str, run) -> None:
@@ -305,39 +441,79 @@ def stage(result: dict, name: str, run) -> None:
         result["errors"][name] = f"{type(exc).__name__}: {exc}"[:200]
 
 
-def storms(srv: Server, mod, size: int, args, result: dict) -> None:
-    crowd = Crowd(srv.port, srv.origin, srv.audience_id)
+def run_pass(target_class, mode: str, db_label: str, database_url: str | None, args, bare: Bare | None) -> dict:
+    env = {"SERVER_CONNECTIONS": str(max([*args.fanout, *args.sizes, args.capacity]) + 1000)}
+    label = f"{target_class.__name__.lower()}-{db_label.lower()}-{mode}"
+    target = target_class(mode, database_url, env, args, label)
+    result: dict = {"path": target.path, "mode": mode, "db": db_label, "errors": {}}
+    try:
+        target.start()
+        staff = Staff(target)
+        for size in args.sizes:
+            stage(result, f"storms@{size}", lambda size=size: storms(target, staff, size, args, result))
+        sizes = list(args.fanout)
+        if args.capacity and isinstance(target, Deployed):
+            sizes.append(args.capacity)
+        for size in sizes:
+            stage(result, f"fanout@{size}", lambda size=size: fanout_at(target, staff, size, args, result))
+            if bare is not None and size != args.capacity:
+                stage(result, f"bare@{size}", lambda size=size: bare_at(bare, size, args, result))
+        staff.close()
+        errors = [line for s in target.servers for line in s.log_text().splitlines()
+                  if "Traceback" in line or "Error" in line]
+        if errors:
+            result["log_errors"] = [f"{len(errors)} lines with errors, e.g.", *(e[-400:] for e in errors[:2])]
+        return result
+    except Exception as exc:
+        result["error"] = f"{type(exc).__name__}: {exc}"[:300]
+        result["log"] = " / ".join(s.log_tail(400) for s in target.servers)
+        return result
+    finally:
+        target.close()
+
+
+def storms(target, staff: Staff, size: int, args, result: dict) -> None:
+    crowd = target.crowd()
     try:
         connected, _ = crowd.connect(size, args.budget)
-        qids = approved_questions(srv, mod, 10, f"{srv.async_mode}-{size}")
-        result[f"votes@{size}"] = vote_storm(srv, mod, crowd, qids) | {"connected": connected}
-        result[f"burst@{size}"] = question_burst(srv, mod, crowd, f"{srv.async_mode}-{size}") | {"connected": connected}
+        mods = staff.live()
+        qids = approved_questions(target, mods, 10, f"{target.path}-{size}")
+        time.sleep(1.0)  # the approvals' vote batches and suggestions are done
+        la = load()
+        result[f"votes@{size}"] = vote_storm(target, mods, crowd, qids) | {"connected": connected, "load": la}
+        time.sleep(1.0)
+        la = load()
+        result[f"burst@{size}"] = question_burst(target, mods, crowd, f"{target.path}-{size}") | {
+            "connected": connected, "load": la}
     finally:
         crowd.close()
 
 
-def fanout_at(srv: Server, mod, size: int, args, result: dict) -> None:
-    rss0 = group_usage(srv.pid)[1]
-    crowd = Crowd(srv.port, srv.origin, srv.audience_id)
+def fanout_at(target, staff: Staff, size: int, args, result: dict) -> None:
+    rss0 = group_usage(target.pgids())[1]
+    crowd = target.crowd()
     try:
-        connected, seconds = crowd.connect(size, args.budget)
-        time.sleep(1.0)  # let the server settle before the RSS reading
-        rss1 = group_usage(srv.pid)[1]
-        submitter = srv.audience(wait_timeout=30)
+        connected, seconds = crowd.connect(size, max(args.budget, size / 40))
+        time.sleep(2.0)  # let the servers settle before the RSS reading
+        rss1 = group_usage(target.pgids())[1]
+        mods = staff.live()
+        submitter = target.audience()
 
         def approve(marker: str) -> float:
             ack = submitter.call("submit", {"text": marker, "client_msg_id": new_msg_id()}, timeout=30)
             t0 = time.perf_counter()
-            mod.call("approve", {"question_id": ack["question"]["id"]}, timeout=30)
+            mods[0].call("approve", {"question_id": ack["question"]["id"]}, timeout=30)
             return t0
 
+        la = load()
         fo = fan_out(crowd, approve)
         submitter.close()
-        entry = {"fanout": fo, "connected": connected, "connect_s": seconds,
+        entry = {"fanout": fo, "connected": connected, "connect_s": seconds, "load": la,
                  "rss_per_socket_kb": (rss1 - rss0) / max(1, connected) / 1024, "rss_mb": rss1 / 2**20}
         result[f"fanout@{size}"] = entry
         if size == max(args.fanout):
-            entry["latency"] = submit_latency(srv, mod)
+            time.sleep(1.0)
+            entry["latency"] = submit_latency(target, mods) | {"load": load()}
     finally:
         crowd.close()
 
@@ -346,7 +522,7 @@ def bare_at(bare: Bare, size: int, args, result: dict) -> None:
     crowd = Crowd(bare.port, bare.url, lambda slug: uuid.uuid4().hex)
     try:
         crowd.connect(size, args.budget)
-        result[f"bare@{size}"] = fan_out(crowd, bare.approve)
+        result[f"bare@{size}"] = fan_out(crowd, bare.approve) | {"load": load()}
     finally:
         crowd.close()
 
@@ -361,91 +537,113 @@ def ms(x: float) -> str:
 
 
 def report(results: list[dict], args) -> str:
-    out = [f"| db | mode | connected | {VOTES:,} votes: exact on moderator s (target ≤ 2) | acked / last ack s "
-           f"| CPU ms per 1,000 votes | {QUESTIONS} questions: on moderator s (target ≤ 3) | acked / last ack s "
-           "| CPU ms per 1,000 questions |",
-           "|---|---|---|---|---|---|---|---|---|"]
+    out = [f"| path | db | mode | connected | load | {VOTES:,} votes: exact on every moderator s (≤ 1.5) "
+           f"| acked / last ack s | CPU ms per 1,000 votes | load | {QUESTIONS} questions: on every moderator s "
+           "(≤ 2) | acked / last ack s | CPU ms per 1,000 questions |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         if "error" in r:
-            out.append(f"| {r['db']} | {r['mode']} | error: {r['error']} | | | | | | |")
+            out.append(f"| {r['path']} | {r['db']} | {r['mode']} | error: {r['error']} | | | | | | | | |")
         for size in args.sizes:
             v, b = r.get(f"votes@{size}"), r.get(f"burst@{size}")
             if not v or not b:
                 continue
-            out.append(f"| {r['db']} | {r['mode']} | {v['connected']} | {s(v['mod_s'])} | {v['acked']}/{v['n']} in "
-                       f"{s(v['ack_s'])} | {v['cpu_ms_per_1000']:.0f} | {s(b['mod_s'])} | {b['acked']}/{b['n']} in "
-                       f"{s(b['ack_s'])} | {b['cpu_ms_per_1000']:.0f} |")
-    out += ["", "| mode | sockets | fan-out p50 ms | p95 | max | got | bare p50 ms | bare p95 "
-            "| ratio p50 (target ≤ 1.3) | RSS per socket kB | RSS MB "
-            "| submit→moderator p50 / p99 ms (target p99 < 250) |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+            out.append(f"| {r['path']} | {r['db']} | {r['mode']} | {v['connected']} | {v['load']:.1f} | "
+                       f"{s(v['mod_s'])} | {v['acked']}/{v['n']} in {s(v['ack_s'])} | {v['cpu_ms_per_1000']:.0f} | "
+                       f"{b['load']:.1f} | {s(b['mod_s'])} | {b['acked']}/{b['n']} in {s(b['ack_s'])} | "
+                       f"{b['cpu_ms_per_1000']:.0f} |")
+    out += ["", "| path | db | mode | sockets | load | fan-out p50 ms | p95 | max | got | bare p50 ms | bare max "
+            "| ratio p50 / max (≤ 1.2) | RSS per socket kB | RSS MB | submit→moderator p50 / p99 ms (≤ 50) | load |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
-        for size in args.fanout:
+        for size in [*args.fanout, args.capacity]:
             f, bare = r.get(f"fanout@{size}"), r.get(f"bare@{size}")
-            if not f or not bare:
+            if not f:
                 continue
             fo = f["fanout"]
             lat = f.get("latency")
-            out.append(f"| {r['mode']} | {f['connected']} | {ms(fo['p50'])} | {ms(fo['p95'])} | {ms(fo['max'])} | "
-                       f"{fo['got']}/{fo['sockets']} | {ms(bare['p50'])} | {ms(bare['p95'])} | "
-                       f"{fo['p50'] / bare['p50']:.2f} | {f['rss_per_socket_kb']:.0f} | {f['rss_mb']:.0f} | "
-                       + (f"{ms(lat['p50'])} / {ms(lat['p99'])} |" if lat else "— |"))
+            ratio = f"{fo['p50'] / bare['p50']:.2f} / {fo['max'] / bare['max']:.2f}" if bare else "—"
+            out.append(f"| {r['path']} | {r['db']} | {r['mode']} | {f['connected']} | {f['load']:.1f} | "
+                       f"{ms(fo['p50'])} | {ms(fo['p95'])} | {ms(fo['max'])} | {fo['got']}/{fo['sockets']} | "
+                       f"{ms(bare['p50']) if bare else '—'} | {ms(bare['max']) if bare else '—'} | {ratio} | "
+                       f"{f['rss_per_socket_kb']:.0f} | {f['rss_mb']:.0f} | "
+                       + (f"{ms(lat['p50'])} / {ms(lat['p99'])} (n={lat['n']}) | {lat['load']:.1f} |"
+                          if lat else "— | |"))
     for r in results:
         for name, message in r.get("errors", {}).items():
-            out.append(f"\n{r['db']}, {r['mode']}, {name}: {message}")
+            out.append(f"\n{r['path']}, {r['db']}, {r['mode']}, {name}: {message}")
         if r.get("log_errors"):
-            out.append(f"\nserver log ({r['db']}, {r['mode']}): " + " / ".join(r["log_errors"]))
+            out.append(f"\nserver log ({r['path']}, {r['db']}, {r['mode']}): " + " / ".join(r["log_errors"]))
         if r.get("log"):
-            out.append(f"\nserver log ({r['db']}, {r['mode']}): {r['log']}")
+            out.append(f"\nserver log ({r['path']}, {r['db']}, {r['mode']}): {r['log']}")
     return "\n".join(out)
 
 
 def main() -> None:
     global VOTES, QUESTIONS
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--modes", default="eventlet,threading")
-    p.add_argument("--sizes", default="100,1000", help="connected audience for the storms (default 100,1000)")
-    p.add_argument("--fanout", default="1000,2000",
-                   help="connected audience for the fan-out (default 1000,2000; empty: none)")
+    p.add_argument("--paths", default="nginx,single", help="nginx (nginx×2), single (1 process); default both")
+    p.add_argument("--modes", default="eventlet", help="async modes, comma-separated (default eventlet)")
+    p.add_argument("--sizes", default="1000,2000", help="connected audience for the storms (default 1000,2000)")
+    p.add_argument("--fanout", default="2000",
+                   help="connected audience for fan-out, memory and submit latency (default 2000; empty: none)")
+    p.add_argument("--capacity", type=int, default=5000,
+                   help="sockets across both processes behind nginx, all getting an approval (default 5000; 0: none)")
     p.add_argument("--budget", type=float, default=60.0, help="seconds to connect a crowd in (default 60)")
     p.add_argument("--postgres", default=os.environ.get("TEST_DATABASE_URL"),
                    help="a PostgreSQL URL; a fresh database next to it per pass (default TEST_DATABASE_URL)")
+    p.add_argument("--redis", default=os.environ.get("TEST_REDIS_URL"),
+                   help="Redis for the processes behind nginx (default TEST_REDIS_URL)")
     p.add_argument("--no-sqlite", action="store_true")
     p.add_argument("--votes", type=int, default=VOTES, help=f"votes per storm (default {VOTES})")
     p.add_argument("--questions", type=int, default=QUESTIONS, help=f"questions per burst (default {QUESTIONS})")
-    p.add_argument("--profile", metavar="DIR", help="run the eventlet server under pyinstrument; reports to DIR")
+    p.add_argument("--quick", action="store_true",
+                   help="a quick look: storms with 200 connected, fan-out at 500, no capacity run")
+    p.add_argument("--profile", metavar="DIR", help="run the eventlet servers under pyinstrument; reports to DIR")
     args = p.parse_args()
+    if args.quick:
+        args.sizes, args.fanout, args.capacity = "200", "500", 0
     VOTES, QUESTIONS = max(10, min(args.votes, 5000)), max(10, min(args.questions, 1500))
-    args.sizes = [max(10, min(int(x), 3000)) for x in args.sizes.split(",") if x.strip()]
-    args.fanout = [max(10, min(int(x), 4000)) for x in args.fanout.split(",") if x.strip()]
+    args.sizes = [max(10, min(int(x), 3000)) for x in str(args.sizes).split(",") if x.strip()]
+    args.fanout = [max(10, min(int(x), 4000)) for x in str(args.fanout).split(",") if x.strip()]
+    args.capacity = max(0, min(args.capacity, 6000))
+    paths = {"nginx": Deployed, "single": Single}
+    chosen = [paths[x.strip()] for x in args.paths.split(",") if x.strip()]
+    if Deployed in chosen and not (args.redis and os.access(NGINX, os.X_OK)):
+        print("nginx×2 skipped: needs Redis (TEST_REDIS_URL or --redis) and " + NGINX, flush=True)
+        chosen.remove(Deployed)
     if args.profile:
         Path(args.profile).mkdir(parents=True, exist_ok=True)
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    want = min(hard, max(soft, 4 * max(args.fanout + args.sizes) + 1024))
+    want = min(hard, max(soft, 2 * max([*args.fanout, *args.sizes, args.capacity]) + 1024))
     if want > soft:
         resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
 
     print(f"Fragerunde scale bench {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC — "
-          f"{platform.node()}, {os.cpu_count()} CPUs, {platform.python_version()}, loopback; "
-          f"storms at {args.sizes} connected, fan-out at {args.fanout}", flush=True)
-    dbs: list[tuple[str, str | None]] = [] if args.no_sqlite else [("SQLite", None)]
+          f"{platform.node()}, {os.cpu_count()} CPUs, {platform.python_version()}, loopback, open files {want}; "
+          f"storms at {args.sizes} connected, fan-out at {args.fanout}, capacity {args.capacity}; "
+          f"load {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
+    dbs: list[tuple[str, str | None]] = []
     if args.postgres:
         dbs.append(("PostgreSQL", args.postgres))
+    if not args.no_sqlite:
+        dbs.append(("SQLite", None))
     bare = Bare() if args.fanout else None
     results = []
     try:
         for db_label, base_url in dbs:
-            for mode in [m.strip() for m in args.modes.split(",") if m.strip()]:
-                print(f"… {db_label} {mode}", flush=True)
-                t = time.perf_counter()
-                pass_bare = bare if db_label == "SQLite" or args.no_sqlite else None
-                if base_url:
-                    with postgres_database(base_url, prefix="bench") as url:
-                        r = run_pass(mode, db_label, url, args, pass_bare)
-                else:
-                    r = run_pass(mode, db_label, None, args, pass_bare)
-                print(f"  {time.perf_counter() - t:.0f} s" + (f"; {r['error']}" if "error" in r else ""), flush=True)
-                results.append(r)
+            for target_class in chosen:
+                for mode in [m.strip() for m in args.modes.split(",") if m.strip()]:
+                    print(f"… {target_class.path} {db_label} {mode} (load {load():.2f})", flush=True)
+                    t = time.perf_counter()
+                    if base_url:
+                        with postgres_database(base_url, prefix="bench") as url:
+                            r = run_pass(target_class, mode, db_label, url, args, bare)
+                    else:
+                        r = run_pass(target_class, mode, db_label, None, args, bare)
+                    print(f"  {time.perf_counter() - t:.0f} s, load {load():.2f}"
+                          + (f"; {r['error']}" if "error" in r else ""), flush=True)
+                    results.append(r)
     finally:
         if bare:
             bare.close()

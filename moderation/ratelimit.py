@@ -17,11 +17,12 @@ import math
 import threading
 import time
 from collections.abc import Mapping
-from typing import Any, cast
+from typing import Any
 
 from limits import RateLimitItem, parse, parse_many
-from limits.storage import MemoryStorage, Storage, storage_from_string
+from limits.storage import MemoryStorage, RedisStorage, Storage
 from limits.strategies import MovingWindowRateLimiter
+from redis import BlockingConnectionPool
 
 from .services.errors import DomainError
 
@@ -31,6 +32,11 @@ _FAILURE_MEMORY = parse("100000 per day")
 
 
 SWEEP_SECONDS = 1.0
+# Redis connections of one process's limits, and how long a check waits for a free one. redis-py's
+# own pool refuses the 101st concurrent check outright ("Too many connections"): in a vote storm
+# behind nginx a thousand handlers check at once, and most of the votes failed with `internal`.
+REDIS_CONNECTIONS = 32
+REDIS_WAIT_SECONDS = 10
 
 
 class SweptMemoryStorage(MemoryStorage):
@@ -67,7 +73,9 @@ class RateLimits:
         if storage_uri.startswith("memory://"):
             self.storage: Storage = SweptMemoryStorage(storage_uri)
         else:
-            self.storage = cast(Storage, storage_from_string(storage_uri, key_prefix=config["REDIS_PREFIX"]))
+            pool = BlockingConnectionPool.from_url(storage_uri, max_connections=REDIS_CONNECTIONS,
+                                                   timeout=REDIS_WAIT_SECONDS)
+            self.storage = RedisStorage(storage_uri, connection_pool=pool, key_prefix=config["REDIS_PREFIX"])
         self.strategy = MovingWindowRateLimiter(self.storage)
         self.exempt = frozenset(exempt)
         self.config = config

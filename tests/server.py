@@ -31,9 +31,11 @@ import urllib.parse
 import uuid
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from types import SimpleNamespace
 
 import requests
 import socketio
+from requests.adapters import HTTPAdapter
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -624,3 +626,116 @@ def postgres_database(base_url: str, prefix: str = "test_server"):
         with psycopg.connect(dsn, autocommit=True) as conn:
             with contextlib.suppress(Exception):
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+# -- the deployment in deploy/: Debian's nginx in front of server processes -----------------------
+NGINX = "/usr/sbin/nginx"
+SITE = ROOT / "deploy" / "nginx-fragerunde.conf"
+
+
+class SourceAddressAdapter(HTTPAdapter):
+    def __init__(self, source: str):
+        self.source = source
+        super().__init__()
+
+    def init_poolmanager(self, *args, **kwargs):
+        kwargs["source_address"] = (self.source, 0)
+        return super().init_poolmanager(*args, **kwargs)
+
+
+def session_from(source: str) -> requests.Session:
+    s = requests.Session()
+    adapter = SourceAddressAdapter(source)
+    s.mount("http://", adapter)
+    return s
+
+
+class Nginx:
+    """Debian's nginx with its own prefix, pid, logs and temp paths in a temp dir, in front of
+    the given ports, with the shipped site configuration."""
+
+    def __init__(self, tmp: Path, upstream_ports: tuple[int, int], *, worker_connections: int = 2048,
+                 workers: str = "1"):
+        self.tmp = tmp
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        site = SITE.read_text()
+        replacements = [("listen 80;", f"listen 127.0.0.1:{self.port};"), ("listen [::]:80;", ""),
+                        ("server 127.0.0.1:5001;", f"server 127.0.0.1:{upstream_ports[0]};"),
+                        ("server 127.0.0.1:5002;", f"server 127.0.0.1:{upstream_ports[1]};")]
+        for old, new in replacements:
+            assert site.count(old) == 1, f"{old!r} not once in {SITE.name}"
+            site = site.replace(old, new)
+        (tmp / "site.conf").write_text(site)
+        user = "user root;\n" if os.geteuid() == 0 else ""
+        (tmp / "nginx.conf").write_text(f"""{user}worker_processes {workers};
+worker_rlimit_nofile {2 * worker_connections + 64};
+pid {tmp}/nginx.pid;
+error_log {tmp}/error.log warn;
+events {{ worker_connections {worker_connections}; }}
+http {{
+    log_format upstream '$remote_addr $upstream_addr $request_uri $status';
+    access_log {tmp}/access.log upstream;
+    client_body_temp_path {tmp}/body;
+    proxy_temp_path {tmp}/proxy;
+    fastcgi_temp_path {tmp}/fastcgi;
+    uwsgi_temp_path {tmp}/uwsgi;
+    scgi_temp_path {tmp}/scgi;
+    include {tmp}/site.conf;
+}}
+""")
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> Nginx:
+        conf = str(self.tmp / "nginx.conf")
+        check = subprocess.run([NGINX, "-t", "-p", str(self.tmp), "-c", conf], capture_output=True, text=True)
+        assert check.returncode == 0, check.stderr
+        self.proc = subprocess.Popen([NGINX, "-p", str(self.tmp), "-c", conf, "-g", "daemon off;"],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+        up = wait_until(lambda: self._healthy(), 15)
+        assert up, f"nginx did not answer: {self.error_log()}"
+        return self
+
+    def _healthy(self) -> bool:
+        with contextlib.suppress(requests.RequestException):
+            return requests.get(self.url + "/healthz", timeout=2).status_code == 200
+        return False
+
+    def upstream_of(self, source: str) -> str:
+        """The upstream address nginx sends requests from this source address to."""
+        with session_from(source) as s:
+            marker = uuid.uuid4().hex
+            assert s.get(f"{self.url}/healthz?probe={marker}", timeout=5).status_code == 200
+        line = wait_until(lambda: next((ln for ln in self.access_log().splitlines() if marker in ln), None), 5)
+        assert line and line.startswith(source + " "), line
+        return line.split()[1]
+
+    def access_log(self) -> str:
+        with contextlib.suppress(OSError):
+            return (self.tmp / "access.log").read_text()
+        return ""
+
+    def error_log(self) -> str:
+        with contextlib.suppress(OSError):
+            return (self.tmp / "error.log").read_text()[-2000:]
+        return ""
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+
+def through(front: Nginx, source: str, server: Server) -> SimpleNamespace:
+    """What Live and login() need, pointing at nginx, as a client from this source address."""
+    return SimpleNamespace(url=front.url, origin=front.url, clients=server.clients, user=server.user,
+                           password=server.password)
+
+
+def websocket_from(front: Nginx, source: str) -> dict:
+    sock = socket.create_connection(("127.0.0.1", front.port), timeout=10, source_address=(source, 0))
+    return {"socket": sock}

@@ -16,6 +16,7 @@ from ..services import questions as question_service
 from ..services import talks as talk_service
 from ..services.errors import DomainError
 from ..services.writes import Write
+from ..workers.group import Together
 from . import events
 from .base import LiveNamespace, acknowledged
 
@@ -76,45 +77,40 @@ class AudienceNamespace(LiveNamespace):
 
     @acknowledged(events.Submission)
     def on_submit(self, conn: dict[str, Any], event: events.Submission) -> dict[str, Any]:
-        client, now, address = conn["client"], self.now(), self.address()
+        """Written with the questions asked beside it (questions.submit_all)."""
+        client, address = conn["client"], self.address()
         limits = current_app.extensions["rate_limits"]
         limits.note_place(conn["talk_id"], client, address)
-        channel = question_service.Channel(held=limits.held(conn["talk_id"], address))
+        held = limits.held(conn["talk_id"], address)
         created = []
 
-        def work(session: DbSession, talk: Talk) -> tuple[Write, dict[str, Any]]:
-            write = question_service.submit(
-                session, talk, text=event.text, name=event.name, client=client,
-                client_msg_id=event.client_msg_id, now=now,
-                admit=lambda: limits.check("SUBMIT", client=client, address=address),
-                name_in_record=bool(event.name_in_record), channel=channel)
+        def answer(write: Write) -> dict[str, Any]:
             assert write.question is not None
             created.append(write.created)
-            return write, {"question": payloads.question(write.question, AUDIENCE, payloads.Context(client=client),
-                                                         own=True)}
+            return {"question": payloads.question(write.question, AUDIENCE, payloads.Context(client=client), own=True)}
 
-        answer = self.grouped(conn, work)
+        asked = question_service.Asked(
+            event.text, event.name, client, event.client_msg_id, self.now(),
+            admit=lambda: limits.check("SUBMIT", client=client, address=address),
+            name_in_record=bool(event.name_in_record), held=held)
+        answered = self.grouped(conn, Together(question_service.submit_all, asked, answer))
         if created[0]:
-            log.info("question submitted", extra={"talk": conn["talk_id"], "question": answer["question"]["id"]})
-        return answer
+            log.info("question submitted", extra={"talk": conn["talk_id"], "question": answered["question"]["id"]})
+        return answered
 
     @acknowledged(events.AudienceVote)
     def on_vote(self, conn: dict[str, Any], event: events.AudienceVote) -> dict[str, Any]:
+        """Written with the votes sent beside it (questions.set_votes)."""
         client = conn["client"]
         # a vote given (not taken back) counts against the address's votes for this question
         given = {"question": event.question_id} if event.value else None
         self.limit("VOTE", client=client, per_address=given)
-
-        limits, address = current_app.extensions["rate_limits"], self.address()
-
-        def work(session: DbSession, talk: Talk) -> tuple[Write, dict[str, Any]]:
-            write = question_service.set_vote(session, talk, client, event.question_id, event.value)
-            if event.value and limits.fresh_vote(client, address, write.counted[0]):
-                # many ids handed out just now, from one address, voting for one question
-                write.changed.extend(question_service.flag(session, talk, write.counted[0], "fresh_votes").changed)
-            return write, {"question_id": write.counted[0], "value": event.value}
-
-        return self.grouped(conn, work, savepoint=False)  # set_vote refuses before it writes
+        # many ids handed out just now, from one address, voting for one question: flag it
+        limits = current_app.extensions["rate_limits"]
+        fresh = bool(event.value) and limits.fresh_vote(client, self.address(), event.question_id)
+        ballot = question_service.Ballot(client, event.question_id, event.value, fresh)
+        return self.grouped(conn, Together(question_service.set_votes, ballot,
+                                           lambda write: {"question_id": write.counted[0], "value": event.value}))
 
     @acknowledged(events.Report)
     def on_report(self, conn: dict[str, Any], event: events.Report) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from ..readmodel.snapshot import snapshot
 from ..readmodel.views import View
 from ..services.errors import DomainError
 from ..services.writes import Write
-from ..workers.group import Work
+from ..workers.group import Together, Work
 from .events import parse
 
 log = logging.getLogger("fragerunde.live")
@@ -79,7 +79,7 @@ class LiveNamespace(Namespace):
         publish.commit(publish.outbox(db.session, talk, write, self.now()))
         return answer
 
-    def grouped(self, conn: dict[str, Any], work: Work, savepoint: bool = True) -> dict[str, Any]:
+    def grouped(self, conn: dict[str, Any], work: Work | Together, savepoint: bool = True) -> dict[str, Any]:
         """Run `work` in the next group transaction (workers/group.py); its answer once committed."""
         db.session.rollback()  # hold no transaction (on SQLite: the writer lock) while the writer works
         return current_app.extensions["group_commit"].run(conn["talk_id"], work, savepoint)

@@ -6,6 +6,7 @@ changed, under its own next number.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -18,7 +19,7 @@ from ..services import DbSession
 from ..services.writes import Changed, Sessions, Write
 from . import payloads
 from .access import end_sessions
-from .sequence import advance
+from .sequence import advance, advance_each
 from .views import VIEWS, View
 
 # Changes after which a question's similar-question suggestions are computed again.
@@ -58,20 +59,40 @@ def outbox(session: DbSession, talk: Talk, write: Write, now: datetime) -> Outbo
     """What each view learns of a write, under that view's next seq; a view whose payloads the
     write leaves as they were hears nothing (an author hears of their own question under the
     audience's current seq)."""
-    box = Outbox(talk_id=talk.id, counted=list(write.counted), ended=list(write.ended))
-    box.questions = [c.question.id for c in write.changed
-                     if c.new or c.status_changed or c.fields is None or c.fields & SUGGESTED_FROM]
-    heard = {view.name: _hears(view, write) for view in VIEWS}
-    told = [view for view in VIEWS if heard[view.name] or (write.talk_changed and "talk" in view.kinds)
-            or (write.backstage and "backstage" in view.kinds)]
-    if not told:
-        return box
-    seqs = advance(session, talk, told)
-    box.told = {view.name: seqs[view.name] for view in told if view.advances}
+    return outboxes(session, talk, [write], now)[0]
+
+
+def outboxes(session: DbSession, talk: Talk, writes: Sequence[Write], now: datetime) -> list[Outbox]:
+    """outbox() for several writes of one transaction, in order: their numbers are taken in one
+    statement and what their payloads read is read once (a group of questions asked at once)."""
+    boxes, heard, told = [], [], []
+    for write in writes:
+        box = Outbox(talk_id=talk.id, counted=list(write.counted), ended=list(write.ended))
+        box.questions = [c.question.id for c in write.changed
+                         if c.new or c.status_changed or c.fields is None or c.fields & SUGGESTED_FROM]
+        hears = {view.name: _hears(view, write) for view in VIEWS}
+        boxes.append(box)
+        heard.append(hears)
+        told.append([view for view in VIEWS if hears[view.name] or (write.talk_changed and "talk" in view.kinds)
+                     or (write.backstage and "backstage" in view.kinds)])
+    if not any(told):
+        return boxes
+    numbers = advance_each(session, talk, told)
     # A question just asked has no votes, merged questions or suggestions yet, and its author is
     # not blocked (or it would have been refused): it reads none of them.
-    known = {c.question.id: c.question for view in told for c in heard[view.name] if not c.new}
-    ctx = payloads.load(session, talk, set().union(*(view.fields for view in told)), list(known.values()))
+    known = {c.question.id: c.question for views, hears in zip(told, heard, strict=True)
+             for view in views for c in hears[view.name] if not c.new}
+    fields = set().union(*(view.fields for views in told for view in views))
+    ctx = payloads.load(session, talk, fields, list(known.values()))
+    for write, box, views, hears, seqs in zip(writes, boxes, told, heard, numbers, strict=True):
+        if views:
+            _fill(box, talk, write, views, hears, seqs, ctx, now)
+    return boxes
+
+
+def _fill(box: Outbox, talk: Talk, write: Write, told: list[View], heard: dict[str, list[Changed]],
+          seqs: dict[str, int], ctx: payloads.Context, now: datetime) -> None:
+    box.told = {view.name: seqs[view.name] for view in told if view.advances}
     sent: dict[tuple[str, int], dict[str, Any]] = {}  # (view, question id) -> payload, for `within`
     for view in told:
         seq = seqs[view.name]
@@ -92,7 +113,6 @@ def outbox(session: DbSession, talk: Talk, write: Write, now: datetime) -> Outbo
             if view.hears_who and write.step is not None:
                 message |= {"by": write.step.username, "action": write.step.action}
             box.add("question", message, room, view.namespace)
-    return box
 
 
 def restart(session: DbSession, talk: Talk, now: datetime) -> Outbox:

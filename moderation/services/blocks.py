@@ -12,6 +12,14 @@ def blocked_clients(session: DbSession, talk: Talk) -> frozenset[str]:
     return frozenset(session.scalars(select(Block.client_hash).where(Block.talk_id == talk.id)))
 
 
+def blocked_among(session: DbSession, talk: Talk, clients: set[str]) -> set[str]:
+    """Which of these audience identities are blocked in this talk (one statement)."""
+    if not clients:
+        return set()
+    return set(session.scalars(select(Block.client_hash).where(Block.talk_id == talk.id,
+                                                                Block.client_hash.in_(clients))))
+
+
 def blocked(talk: Talk, client: str) -> Exists:
     """The condition "this client is blocked in this talk", to put into a query of one's own."""
     return select(Block.id).where(Block.talk_id == talk.id, Block.client_hash == client).exists()

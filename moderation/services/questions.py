@@ -3,15 +3,17 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, func, select
+from sqlalchemy import Table, delete, func, literal, select, tuple_, union_all
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import lazyload
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..models import OPEN_STATUSES, PUBLIC_STATUSES, WEB, AuditEntry, Question, Talk, Upvote, User, Vote
@@ -52,21 +54,33 @@ class Channel:
     label: str | None = None  # an import's "Quelle"
     by: User | None = None  # the moderator who imported it, the admin who assigned a mail
     window: bool = True  # only while the round takes questions (a moderator's import: any time)
-    held: bool = False  # from where a person blocked in this talk was seen: to the moderators
 
     @property
     def premoderated(self) -> bool:
-        """Questions from other channels, and held ones, are public only once a moderator
-        approved them."""
-        return self.source != WEB or self.held
+        """Questions from other channels are public only once a moderator approved them."""
+        return self.source != WEB
 
 
 PAGE = Channel()
 
 
+@dataclass(frozen=True)
+class Asked:
+    """One question as sent, for submit_all(); the fields are submit()'s."""
+
+    text: object
+    name: str | None
+    client: str | None
+    client_msg_id: str
+    now: datetime
+    admit: Callable[[], None] | None = None
+    name_in_record: bool = False
+    held: bool = False  # sent from where a person blocked in this talk was seen: to the moderators
+
+
 def submit(session: DbSession, talk: Talk, *, text: object, name: str | None, client: str | None,
            client_msg_id: str, now: datetime, admit: Callable[[], None] | None = None,
-           channel: Channel = PAGE, name_in_record: bool = False) -> Write:
+           channel: Channel = PAGE, name_in_record: bool = False, held: bool = False) -> Write:
     """Store an audience question once per client_msg_id; a resend returns the first one.
 
     The same text sent again by the same person (a new msg id: pressed twice, sent from two
@@ -77,44 +91,128 @@ def submit(session: DbSession, talk: Talk, *, text: object, name: str | None, cl
     question is stored (not for resends or refused input): the caller's rate limit, raising
     DomainError('rate_limited'). `name_in_record`: the asker agrees that the documentation names
     them (kept only with a name). During a Probelauf the question is the rehearsal's."""
-    msg_id = valid_msg_id(client_msg_id)
-    existing = find_by_msg_id(session, talk, msg_id)
-    if existing is not None:
-        if existing.client_hash != client:
-            raise DomainError("invalid", {"field": "client_msg_id"})
-        return unchanged(existing)
-    if client is not None:
-        blocks.refuse_blocked(session, talk, client)
-    body = texts.question_text(text)
-    author = texts.author_name(name)
-    if channel.window and not accepts_questions(talk, now):
-        raise DomainError("closed")
-    if admit is not None:
-        admit()
-    original = repeated(session, talk, client, body) if client is not None else None
+    result = submit_all(session, talk, [Asked(text, name, client, client_msg_id, now, admit, name_in_record, held)],
+                        channel)[0]
+    if isinstance(result, DomainError):
+        raise result
+    return result
+
+
+def submit_all(session: DbSession, talk: Talk, asked: Sequence[Asked],
+               channel: Channel = PAGE) -> list[Write | DomainError]:
+    """submit() for questions asked at once (the group writer's, workers/group.py): each answered
+    in order with its write or its refusal, refused before anything is written; a constant
+    number of statements however many (their resends, blocks and earlier texts read in one
+    statement each, all stored in one multi-row INSERT)."""
+    results: list[Write | DomainError | None] = [None] * len(asked)
+    msg_ids: dict[int, str] = {}
+    for i, one in enumerate(asked):
+        try:
+            msg_ids[i] = valid_msg_id(one.client_msg_id)
+        except DomainError as exc:
+            results[i] = exc
+    stored = _by_msg_ids(session, talk, set(msg_ids.values()))
+    blocked = blocks.blocked_among(session, talk, {one.client for one in asked if one.client is not None})
+    fresh: list[tuple[int, str, str, str | None]] = []  # index, msg id, text, name
+    claimed: dict[str, int] = {}  # msg id -> the index that stores it
+    resent: list[int] = []  # the same msg id again in this group
+    for i, one in enumerate(asked):
+        if results[i] is not None:
+            continue
+        msg_id = msg_ids[i]
+        if msg_id in stored:
+            results[i] = _resend(stored[msg_id], one.client)
+            continue
+        if msg_id in claimed:
+            resent.append(i)
+            continue
+        try:
+            if one.client is not None and one.client in blocked:
+                raise blocks.refusal()
+            body = texts.question_text(one.text)
+            author = texts.author_name(one.name)
+            if channel.window and not accepts_questions(talk, one.now):
+                raise DomainError("closed")
+            if one.admit is not None:
+                one.admit()
+        except DomainError as exc:
+            results[i] = exc
+            continue
+        claimed[msg_id] = i
+        fresh.append((i, msg_id, body, author))
+    # The same text twice from one person in this group: the second folds into the first, once stored.
+    seen: set[tuple[str, str]] = set()
+    now_round: list[tuple[int, str, str, str | None]] = []
+    next_round: list[tuple[int, str, str, str | None]] = []
+    for item in fresh:
+        key = (asked[item[0]].client or "", item[2])
+        (next_round if asked[item[0]].client is not None and key in seen else now_round).append(item)
+        seen.add(key)
+    originals = _originals(session, talk, [(asked[i].client, body) for i, _, body, _ in now_round])
+    rows = [_row(talk, asked[i], msg_id, body, author, channel, originals.get((asked[i].client, body)))
+            for i, msg_id, body, author in now_round]
+    inserted = _insert(session, [row for row, _ in rows])
+    for (i, msg_id, _, _), (_, fold_into) in zip(now_round, rows, strict=True):
+        question = inserted.get(msg_id)
+        if question is not None:
+            results[i] = _stored(session, talk, question, fold_into, channel)
+            continue
+        existing = find_by_msg_id(session, talk, msg_id)  # stored meanwhile, by another process
+        results[i] = _resend(existing, asked[i].client) if existing is not None \
+            else DomainError("invalid", {"field": "client_msg_id"})
+    for i in resent:
+        first = results[claimed[msg_ids[i]]]
+        results[i] = _resend(first.question, asked[i].client) if isinstance(first, Write) and first.question \
+            else first
+    if next_round:
+        again = submit_all(session, talk, [replace(asked[i], admit=None) for i, *_ in next_round], channel)
+        for (i, *_), result in zip(next_round, again, strict=True):
+            results[i] = result
+    return [r if r is not None else DomainError("internal") for r in results]
+
+
+def _resend(first: Question, client: str | None) -> Write | DomainError:
+    """The answer to a msg id already stored: the same question, if it is the same person's."""
+    if first.client_hash != client:
+        return DomainError("invalid", {"field": "client_msg_id"})
+    return unchanged(first)
+
+
+def _row(talk: Talk, one: Asked, msg_id: str, body: str, author: str | None, channel: Channel,
+         original: Question | None) -> tuple[dict[str, Any], Question | None]:
+    """The new question's row, and the open question of the same person and text it folds into."""
     fold_into = original if original is not None and original.status in OPEN_STATUSES else None
     flagged = flag_for(body) or ("repeated" if original else None)
     # Without "Vorab-Moderation" a question is public at once, unless the word list or a repeat
-    # flagged it: that one still waits for a moderator.
-    public = not talk.premoderation and not channel.premoderated and flagged is None
-    question = Question(talk_id=talk.id, text=body, name=author, client_hash=client,
-                        client_msg_id=msg_id, created_at=now,
-                        status="merged" if fold_into else ("approved" if public else "pending"),
-                        merged_into_id=fold_into.id if fold_into else None,
-                        flagged=flagged,
-                        name_in_record=bool(name_in_record and author),
-                        rehearsal=talk.rehearsal_since is not None,
-                        source=channel.source, source_label=channel.label,
-                        labels=[])  # known empty: its broadcast reads no labels
-    try:
-        with session.begin_nested():
-            session.add(question)
-            session.flush()
-    except IntegrityError:
-        existing = find_by_msg_id(session, talk, msg_id)
-        if existing is None or existing.client_hash != client:
-            raise DomainError("invalid", {"field": "client_msg_id"}) from None
-        return unchanged(existing)
+    # flagged it, or it was sent from where a blocked person was seen: those wait for a moderator.
+    public = not talk.premoderation and not channel.premoderated and not one.held and flagged is None
+    return {"talk_id": talk.id, "text": body, "name": author, "client_hash": one.client,
+            "client_msg_id": msg_id, "created_at": one.now,
+            "status": "merged" if fold_into else ("approved" if public else "pending"),
+            "merged_into_id": fold_into.id if fold_into else None,
+            "flagged": flagged,
+            "name_in_record": bool(one.name_in_record and author),
+            "rehearsal": talk.rehearsal_since is not None,
+            "source": channel.source, "source_label": channel.label, "version": 1}, fold_into
+
+
+def _insert(session: DbSession, rows: list[dict[str, Any]]) -> dict[str, Question]:
+    """Store the rows in one INSERT … ON CONFLICT DO NOTHING RETURNING; the stored questions by msg
+    id (a msg id stored meanwhile is left out). Their labels are known empty: no read for them."""
+    if not rows:
+        return {}
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = insert(Question).on_conflict_do_nothing(index_elements=["talk_id", "client_msg_id"]) \
+        .returning(Question).options(lazyload(Question.labels))
+    stored = {q.client_msg_id: q for q in session.scalars(statement, rows)}
+    for question in stored.values():
+        set_committed_value(question, "labels", [])
+    return stored
+
+
+def _stored(session: DbSession, talk: Talk, question: Question, fold_into: Question | None,
+            channel: Channel) -> Write:
+    """A stored question's write, with its audit entries (another channel's intake, a fold)."""
     if channel.source != WEB:
         record(session, talk, channel.by, "intake", question=question, to_status=question.status,
                after=channel.source if channel.label is None else f"{channel.source}:{channel.label}")
@@ -124,6 +222,30 @@ def submit(session: DbSession, talk: Talk, *, text: object, name: str | None, cl
         return changed(question, Changed(question, None),
                        Changed(fold_into, fold_into.status, actions.touches("fold")), step=step)
     return changed(question, Changed(question, None))
+
+
+def _by_msg_ids(session: DbSession, talk: Talk, msg_ids: set[str]) -> dict[str, Question]:
+    if not msg_ids:
+        return {}
+    return {q.client_msg_id: q for q in session.scalars(select(Question).where(
+        Question.talk_id == talk.id, Question.client_msg_id.in_(msg_ids)))}
+
+
+def _originals(session: DbSession, talk: Talk,
+               pairs: list[tuple[str | None, str]]) -> dict[tuple[str | None, str], Question]:
+    """Each person's earliest question with the same text in this talk (see repeated())."""
+    pairs = [(client, body) for client, body in pairs if client is not None]
+    if not pairs:
+        return {}
+    found: dict[tuple[str | None, str], Question] = {}
+    wanted = set(pairs)
+    for q in session.scalars(select(Question).where(
+            Question.talk_id == talk.id, Question.client_hash.in_({c for c, _ in pairs}),
+            Question.text.in_({b for _, b in pairs}), Question.merged_into_id.is_(None)).order_by(Question.id)):
+        key = (q.client_hash, q.text)
+        if key in wanted and key not in found:
+            found[key] = q
+    return found
 
 
 def repeated(session: DbSession, talk: Talk, client: str, body: str) -> Question | None:
@@ -357,31 +479,69 @@ def set_upvote(session: DbSession, talk: Talk, user: User, question_id: int, val
     return counted(question)
 
 
-def set_vote(session: DbSession, talk: Talk, client: str, question_id: int, value: int) -> Write:
-    """An audience vote on a public question: one per client, set or withdrawn.
+@dataclass(frozen=True)
+class Ballot:
+    """One audience vote as sent: set (1) or withdrawn (0)."""
 
-    Two plain statements, no ORM objects: at the round's peak a thousand of these arrive at once,
-    and loading the question (with its labels) per vote was most of their cost."""
+    client: str
+    question_id: int
+    value: int
+    fresh: bool = False  # one of many fresh ids from one address voting for it: flag the question
+
+
+def set_vote(session: DbSession, talk: Talk, client: str, question_id: int, value: int) -> Write:
+    """An audience vote on a public question: one per client, set or withdrawn."""
+    result = set_votes(session, talk, [Ballot(client, question_id, value)])[0]
+    if isinstance(result, DomainError):
+        raise result
+    return result
+
+
+def set_votes(session: DbSession, talk: Talk, ballots: Sequence[Ballot]) -> list[Write | DomainError]:
+    """Audience votes sent at once (the group writer's, workers/group.py), each answered in order
+    with its write or its refusal, refused before anything is written.
+
+    A constant number of statements however many: their questions and blocked voters read in one
+    statement each, the votes given in one multi-row INSERT … ON CONFLICT DO NOTHING (a repeated
+    vote is the same vote), those withdrawn in one DELETE; no ORM objects. Of one person's votes
+    on one question in the group, the last stands."""
     if not talk.audience_votes:
-        raise DomainError("closed", {"what": "votes"})
-    wanted = _vote_value(value)
-    found = None
-    if 0 < question_id < MAX_ID:  # the question and whether its voter is blocked, in one statement
-        found = session.execute(select(Question.status, Question.merged_into_id,
-                                       blocks.blocked(talk, client).label("blocked")).where(
-            Question.id == question_id, Question.talk_id == talk.id)).one_or_none()
-    if found is None:
-        blocks.refuse_blocked(session, talk, client)
-        raise DomainError("not_found")
-    if found.blocked:
-        raise blocks.refusal()
-    if found.status not in PUBLIC_STATUSES:
-        raise DomainError("not_found")
-    if wanted:
-        session.execute(_vote_insert(session), {"question_id": question_id, "client_hash": client})
-    else:
-        session.execute(delete(Vote).where(Vote.question_id == question_id, Vote.client_hash == client))
-    return Write(counted=[found.merged_into_id or question_id])
+        return [DomainError("closed", {"what": "votes"}) for _ in ballots]
+    ids = {b.question_id for b in ballots if 0 < b.question_id < MAX_ID}
+    found = {row.id: row for row in session.execute(
+        select(Question.id, Question.status, Question.merged_into_id).where(
+            Question.talk_id == talk.id, Question.id.in_(ids)))} if ids else {}
+    blocked = blocks.blocked_among(session, talk, {b.client for b in ballots})
+    results: list[Write | DomainError] = []
+    wanted: dict[tuple[int, str], bool] = {}
+    suspicious: list[tuple[int, int]] = []  # (result, question): rare, one flag each
+    for b in ballots:
+        try:
+            given = _vote_value(b.value)
+            if b.client in blocked:
+                raise blocks.refusal()
+            row = found.get(b.question_id)
+            if row is None or row.status not in PUBLIC_STATUSES:
+                raise DomainError("not_found")
+        except DomainError as exc:
+            results.append(exc)
+            continue
+        wanted[b.question_id, b.client] = given
+        owner = row.merged_into_id or b.question_id
+        results.append(Write(counted=[owner]))
+        if b.fresh and given:
+            suspicious.append((len(results) - 1, owner))
+    given_rows = [{"question_id": qid, "client_hash": client} for (qid, client), on in wanted.items() if on]
+    taken = [key for key, on in wanted.items() if not on]
+    if given_rows:
+        session.execute(_vote_insert(session).values(given_rows))
+    if taken:
+        session.execute(delete(Vote).where(tuple_(Vote.question_id, Vote.client_hash).in_(taken)))
+    for index, question_id in suspicious:
+        write = results[index]
+        assert isinstance(write, Write)
+        write.changed.extend(flag(session, talk, question_id, "fresh_votes").changed)
+    return results
 
 
 def flag(session: DbSession, talk: Talk, question_id: int, code: str) -> Write:
@@ -436,15 +596,17 @@ def counts(session: DbSession, talk: Talk, question_ids: list[int] | None = None
     A voter who voted for both a question and its duplicate counts once.
     """
     owner = func.coalesce(Question.merged_into_id, Question.id)
-    result: dict[int, dict[str, int]] = {}
+    parts = []
     for model, key, voter in ((Upvote, "upvotes", Upvote.user_id), (Vote, "votes", Vote.client_hash)):
-        query = (select(owner, func.count(func.distinct(voter)))
+        query = (select(owner.label("owner"), literal(key).label("key"), func.count(func.distinct(voter)).label("n"))
                  .select_from(model).join(Question, Question.id == model.question_id)
                  .where(Question.talk_id == talk.id).group_by(owner))
         if question_ids is not None:
             query = query.where(owner.in_(question_ids))
-        for qid, n in session.execute(query):
-            result.setdefault(qid, {"upvotes": 0, "votes": 0})[key] = n
+        parts.append(query)
+    result: dict[int, dict[str, int]] = {}
+    for qid, key, n in session.execute(union_all(*parts)):  # one statement for both
+        result.setdefault(qid, {"upvotes": 0, "votes": 0})[key] = n
     return result
 
 

@@ -161,7 +161,7 @@ def submit_form(slug: str):
             client_msg_id=form.client_msg_id.data or "", now=now(),
             admit=lambda: limits.check("SUBMIT", client=client, address=request.remote_addr),
             name_in_record=bool(form.name_in_record.data),
-            channel=question_service.Channel(held=limits.held(talk.id, request.remote_addr)))
+            held=limits.held(talk.id, request.remote_addr))
     except DomainError as exc:
         db.session.rollback()
         status = {"rate_limited": 429, "closed": 409, "forbidden": 403}.get(exc.code, 400)

@@ -5,15 +5,19 @@ vote costs a commit (an fsync, the SQLite writer lock, a PostgreSQL round trip) 
 handler hands its work to one writer per process and waits; the writer runs everything queued
 meanwhile in one transaction, each piece in a savepoint (a refused one changes nothing), commits
 once, then publishes each piece and wakes its handler. Nothing is acknowledged before the commit.
+
+Votes and questions go further (`Together`): those queued side by side are written by one call
+for all of them (questions.set_votes, questions.submit_all), in a constant number of statements
+per group, not per vote: on PostgreSQL each statement is a round trip.
 """
 from __future__ import annotations
 
 import contextlib
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from flask import Flask
 from flask_socketio import SocketIO
@@ -31,12 +35,25 @@ log = logging.getLogger("fragerunde.group")
 BUSY_RETRY_AFTER = 5  # seconds: what a write withdrawn from an overfull queue tells its client
 
 Work = Callable[[DbSession, Talk], tuple[Write, dict[str, Any]]]
+# Writes many items of one kind, answering each in order with its write or refusal, refusing
+# before it writes anything.
+WriteAll = Callable[[DbSession, Talk, list[Any]], Sequence[Write | DomainError]]
+
+
+@dataclass(frozen=True)
+class Together:
+    """A piece written by one `write_all` call with the pieces of the same kind queued beside it;
+    `answer(write)` is its handler's answer (read before the commit)."""
+
+    write_all: WriteAll
+    item: Any
+    answer: Callable[[Write], dict[str, Any]]
 
 
 @dataclass
 class _Pending:
     talk_id: int
-    work: Work
+    work: Work | Together
     done: Any  # an Event of the server's async mode
     answer: dict[str, Any] | None = None
     error: BaseException | None = None
@@ -70,7 +87,7 @@ class GroupCommit:
         self.transactions = 0
         self.writes = 0
 
-    def run(self, talk_id: int, work: Work, savepoint: bool = True) -> dict[str, Any]:
+    def run(self, talk_id: int, work: Work | Together, savepoint: bool = True) -> dict[str, Any]:
         """Run `work(session, talk)` in the next group transaction; its answer once committed.
 
         Each piece runs in a savepoint, so that one refused midway leaves no trace; a piece that
@@ -116,23 +133,29 @@ class GroupCommit:
             try:
                 now = clock.now()
                 talks: dict[int, Talk | None] = {}
-                for pending in batch:
+                i = 0
+                while i < len(batch):
+                    first = batch[i]
+                    if isinstance(first.work, Together):
+                        run = [first]
+                        while i + len(run) < len(batch) and _same_kind(batch[i + len(run)], first):
+                            run.append(batch[i + len(run)])
+                        written += self._together(session, run, talks, now)
+                        i += len(run)
+                        continue
+                    i += 1
                     try:
-                        with session.begin_nested() if pending.savepoint else contextlib.nullcontext():
-                            if pending.talk_id not in talks:
-                                talks[pending.talk_id] = session.get(Talk, pending.talk_id)
-                            talk = talks[pending.talk_id]
-                            if talk is None:
-                                raise DomainError("not_found")
-                            write, answer = pending.work(session, talk)
-                            written.append((pending, publish.outbox(session, talk, write, now), answer))
+                        with session.begin_nested() if first.savepoint else contextlib.nullcontext():
+                            talk = _talk(session, talks, first.talk_id)
+                            write, answer = first.work(session, talk)
+                            written.append((first, publish.outbox(session, talk, write, now), answer))
                     except DomainError as exc:
-                        pending.error = exc
+                        first.error = exc
                     except Exception as exc:
-                        if not pending.savepoint:  # it may have written part: the batch fails whole
+                        if not first.savepoint:  # it may have written part: the batch fails whole
                             raise
                         log.exception("group commit: one write failed")  # the others go on
-                        pending.error = exc
+                        first.error = exc
                 try:
                     session.commit()
                 except Exception as exc:
@@ -147,3 +170,50 @@ class GroupCommit:
                     pending.answer = answer
             finally:
                 db.session.remove()
+
+    def _together(self, session: DbSession, run: list[_Pending], talks: dict[int, Talk | None],
+                  now: Any) -> list[tuple[_Pending, publish.Outbox, dict[str, Any]]]:
+        """Write a run of pieces of one kind with one call; should that call fail unexpectedly, each
+        piece alone (so that one piece's failure spares the others)."""
+        pieces = [cast(Together, pending.work) for pending in run]
+        write_all = pieces[0].write_all
+        try:
+            talk = _talk(session, talks, run[0].talk_id)
+        except DomainError as exc:
+            for pending in run:
+                pending.error = exc
+            return []
+        results: list[Write | BaseException]
+        try:
+            with session.begin_nested():
+                results = list(write_all(session, talk, [piece.item for piece in pieces]))
+        except Exception:
+            log.exception("group commit: a group of %d failed together, written one by one", len(run))
+            results = []
+            for piece in pieces:
+                try:
+                    with session.begin_nested():
+                        results.append(write_all(session, talk, [piece.item])[0])
+                except Exception as exc:
+                    results.append(exc)
+        done = [(pending, piece, result) for pending, piece, result in zip(run, pieces, results, strict=True)
+                if isinstance(result, Write)]
+        for pending, result in zip(run, results, strict=True):
+            if not isinstance(result, Write):
+                pending.error = result
+        boxes = publish.outboxes(session, talk, [result for _, _, result in done], now)
+        return [(pending, box, piece.answer(result)) for (pending, piece, result), box in zip(done, boxes, strict=True)]
+
+
+def _same_kind(pending: _Pending, first: _Pending) -> bool:
+    return isinstance(pending.work, Together) and isinstance(first.work, Together) \
+        and pending.work.write_all == first.work.write_all and pending.talk_id == first.talk_id
+
+
+def _talk(session: DbSession, talks: dict[int, Talk | None], talk_id: int) -> Talk:
+    if talk_id not in talks:
+        talks[talk_id] = session.get(Talk, talk_id)
+    talk = talks[talk_id]
+    if talk is None:
+        raise DomainError("not_found")
+    return talk

@@ -80,12 +80,13 @@ class VoteBatcher:
         question_ids = set().union(*(ids for _, ids in marked))
         owner = {qid: merged_into or qid for qid, merged_into in
                  session.execute(select(Question.id, Question.merged_into_id).where(Question.id.in_(question_ids)))}
-        targets = {q.id: q for q in session.query(Question).filter(Question.id.in_(set(owner.values())))}
-        counts = question_service.counts(session, talk, list(targets))
+        status = {qid: st for qid, st in session.execute(select(Question.id, Question.status).where(
+            Question.id.in_(set(owner.values()))))}
+        counts = question_service.counts(session, talk, list(status))
         for view, ids in marked:
             mine = {owner[qid] for qid in ids if qid in owner}
             shown = {str(qid): counts.get(qid, {"upvotes": 0, "votes": 0})
-                     for qid, q in targets.items() if qid in mine and view.sees(q.status)}
+                     for qid in status if qid in mine and view.sees(status[qid])}
             if shown:
                 self.socketio.emit("votes", {"counts": shown, "seq": current(talk, view)}, to=view.room(talk_id),
                                    namespace=view.namespace)

@@ -2,15 +2,19 @@
 refused or accepted on its own, and none acknowledged before the commit."""
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 
 import pytest
+from sqlalchemy import event
 
 from moderation.extensions import db
-from moderation.models import Question, Vote
+from moderation.models import Block, Question, User, Vote
 from moderation.services import accounts, questions
 from moderation.services import talks as talk_service
+from moderation.services.writes import Write
+from moderation.workers.group import Together
 from tests.helpers import PASSWORD
 
 pytestmark = pytest.mark.postgres
@@ -180,3 +184,141 @@ def test_votes_without_savepoints_still_refuse_alone_and_a_failure_fails_the_bat
     assert isinstance(results["broken"], RuntimeError) and isinstance(results["spoilt"], RuntimeError)
     with app.app_context():
         assert {v.client_hash for v in db.session.query(Vote)} == {"held", "c"}
+
+
+# -- votes and questions queued together are written together ------------------------------------
+@contextlib.contextmanager
+def transactions(app):
+    """The SQL statements sent to the database meanwhile (SAVEPOINTs too), per transaction: a list
+    per COMMIT. (Tests publish vote counts at once, in transactions of their own.)"""
+    done: list[list[str]] = []
+    current: list[str] = []
+
+    def note(conn, cursor, statement, parameters, context, executemany):
+        current.append(" ".join(statement.split()))
+
+    def commit(conn):
+        done.append(list(current))
+        current.clear()
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", note)
+    event.listen(engine, "commit", commit)
+    try:
+        yield done
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+        event.remove(engine, "commit", commit)
+
+
+def the_one_with(done: list[list[str]], start: str) -> list[str]:
+    """The one transaction with a statement starting so."""
+    found = [statements for statements in done if any(s.startswith(start) for s in statements)]
+    assert len(found) == 1, [[s[:80] for s in t] for t in found]
+    return found[0]
+
+
+def queued_behind_one(group, talk_id: int, pieces: dict[str, object]) -> dict[str, object]:
+    """Hold the writer with a piece that writes nothing until all `pieces` are queued behind it,
+    so that they are written as one group; their answers (or errors) by key."""
+    gate, started = threading.Event(), threading.Event()
+    results: dict[str, object] = {}
+    send = sender(group, talk_id, results)
+
+    def hold(session, talk):
+        started.set()
+        assert gate.wait(10), "the pieces never queued up"
+        return Write(), {}
+
+    first = threading.Thread(target=send, args=("held", hold))
+    first.start()
+    assert started.wait(10), "the writer never took the first piece"
+    threads = [threading.Thread(target=send, args=item) for item in pieces.items()]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + 10
+    while group.queue.qsize() < len(pieces) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    gate.set()
+    for t in [first, *threads]:
+        t.join(20)
+    results.pop("held")
+    return results
+
+
+def ballot(client: str, question_id: int, value: int = 1) -> Together:
+    return Together(questions.set_votes, questions.Ballot(client, question_id, value),
+                    lambda write: {"question_id": write.counted[0]})
+
+
+def test_a_group_of_votes_is_one_insert_and_a_few_statements_whatever_its_size(app, seeded, clock):
+    """A regression to a statement per vote (a round trip each on PostgreSQL) fails here."""
+    talk_id, qid = approved_question(app, clock)
+    group = app.extensions["group_commit"]
+    pieces: dict[str, object] = {f"v{i}": ballot(f"voter-{i}", qid) for i in range(VOTERS)}
+    pieces["again"] = ballot("voter-0", qid)  # the same vote twice in one group: one vote
+    pieces["withdrawn"] = ballot("voter-1", qid, 0)  # given, then taken back in the same group
+    pieces["unknown"] = ballot("voter-x", 10**6)
+    with transactions(app) as done:
+        results = queued_behind_one(group, talk_id, pieces)
+    seen = the_one_with(done, "INSERT INTO vote")
+
+    assert getattr(results.pop("unknown"), "code", None) == "not_found"
+    assert results == {key: {"question_id": qid} for key in results}
+    inserts = [s for s in seen if s.startswith("INSERT INTO vote")]
+    assert len(inserts) == 1, inserts
+    assert len([s for s in seen if s.startswith("DELETE FROM vote")]) == 1
+    assert len(seen) <= 10, "\n".join(s[:150] for s in seen)  # the votes' question, blocked voters, insert, delete, savepoints
+    assert group.transactions == 2
+    with app.app_context():
+        voters = {v.client_hash for v in db.session.query(Vote).filter_by(question_id=qid)}
+    assert voters == {f"voter-{i}" for i in range(VOTERS)} - {"voter-1"}
+
+
+def asked(client: str | None, text: str, msg_id: str, clock) -> Together:
+    one = questions.Asked(text, None, client, msg_id, clock())
+    return Together(questions.submit_all, one, lambda write: {"id": write.question.id, "status": write.question.status})
+
+
+def test_a_group_of_questions_is_one_insert_and_one_numbering_whatever_its_size(app, seeded, clock):
+    """Asked at once: one INSERT for all, one UPDATE for all their numbers; refusals, resends
+    and repeats within the group answered as one at a time would. A regression to a statement per
+    question fails here."""
+    talk_id, _ = approved_question(app, clock)
+    with app.app_context():
+        talk = talk_service.by_slug(db.session, "demo")
+        anna = db.session.query(User).filter_by(username="anna").one()
+        db.session.add(Block(talk_id=talk.id, client_hash="blocked-asker", user_id=anna.id))
+        db.session.commit()
+        seq_before = talk.seq
+    group = app.extensions["group_commit"]
+    n = 30
+    pieces: dict[str, object] = {f"q{i}": asked(f"asker-{i}", f"Frage Nummer {i}?", f"group-msg-{i:04d}", clock)
+                                 for i in range(n)}
+    pieces["resent"] = asked("asker-0", "Frage Nummer 0?", "group-msg-0000", clock)
+    pieces["twice"] = asked("asker-1", "Frage Nummer 1?", "group-msg-twice", clock)  # folds into q1
+    pieces["blocked"] = asked("blocked-asker", "Darf ich?", "group-msg-blocked", clock)
+    pieces["bad id"] = asked("asker-2", "Kaputte Kennung?", "#", clock)
+    with transactions(app) as done:
+        results = queued_behind_one(group, talk_id, pieces)
+    seen = the_one_with(done, "INSERT INTO question ")
+
+    assert getattr(results.pop("blocked"), "code", None) == "forbidden"
+    assert getattr(results.pop("bad id"), "code", None) == "invalid"
+    assert results["resent"] == results["q0"]
+    assert results["twice"]["status"] == "merged"
+    ids = [results[f"q{i}"]["id"] for i in range(n)]
+    assert len(set(ids)) == n and all(results[f"q{i}"]["status"] in ("pending", "approved") for i in range(n))
+    question_inserts = [s for s in seen if s.startswith("INSERT INTO question ")]
+    assert len(question_inserts) == 2, question_inserts  # the group, then the repeat folded into it
+    numbering = [s for s in seen if s.startswith("UPDATE talk")]
+    assert len(numbering) == 1, numbering
+    assert len(seen) <= 30, "\n".join(s[:150] for s in seen)  # with a statement per question: well over a hundred
+    with app.app_context():
+        talk = talk_service.by_slug(db.session, "demo")
+        stored = db.session.query(Question).filter(Question.talk_id == talk.id, Question.id.in_(ids)).count()
+        assert stored == n
+        folded = db.session.get(Question, results["twice"]["id"])
+        assert folded.merged_into_id == results["q1"]["id"]
+        assert talk.seq == seq_before + n + 1  # each new question one number for the moderators

@@ -8,130 +8,32 @@ import contextlib
 import os
 import re
 import shutil
-import socket
-import subprocess
 import threading
 import uuid
-from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 import requests
-from requests.adapters import HTTPAdapter
 
 from tests.helpers import IN_CI, require_or_skip
 from tests.server import (
+    NGINX,
     Live,
+    Nginx,
     Server,
     free_port,
     fresh_snapshot,
     has_question,
     login,
     ok,
+    postgres_database,
     question_crosses,
+    session_from,
+    through,
     wait_until,
+    websocket_from,
 )
 
 pytestmark = pytest.mark.server
-
-ROOT = Path(__file__).resolve().parent.parent.parent
-NGINX = "/usr/sbin/nginx"
-SITE = ROOT / "deploy" / "nginx-fragerunde.conf"
-
-
-class SourceAddressAdapter(HTTPAdapter):
-    def __init__(self, source: str):
-        self.source = source
-        super().__init__()
-
-    def init_poolmanager(self, *args, **kwargs):
-        kwargs["source_address"] = (self.source, 0)
-        return super().init_poolmanager(*args, **kwargs)
-
-
-def session_from(source: str) -> requests.Session:
-    s = requests.Session()
-    adapter = SourceAddressAdapter(source)
-    s.mount("http://", adapter)
-    return s
-
-
-class Nginx:
-    """Debian's nginx with its own prefix, pid, logs and temp paths in a temp dir, in front of
-    the given ports, with the shipped site configuration."""
-
-    def __init__(self, tmp: Path, upstream_ports: tuple[int, int]):
-        self.tmp = tmp
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        site = SITE.read_text()
-        replacements = [("listen 80;", f"listen 127.0.0.1:{self.port};"), ("listen [::]:80;", ""),
-                        ("server 127.0.0.1:5001;", f"server 127.0.0.1:{upstream_ports[0]};"),
-                        ("server 127.0.0.1:5002;", f"server 127.0.0.1:{upstream_ports[1]};")]
-        for old, new in replacements:
-            assert site.count(old) == 1, f"{old!r} not once in {SITE.name}"
-            site = site.replace(old, new)
-        (tmp / "site.conf").write_text(site)
-        user = "user root;\n" if os.geteuid() == 0 else ""
-        (tmp / "nginx.conf").write_text(f"""{user}worker_processes 1;
-pid {tmp}/nginx.pid;
-error_log {tmp}/error.log warn;
-events {{ worker_connections 2048; }}
-http {{
-    log_format upstream '$remote_addr $upstream_addr $request_uri $status';
-    access_log {tmp}/access.log upstream;
-    client_body_temp_path {tmp}/body;
-    proxy_temp_path {tmp}/proxy;
-    fastcgi_temp_path {tmp}/fastcgi;
-    uwsgi_temp_path {tmp}/uwsgi;
-    scgi_temp_path {tmp}/scgi;
-    include {tmp}/site.conf;
-}}
-""")
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> Nginx:
-        conf = str(self.tmp / "nginx.conf")
-        check = subprocess.run([NGINX, "-t", "-p", str(self.tmp), "-c", conf], capture_output=True, text=True)
-        assert check.returncode == 0, check.stderr
-        self.proc = subprocess.Popen([NGINX, "-p", str(self.tmp), "-c", conf, "-g", "daemon off;"],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-        up = wait_until(lambda: self._healthy(), 15)
-        assert up, f"nginx did not answer: {self.error_log()}"
-        return self
-
-    def _healthy(self) -> bool:
-        with contextlib.suppress(requests.RequestException):
-            return requests.get(self.url + "/healthz", timeout=2).status_code == 200
-        return False
-
-    def upstream_of(self, source: str) -> str:
-        """The upstream address nginx sends requests from this source address to."""
-        with session_from(source) as s:
-            marker = uuid.uuid4().hex
-            assert s.get(f"{self.url}/healthz?probe={marker}", timeout=5).status_code == 200
-        line = wait_until(lambda: next((ln for ln in self.access_log().splitlines() if marker in ln), None), 5)
-        assert line and line.startswith(source + " "), line
-        return line.split()[1]
-
-    def access_log(self) -> str:
-        with contextlib.suppress(OSError):
-            return (self.tmp / "access.log").read_text()
-        return ""
-
-    def error_log(self) -> str:
-        with contextlib.suppress(OSError):
-            return (self.tmp / "error.log").read_text()[-2000:]
-        return ""
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
 
 
 def nginx_or_skip() -> None:
@@ -141,23 +43,35 @@ def nginx_or_skip() -> None:
         pytest.skip("nginx not installed")
 
 
-@pytest.fixture(params=["eventlet", "threading"])
+@pytest.fixture(params=[("eventlet", "postgresql"), ("threading", "sqlite")], ids=lambda p: "-".join(p))
 def deployment(request, tmp_path):
-    """nginx in front of two processes over Redis and one SQLite file (PostgreSQL works alike:
-    test_server covers both databases)."""
+    """nginx in front of two processes over Redis and one database: the production setup
+    (eventlet, PostgreSQL), and threading on one SQLite file."""
     nginx_or_skip()
     redis_url = require_or_skip("TEST_REDIS_URL", "Redis")
+    mode, database = request.param
+    with contextlib.ExitStack() as stack:
+        database_url = None
+        if database == "postgresql":
+            base = require_or_skip("TEST_DATABASE_URL", "PostgreSQL")
+            database_url = stack.enter_context(postgres_database(base, prefix="test_deploy"))
+        yield from _deployment(tmp_path, redis_url, mode, database_url)
+
+
+def _deployment(tmp_path, redis_url: str, mode: str, database_url: str | None):
     ports = (free_port(), free_port())
     (tmp_path / "nginx").mkdir()
     front = Nginx(tmp_path / "nginx", ports)
     secret = "deploy-" + uuid.uuid4().hex
-    env = {"REDIS_URL": redis_url, "RATE_LIMIT_EXEMPT": "127.0.0.1", "ASYNC_MODE": request.param}
+    env = {"REDIS_URL": redis_url, "REDIS_PREFIX": "deploy-" + uuid.uuid4().hex[:8],
+           "RATE_LIMIT_EXEMPT": "127.0.0.1", "ASYNC_MODE": mode}
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
-    a = Server(tmp=str(tmp_path / "a"), port=ports[0], public_origin=front.url, secret_key=secret, env=env)
+    a = Server(tmp=str(tmp_path / "a"), port=ports[0], public_origin=front.url, secret_key=secret, env=env,
+               database_url=database_url)
     b = Server(tmp=str(tmp_path / "b"), port=ports[1], public_origin=front.url, secret_key=secret, env=env,
                database_url=a.database_url)
-    a.user = b.user = "deploy_" + uuid.uuid4().hex[:8]  # the login limits live in Redis, across runs
+    a.user = b.user = "deploy_" + uuid.uuid4().hex[:8]
     b.password = a.password
     try:
         a.prepare()
@@ -182,17 +96,6 @@ def sources_per_process(front: Nginx, a: Server, b: Server) -> dict[str, list[st
             break
     assert all(found.values()), f"nginx sent every address to one process: {found}"
     return {"a": found[f"127.0.0.1:{a.port}"], "b": found[f"127.0.0.1:{b.port}"]}
-
-
-def through(front: Nginx, source: str, server: Server) -> SimpleNamespace:
-    """What Live and login() need, pointing at nginx, as a client from this source address."""
-    return SimpleNamespace(url=front.url, origin=front.url, clients=server.clients, user=server.user,
-                           password=server.password)
-
-
-def websocket_from(front: Nginx, source: str) -> dict:
-    sock = socket.create_connection(("127.0.0.1", front.port), timeout=10, source_address=(source, 0))
-    return {"socket": sock}
 
 
 def test_nginx_in_front_of_two_processes(deployment):
