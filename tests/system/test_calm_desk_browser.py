@@ -616,3 +616,40 @@ def test_offline_a_moderators_click_and_a_vote_are_refused_at_once_in_german(ser
     vote.click()
     expect(phone.get_by_role("alert").filter(has_text="Keine Verbindung – nicht ausgeführt")).to_be_visible(timeout=2_000)
     expect(vote).to_have_attribute("aria-pressed", "false")
+
+
+# --- smaller points: the way back from "Ähnlich wie", taking back "Hochstufen" -------------------
+
+def test_similar_link_keeps_a_way_back_and_an_upvote_can_be_taken_back(server, desk, axe):
+    t = unique("Weg").split()[-1].strip("[]")
+    a = stage.ask(server, "halt", f"Wie kommt der Rufbus {t} ins Dorf, wenn die Buslinie eingestellt wird?")
+    b = stage.ask(server, "halt", f"Wie kommt der Rufbus {t} ins Dorf, wenn die Linie eingestellt wird?")
+    page = desk("halt")
+    search = page.get_by_role("searchbox", name="Suche")
+    search.fill(f"#{a}")
+    expect(cards(page)).to_have_count(1)
+    link = page.get_by_role("link", name=f"Zur ähnlichen Frage #{b} springen")
+    expect(link).to_be_visible(timeout=30_000)  # suggestions come from the worker after the write
+    link.click()
+    expect(search).to_have_value("")
+    back = page.get_by_role("button", name=f"Zurück zu #{a}")
+    expect(back).to_be_visible()
+    no_axe_violations(axe, page)
+    back.click()
+    expect(search).to_have_value(f"#{a}")
+    expect(cards(page)).to_have_count(1)
+    expect(page.locator(":focus")).to_contain_text(f"#{a}")
+    link.click()  # the browser's Back goes back on the desk, not away from it
+    expect(search).to_have_value("")
+    page.go_back()
+    expect(search).to_have_value(f"#{a}")
+    assert page.url.endswith("/moderate/halt")
+
+    upvote = cards(page).first.get_by_role("button", name="Hochstufen", exact=True)
+    upvote.click()
+    taken = cards(page).first.get_by_role("button", name="Hochstufung zurücknehmen")
+    expect(taken).to_be_visible()
+    expect(cards(page).first).to_contain_text("1 Hochstufung")
+    taken.click()
+    expect(cards(page).first).to_contain_text("0 Hochstufungen")
+    expect(cards(page).first.get_by_role("button", name="Hochstufen", exact=True)).to_be_visible()
