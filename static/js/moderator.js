@@ -398,6 +398,7 @@
       var key = here ? [at === 0, at === order.length - 1].join() : "";
       var now = card.querySelector(".on-podium");
       now.hidden = !(here && at === 0);
+      now.textContent = now.hidden ? "" : S.onPodium;
       if (here && at === 0) card.setAttribute("aria-current", "true"); else card.removeAttribute("aria-current");
       if (box.dataset.key === key) return;
       box.dataset.key = key;

@@ -112,13 +112,14 @@ def test_organiser_runs_a_talk_from_the_browser(server, new_page):
     assert anna.goto(f"{server.url}/moderate/{slug}").status == 403
 
     # the podium link: copy it, open it, renew it — the open screen is told, the old link is gone
-    old_link = admin.get_by_label("Podium-Link").input_value()
+    old_link = admin.get_by_label("Podium-Link", exact=True).input_value()
     podium = new_page()
     podium.goto(old_link)
     live(podium)
     admin.get_by_role("button", name="Podium-Link erneuern").click()
+    admin.get_by_role("dialog", name="Podium-Link erneuern?").get_by_role("button", name="Link erneuern").click()
     expect(admin.get_by_text("Neuer Podium-Link. Der alte funktioniert nicht mehr.")).to_be_visible()
-    new_link = admin.get_by_label("Podium-Link").input_value()
+    new_link = admin.get_by_label("Podium-Link", exact=True).input_value()
     assert new_link != old_link
     expect(podium.get_by_text("Dieser Podium-Link gilt nicht mehr.")).to_be_visible()
     assert requests.get(old_link, timeout=10).status_code == 404
