@@ -1029,6 +1029,10 @@
       $(t.getAttribute("aria-controls")).hidden = !on;
     });
     layout();
+    // A tab starts at its first card: never with the head of the list under the sticky bar.
+    var sticky = deskBar && getComputedStyle(deskBar).position === "sticky" ? deskBar.offsetHeight : 0;
+    var top = queueArea.getBoundingClientRect().top - sticky;
+    if (top < 0) window.scrollBy(0, top - 8);
   }
   tabs.forEach(function (tab, i) {
     tab.addEventListener("click", function () { selectTab(tab); });
