@@ -215,7 +215,9 @@ def test_overlay_keeps_a_long_question_in_the_lower_third(server, new_context):
     # A small output (640×360): shortened with "…" rather than shrunk below the overlay's floor.
     page.set_viewport_size({"width": 640, "height": 360})
     page.wait_for_function("() => { const q = document.querySelector('blockquote#current');"
-                           " return window.innerHeight === 360 && q.getBoundingClientRect().top >= 240 - 1; }")
+                           " const e = q.querySelector('.text');"
+                           " return window.innerHeight === 360 && q.getBoundingClientRect().top >= 240 - 1"
+                           " && e.scrollHeight <= e.clientHeight; }")
     fit = assert_fits(page)
     assert fit["size"] >= 14 and fit["text"].endswith("…"), fit
     assert LONG.startswith(fit["text"][:-1]) and len(fit["text"]) > 100, fit
