@@ -398,6 +398,7 @@
       var key = here ? [at === 0, at === order.length - 1].join() : "";
       var now = card.querySelector(".on-podium");
       now.hidden = !(here && at === 0);
+      now.textContent = now.hidden ? "" : S.onPodium;
       if (here && at === 0) card.setAttribute("aria-current", "true"); else card.removeAttribute("aria-current");
       if (box.dataset.key === key) return;
       box.dataset.key = key;
@@ -430,6 +431,12 @@
         if (action.key) b.setAttribute("aria-keyshortcuts", action.key);
         box.appendChild(b);
       });
+    },
+    function upvoteButton(card, q) {
+      var b = card.querySelector('.actions > button[data-action="upvote"]');
+      if (!b) return;
+      var label = upvoted[q.id] ? S.upvoteUndo : ACTIONS.upvote.label;
+      if (b.textContent !== label) b.textContent = label;
     }
   ];
 
@@ -563,10 +570,18 @@
     jumpTo(Number(link.dataset.jump));
   });
 
-  /* A similar question's link: show that card (its tab, clear filters that hide it), mark it. */
+  /* A similar question's link: show that card (its tab, clear filters that hide it), mark it.
+   * "Zurück zu #N" (and the browser's Back) brings back the tab, the filters and the card. */
+  var jumpBack = null, jumpButton = $("jump-back");
   function jumpTo(id) {
     var q = questions[id];
     if (!q) return;
+    var from = currentCard();
+    jumpBack = { tab: view.tab, search: searchBox.value, flagged: flaggedBox.checked, similar: similarBox.checked,
+      id: from ? Number(from.dataset.id) : null };
+    jumpButton.textContent = Live.fill(S.jumpBack, { id: jumpBack.id || "" });
+    jumpButton.hidden = !jumpBack.id;
+    try { history.pushState({ jump: id }, ""); } catch (e) { /* no history: the button still works */ }
     if (!matches(q)) { clearFilters(); layout(true); }
     if (q.status !== view.tab) selectTab($("tab-" + q.status));
     var card = cards[id] || (layout(true), cards[id]);
@@ -577,6 +592,23 @@
     card.classList.add("highlight");
     focusCard(card);
   }
+
+  function goBack() {
+    var back = jumpBack;
+    jumpBack = null;
+    jumpButton.hidden = true;
+    if (!back) return;
+    searchBox.value = view.search = back.search;
+    flaggedBox.checked = view.flagged = back.flagged;
+    similarBox.checked = view.similar = back.similar;
+    selectTab($("tab-" + back.tab));
+    layout(true);
+    if (back.id && cards[back.id]) focusCard(cards[back.id]); else focusHome();
+  }
+  jumpButton.addEventListener("click", function () {
+    if (history.state && history.state.jump) history.back(); else goBack();
+  });
+  window.addEventListener("popstate", function () { if (jumpBack) goBack(); });
 
   // --- the hold: nothing moves under the pointer or the keyboard focus ---------------------------
   holdZone.forEach(function (zone) {
@@ -660,16 +692,25 @@
     if (card.classList.contains("gone")) say("#" + id + " · " + words); else done(words, id);
   }
 
+  /* "Hochstufen" once per moderator; pressed again ("Hochstufung zurücknehmen") it is taken back.
+   * Which ones this moderator upvoted is kept for this tab (the payload counts, it names nobody). */
+  var UPVOTED_KEY = "fragerunde:upvoted:" + S.talk + ":" + DESK.user;
+  var upvoted = {};
+  try { upvoted = JSON.parse(sessionStorage.getItem(UPVOTED_KEY) || "{}"); } catch (e) { upvoted = {}; }
   function upvote(q, card) {
-    Live.call(live.socket, "upvote", { question_id: q.id }, function (ack) {
+    var value = upvoted[q.id] ? 0 : 1;
+    Live.call(live.socket, "upvote", { question_id: q.id, value: value }, function (ack) {
       if (!(ack && ack.ok)) { failed(ack, q.id); return; }
+      if (value) upvoted[q.id] = true; else delete upvoted[q.id];
+      try { sessionStorage.setItem(UPVOTED_KEY, JSON.stringify(upvoted)); } catch (e) { /* not kept */ }
       var target = questions[ack.question_id];
       if (target) {
         target.upvotes = ack.upvotes;
         target.votes = ack.votes;
         update(target);
       }
-      done(stepWords("upvote", q.text), q.id);
+      if (questions[q.id] && cards[q.id]) fill(cards[q.id], questions[q.id]);
+      done(value ? stepWords("upvote", q.text) : Live.fill(S.upvoteTaken, { text: shorten(q.text) }), q.id);
     });
   }
 
@@ -988,6 +1029,10 @@
       $(t.getAttribute("aria-controls")).hidden = !on;
     });
     layout();
+    // A tab starts at its first card: never with the head of the list under the sticky bar.
+    var sticky = deskBar && getComputedStyle(deskBar).position === "sticky" ? deskBar.offsetHeight : 0;
+    var top = queueArea.getBoundingClientRect().top - sticky;
+    if (top < 0) window.scrollBy(0, top - 8);
   }
   tabs.forEach(function (tab, i) {
     tab.addEventListener("click", function () { selectTab(tab); });

@@ -110,6 +110,7 @@ def test_organiser_runs_a_talk_from_the_browser(server, new_page):
     podium.goto(old_link)
     live(podium)
     admin.get_by_role("button", name="Podium-Link erneuern").click()
+    admin.get_by_role("dialog", name="Podium-Link erneuern?").get_by_role("button", name="Link erneuern").click()
     expect(admin.get_by_text("Neuer Podium-Link. Der alte funktioniert nicht mehr.")).to_be_visible()
     new_link = admin.get_by_label("Podium-Link", exact=True).input_value()
     assert new_link != old_link
