@@ -149,7 +149,7 @@ class ProfiledServer(Server):
         if self.proc and self.proc.poll() is None:
             os.kill(self.proc.pid, signal.SIGINT)
             with contextlib.suppress(subprocess.TimeoutExpired):
-                self.proc.wait(60)
+                self.proc.wait(600)  # writing a long session takes minutes on a loaded machine
         super().stop()
         session = self.profile_to + ".pyisession"
         if os.path.exists(session):  # a flat view: green threads split the call tree many ways

@@ -322,3 +322,25 @@ def test_a_group_of_questions_is_one_insert_and_one_numbering_whatever_its_size(
         folded = db.session.get(Question, results["twice"]["id"])
         assert folded.merged_into_id == results["q1"]["id"]
         assert talk.seq == seq_before + n + 1  # each new question one number for the moderators
+
+
+def test_a_group_that_fails_together_is_written_one_by_one_and_a_failing_piece_spares_the_others(app, seeded, clock):
+    """An unexpected failure of a group's one call (a bug, not a refusal) must not take the other
+    pieces down with it: each is written alone, the failing one answers its error."""
+    talk_id, qid = approved_question(app, clock)
+    group = app.extensions["group_commit"]
+
+    def fragile(session, talk, ballots):
+        if any(b.client == "poison" for b in ballots):
+            raise RuntimeError("a bug for one input")
+        return questions.set_votes(session, talk, ballots)
+
+    def piece(client: str) -> Together:
+        return Together(fragile, questions.Ballot(client, qid, 1), lambda write: {"question_id": write.counted[0]})
+
+    results = queued_behind_one(group, talk_id, {"a": piece("a"), "poison": piece("poison"), "b": piece("b")})
+
+    assert isinstance(results.pop("poison"), RuntimeError)
+    assert results == {"a": {"question_id": qid}, "b": {"question_id": qid}}
+    with app.app_context():
+        assert {v.client_hash for v in db.session.query(Vote)} == {"a", "b"}
