@@ -110,8 +110,9 @@ def attacker(kind: str, port: int, origin: str, client_id: str, seconds: float, 
     if kind == "flood":
         frames = [frame(1, b"3" + b" " * (FRAME - 1))]
     elif kind == "fragments":
-        raw.send(frame(1, b"42/audience,[\"submit\",{\"text\":\"" + b"x" * FRAME, fin=False))
-        frames = [frame(0, b"x" * FRAME, fin=False)]
+        # each frame well under the 16 KiB limit: only the message as a whole is over it
+        raw.send(frame(1, b"42/audience,[\"submit\",{\"text\":\"" + b"x" * (FRAME // 4), fin=False))
+        frames = [frame(0, b"x" * (FRAME // 4), fin=False)]
     elif kind == "attachments":
         raw.send(frame(1, b'459999999999-/audience,["submit",{"_placeholder":true,"num":0}]'))
         frames = [frame(2, b"\x00" * FRAME)]

@@ -18,6 +18,8 @@ What one client can make a server process do, per connection:
 """
 from __future__ import annotations
 
+import contextlib
+import socket
 import time
 from typing import Any
 
@@ -126,6 +128,14 @@ def _threading_websocket(rate: int) -> type:
         def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
             _bounded_environ(environ, rate)
             return super().__call__(environ, start_response)
+
+        def close(self) -> None:
+            """Closed by the server (a refused client): the close frame goes out, then the socket
+            is shut down, which also wakes simple-websocket's reader thread blocked in recv (a
+            plain close leaves the connection open while that thread waits)."""
+            super().close()
+            with contextlib.suppress(OSError, AttributeError):
+                self.ws.sock.shutdown(socket.SHUT_RDWR)
 
     assert simple_websocket
     return Bounded
