@@ -28,6 +28,7 @@
   var editingBy = {};         // id -> user name of another moderator editing it
   var lastBy = {};            // id -> {by, action} of the last change another moderator made
   var ownDone = {};           // id -> words of this moderator's step that took it off its list
+  var picked = {};            // id -> true: cards picked ("x") to approve together ("a")
   var step = null;            // the step the next undo takes back
   var talk = null, live, firstSnapshot = true;
   var view = { tab: DESK.tabs[0], sort: storedSort(), search: "", flagged: false, similar: false };
@@ -35,7 +36,7 @@
 
   var $ = function (id) { return document.getElementById(id); };
   var queueArea = $("queue"), template = $("question-template"), undoButton = $("undo");
-  var arrivalsButton = $("show-arrivals"), resortButton = $("resort");
+  var arrivalsButton = $("show-arrivals"), resortButton = $("resort"), pickedButton = $("approve-picked");
   var holdZone = [queueArea, document.querySelector(".desk-tabs")];
   // The sticky bar's height, for the cards' scroll margin: a focused card never hides behind it.
   var deskBar = document.querySelector(".desk-bar");
@@ -199,6 +200,7 @@
     resortButton.hidden = !resort || !!arrivals;
     counts();
     markPodium();
+    showPicked();
   }
 
   /* The held list: cards keep their places; a card whose question left this list stays as a
@@ -256,6 +258,8 @@
     node.classList.add("gone");
     node.removeAttribute("id");
     node.querySelector(".actions").textContent = "";
+    node.querySelector(".pick").hidden = true;
+    node.classList.remove("picked");
     var words = ownDone[id];
     var other = lastBy[id];
     if (words === undefined) words = stepWords((other && other.action) || "", q ? q.text : "");
@@ -314,6 +318,20 @@
   }
 
   var PARTS = [
+    /* A checkbox ("#12 auswählen", key x) where "Freigeben" is offered: "a" then approves all picked. */
+    function pick(card, q) {
+      var box = card.querySelector(".pick"), input = box.querySelector("input");
+      var can = ACTIONS.approve.statuses.indexOf(q.status) !== -1;
+      if (!can) delete picked[q.id];
+      box.hidden = !can;
+      box.querySelector("span").textContent = Live.fill(S.pick, { id: q.id });
+      input.checked = !!picked[q.id];
+      card.classList.toggle("picked", !!picked[q.id]);
+      if (!input.dataset.bound) {
+        input.dataset.bound = "1";
+        input.addEventListener("change", function () { setPicked(Number(card.dataset.id), input.checked); });
+      }
+    },
     function text(card, q) {
       var node = card.querySelector(".text");
       node.id = "question-text-" + q.id;
@@ -499,9 +517,10 @@
   // --- focus: one Tab stop per card, arrows inside, j/k between cards ----------------------------
   function items(card) {
     return [card].concat(Array.prototype.slice.call(
-      card.querySelectorAll(".similar a, .similar button, summary, .podium-order > button, .actions > button[data-action]")));
+      card.querySelectorAll(".pick:not([hidden]) input, .similar a, .similar button, summary, .podium-order > button, .actions > button[data-action]")));
   }
   function roveKey(item) {
+    if (item.type === "checkbox") return "pick";
     return item.dataset.action || item.dataset.order || item.dataset.jump
       || (item.dataset.dismiss && "dismiss" + item.dataset.dismiss) || "summary";
   }
@@ -666,6 +685,71 @@
     armed = null;
     (HANDLERS[name] || transition)(q, card, name);
   }
+
+  // --- several at once: pick cards ("x" or the checkbox), approve them together ("a") ---------------
+  function pickedIds() {
+    return Object.keys(picked).map(Number).filter(function (id) {
+      var q = questions[id];
+      return q && ACTIONS.approve.statuses.indexOf(q.status) !== -1;
+    });
+  }
+  function setPicked(id, on) {
+    if (on) picked[id] = true; else delete picked[id];
+    if (cards[id] && questions[id]) fill(cards[id], questions[id]);
+    showPicked();
+  }
+  function showPicked() {
+    var n = pickedIds().length;
+    pickedButton.hidden = !n;
+    pickedButton.textContent = Live.fill(S.approvePicked, { n: n });
+  }
+  /* Approves every picked question through "approve", one by one as the server knows them; a
+   * flagged one is left picked and named: it needs a look of its own (and its second "a"). */
+  var armedPicks = null;  // {ids, until}: the flagged picks a second "a" approves
+  function approvePicked() {
+    var ids = pickedIds();
+    var flagged = ids.filter(function (id) { return questions[id].flagged; });
+    var second = flagged.length && armedPicks && armedPicks.ids === flagged.join() && armedPicks.until > Date.now();
+    armedPicks = flagged.length && !second ? { ids: flagged.join(), until: Date.now() + ARMED_TIME } : null;
+    if (second) flagged = [];
+    var go = ids.filter(function (id) { return flagged.indexOf(id) === -1; });
+    var left = go.length, ok = 0;
+    var report = function () {
+      if (ok) done(Live.fill(S.pickedApproved, { n: ok }));
+      if (flagged.length) {
+        toast(Live.fill(S.pickedFlagged, { ids: flagged.map(function (id) {
+          return "#" + id + " (" + (S["flag_" + questions[id].flagged] || "") + ")";
+        }).join(", ") }), true);
+      }
+      showPicked();
+    };
+    if (!left) { report(); return; }
+    var focused = currentCard();
+    if (focused && go.indexOf(Number(focused.dataset.id)) !== -1) {
+      var rest = visibleCards().filter(function (c) { return go.indexOf(Number(c.dataset.id)) === -1; });
+      if (rest.length) focusCard(rest[0]);
+    }
+    go.forEach(function (id) {
+      var q = questions[id];
+      ownDone[id] = stepWords("approve", q.text);
+      delete picked[id];
+      Live.call(live.socket, "approve", { question_id: id, version: q.version }, function (ack) {
+        if (ack && ack.ok) {
+          ok += 1;
+          if ("step" in ack) setStep(ack.step);
+          if (ack.question) update(ack.question);
+        } else {
+          delete ownDone[id];
+          picked[id] = true;
+          if (ack && ack.question) update(ack.question);
+          failed(ack, id);
+        }
+        left -= 1;
+        if (!left) report();
+      });
+    });
+  }
+  pickedButton.addEventListener("click", approvePicked);
 
   /* `extra`: more of the payload (a reject's reason). */
   function transition(q, card, name, extra) {
@@ -979,10 +1063,18 @@
       return;
     }
     var name = BY_KEY[key];
+    if (key === "x") name = "pick";
     if (!name) return;
     e.preventDefault();
+    if (name === "approve" && pickedIds().length) { approvePicked(); return; }
     var card = currentCard();
     if (!card) { toast(S.pickFirst, true); return; }
+    if (name === "pick") {
+      var q = questions[card.dataset.id];
+      if (q && ACTIONS.approve.statuses.indexOf(q.status) !== -1) setPicked(q.id, !picked[q.id]);
+      else toast(Live.fill(S.notHere, { action: ACTIONS.approve.label }), true, q && q.id);
+      return;
+    }
     run(name, card);
   });
 

@@ -656,3 +656,50 @@ def test_similar_link_keeps_a_way_back_and_an_upvote_can_be_taken_back(server, d
     taken.click()
     expect(cards(page).first).to_contain_text("0 Hochstufungen")
     expect(cards(page).first.get_by_role("button", name="Hochstufen", exact=True)).to_be_visible()
+
+
+# --- 11. several questions approved at once ------------------------------------------------------
+
+def test_picked_questions_are_approved_with_one_key_flagged_ones_stay_picked(server, desk, axe):
+    stage.open_now(server, "viele", "Ehrenamt: Wer hilft beim Fest?")
+    t = unique("Pick").split()[-1].strip("[]")
+    plain = [f"{topic} ({t})" for topic in TOPICS[:3]]
+    insult = f"Ihr Idioten, wer räumt nach dem Fest auf? ({t})"
+    ids = [stage.ask(server, "viele", text) for text in plain]
+    flagged_id = stage.ask(server, "viele", insult)
+    anna, ben = desk("viele"), desk("viele", SECOND)
+    for page in (anna, ben):
+        page.get_by_role("searchbox", name="Suche").fill(t)
+        expect(cards(page)).to_have_count(4)
+
+    anna.get_by_role("checkbox", name=f"#{ids[0]} auswählen").check()
+    card(anna, plain[1]).focus()
+    anna.keyboard.press("x")
+    expect(anna.get_by_role("checkbox", name=f"#{ids[1]} auswählen")).to_be_checked()
+    anna.get_by_role("checkbox", name=f"#{ids[2]} auswählen").check()
+    anna.get_by_role("checkbox", name=f"#{flagged_id} auswählen").check()
+    expect(anna.get_by_role("button", name="Ausgewählte freigeben (4)")).to_be_visible()
+    no_axe_violations(axe, anna)
+
+    anna.get_by_role("checkbox", name=f"#{flagged_id} auswählen").focus()
+    anna.keyboard.press("a")
+    messages = anna.get_by_role("region", name="Meldungen")
+    expect(messages).to_contain_text(f"Markiert, noch nicht freigegeben: #{flagged_id} (Beleidigung?)")
+    expect(cards(anna)).to_have_count(1)
+    expect(anna.get_by_role("checkbox", name=f"#{flagged_id} auswählen")).to_be_checked()
+    expect(anna.get_by_role("button", name="Ausgewählte freigeben (1)")).to_be_visible()
+    no_axe_violations(axe, anna)
+
+    expect(cards(ben)).to_have_count(1)
+    ben.get_by_role("tab", name=re.compile("^Freigegeben")).click()
+    for text in plain:
+        expect(card(ben, text)).to_be_visible()
+    expect(card(ben, insult)).to_have_count(0)
+    no_axe_violations(axe, ben)
+
+    anna.keyboard.press("a")  # the second, deliberate press approves the flagged one too
+    expect(cards(anna)).to_have_count(0)
+    expect(anna.get_by_role("button", name=re.compile("^Ausgewählte freigeben"))).to_be_hidden()
+    ben.get_by_role("button", name="1 neue Frage anzeigen").click()  # ben's pointer rests on the tabs
+    expect(card(ben, insult)).to_be_visible()
+    assert not anna.errors and not ben.errors
