@@ -31,7 +31,7 @@
   var picked = {};            // id -> true: cards picked ("x") to approve together ("a")
   var step = null;            // the step the next undo takes back
   var talk = null, live, firstSnapshot = true;
-  var view = { tab: DESK.tabs[0], sort: storedSort(), search: "", flagged: false, similar: false };
+  var view = { tab: DESK.tabs[0], sort: storedSort(), search: "", flagged: false, similar: false, shortlisted: false };
   var held = { pointer: false, focus: false };
 
   var $ = function (id) { return document.getElementById(id); };
@@ -132,10 +132,11 @@
       return o && DESK.open.indexOf(o.status) !== -1;
     });
   }
-  function filtering() { return !!(view.search || view.flagged || view.similar); }
+  function filtering() { return !!(view.search || view.flagged || view.similar || view.shortlisted); }
   function matches(q) {
     if (!hooks.filter.every(function (fn) { return fn(q); })) return false;
     if (view.flagged && !q.flagged) return false;
+    if (view.shortlisted && !q.shortlisted) return false;
     if (view.similar && !twins(q).length) return false;
     if (!view.search) return true;
     var needle = view.search.toLowerCase();
@@ -352,6 +353,20 @@
       node.textContent = q.flagged ? (S["flag_" + q.flagged] || q.flagged) : "";
       card.classList.toggle("flagged", !!q.flagged);
     },
+    /* "Vormerken": the moderators' shared shortlist (aria-pressed; "Vorgemerkt" while on it). */
+    function star(card, q) {
+      var b = card.querySelector(".star");
+      var on = !!q.shortlisted;
+      b.setAttribute("aria-pressed", on ? "true" : "false");
+      b.setAttribute("aria-describedby", "question-text-" + q.id);
+      b.querySelector("[aria-hidden]").textContent = on ? "★" : "☆";
+      b.querySelector(".star-label").textContent = on ? S.shortlisted : S.shortlist;
+      card.classList.toggle("shortlisted", on);
+      if (!b.dataset.bound) {
+        b.dataset.bound = "1";
+        b.addEventListener("click", function () { shortlist(Number(card.dataset.id)); });
+      }
+    },
     function edited(card, q) {
       var node = card.querySelector(".edited");
       node.hidden = !q.original_text;
@@ -517,10 +532,11 @@
   // --- focus: one Tab stop per card, arrows inside, j/k between cards ----------------------------
   function items(card) {
     return [card].concat(Array.prototype.slice.call(
-      card.querySelectorAll(".pick:not([hidden]) input, .similar a, .similar button, summary, .podium-order > button, .actions > button[data-action]")));
+      card.querySelectorAll(".pick:not([hidden]) input, .star, .similar a, .similar button, summary, .podium-order > button, .actions > button[data-action]")));
   }
   function roveKey(item) {
     if (item.type === "checkbox") return "pick";
+    if (item.classList.contains("star")) return "star";
     return item.dataset.action || item.dataset.order || item.dataset.jump
       || (item.dataset.dismiss && "dismiss" + item.dataset.dismiss) || "summary";
   }
@@ -684,6 +700,17 @@
     }
     armed = null;
     (HANDLERS[name] || transition)(q, card, name);
+  }
+
+  function shortlist(id) {
+    var q = questions[id];
+    if (!q) return;
+    var on = !q.shortlisted;
+    Live.call(live.socket, "shortlist", { question_id: id, on: on }, function (ack) {
+      if (!(ack && ack.ok)) { if (ack && ack.question) update(ack.question); failed(ack, id); return; }
+      if (ack.question) update(ack.question);
+      done(Live.fill(on ? S.shortlistOn : S.shortlistOff, { text: shorten(q.text) }), id);
+    });
   }
 
   // --- several at once: pick cards ("x" or the checkbox), approve them together ("a") ---------------
@@ -1104,11 +1131,14 @@
     if (e.key === "Enter") { e.preventDefault(); move(1); }
   });
   flaggedBox.addEventListener("change", function () { view.flagged = flaggedBox.checked; layout(true); });
+  var shortlistBox = $("only-shortlisted");
+  shortlistBox.addEventListener("change", function () { view.shortlisted = shortlistBox.checked; layout(true); });
   similarBox.addEventListener("change", function () { view.similar = similarBox.checked; layout(true); });
   function clearFilters() {
     searchBox.value = view.search = "";
     flaggedBox.checked = view.flagged = false;
     similarBox.checked = view.similar = false;
+    shortlistBox.checked = view.shortlisted = false;
   }
 
   var tabs = Array.prototype.slice.call(document.querySelectorAll('[role="tab"]'));

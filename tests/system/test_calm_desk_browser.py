@@ -703,3 +703,36 @@ def test_picked_questions_are_approved_with_one_key_flagged_ones_stay_picked(ser
     ben.get_by_role("button", name="1 neue Frage anzeigen").click()  # ben's pointer rests on the tabs
     expect(card(ben, insult)).to_be_visible()
     assert not anna.errors and not ben.errors
+
+
+# --- 11. the moderators' shortlist ---------------------------------------------------------------
+
+def test_a_star_is_shared_between_the_moderators_and_filters(server, desk, axe):
+    stage.open_now(server, "stern", "Kultur: Wer spielt im Sommer?")
+    t = unique("Star").split()[-1].strip("[]")
+    texts = [f"{topic} ({t})" for topic in TOPICS[3:6]]
+    for text in texts:
+        stage.ask(server, "stern", text)
+    anna, ben = desk("stern"), desk("stern", SECOND)
+    for page in (anna, ben):
+        page.get_by_role("searchbox", name="Suche").fill(t)
+        expect(cards(page)).to_have_count(3)
+
+    card(anna, texts[1]).get_by_role("button", name="Vormerken").click()
+    starred = card(anna, texts[1]).get_by_role("button", name="Vorgemerkt")
+    expect(starred).to_have_attribute("aria-pressed", "true")
+    expect(card(anna, texts[0]).get_by_role("button", name="Vormerken")).to_have_attribute("aria-pressed", "false")
+    no_axe_violations(axe, anna)
+
+    theirs = card(ben, texts[1]).get_by_role("button", name="Vorgemerkt")
+    expect(theirs).to_have_attribute("aria-pressed", "true")
+    ben.get_by_role("checkbox", name="Vorgemerkt").check()
+    expect(cards(ben)).to_have_count(1)
+    expect(cards(ben).first).to_contain_text(texts[1])
+    no_axe_violations(axe, ben)
+
+    theirs.click()  # ben takes it off the shared list: anna sees that too
+    expect(card(anna, texts[1]).get_by_role("button", name="Vormerken")).to_have_attribute("aria-pressed", "false")
+    ben.get_by_role("checkbox", name="Vorgemerkt").uncheck()
+    expect(cards(ben)).to_have_count(3)
+    assert not anna.errors and not ben.errors
