@@ -451,14 +451,18 @@
     },
     function actions(card, q) {
       if (forms[q.id]) return;
+      // The next step first and marked (DESK.primary): the first button means the same in every tab.
       var offered = DESK.actions.filter(function (a) { return a.statuses.indexOf(q.status) !== -1; });
+      var first = DESK.primary[q.status];
+      offered.sort(function (a, b) { return (b.name === first) - (a.name === first); });
       var key = offered.map(function (a) { return a.name; }).join();
       if (card.dataset.actions === key) return;  // keep the buttons (and the focus on one of them)
       card.dataset.actions = key;
       var box = card.querySelector(".actions");
       box.textContent = "";
       offered.forEach(function (action) {
-        var b = button(action.label, function () { run(action.name, card); }, action.secondary ? "secondary" : "");
+        var b = button(action.label, function () { run(action.name, card); },
+          action.name === first ? "primary" : action.secondary ? "secondary" : "plain");
         b.dataset.action = action.name;
         b.setAttribute("aria-describedby", "question-text-" + q.id);
         if (action.key) b.setAttribute("aria-keyshortcuts", action.key);

@@ -736,3 +736,39 @@ def test_a_star_is_shared_between_the_moderators_and_filters(server, desk, axe):
     ben.get_by_role("checkbox", name="Vorgemerkt").uncheck()
     expect(cards(ben)).to_have_count(3)
     assert not anna.errors and not ben.errors
+
+
+# --- 11. a button's place means the same in every tab ---------------------------------------------
+
+FIRST_STEP = {"Neu": "Freigeben", "Freigegeben": "Ans Podium", "Am Podium": "Beantwortet", "Abgelehnt": "Freigeben"}
+
+
+def test_the_first_button_is_the_next_step_in_every_tab_and_stands_out(server, desk, axe):
+    stage.open_now(server, "reihe", "Sport: Wer baut die Halle?")
+    t = unique("Order").split()[-1].strip("[]")
+    texts = [f"{topic} ({t})" for topic in TOPICS[6:10]]
+    for text in texts:
+        stage.ask(server, "reihe", text)
+    page = desk("reihe")
+    page.get_by_role("searchbox", name="Suche").fill(t)
+    expect(cards(page)).to_have_count(4)
+    for tab, text, step in (("Neu", texts[1], "Freigeben"), ("Neu", texts[2], "Freigeben"),
+                            ("Neu", texts[3], "Ablehnen"), ("Neu", texts[3], "Ohne Grund"),
+                            ("Freigegeben", texts[2], "Ans Podium")):
+        page.get_by_role("tab", name=re.compile("^" + tab)).click()
+        card(page, text).get_by_role("button", name=step).click()
+        page.mouse.move(0, 0)  # the hold ends: the card leaves at once
+    expect(page.get_by_role("tab", name=re.compile("^Am Podium"))).to_contain_text("1")
+    for tab, step in FIRST_STEP.items():
+        page.get_by_role("tab", name=re.compile("^" + tab)).click()
+        page.mouse.move(0, 0)
+        buttons = cards(page).first.locator(".actions > button")
+        expect(buttons.first).to_have_text(step)
+        expect(buttons.first).to_have_class(re.compile(r"\bprimary\b"))
+        expect(page.locator("[role=tabpanel]:not([hidden]) .actions > button.primary")).to_have_count(1)
+        if tab in ("Neu", "Freigegeben"):
+            expect(buttons.nth(1)).to_have_text("Hochstufen")  # the second button too: never a step
+    no_axe_violations(axe, page)
+    page.get_by_role("tab", name=re.compile("^Neu")).click()
+    no_axe_violations(axe, page)
+    assert not page.errors
