@@ -567,11 +567,12 @@
     var i = all.indexOf(card);
     return all[i + 1] || all[i - 1] || null;
   }
-  function focusCard(card) {
+  /* `stay`: the pointer rests on the queue; the page does not scroll under it. */
+  function focusCard(card, stay) {
     if (!card) return focusHome();
     rove(card, card);
     card.focus({ preventScroll: true });
-    card.scrollIntoView({ block: "nearest" });
+    if (!stay) card.scrollIntoView({ block: "nearest" });
   }
   function focusHome() {
     var next = visibleCards()[0];
@@ -785,7 +786,7 @@
   /* `extra`: more of the payload (a reject's reason). */
   function transition(q, card, name, extra) {
     var after = neighbour(card);
-    if (card.contains(document.activeElement) || !currentCard()) focusCard(after || card);
+    if (card.contains(document.activeElement) || !currentCard()) focusCard(after || card, held.pointer);
     var words = stepWords(name, q.text);
     ownDone[q.id] = words;  // the broadcast of this step may come before its acknowledgement
     Live.call(live.socket, name, Object.assign({ question_id: q.id, version: q.version }, extra || {}), function (ack) {
