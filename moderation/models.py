@@ -172,6 +172,8 @@ class Question(Model):
     version: Mapped[int] = mapped_column(Integer, default=1)
     # Curation: a private note among moderators, a written answer (public once published), labels.
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # "Vormerken": on the moderators' shortlist of this talk (shared, never shown to audience or podium).
+    shortlisted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     answer: Mapped[str | None] = mapped_column(Text, nullable=True)
     answer_published: Mapped[bool] = mapped_column(Boolean, default=False)
     # Why it was rejected (services/actions.REJECT_REASONS), shown while it is rejected; None: no reason given.

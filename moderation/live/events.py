@@ -118,6 +118,13 @@ class Note:
 
 
 @dataclass(frozen=True)
+class Shortlist:
+    """"Vormerken" (true) or "Vorgemerkt" pressed again (false)."""
+    question_id: int
+    on: bool
+
+
+@dataclass(frozen=True)
 class Backstage:
     """The line to the podium; "" clears it."""
     text: str

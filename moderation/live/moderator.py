@@ -199,6 +199,12 @@ class ModeratorNamespace(LiveNamespace):
         write = curation.set_note(db.session, talk, user, event.question_id, event.text)
         return self._publish_question(conn, talk, write)
 
+    @acknowledged(events.Shortlist)
+    def on_shortlist(self, conn: dict[str, Any], event: events.Shortlist) -> dict[str, Any]:
+        user, talk = self._curator(conn)
+        write = curation.set_shortlisted(db.session, talk, user, event.question_id, event.on)
+        return self._publish_question(conn, talk, write)
+
     @acknowledged(events.Answer)
     def on_answer(self, conn: dict[str, Any], event: events.Answer) -> dict[str, Any]:
         user, talk = self._curator(conn)

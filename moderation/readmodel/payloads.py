@@ -106,6 +106,7 @@ def _staff(q: Question, ctx: Context) -> dict[str, Callable[[], Any]]:
         "merged": lambda: [{"id": ch.id, "text": ch.text, "name": ch.name, "source": ch.source,
                             "source_label": ch.source_label} for ch in ctx.children.get(q.id, [])],
         "labels": lambda: [label.name for label in q.labels], "note": lambda: q.note,
+        "shortlisted": lambda: q.shortlisted,
         "answer_published": lambda: q.answer_published, "blocked": lambda: q.client_hash in ctx.blocked,
         "reports": lambda: ctx.reports.get(q.id, {}), "reason": lambda: _reason(q),
         "source": lambda: q.source, "source_label": lambda: q.source_label,

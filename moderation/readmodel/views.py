@@ -21,9 +21,10 @@ BASE_FIELDS = frozenset({"id", "text", "name", "status", "upvotes", "votes", "cr
 # the podium's. `blocked` says that the author may no longer take part, never who they are;
 # `reports` how many people reported it per reason, never who. `reason` (why it was rejected)
 # and `merged_into` reach the question's own author too (OWN_FIELDS). `source` is the channel
-# (web, email, import, api:<label>), `source_label` an import's "Quelle".
+# (web, email, import, api:<label>), `source_label` an import's "Quelle". `shortlisted` is the
+# moderators' shared "Vormerken".
 STAFF_FIELDS = frozenset({"original_text", "flagged", "merged_into", "merged", "similar",
-                          "labels", "note", "answer_published", "blocked", "reports", "reason",
+                          "labels", "note", "shortlisted", "answer_published", "blocked", "reports", "reason",
                           "source", "source_label"})
 # Of STAFF_FIELDS, those a client sees on its own questions: why its question was not accepted,
 # where it was merged to (only when there is something to say).

@@ -108,6 +108,8 @@ ACTIONS: tuple[Action, ...] = (
            changes=frozenset({"labels"})),
     Action("note", N_("Notiz geändert"), N_("Notiz geändert"), N_("Notiz zu „%(text)s“ geändert"),
            changes=frozenset({"note"})),
+    Action("shortlist", N_("Vormerkung geändert"), N_("Vormerkung geändert"),
+           N_("Vormerkung von „%(text)s“ geändert"), changes=frozenset({"shortlisted"})),
     Action("dismiss_similar", N_("Ähnlichkeit verworfen"), N_("Ähnlichkeit verworfen"),
            N_("Ähnlichkeit bei „%(text)s“ verworfen"), changes=frozenset({"similar"})),
     Action("backstage", N_("Zeile ans Podium"), N_("Zeile ans Podium geändert"), changes=frozenset({"backstage"})),

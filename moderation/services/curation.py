@@ -85,6 +85,21 @@ def set_note(session: DbSession, talk: Talk, user: User, question_id: int, text:
     return changed(question, Changed(question, question.status, actions.changes("note")), step=step)
 
 
+_SHORTLIST = {True: "vorgemerkt", False: "nicht vorgemerkt"}  # the audit log's before/after
+
+
+def set_shortlisted(session: DbSession, talk: Talk, user: User, question_id: int, on: bool) -> Write:
+    """"Vormerken": puts a question on the talk's shortlist, shared by its moderators (or takes it off)."""
+    question = get(session, talk, question_id)
+    if question.shortlisted == on:
+        return unchanged(question)
+    question.shortlisted = on
+    flush_or_conflict(session, question)
+    step = record(session, talk, user, "shortlist", question=question, from_status=question.status,
+                  to_status=question.status, before=_SHORTLIST[not on], after=_SHORTLIST[on])
+    return changed(question, Changed(question, question.status, actions.changes("shortlist")), step=step)
+
+
 def _answer_state(answer: str | None, published: bool) -> str:
     return json.dumps({"text": answer, "published": published}, ensure_ascii=False)
 

@@ -21,12 +21,24 @@ def card_actions() -> list[dict[str, Any]]:
              "secondary": a.secondary} for a in actions.DESK]
 
 
+def primary_actions() -> dict[str, str]:
+    """Per tab, the card's next step (its first transition that is not secondary): a card shows
+    it first and marked, so the first button always means "the next step" whichever tab is open."""
+    primary: dict[str, str] = {}
+    for status in QUEUE:
+        for a in actions.DESK:
+            if a.moves and not a.secondary and status in actions.offered(a):
+                primary[status] = a.code
+                break
+    return primary
+
+
 def config(username: str) -> dict[str, Any]:
     """The JSON block moderate.html hands to moderator.js and curation.js."""
     return {
         "user": username, "tabs": list(QUEUE), "statusNames": messages.status_words(),
         "transitions": {name: {"from": list(allowed), "to": to} for name, (allowed, to) in actions.TRANSITIONS.items()},
-        "actions": card_actions(), "steps": messages.step_templates(),
+        "actions": card_actions(), "primary": primary_actions(), "steps": messages.step_templates(),
         "undoConfirmAfter": int(CONFIRM_AFTER.total_seconds()),
         "open": list(OPEN_STATUSES), "public": list(PUBLIC_STATUSES), "answerable": list(curation.ANSWERABLE),
         "limits": {"question": text.MAX_QUESTION, "note": curation.MAX_NOTE, "answer": curation.MAX_ANSWER,

@@ -28,14 +28,15 @@
   var editingBy = {};         // id -> user name of another moderator editing it
   var lastBy = {};            // id -> {by, action} of the last change another moderator made
   var ownDone = {};           // id -> words of this moderator's step that took it off its list
+  var picked = {};            // id -> true: cards picked ("x") to approve together ("a")
   var step = null;            // the step the next undo takes back
   var talk = null, live, firstSnapshot = true;
-  var view = { tab: DESK.tabs[0], sort: storedSort(), search: "", flagged: false, similar: false };
+  var view = { tab: DESK.tabs[0], sort: storedSort(), search: "", flagged: false, similar: false, shortlisted: false };
   var held = { pointer: false, focus: false };
 
   var $ = function (id) { return document.getElementById(id); };
   var queueArea = $("queue"), template = $("question-template"), undoButton = $("undo");
-  var arrivalsButton = $("show-arrivals"), resortButton = $("resort");
+  var arrivalsButton = $("show-arrivals"), resortButton = $("resort"), pickedButton = $("approve-picked");
   var holdZone = [queueArea, document.querySelector(".desk-tabs")];
   // The sticky bar's height, for the cards' scroll margin: a focused card never hides behind it.
   var deskBar = document.querySelector(".desk-bar");
@@ -131,10 +132,11 @@
       return o && DESK.open.indexOf(o.status) !== -1;
     });
   }
-  function filtering() { return !!(view.search || view.flagged || view.similar); }
+  function filtering() { return !!(view.search || view.flagged || view.similar || view.shortlisted); }
   function matches(q) {
     if (!hooks.filter.every(function (fn) { return fn(q); })) return false;
     if (view.flagged && !q.flagged) return false;
+    if (view.shortlisted && !q.shortlisted) return false;
     if (view.similar && !twins(q).length) return false;
     if (!view.search) return true;
     var needle = view.search.toLowerCase();
@@ -199,6 +201,7 @@
     resortButton.hidden = !resort || !!arrivals;
     counts();
     markPodium();
+    showPicked();
   }
 
   /* The held list: cards keep their places; a card whose question left this list stays as a
@@ -256,6 +259,8 @@
     node.classList.add("gone");
     node.removeAttribute("id");
     node.querySelector(".actions").textContent = "";
+    node.querySelector(".pick").hidden = true;
+    node.classList.remove("picked");
     var words = ownDone[id];
     var other = lastBy[id];
     if (words === undefined) words = stepWords((other && other.action) || "", q ? q.text : "");
@@ -314,6 +319,20 @@
   }
 
   var PARTS = [
+    /* A checkbox ("#12 auswählen", key x) where "Freigeben" is offered: "a" then approves all picked. */
+    function pick(card, q) {
+      var box = card.querySelector(".pick"), input = box.querySelector("input");
+      var can = ACTIONS.approve.statuses.indexOf(q.status) !== -1;
+      if (!can) delete picked[q.id];
+      box.hidden = !can;
+      box.querySelector("span").textContent = Live.fill(S.pick, { id: q.id });
+      input.checked = !!picked[q.id];
+      card.classList.toggle("picked", !!picked[q.id]);
+      if (!input.dataset.bound) {
+        input.dataset.bound = "1";
+        input.addEventListener("change", function () { setPicked(Number(card.dataset.id), input.checked); });
+      }
+    },
     function text(card, q) {
       var node = card.querySelector(".text");
       node.id = "question-text-" + q.id;
@@ -333,6 +352,20 @@
       node.hidden = !q.flagged;
       node.textContent = q.flagged ? (S["flag_" + q.flagged] || q.flagged) : "";
       card.classList.toggle("flagged", !!q.flagged);
+    },
+    /* "Vormerken": the moderators' shared shortlist (aria-pressed; "Vorgemerkt" while on it). */
+    function star(card, q) {
+      var b = card.querySelector(".star");
+      var on = !!q.shortlisted;
+      b.setAttribute("aria-pressed", on ? "true" : "false");
+      b.setAttribute("aria-describedby", "question-text-" + q.id);
+      b.querySelector("[aria-hidden]").textContent = on ? "★" : "☆";
+      b.querySelector(".star-label").textContent = on ? S.shortlisted : S.shortlist;
+      card.classList.toggle("shortlisted", on);
+      if (!b.dataset.bound) {
+        b.dataset.bound = "1";
+        b.addEventListener("click", function () { shortlist(Number(card.dataset.id)); });
+      }
     },
     function edited(card, q) {
       var node = card.querySelector(".edited");
@@ -418,14 +451,18 @@
     },
     function actions(card, q) {
       if (forms[q.id]) return;
+      // The next step first and marked (DESK.primary): the first button means the same in every tab.
       var offered = DESK.actions.filter(function (a) { return a.statuses.indexOf(q.status) !== -1; });
+      var first = DESK.primary[q.status];
+      offered.sort(function (a, b) { return (b.name === first) - (a.name === first); });
       var key = offered.map(function (a) { return a.name; }).join();
       if (card.dataset.actions === key) return;  // keep the buttons (and the focus on one of them)
       card.dataset.actions = key;
       var box = card.querySelector(".actions");
       box.textContent = "";
       offered.forEach(function (action) {
-        var b = button(action.label, function () { run(action.name, card); }, action.secondary ? "secondary" : "");
+        var b = button(action.label, function () { run(action.name, card); },
+          action.name === first ? "primary" : action.secondary ? "secondary" : "plain");
         b.dataset.action = action.name;
         b.setAttribute("aria-describedby", "question-text-" + q.id);
         if (action.key) b.setAttribute("aria-keyshortcuts", action.key);
@@ -499,9 +536,11 @@
   // --- focus: one Tab stop per card, arrows inside, j/k between cards ----------------------------
   function items(card) {
     return [card].concat(Array.prototype.slice.call(
-      card.querySelectorAll(".similar a, .similar button, summary, .podium-order > button, .actions > button[data-action]")));
+      card.querySelectorAll(".pick:not([hidden]) input, .star, .similar a, .similar button, summary, .podium-order > button, .actions > button[data-action]")));
   }
   function roveKey(item) {
+    if (item.type === "checkbox") return "pick";
+    if (item.classList.contains("star")) return "star";
     return item.dataset.action || item.dataset.order || item.dataset.jump
       || (item.dataset.dismiss && "dismiss" + item.dataset.dismiss) || "summary";
   }
@@ -528,11 +567,12 @@
     var i = all.indexOf(card);
     return all[i + 1] || all[i - 1] || null;
   }
-  function focusCard(card) {
+  /* `stay`: the pointer rests on the queue; the page does not scroll under it. */
+  function focusCard(card, stay) {
     if (!card) return focusHome();
     rove(card, card);
     card.focus({ preventScroll: true });
-    card.scrollIntoView({ block: "nearest" });
+    if (!stay) card.scrollIntoView({ block: "nearest" });
   }
   function focusHome() {
     var next = visibleCards()[0];
@@ -667,10 +707,86 @@
     (HANDLERS[name] || transition)(q, card, name);
   }
 
+  function shortlist(id) {
+    var q = questions[id];
+    if (!q) return;
+    var on = !q.shortlisted;
+    Live.call(live.socket, "shortlist", { question_id: id, on: on }, function (ack) {
+      if (!(ack && ack.ok)) { if (ack && ack.question) update(ack.question); failed(ack, id); return; }
+      if (ack.question) update(ack.question);
+      done(Live.fill(on ? S.shortlistOn : S.shortlistOff, { text: shorten(q.text) }), id);
+    });
+  }
+
+  // --- several at once: pick cards ("x" or the checkbox), approve them together ("a") ---------------
+  function pickedIds() {
+    return Object.keys(picked).map(Number).filter(function (id) {
+      var q = questions[id];
+      return q && ACTIONS.approve.statuses.indexOf(q.status) !== -1;
+    });
+  }
+  function setPicked(id, on) {
+    if (on) picked[id] = true; else delete picked[id];
+    if (cards[id] && questions[id]) fill(cards[id], questions[id]);
+    showPicked();
+  }
+  function showPicked() {
+    var n = pickedIds().length;
+    pickedButton.hidden = !n;
+    pickedButton.textContent = Live.fill(S.approvePicked, { n: n });
+  }
+  /* Approves every picked question through "approve", one by one as the server knows them; a
+   * flagged one is left picked and named: it needs a look of its own (and its second "a"). */
+  var armedPicks = null;  // {ids, until}: the flagged picks a second "a" approves
+  function approvePicked() {
+    var ids = pickedIds();
+    var flagged = ids.filter(function (id) { return questions[id].flagged; });
+    var second = flagged.length && armedPicks && armedPicks.ids === flagged.join() && armedPicks.until > Date.now();
+    armedPicks = flagged.length && !second ? { ids: flagged.join(), until: Date.now() + ARMED_TIME } : null;
+    if (second) flagged = [];
+    var go = ids.filter(function (id) { return flagged.indexOf(id) === -1; });
+    var left = go.length, ok = 0;
+    var report = function () {
+      if (ok) done(Live.fill(S.pickedApproved, { n: ok }));
+      if (flagged.length) {
+        toast(Live.fill(S.pickedFlagged, { ids: flagged.map(function (id) {
+          return "#" + id + " (" + (S["flag_" + questions[id].flagged] || "") + ")";
+        }).join(", ") }), true);
+      }
+      showPicked();
+    };
+    if (!left) { report(); return; }
+    var focused = currentCard();
+    if (focused && go.indexOf(Number(focused.dataset.id)) !== -1) {
+      var rest = visibleCards().filter(function (c) { return go.indexOf(Number(c.dataset.id)) === -1; });
+      if (rest.length) focusCard(rest[0]);
+    }
+    go.forEach(function (id) {
+      var q = questions[id];
+      ownDone[id] = stepWords("approve", q.text);
+      delete picked[id];
+      Live.call(live.socket, "approve", { question_id: id, version: q.version }, function (ack) {
+        if (ack && ack.ok) {
+          ok += 1;
+          if ("step" in ack) setStep(ack.step);
+          if (ack.question) update(ack.question);
+        } else {
+          delete ownDone[id];
+          picked[id] = true;
+          if (ack && ack.question) update(ack.question);
+          failed(ack, id);
+        }
+        left -= 1;
+        if (!left) report();
+      });
+    });
+  }
+  pickedButton.addEventListener("click", approvePicked);
+
   /* `extra`: more of the payload (a reject's reason). */
   function transition(q, card, name, extra) {
     var after = neighbour(card);
-    if (card.contains(document.activeElement) || !currentCard()) focusCard(after || card);
+    if (card.contains(document.activeElement) || !currentCard()) focusCard(after || card, held.pointer);
     var words = stepWords(name, q.text);
     ownDone[q.id] = words;  // the broadcast of this step may come before its acknowledgement
     Live.call(live.socket, name, Object.assign({ question_id: q.id, version: q.version }, extra || {}), function (ack) {
@@ -979,10 +1095,18 @@
       return;
     }
     var name = BY_KEY[key];
+    if (key === "x") name = "pick";
     if (!name) return;
     e.preventDefault();
+    if (name === "approve" && pickedIds().length) { approvePicked(); return; }
     var card = currentCard();
     if (!card) { toast(S.pickFirst, true); return; }
+    if (name === "pick") {
+      var q = questions[card.dataset.id];
+      if (q && ACTIONS.approve.statuses.indexOf(q.status) !== -1) setPicked(q.id, !picked[q.id]);
+      else toast(Live.fill(S.notHere, { action: ACTIONS.approve.label }), true, q && q.id);
+      return;
+    }
     run(name, card);
   });
 
@@ -1012,11 +1136,14 @@
     if (e.key === "Enter") { e.preventDefault(); move(1); }
   });
   flaggedBox.addEventListener("change", function () { view.flagged = flaggedBox.checked; layout(true); });
+  var shortlistBox = $("only-shortlisted");
+  shortlistBox.addEventListener("change", function () { view.shortlisted = shortlistBox.checked; layout(true); });
   similarBox.addEventListener("change", function () { view.similar = similarBox.checked; layout(true); });
   function clearFilters() {
     searchBox.value = view.search = "";
     flaggedBox.checked = view.flagged = false;
     similarBox.checked = view.similar = false;
+    shortlistBox.checked = view.shortlisted = false;
   }
 
   var tabs = Array.prototype.slice.call(document.querySelectorAll('[role="tab"]'));

@@ -72,6 +72,19 @@ def test_note_is_for_moderators_only(room):
     assert mod(moderator, "note", {"question_id": qid, "text": ""})["question"]["note"] is None
 
 
+def test_shortlist_is_for_moderators_only(room, moderator_client):
+    moderator, qid = room["moderator"], room["qid"]
+    ack = mod(moderator, "shortlist", {"question_id": qid, "on": True})
+    assert ack["ok"] is True and ack["question"]["shortlisted"] is True
+    assert received(moderator, "/moderator")[0][1]["question"]["shortlisted"] is True
+    for client, ns in ((room["author"], "/audience"), (room["other"], "/audience"), (room["podium"], "/podium")):
+        assert received(client, ns) == []  # nothing they show changed: not told at all
+    [(_, snap)] = received(moderator_client(), "/moderator")
+    assert snap["questions"][0]["shortlisted"] is True
+    refusal(mod(moderator, "shortlist", {"question_id": qid, "on": "ja"}), "invalid")
+    assert mod(moderator, "shortlist", {"question_id": qid, "on": False})["question"]["shortlisted"] is False
+
+
 def test_answer_goes_to_the_author_then_once_published_to_everybody(room):
     moderator, author, other, qid = room["moderator"], room["author"], room["other"], room["qid"]
     ack = mod(moderator, "answer", {"question_id": qid, "text": "Ab Mai stündlich.", "publish": False})

@@ -12,9 +12,9 @@ from moderation.models import AuditEntry, Block, Label, Question, QuestionLabel
 from moderation.readmodel import payloads
 from moderation.readmodel.snapshot import snapshot
 from moderation.readmodel.views import AUDIENCE, MODERATOR, OVERLAY, PODIUM, STAFF_FIELDS
-from moderation.services import curation, questions, retention, steps
+from moderation.services import accounts, curation, questions, retention, steps
 from moderation.services.errors import DomainError
-from tests.helpers import approved, ask
+from tests.helpers import PASSWORD, approved, ask
 
 
 def refused(fn, *args, **kwargs) -> DomainError:
@@ -75,6 +75,27 @@ def test_note_is_set_cleared_audited_and_only_for_moderators(session, demo, anna
     curation.set_note(session, demo, anna, q.id, "   ")
     session.commit()
     assert q.note is None
+
+
+def test_shortlist_is_shared_audited_and_only_for_moderators(session, demo, anna, clock):
+    q = approved(session, demo, clock, anna)
+    ben = accounts.create_or_update(session, "ben", PASSWORD)
+    write = curation.set_shortlisted(session, demo, anna, q.id, True)
+    session.commit()
+    assert q.shortlisted is True and write.step is not None
+    entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "shortlist")).one()
+    assert (entry.before, entry.after, entry.username) == ("nicht vorgemerkt", "vorgemerkt", "anna")
+    assert payloads.question(q, MODERATOR, payloads.Context())["shortlisted"] is True
+    for view in (AUDIENCE, PODIUM, OVERLAY):
+        assert "shortlisted" not in payloads.question(q, view, payloads.Context(), own=True)
+        assert not view.hears(write.changed[0])
+    assert MODERATOR.hears(write.changed[0])
+    assert all("shortlisted" not in item for item in snapshot(session, demo, AUDIENCE, clock(), "client-a")["questions"])
+    assert curation.set_shortlisted(session, demo, ben, q.id, True).step is None  # already on it: no change
+    curation.set_shortlisted(session, demo, ben, q.id, False)  # one list for the talk: ben takes it off
+    session.commit()
+    assert q.shortlisted is False
+    assert session.scalars(select(AuditEntry.username).where(AuditEntry.action == "shortlist")).all() == ["anna", "ben"]
 
 
 # --- written answers -------------------------------------------------------------------------

@@ -656,3 +656,119 @@ def test_similar_link_keeps_a_way_back_and_an_upvote_can_be_taken_back(server, d
     taken.click()
     expect(cards(page).first).to_contain_text("0 Hochstufungen")
     expect(cards(page).first.get_by_role("button", name="Hochstufen", exact=True)).to_be_visible()
+
+
+# --- 11. several questions approved at once ------------------------------------------------------
+
+def test_picked_questions_are_approved_with_one_key_flagged_ones_stay_picked(server, desk, axe):
+    stage.open_now(server, "viele", "Ehrenamt: Wer hilft beim Fest?")
+    t = unique("Pick").split()[-1].strip("[]")
+    plain = [f"{topic} ({t})" for topic in TOPICS[:3]]
+    insult = f"Ihr Idioten, wer räumt nach dem Fest auf? ({t})"
+    ids = [stage.ask(server, "viele", text) for text in plain]
+    flagged_id = stage.ask(server, "viele", insult)
+    anna, ben = desk("viele"), desk("viele", SECOND)
+    for page in (anna, ben):
+        page.get_by_role("searchbox", name="Suche").fill(t)
+        expect(cards(page)).to_have_count(4)
+
+    anna.get_by_role("checkbox", name=f"#{ids[0]} auswählen").check()
+    card(anna, plain[1]).focus()
+    anna.keyboard.press("x")
+    expect(anna.get_by_role("checkbox", name=f"#{ids[1]} auswählen")).to_be_checked()
+    anna.get_by_role("checkbox", name=f"#{ids[2]} auswählen").check()
+    anna.get_by_role("checkbox", name=f"#{flagged_id} auswählen").check()
+    expect(anna.get_by_role("button", name="Ausgewählte freigeben (4)")).to_be_visible()
+    no_axe_violations(axe, anna)
+
+    anna.get_by_role("checkbox", name=f"#{flagged_id} auswählen").focus()
+    anna.keyboard.press("a")
+    messages = anna.get_by_role("region", name="Meldungen")
+    expect(messages).to_contain_text(f"Markiert, noch nicht freigegeben: #{flagged_id} (Beleidigung?)")
+    expect(cards(anna)).to_have_count(1)
+    expect(anna.get_by_role("checkbox", name=f"#{flagged_id} auswählen")).to_be_checked()
+    expect(anna.get_by_role("button", name="Ausgewählte freigeben (1)")).to_be_visible()
+    no_axe_violations(axe, anna)
+
+    expect(cards(ben)).to_have_count(1)
+    ben.get_by_role("tab", name=re.compile("^Freigegeben")).click()
+    for text in plain:
+        expect(card(ben, text)).to_be_visible()
+    expect(card(ben, insult)).to_have_count(0)
+    no_axe_violations(axe, ben)
+
+    anna.keyboard.press("a")  # the second, deliberate press approves the flagged one too
+    expect(cards(anna)).to_have_count(0)
+    expect(anna.get_by_role("button", name=re.compile("^Ausgewählte freigeben"))).to_be_hidden()
+    ben.get_by_role("button", name="1 neue Frage anzeigen").click()  # ben's pointer rests on the tabs
+    expect(card(ben, insult)).to_be_visible()
+    assert not anna.errors and not ben.errors
+
+
+# --- 11. the moderators' shortlist ---------------------------------------------------------------
+
+def test_a_star_is_shared_between_the_moderators_and_filters(server, desk, axe):
+    stage.open_now(server, "stern", "Kultur: Wer spielt im Sommer?")
+    t = unique("Star").split()[-1].strip("[]")
+    texts = [f"{topic} ({t})" for topic in TOPICS[3:6]]
+    for text in texts:
+        stage.ask(server, "stern", text)
+    anna, ben = desk("stern"), desk("stern", SECOND)
+    for page in (anna, ben):
+        page.get_by_role("searchbox", name="Suche").fill(t)
+        expect(cards(page)).to_have_count(3)
+
+    card(anna, texts[1]).get_by_role("button", name="Vormerken").click()
+    starred = card(anna, texts[1]).get_by_role("button", name="Vorgemerkt")
+    expect(starred).to_have_attribute("aria-pressed", "true")
+    expect(card(anna, texts[0]).get_by_role("button", name="Vormerken")).to_have_attribute("aria-pressed", "false")
+    no_axe_violations(axe, anna)
+
+    theirs = card(ben, texts[1]).get_by_role("button", name="Vorgemerkt")
+    expect(theirs).to_have_attribute("aria-pressed", "true")
+    ben.get_by_role("checkbox", name="Vorgemerkt").check()
+    expect(cards(ben)).to_have_count(1)
+    expect(cards(ben).first).to_contain_text(texts[1])
+    no_axe_violations(axe, ben)
+
+    theirs.click()  # ben takes it off the shared list: anna sees that too
+    expect(card(anna, texts[1]).get_by_role("button", name="Vormerken")).to_have_attribute("aria-pressed", "false")
+    ben.get_by_role("checkbox", name="Vorgemerkt").uncheck()
+    expect(cards(ben)).to_have_count(3)
+    assert not anna.errors and not ben.errors
+
+
+# --- 11. a button's place means the same in every tab ---------------------------------------------
+
+FIRST_STEP = {"Neu": "Freigeben", "Freigegeben": "Ans Podium", "Am Podium": "Beantwortet", "Abgelehnt": "Freigeben"}
+
+
+def test_the_first_button_is_the_next_step_in_every_tab_and_stands_out(server, desk, axe):
+    stage.open_now(server, "reihe", "Sport: Wer baut die Halle?")
+    t = unique("Order").split()[-1].strip("[]")
+    texts = [f"{topic} ({t})" for topic in TOPICS[6:10]]
+    for text in texts:
+        stage.ask(server, "reihe", text)
+    page = desk("reihe")
+    page.get_by_role("searchbox", name="Suche").fill(t)
+    expect(cards(page)).to_have_count(4)
+    for tab, text, step in (("Neu", texts[1], "Freigeben"), ("Neu", texts[2], "Freigeben"),
+                            ("Neu", texts[3], "Ablehnen"), ("Neu", texts[3], "Ohne Grund"),
+                            ("Freigegeben", texts[2], "Ans Podium")):
+        page.get_by_role("tab", name=re.compile("^" + tab)).click()
+        card(page, text).get_by_role("button", name=step).click()
+        page.mouse.move(0, 0)  # the hold ends: the card leaves at once
+    expect(page.get_by_role("tab", name=re.compile("^Am Podium"))).to_contain_text("1")
+    for tab, step in FIRST_STEP.items():
+        page.get_by_role("tab", name=re.compile("^" + tab)).click()
+        page.mouse.move(0, 0)
+        buttons = cards(page).first.locator(".actions > button")
+        expect(buttons.first).to_have_text(step)
+        expect(buttons.first).to_have_class(re.compile(r"\bprimary\b"))
+        expect(page.locator("[role=tabpanel]:not([hidden]) .actions > button.primary")).to_have_count(1)
+        if tab in ("Neu", "Freigegeben"):
+            expect(buttons.nth(1)).to_have_text("Hochstufen")  # the second button too: never a step
+    no_axe_violations(axe, page)
+    page.get_by_role("tab", name=re.compile("^Neu")).click()
+    no_axe_violations(axe, page)
+    assert not page.errors
