@@ -8,6 +8,7 @@ import uuid
 import pytest
 
 from moderation import ratelimit
+from moderation.config import DEFAULTS
 from moderation.ratelimit import RateLimits, SweptMemoryStorage
 from tests.helpers import require_or_skip
 
@@ -58,3 +59,14 @@ def test_a_blocked_persons_place_is_kept_as_a_keyed_hash_in_either_store(store):
     limits.note_place(1, "troll", "2001:db8:9:9::5")
     limits.block_place(1, "troll", blocked=False)
     assert not limits.held(1, "2001:db8:9:9::77")
+
+
+def test_fresh_votes_from_an_exempt_address_flag_nothing():
+    """Loopback load tests (RATE_LIMIT_EXEMPT) skip the address's counts, the fresh-vote flag too:
+    24 fresh ids of a test crowd on 127.0.0.1 flagged the question they voted for."""
+    config = {**DEFAULTS, "SECRET_KEY": "k", "REDIS_PREFIX": "t"}
+    limits = RateLimits("memory://", ["127.0.0.1"], config)
+    for i in range(config["FRESH_VOTES_FLAG_AT"] + 2):
+        limits.mark_fresh(f"c{i}")
+    assert not any(limits.fresh_vote(f"c{i}", "127.0.0.1", 7) for i in range(config["FRESH_VOTES_FLAG_AT"] + 2))
+    assert any(limits.fresh_vote(f"c{i}", "192.0.2.1", 7) for i in range(config["FRESH_VOTES_FLAG_AT"] + 2))
