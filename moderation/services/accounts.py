@@ -138,11 +138,12 @@ def active_admins(session: DbSession) -> int:
 
 
 def _admins(session: DbSession, user: User) -> set[int]:
-    """The active admins' ids, their rows locked until the transaction ends (SELECT … FOR UPDATE in
-    id order), and `user` read afresh. Two admins demoting each other at once from two processes
-    queue here; the second then finds itself no longer an admin, or the other the last one."""
+    """The active admins' ids, their rows locked until the transaction ends (SELECT … FOR NO KEY
+    UPDATE in id order: rows that only refer to users are written meanwhile), and `user` read
+    afresh. Two admins demoting each other at once from two processes queue here; the second then
+    finds itself no longer an admin, or the other the last one."""
     admins = set(session.scalars(select(User.id).where(User.role == "admin", User.active.is_(True))
-                                 .order_by(User.id).with_for_update()))
+                                 .order_by(User.id).with_for_update(key_share=True)))
     session.refresh(user)
     return admins
 

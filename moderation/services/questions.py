@@ -270,13 +270,16 @@ def get(session: DbSession, talk: Talk, question_id: int) -> Question:
 
 
 def lock(session: DbSession, *questions: Question) -> None:
-    """Hold the questions' rows until the transaction ends, read afresh: SELECT … FOR UPDATE in
-    id order (two writers locking the same pair queue, never deadlock). On PostgreSQL two
-    processes merging A into B and B into A at once would otherwise both read the other as open.
+    """Hold the questions' rows until the transaction ends, read afresh: SELECT … FOR NO KEY
+    UPDATE in id order (two writers locking the same pair queue, never deadlock). On PostgreSQL
+    two processes merging A into B and B into A at once would otherwise both read the other as
+    open. NO KEY: rows that only refer to the questions (votes, suggestions, audit entries) are
+    written meanwhile without waiting — with FOR UPDATE the suggestion worker's inserts for a new
+    pair took the pair's key locks in the other order, and one side died in a deadlock.
     SQLite's writers already queue at BEGIN IMMEDIATE; there the lock is a plain read."""
     ids = sorted({q.id for q in questions})
     session.scalars(select(Question).where(Question.id.in_(ids)).order_by(Question.id)
-                    .with_for_update().execution_options(populate_existing=True)).all()
+                    .with_for_update(key_share=True).execution_options(populate_existing=True)).all()
 
 
 def check_version(question: Question, version: int | None) -> None:
