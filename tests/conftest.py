@@ -154,6 +154,15 @@ def anna(session):
 
 
 @pytest.fixture
+def admin(app, seeded, login):
+    """A test client logged in as the admin "chefin" (modules with more staff define their own)."""
+    with app.app_context():
+        accounts.create_or_update(db.session, "chefin", PASSWORD, "admin")
+        db.session.commit()
+    return login("chefin")
+
+
+@pytest.fixture
 def moderator_user(app):
     with app.app_context():
         user = accounts.create_or_update(db.session, "mod", PASSWORD, "moderator")

@@ -14,7 +14,7 @@ import pytest
 
 from tests import stage
 from tests.server import Server
-from tests.system.browsing import TIMEOUT, require_chromium, unique
+from tests.system.browsing import TIMEOUT, login_state, require_chromium, unique
 
 pytestmark = pytest.mark.browser
 
@@ -57,20 +57,7 @@ def server():
 @pytest.fixture(scope="module")
 def logins(server, browser) -> dict:
     """One form login per account for the module (logins are rate-limited)."""
-    states = {}
-    for user in (server.user, SECOND):
-        context = browser.new_context(locale="de-DE")
-        try:
-            page = context.new_page()
-            page.goto(server.url + "/login")
-            page.get_by_label("Benutzername").fill(user)
-            page.get_by_label("Passwort").fill(server.password)
-            page.get_by_role("button", name="Anmelden").click()
-            expect(page.get_by_role("button", name="Abmelden")).to_be_visible()
-            states[user] = context.storage_state()
-        finally:
-            context.close()
-    return states
+    return {user: login_state(browser, server.url, user, server.password) for user in (server.user, SECOND)}
 
 
 @pytest.fixture

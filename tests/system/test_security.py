@@ -101,14 +101,6 @@ def podium_token(app, slug: str = "demo") -> str:
 
 
 @pytest.fixture
-def admin(app, seeded, login):
-    with app.app_context():
-        accounts.create_or_update(db.session, "chefin", PASSWORD, "admin")
-        db.session.commit()
-    return login("chefin")
-
-
-@pytest.fixture
 def pages(app, seeded, login, admin):
     """Every kind of page, each with the client allowed to see it."""
     staff = login()

@@ -9,19 +9,10 @@ from sqlalchemy import select
 
 from moderation.extensions import db
 from moderation.models import Talk
-from moderation.services import accounts, organiser, talks
-from tests.helpers import PASSWORD
+from moderation.services import organiser, talks
 from tests.web.test_admin import page, talk_form
 
 STAFF_BLUEPRINTS = ("admin", "moderate", "podium")
-
-
-@pytest.fixture
-def admin(app, seeded, login):
-    with app.app_context():
-        accounts.create_or_update(db.session, "chefin", PASSWORD, "admin")
-        db.session.commit()
-    return login("chefin")
 
 
 @pytest.mark.parametrize("slug", ["new", "neu", "report", "import", "export", "admin", "t"])
