@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..models import AuditEntry, Block, Label, Question, Talk, User, utcnow
 from . import DbSession, actions
@@ -93,8 +94,12 @@ def set_shortlisted(session: DbSession, talk: Talk, user: User, question_id: int
     question = get(session, talk, question_id)
     if question.shortlisted == on:
         return unchanged(question)
-    question.shortlisted = on
-    flush_or_conflict(session, question)
+    # A plain UPDATE, not the ORM's: the star is the moderators' bookmark, not a change of the
+    # question, so it keeps the version a card's next move is sent with ("Vormerken", then at once
+    # "Ans Podium" was refused as changed meanwhile).
+    session.execute(update(Question).where(Question.id == question.id).values(shortlisted=on)
+                    .execution_options(synchronize_session=False))
+    set_committed_value(question, "shortlisted", on)
     step = record(session, talk, user, "shortlist", question=question, from_status=question.status,
                   to_status=question.status, before=_SHORTLIST[not on], after=_SHORTLIST[on])
     return changed(question, Changed(question, question.status, actions.changes("shortlist")), step=step)

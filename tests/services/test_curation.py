@@ -98,6 +98,19 @@ def test_shortlist_is_shared_audited_and_only_for_moderators(session, demo, anna
     assert session.scalars(select(AuditEntry.username).where(AuditEntry.action == "shortlist")).all() == ["anna", "ben"]
 
 
+def test_a_star_keeps_the_version_the_next_move_is_sent_with(session, demo, anna, clock):
+    """"Vormerken", then at once "Ans Podium" with the version the card had: not a conflict."""
+    q = approved(session, demo, clock, anna)
+    version = q.version
+    curation.set_shortlisted(session, demo, anna, q.id, True)
+    session.commit()
+    session.expire_all()
+    assert (q.version, q.shortlisted) == (version, True)
+    questions.transition(session, demo, anna, "forward", q.id, version=version, now=clock())
+    session.commit()
+    assert q.status == "forwarded"
+
+
 # --- written answers -------------------------------------------------------------------------
 
 def test_answer_reaches_the_author_and_once_published_everybody(session, demo, anna, clock):
