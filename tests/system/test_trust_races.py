@@ -112,4 +112,6 @@ def test_two_admins_demoting_each_other_from_two_processes_leave_one_admin(two_p
         statuses = [r.status_code for r in answers]
         admins = rows(url, "select username from \"user\" where role = 'admin' and active")
         assert len(admins) == 1, (round_, statuses, admins)
-        assert sorted(statuses) == [303, 409], statuses  # one accepted, the other refused in words
+        # one accepted; the other refused in words: 409 when both were admins as they asked, 403
+        # when the loser's request came in after it had been demoted (the admin pages' own check)
+        assert sorted(statuses) in ([303, 403], [303, 409]), statuses
