@@ -77,19 +77,29 @@ class RawSocket:
         self.deflated = b"permessage-deflate" in self.response.lower()
         self.sock.sendall(frame(1, b"40/audience," + json.dumps({"talk": "demo", "client_id": client_id}).encode()))
         self.sock.settimeout(None)
+        self.eof = threading.Event()  # the server closed its end
         threading.Thread(target=self._drain, daemon=True).start()
 
     def _drain(self) -> None:
-        try:
-            while self.sock.recv(65536):
-                pass
-        except OSError:
-            pass
+        while True:
+            try:
+                if not self.sock.recv(65536):
+                    break
+            except TimeoutError:
+                continue
+            except OSError:
+                break
+        self.eof.set()
 
-    def send(self, data: bytes) -> bool:
+    def send(self, data: bytes, timeout: float | None = None) -> bool:
+        """Send all of data: False once the server has closed the connection. With a timeout, a
+        send the server does not take within it raises TimeoutError."""
+        self.sock.settimeout(timeout)
         try:
             self.sock.sendall(data)
             return True
+        except TimeoutError:
+            raise
         except OSError:
             return False
 
@@ -125,19 +135,26 @@ def attacker(kind: str, port: int, origin: str, client_id: str, seconds: float, 
         raw.send(frame(1, first, fin=False, rsv1=True))
         body = comp.compress(b" " * (4 << 20)) + comp.flush(zlib.Z_SYNC_FLUSH)
         frames = [frame(0, body, fin=False)]
-    closed = False
+    closed = stalled = False
     while not stop.is_set() and time.monotonic() - start < seconds:
         for data in frames:
-            if not raw.send(data):
-                closed = True
+            # A server that closed its end may leave a full window behind: the kernel then probes
+            # for minutes before the send fails. The attack ends on time either way.
+            try:
+                if not raw.send(data, timeout=max(0.05, start + seconds - time.monotonic())):
+                    closed = True
+                    break
+            except TimeoutError:
+                stalled = True
                 break
             sent += len(data)
-        if closed:
+        if closed or stalled:
             break
         if rate:
             ahead = sent / rate - (time.monotonic() - start)
             if ahead > 0:
                 time.sleep(ahead)
+    closed = closed or raw.eof.is_set()
     raw.close()
     return {"kind": kind, "sent": sent, "seconds": round(time.monotonic() - start, 1), "closed_by_server": closed}
 
