@@ -17,6 +17,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import html.parser
+import json
 import os
 import re
 import shutil
@@ -69,8 +70,9 @@ class ServerError(RuntimeError):
 # The password of every admin a test server's prepare() creates, one per test process: servers
 # sharing a database share it too.
 PASSWORD = "Srv-" + uuid.uuid4().hex[:16]
-# SQLite databases prepared once per test process, by the admin's name and password (None: no admin)
-_PREPARED: dict[tuple[str, str] | None, str] = {}
+# Databases prepared once per test process, by database kind (SQLite or a PostgreSQL server) and the
+# admin's name and password (None: no admin): the URL of each
+_PREPARED: dict[tuple[str, tuple[str, str] | None], str] = {}
 
 
 class Server:
@@ -114,33 +116,44 @@ class Server:
                               f"{(r.stderr or r.stdout).strip()[-2000:]}")
         return r.stdout + r.stderr
 
+    def cli_each(self, *commands: Iterable[str], timeout: float = 180) -> str:
+        """Several CLI commands in one process (tests/flask_commands.py): the same commands as
+        cli() runs, without importing the app once per command."""
+        commands_json = json.dumps([list(c) for c in commands])
+        r = subprocess.run([PYTHON, "-m", "tests.flask_commands", commands_json], cwd=ROOT, env=self.env,
+                           capture_output=True, text=True, timeout=timeout)
+        if r.returncode != 0:
+            raise ServerError(f"flask commands failed ({r.returncode}): {(r.stderr or r.stdout).strip()[-2000:]}")
+        return r.stdout + r.stderr
+
     def prepare(self, user: bool = True) -> Server:
         """Migrate, seed, and create an admin account (the one login() uses).
 
-        On SQLite the commands run once per test process and admin; later servers start from a copy
-        of that database."""
-        if not self.database_url.startswith("sqlite:///"):
-            return self._prepare_by_cli(user)
+        The commands run once per test process, database kind and admin; later servers start from
+        a copy of that database (a file copy on SQLite, CREATE DATABASE … TEMPLATE on PostgreSQL)."""
         admin = (self.user, self.password) if user else None
-        if admin not in _PREPARED:
-            template = Server(tmp=tempfile.mkdtemp(prefix="fr-template-"))
+        sqlite = self.database_url.startswith("sqlite:///")
+        key = ("sqlite" if sqlite else _pg_server(self.database_url), admin)
+        if key not in _PREPARED:
+            template = Server(database_url=None if sqlite else _pg_template(self.database_url))
             atexit.register(shutil.rmtree, template.tmp, True)
             template.user, template.password = self.user, self.password
-            _PREPARED[admin] = template._prepare_by_cli(user).database_url.removeprefix("sqlite:///")
-        path = _PREPARED[admin]
-        target = self.database_url.removeprefix("sqlite:///")
-        for suffix in ("", "-wal", "-shm"):
-            with contextlib.suppress(FileNotFoundError):
-                os.remove(target + suffix)
-            if os.path.exists(path + suffix):
-                shutil.copy(path + suffix, target + suffix)
+            _PREPARED[key] = template._prepare_by_cli(user).database_url
+        if sqlite:
+            path = _PREPARED[key].removeprefix("sqlite:///")
+            target = self.database_url.removeprefix("sqlite:///")
+            for suffix in ("", "-wal", "-shm"):
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(target + suffix)
+                if os.path.exists(path + suffix):
+                    shutil.copy(path + suffix, target + suffix)
+        else:
+            _pg_copy(_PREPARED[key], self.database_url)
         return self
 
     def _prepare_by_cli(self, user: bool) -> Server:
-        self.cli("db", "upgrade")
-        self.cli("seed")
-        if user:
-            self.cli("create-user", self.user, "--password", self.password, "--role", "admin")
+        admin = [("create-user", self.user, "--password", self.password, "--role", "admin")] if user else []
+        self.cli_each(("db", "upgrade"), ("seed",), *admin)
         return self
 
     def podium_token(self, slug: str = "demo") -> str:
@@ -604,6 +617,39 @@ def pct(values: list[float], p: float) -> float:
 # -- PostgreSQL: a database of its own per test --------------------------------------------------
 def _pg_dsn(url: str) -> str:
     return re.sub(r"^postgres(ql)?(\+\w+)?://", "postgresql://", url)
+
+
+def _pg_server(url: str) -> str:
+    """The PostgreSQL server of a database URL, without the database."""
+    return _pg_dsn(url).rsplit("/", 1)[0]
+
+
+def _pg_template(url: str) -> str:
+    """A new, empty database beside url's, dropped when the test process ends."""
+    import psycopg
+
+    name = f"fr_template_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(_pg_server(url) + "/postgres", autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    atexit.register(_pg_drop, _pg_server(url), name)
+    return f"{_pg_server(url)}/{name}"
+
+
+def _pg_drop(server: str, name: str) -> None:
+    import psycopg
+
+    with contextlib.suppress(Exception), psycopg.connect(server + "/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _pg_copy(template_url: str, target_url: str) -> None:
+    """Make target_url's database a copy of template_url's (nobody may be connected to either)."""
+    import psycopg
+
+    template, target = _pg_dsn(template_url).rsplit("/", 1)[1], _pg_dsn(target_url).rsplit("/", 1)[1]
+    with psycopg.connect(_pg_server(target_url) + "/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{target}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{target}" TEMPLATE "{template}"')
 
 
 @contextlib.contextmanager

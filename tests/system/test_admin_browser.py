@@ -27,9 +27,8 @@ def server():
     srv = Server(async_mode="eventlet")
     try:
         srv.prepare()
-        for name, password in PASSWORDS.items():
-            srv.cli("create-user", name, "--password", password, "--role", "moderator")
-        srv.cli("demo-questions", "demo", "--count", "100")
+        srv.cli_each(*[("create-user", name, "--password", password, "--role", "moderator")
+                       for name, password in PASSWORDS.items()], ("demo-questions", "demo", "--count", "100"))
         srv.start()
         yield srv
     finally:

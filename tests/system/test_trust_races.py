@@ -92,12 +92,11 @@ def role_form(srv: Server, session: requests.Session, user_id: str) -> list[tupl
 def test_two_admins_demoting_each_other_from_two_processes_leave_one_admin(two_processes):
     a, b, url = two_processes
     # only the two are admins: the server's own account and the seed's are not
-    a.cli("create-user", a.user, "--password", a.password, "--role", "moderator")
-    a.cli("create-user", "moderator", "--password", PW, "--role", "moderator")
+    a.cli_each(("create-user", a.user, "--password", a.password, "--role", "moderator"),
+               ("create-user", "moderator", "--password", PW, "--role", "moderator"))
     ids = {}
     for round_ in range(3):
-        for name in ("erste", "zweite"):
-            a.cli("create-user", name, "--password", PW, "--role", "admin")
+        a.cli_each(*[("create-user", name, "--password", PW, "--role", "admin") for name in ("erste", "zweite")])
         erste, zweite = a.login("erste", PW), b.login("zweite", PW)
         if not ids:
             page = erste.get(f"{a.url}/admin/users", timeout=10).text

@@ -171,8 +171,7 @@ def hears_nothing_more(client, *, after: int) -> None:
 
 def test_a_moderator_removed_from_the_talk_on_one_process_is_cut_off_on_the_other(two_processes):
     a, b = two_processes
-    for name in ("kollegin", "bleibt"):
-        a.cli("create-user", name, "--password", PW, "--role", "moderator")
+    a.cli_each(*[("create-user", name, "--password", PW, "--role", "moderator") for name in ("kollegin", "bleibt")])
     admin = a.login()
     ids = {name: account_id(a, admin, name) for name in ("kollegin", "bleibt")}
     admin_post(a, admin, "/admin/talks/demo", "/admin/talks/demo", moderators=list(ids.values()))
@@ -192,8 +191,8 @@ def test_a_moderator_removed_from_the_talk_on_one_process_is_cut_off_on_the_othe
 
 def test_an_admin_demoted_on_one_process_loses_the_talks_of_others_on_the_other(two_processes):
     a, b = two_processes
-    a.cli("create-user", "bleibt", "--password", PW, "--role", "moderator")
-    a.cli("create-user", "zweite", "--password", PW, "--role", "admin")
+    a.cli_each(("create-user", "bleibt", "--password", PW, "--role", "moderator"),
+               ("create-user", "zweite", "--password", PW, "--role", "admin"))
     admin = a.login()
     admin_post(a, admin, "/admin/talks/demo", "/admin/talks/demo", moderators=[account_id(a, admin, "bleibt")])
     zweite = b.login("zweite", PW)
