@@ -90,12 +90,15 @@ def test_twenty_clients_close_in_under_a_second(served, mode):
     clients = [srv.audience() for _ in range(20)]
     assert all(c.wait_for(lambda n, d: n == "snapshot", 10) for c in clients)
 
-    t0 = time.perf_counter()
+    took = []
     for client in clients:  # one after another: each waits for the server's close frame
+        t0 = time.perf_counter()
         client.close()
-    took = time.perf_counter() - t0
+        took.append(time.perf_counter() - t0)
 
-    assert took < 1.0, f"20 closes took {took:.2f} s in {mode}"
+    # Werkzeug's server let every close wait ~2.4 s for a timeout (48 s for twenty); answered at
+    # once they take milliseconds, with room here for a loaded test machine.
+    assert max(took) < 1.0 and sum(took) < 5.0, f"closes took up to {max(took):.2f} s, {sum(took):.2f} s in all ({mode})"
     assert not any(c.connected for c in clients)
     assert "Bad HTTP" not in srv.log_text() and "Bad request" not in srv.log_text()
 
