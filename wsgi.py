@@ -15,6 +15,10 @@ if __name__ == "__main__" and (os.environ.get("ASYNC_MODE") or "eventlet").strip
     import eventlet
 
     eventlet.monkey_patch()
+    # psycopg's C wait calls poll() itself, which no green thread gets past: every PostgreSQL round
+    # trip would stop the whole process until the answer came. wait_select goes through eventlet's
+    # green select (psycopg detects only gevent's patching).
+    os.environ.setdefault("PSYCOPG_WAIT_FUNC", "wait_select")
 
 import argparse
 
