@@ -41,9 +41,14 @@ def login_state(browser, base_url: str, user: str, password: str) -> dict:
         context.close()
 
 
+def tag() -> str:
+    """A word no other test writes: put into questions, searching for it finds just them."""
+    return uuid.uuid4().hex[:6]
+
+
 def unique(text: str) -> str:
     """A question text no other test sends."""
-    return f"{text} [{uuid.uuid4().hex[:6]}]"
+    return f"{text} [{tag()}]"
 
 
 # Counts Socket.IO `snapshot` events, so a test knows a live page is connected and current

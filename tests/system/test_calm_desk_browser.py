@@ -14,7 +14,7 @@ import pytest
 
 from tests import stage
 from tests.server import Server
-from tests.system.browsing import TIMEOUT, login_state, require_chromium, unique
+from tests.system.browsing import TIMEOUT, login_state, require_chromium, tag, unique
 
 pytestmark = pytest.mark.browser
 
@@ -270,7 +270,7 @@ def test_own_questions_are_announced_once_per_real_change(server, new_context, a
 # --- 3. the held queue stays usable; messages cover no button ------------------------------------
 
 def test_handled_cards_shrink_to_a_line_and_arrivals_come_by_key(server, desk, axe):
-    t = unique("Halt").split()[-1].strip("[]")
+    t = tag()
     texts = [f"{topic} ({t})" for topic in TOPICS]
     for text in texts:
         stage.ask(server, "halt", text)
@@ -308,7 +308,7 @@ def test_handled_cards_shrink_to_a_line_and_arrivals_come_by_key(server, desk, a
 
 
 def test_messages_name_the_question_cover_no_button_and_go(server, desk, axe):
-    t = unique("Meldung").split()[-1].strip("[]")
+    t = tag()
     texts = [f"Wie wird der Markt {n} {t} belebt?" for n in range(8)]
     ids = [stage.ask(server, "halt", text) for text in texts]
     page = desk("halt", viewport=LAPTOP)
@@ -329,7 +329,7 @@ def test_messages_name_the_question_cover_no_button_and_go(server, desk, axe):
 # --- 4. "Neu" starts with the oldest waiting question -------------------------------------------
 
 def test_new_starts_with_the_oldest_question_of_equal_support(server, desk):
-    t = unique("Reihe").split()[-1].strip("[]")
+    t = tag()
     texts = [f"{topic} ({t})" for topic in TOPICS[:4]]
     ids = [stage.ask(server, "halt", text) for text in texts]
     page = desk("halt")
@@ -348,7 +348,7 @@ def test_new_starts_with_the_oldest_question_of_equal_support(server, desk):
 # --- 5. merging hides nothing ------------------------------------------------------------------
 
 def test_a_public_question_merges_only_into_public_ones_and_says_where_it_went(server, desk, axe):
-    t = unique("Merge").split()[-1].strip("[]")
+    t = tag()
     public, waiting, other = (f"{topic} ({t})" for topic in TOPICS[:3])
     ids = [stage.ask(server, "halt", text) for text in (public, waiting, other)]
     mod = server.moderator(server.http, "halt")
@@ -401,7 +401,7 @@ def set_talk(server: Server, slug: str, **values) -> None:
 def test_a_flagged_question_waits_and_needs_a_second_key(server, desk, axe):
     stage.open_now(server, "offen", "Ehrenamt: Wer macht mit?")
     set_talk(server, "offen", premoderation=False, audience_votes=False)
-    t = unique("Flag").split()[-1].strip("[]")
+    t = tag()
     insult = f"Ihr Idioten, wann kommt endlich der Bus? ({t})"
     plain = f"Wann kommt der Bus am Sonntag? ({t})"
     stage.ask(server, "offen", insult)
@@ -439,7 +439,7 @@ def test_a_flagged_question_waits_and_needs_a_second_key(server, desk, axe):
 
 def test_am_podium_marks_the_current_question_shows_one_now_and_reorders(server, desk, new_context, axe):
     server.tokens["jetzt"] = stage.open_now(server, "jetzt", "Digitales Rathaus: Wie weit sind wir?")
-    texts = [f"{topic} ({unique('P').split()[-1]})" for topic in TOPICS[:3]]
+    texts = [f"{topic} ([{tag()}])" for topic in TOPICS[:3]]
     mod = server.moderator(server.http, "jetzt")
     for text in texts:
         stage.moderate(mod, stage.ask(server, "jetzt", text), "approve", "forward")
@@ -544,7 +544,7 @@ def test_a_renewed_podium_link_asks_first_reaches_open_desks_and_the_old_screen_
 # --- 9. 200 % zoom: nothing sticky covers the focused card ---------------------------------------
 
 def test_at_200_percent_zoom_the_focused_card_is_never_covered(server, desk, axe):
-    t = unique("Zoom").split()[-1].strip("[]")
+    t = tag()
     texts = [f"{topic} ({t})" for topic in TOPICS[:6]]
     for text in texts:
         stage.ask(server, "halt", text)
@@ -573,7 +573,7 @@ def test_at_200_percent_zoom_the_focused_card_is_never_covered(server, desk, axe
 
 def test_offline_a_moderators_click_and_a_vote_are_refused_at_once_in_german(server, desk, new_context):
     stage.open_now(server, "netz", "Funklöcher: Wann ist Schluss?")
-    t = unique("Netz").split()[-1].strip("[]")
+    t = tag()
     text = f"{TOPICS[0]} ({t})"
     public = f"{TOPICS[1]} ({t})"
     stage.ask(server, "netz", text)
@@ -611,7 +611,7 @@ def test_offline_a_moderators_click_and_a_vote_are_refused_at_once_in_german(ser
 # --- smaller points: the way back from "Ähnlich wie", taking back "Hochstufen" -------------------
 
 def test_similar_link_keeps_a_way_back_and_an_upvote_can_be_taken_back(server, desk, axe):
-    t = unique("Weg").split()[-1].strip("[]")
+    t = tag()
     a = stage.ask(server, "halt", f"Wie kommt der Rufbus {t} ins Dorf, wenn die Buslinie eingestellt wird?")
     b = stage.ask(server, "halt", f"Wie kommt der Rufbus {t} ins Dorf, wenn die Linie eingestellt wird?")
     page = desk("halt")
@@ -649,7 +649,7 @@ def test_similar_link_keeps_a_way_back_and_an_upvote_can_be_taken_back(server, d
 
 def test_picked_questions_are_approved_with_one_key_flagged_ones_stay_picked(server, desk, axe):
     stage.open_now(server, "viele", "Ehrenamt: Wer hilft beim Fest?")
-    t = unique("Pick").split()[-1].strip("[]")
+    t = tag()
     plain = [f"{topic} ({t})" for topic in TOPICS[:3]]
     insult = f"Ihr Idioten, wer räumt nach dem Fest auf? ({t})"
     ids = [stage.ask(server, "viele", text) for text in plain]
@@ -696,7 +696,7 @@ def test_picked_questions_are_approved_with_one_key_flagged_ones_stay_picked(ser
 
 def test_a_star_is_shared_between_the_moderators_and_filters(server, desk, axe):
     stage.open_now(server, "stern", "Kultur: Wer spielt im Sommer?")
-    t = unique("Star").split()[-1].strip("[]")
+    t = tag()
     texts = [f"{topic} ({t})" for topic in TOPICS[3:6]]
     for text in texts:
         stage.ask(server, "stern", text)
@@ -732,7 +732,7 @@ FIRST_STEP = {"Neu": "Freigeben", "Freigegeben": "Ans Podium", "Am Podium": "Bea
 
 def test_the_first_button_is_the_next_step_in_every_tab_and_stands_out(server, desk, axe):
     stage.open_now(server, "reihe", "Sport: Wer baut die Halle?")
-    t = unique("Order").split()[-1].strip("[]")
+    t = tag()
     texts = [f"{topic} ({t})" for topic in TOPICS[6:10]]
     for text in texts:
         stage.ask(server, "reihe", text)
