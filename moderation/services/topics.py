@@ -194,13 +194,22 @@ def names(texts: list[str], labels: np.ndarray, k: int) -> list[list[str]]:
             for stem in found[i].words:
                 if found[i].surface[stem] in nouns[i]:
                     written.setdefault(stem, Counter())[found[i].surface[stem]] += 1
+        if not written:  # typed in lower case: its content words stand in for nouns
+            for i in np.flatnonzero(labels == c):
+                for stem, word in found[i].surface.items():
+                    written.setdefault(stem, Counter())[word] += 1
         least = 2 if len(members) >= 3 and any(inside[s] >= 2 for s in written) else 1
 
         def telling(stem: str, inside: Counter[str] = inside, size: int = len(members)) -> float:
             return inside[stem] / size * math.log((n + 1) / (df[stem] + 1) + 1) * (inside[stem] / df[stem])
 
-        stems = [s for s in inside if inside[s] >= least and s in written
-                 and s not in STOP_WORDS and df[s] < max(3, 0.25 * n)]
+        nouns_here = [s for s in inside if s in written and s not in STOP_WORDS]
+        # Stricter first; a topic whose nouns are each said once, or are common across the talk,
+        # is still named by its best ones rather than left without a word.
+        for level_least, common in ((least, max(3, 0.25 * n)), (1, max(3, 0.25 * n)), (1, n + 1)):
+            stems = [s for s in nouns_here if inside[s] >= level_least and df[s] < common]
+            if stems:
+                break
         stems.sort(key=lambda s: (-telling(s), s))
         words: list[str] = []
         for stem in stems:

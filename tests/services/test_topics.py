@@ -67,6 +67,21 @@ def test_the_map_is_deterministic_and_keeps_its_topics_as_questions_arrive(backe
     assert topics.build(list(range(len(more))), more, points(backend, more), first).payload() == later.payload()
 
 
+def test_every_topic_is_named_even_when_its_nouns_are_said_once_or_typed_in_lower_case():
+    """A topic whose nouns each appear once, or are common in the talk, is named by its best ones;
+    one typed in lower case by its content words ("ohne Stichwort" was shown three times on a desk)."""
+    once = ["Wann kommt Glasfaser?", "Wie schnell ist das Netz?", "Gibt es Funklöcher?",
+            "Warum bricht die Videokonferenz ab?"]
+    lower = ["wann fährt der rufbus", "rufbus am wochenende?", "fährt der rufbus nachts", "rufbus kosten?"]
+    housing = [f"Wie teuer sind Mieten in Ort {n}?" for n in range(12)]
+    texts = once + lower + housing
+    labels = np.array([0] * len(once) + [1] * len(lower) + [2] * len(housing))
+    named = topics.names(texts, labels, 3)
+    assert all(named), named
+    assert named[1][0] == "rufbus"
+    assert set(named[0]) <= {"Glasfaser", "Netz", "Funklöcher", "Videokonferenz"}
+
+
 def test_a_map_needs_a_few_questions():
     assert topics.build([1, 2], ["Bus?", "Bahn?"], points("lexical", ["Bus?", "Bahn?"])).topics == []
 
