@@ -1,8 +1,8 @@
 """Entry point: `app` for WSGI servers; `python wsgi.py` (what `flask serve` runs) serves it:
-eventlet's server, or gunicorn's threaded worker under ASYNC_MODE=threading.
+eventlet's server, gevent's (ASYNC_MODE=gevent), or gunicorn's threaded worker (ASYNC_MODE=threading).
 
-Under eventlet the standard library must be patched before anything else is imported, so
-the patch happens here, first, and only when this file runs the server: CLI commands that
+Under eventlet and gevent the standard library must be patched before anything else is imported,
+so the patch happens here, first, and only when this file runs the server: CLI commands that
 import `app` (db upgrade, seed, …) do not serve and must not patch late.
 """
 import os
@@ -11,7 +11,12 @@ import warnings
 # The project keeps ASYNC_MODE=threading working so that it can move off eventlet (bench/README.md).
 warnings.filterwarnings("ignore", message="\\s*Eventlet is deprecated")
 
-if __name__ == "__main__" and (os.environ.get("ASYNC_MODE") or "eventlet").strip().lower() == "eventlet":
+MODE = (os.environ.get("ASYNC_MODE") or "eventlet").strip().lower()
+if __name__ == "__main__" and MODE == "gevent":
+    from gevent import monkey
+
+    monkey.patch_all()  # psycopg sees gevent's patched select and waits through it by itself
+elif __name__ == "__main__" and MODE == "eventlet":
     import eventlet
 
     eventlet.monkey_patch()

@@ -1,6 +1,6 @@
 """Attacks on the transport of a real server process (issue 21), with the figures that matter.
 
-    .venv/bin/python bench/attacks.py [--mode eventlet|threading|both] [--seconds 10]
+    .venv/bin/python bench/attacks.py [--mode eventlet|gevent|threading|all] [--seconds 10]
 
 Each attack runs from one client for `--seconds` while a prober measures `/healthz` (p95) and
 another audience client's round trip (p95), and the server's RSS is read before, at its peak
@@ -263,12 +263,12 @@ def run(srv: Server, kind: str, seconds: float = 10, rate: float = 5e6) -> Figur
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--mode", choices=["eventlet", "threading", "both"], default="both")
+    parser.add_argument("--mode", choices=["eventlet", "gevent", "threading", "all"], default="all")
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--kinds", default=",".join(KINDS))
     args = parser.parse_args()
     print("load:", os.getloadavg())
-    for mode in (["eventlet", "threading"] if args.mode == "both" else [args.mode]):
+    for mode in (["eventlet", "gevent", "threading"] if args.mode == "all" else [args.mode]):
         with Server(async_mode=mode) as srv:
             srv.prepare()
             srv.start()

@@ -1,6 +1,6 @@
 """Fragerunde load benchmarks: `make bench` (or .venv/bin/python bench/run.py --help).
 
-For each async mode (eventlet, threading) it starts a real server (`flask --app wsgi serve`)
+For each async mode (eventlet, gevent, threading) it starts a real server (`flask --app wsgi serve`)
 on a free loopback port with a fresh database, and prints figures — never assertions:
 
 * latency: N sequential submissions, each from an audience client; time to the
@@ -171,7 +171,7 @@ def table(results: list[dict], args) -> str:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--modes", default="eventlet,threading")
+    p.add_argument("--modes", default="eventlet,gevent,threading")
     p.add_argument("--latency-n", type=int, default=100, help="sequential submissions (default 100)")
     p.add_argument("--clients", type=int, default=50, help="concurrent submitting clients, 5 questions each")
     p.add_argument("--capacity", type=int, default=1500, help="WebSocket connections to try (default 1500)")

@@ -146,9 +146,9 @@ def intake_token(slug: str, label: str, revoke: bool) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, type=int, show_default=True)
 def serve(host: str, port: int) -> None:
-    """Run the real-time server (eventlet by default, ASYNC_MODE=threading supported).
+    """Run the real-time server (eventlet by default, ASYNC_MODE=gevent and threading supported).
 
-    It replaces this process with `python wsgi.py`: eventlet must patch the standard library
+    It replaces this process with `python wsgi.py`: eventlet and gevent must patch the standard library
     before anything else is imported, and Flask ignores app.run() inside a CLI command.
     """
     os.environ.pop("FLASK_RUN_FROM_CLI", None)

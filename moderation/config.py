@@ -6,7 +6,7 @@ import secrets
 import tempfile
 from pathlib import Path
 
-ASYNC_MODES = ("eventlet", "threading")
+ASYNC_MODES = ("eventlet", "gevent", "threading")
 
 
 def _secret_key(instance_path: Path) -> str:

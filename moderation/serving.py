@@ -1,17 +1,21 @@
 """How the real-time server is served (used by `python wsgi.py`, which `flask serve` runs).
 
 * eventlet: eventlet's WSGI server, as before.
+* gevent: gevent's WSGI server (`gevent.pywsgi`), WebSocket through simple-websocket on gevent's
+  greenlets; eventlet is in maintenance mode and gevent is the green server Flask-SocketIO
+  recommends after threading (bench/RESULTS.md compares the three).
 * threading: gunicorn's threaded worker (`gthread`), one process, WebSocket through
   simple-websocket — never Werkzeug's development server, which read a client's WebSocket
   close frame as a new HTTP request and made every close wait for a timeout.
 
-Both servers get the same guards at the socket (issue 10): a request whose headers have not
+All three servers get the same guards at the socket (issue 10): a request whose headers have not
 arrived within HEADER_TIMEOUT seconds is closed, and one address holds at most
 CONNECTIONS_PER_ADDRESS open connections (off behind TRUSTED_PROXIES, where the peer is the
 proxy: nginx's `limit_conn` counts real addresses there, see deploy/).
 """
 from __future__ import annotations
 
+import contextlib
 import errno
 import socket
 import threading
@@ -103,6 +107,9 @@ def serve(app: Flask, host: str, port: int) -> None:
         from .extensions import socketio
         workers.start(app)
         socketio.run(app, host=host, port=port, **eventlet_options(app))
+    elif app.config["ASYNC_MODE"] == "gevent":
+        workers.start(app)
+        gevent_server(app, host, port).serve_forever()
     else:
         ThreadedServer(app, host, port).run()
 
@@ -166,6 +173,60 @@ def eventlet_options(app: Flask) -> dict:
 
     # eventlet's default of 1,024 connections stalls new sockets silently past that.
     return {"max_size": int(app.config["SERVER_CONNECTIONS"]), "log_output": False, "protocol": Protocol}
+
+
+def gevent_server(app: Flask, host: str, port: int) -> Any:
+    """gevent's WSGI server with the guards: the eventlet server's Protocol, in gevent's terms."""
+    import gevent
+    from gevent import pywsgi
+    from gevent.pool import Pool
+
+    guard = ConnectionGuard.from_config(app.config)
+
+    class Handler(pywsgi.WSGIHandler):
+        fr_timer: gevent.Timeout | None = None
+
+        def handle(self) -> None:
+            address = peer(self.client_address)
+            if not guard.admit(address):
+                refuse(self.socket)
+                with gevent.Timeout(1, False):  # read what was sent before the server closes it
+                    self.socket.setblocking(True)
+                    while self.socket.recv(65536):
+                        pass
+                return
+            try:
+                with contextlib.suppress(OSError):
+                    self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                super().handle()
+            finally:
+                guard.release(address)
+
+        def handle_one_request(self) -> Any:
+            """The request line and headers must arrive within the header timeout; the timer
+            stops when the response begins."""
+            timer = self.fr_timer = gevent.Timeout(guard.header_timeout)
+            timer.start()
+            try:
+                return super().handle_one_request()
+            except gevent.Timeout as exc:
+                if exc is not timer:
+                    raise
+                return None
+            finally:
+                timer.close()
+
+        def handle_one_response(self) -> Any:
+            if self.fr_timer is not None:
+                self.fr_timer.close()
+            result = super().handle_one_response()
+            if self._connection_upgrade_requested():
+                # a WebSocket ended: what the socket still holds (its close frame) is no request
+                self.close_connection = True
+            return result
+
+    return pywsgi.WSGIServer((host, port), app, handler_class=Handler, log=None, error_log=None,
+                             spawn=Pool(int(app.config["SERVER_CONNECTIONS"])))
 
 
 # -- threading: gunicorn's gthread worker --------------------------------------------------------

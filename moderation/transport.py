@@ -1,4 +1,4 @@
-"""Bounded input at the WebSocket and Socket.IO layers, in both async modes (issue 21).
+"""Bounded input at the WebSocket and Socket.IO layers, in every async mode (issue 21).
 
 What one client can make a server process do, per connection:
 
@@ -26,6 +26,7 @@ from typing import Any
 import socketio
 
 BINARY_PACKETS = ("5", "6")  # Socket.IO BINARY_EVENT, BINARY_ACK
+GEVENT_SOCKET = "fr.gevent.socket"  # in a WSGI environ under gevent: the WebSocket's throttled socket
 
 
 def unmask(data: bytes, mask: Any, length: int | None = None, offset: int = 0) -> bytes:
@@ -81,7 +82,9 @@ class _Input:
 def _bounded_environ(environ: dict[str, Any], rate: int) -> None:
     """No compression offered; the connection's socket read through a ThrottledSocket."""
     environ.pop("HTTP_SEC_WEBSOCKET_EXTENSIONS", None)
-    if "gunicorn.socket" in environ:
+    if GEVENT_SOCKET in environ:
+        environ[GEVENT_SOCKET] = ThrottledSocket(environ[GEVENT_SOCKET], rate)
+    elif "gunicorn.socket" in environ:
         environ["gunicorn.socket"] = ThrottledSocket(environ["gunicorn.socket"], rate)
     elif "eventlet.input" in environ:
         inner = environ["eventlet.input"]
@@ -115,19 +118,43 @@ def _eventlet_websocket(rate: int) -> type:
     return Bounded
 
 
-def _threading_websocket(rate: int) -> type:
+def _threading_websocket(rate: int, green: bool = False) -> type:
     import simple_websocket
     from engineio.async_drivers._websocket_wsgi import SimpleWebSocketWSGI
 
     class Bounded(SimpleWebSocketWSGI):
-        """python-engineio passes simple-websocket no size limit: here it gets the server's."""
+        """python-engineio passes simple-websocket no size limit: here it gets the server's.
+        Under gevent, simple-websocket runs on gevent's greenlets, events and selector, as
+        python-engineio's gevent driver sets it up, and reads the socket throttled as elsewhere."""
 
         def __init__(self, handler: Any, server: Any, **kwargs: Any):
+            if green:
+                import gevent.event
+                import gevent.selectors
+                from engineio.async_drivers.gevent import Thread
+                kwargs.update(thread_class=Thread, event_class=gevent.event.Event,
+                              selector_class=gevent.selectors.DefaultSelector)
             super().__init__(handler, server, max_message_size=int(server.max_http_buffer_size), **kwargs)
 
         def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+            if not green:
+                _bounded_environ(environ, rate)
+                return super().__call__(environ, start_response)
+            # simple-websocket would take a duplicate of gevent's socket unthrottled: it gets the
+            # throttled one as a Werkzeug socket, and ends like under gevent (no ConnectionError)
+            original = _gevent_socket(environ)
+            environ[GEVENT_SOCKET] = original.dup()
             _bounded_environ(environ, rate)
-            return super().__call__(environ, start_response)
+            self.ws = simple_websocket.Server({**environ, "werkzeug.socket": environ[GEVENT_SOCKET]},
+                                              **self.server_args)
+            self.ws.mode = "gevent"
+            try:
+                return self.app(self)
+            finally:
+                # gevent's server holds the connection's own descriptor and would read the next
+                # request from it: shut down, the client sees its close at once (not after 3 s)
+                with contextlib.suppress(OSError):
+                    original.shutdown(socket.SHUT_RDWR)
 
         def close(self) -> None:
             """Closed by the server (a refused client): the close frame goes out, then the socket
@@ -141,13 +168,21 @@ def _threading_websocket(rate: int) -> type:
     return Bounded
 
 
+def _gevent_socket(environ: dict[str, Any]) -> Any:
+    """The connection's socket under gevent's WSGI server, where simple-websocket finds it."""
+    wsgi_input = environ["wsgi.input"]
+    if not hasattr(wsgi_input, "raw") and hasattr(wsgi_input, "rfile"):
+        wsgi_input = wsgi_input.rfile
+    return wsgi_input.raw._sock
+
+
 def bound(server: socketio.Server, async_mode: str, rate: int) -> None:
     """Put the bounds on a Socket.IO server (made by Flask-SocketIO's init_app)."""
     eio = server.eio
     if async_mode == "eventlet":
         eio._async = {**eio._async, "websocket": _eventlet_websocket(rate)}
-    elif async_mode == "threading":
-        eio._async = {**eio._async, "websocket": _threading_websocket(rate)}
+    elif async_mode in ("threading", "gevent"):
+        eio._async = {**eio._async, "websocket": _threading_websocket(rate, green=async_mode == "gevent")}
     plain = server._handle_eio_message
 
     def message(eio_sid: str, data: Any) -> Any:

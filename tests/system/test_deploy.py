@@ -43,10 +43,11 @@ def nginx_or_skip() -> None:
         pytest.skip("nginx not installed")
 
 
-@pytest.fixture(params=[("eventlet", "postgresql"), ("threading", "sqlite")], ids=lambda p: "-".join(p))
+@pytest.fixture(params=[("eventlet", "postgresql"), ("gevent", "postgresql"), ("threading", "sqlite")],
+                ids=lambda p: "-".join(p))
 def deployment(request, tmp_path):
     """nginx in front of two processes over Redis and one database: the production setup
-    (eventlet, PostgreSQL), and threading on one SQLite file."""
+    (eventlet or gevent, PostgreSQL), and threading on one SQLite file."""
     nginx_or_skip()
     redis_url = require_or_skip("TEST_REDIS_URL", "Redis")
     mode, database = request.param

@@ -1,6 +1,7 @@
-"""Under eventlet, a PostgreSQL query that waits (here for a lock) leaves the server process to
-everyone else: psycopg's C wait called poll() itself, and no green thread got past it until
-PostgreSQL answered (wsgi.py makes psycopg wait through eventlet's green select)."""
+"""Under eventlet and gevent, a PostgreSQL query that waits (here for a lock) leaves the server
+process to everyone else: psycopg's C wait called poll() itself, and no green thread got past it
+until PostgreSQL answered (wsgi.py makes psycopg wait through eventlet's green select; psycopg
+finds gevent's patched select by itself)."""
 from __future__ import annotations
 
 import threading
@@ -16,9 +17,10 @@ from tests.server import postgres_database, wait_until
 pytestmark = [pytest.mark.server, pytest.mark.postgres]
 
 
-def test_a_query_waiting_for_postgresql_does_not_stop_the_eventlet_server(make_server):
+@pytest.mark.parametrize("mode", ["eventlet", "gevent"])
+def test_a_query_waiting_for_postgresql_does_not_stop_the_green_server(make_server, mode):
     with postgres_database(require_or_skip("TEST_DATABASE_URL", "PostgreSQL")) as url:
-        srv = make_server(database_url=url, async_mode="eventlet").start()
+        srv = make_server(database_url=url, async_mode=mode).start()
         with psycopg.connect(url) as locker:
             locker.execute("LOCK TABLE talk IN ACCESS EXCLUSIVE MODE")
             answers: list[int] = []

@@ -17,7 +17,7 @@ from tests.server import Server, new_msg_id, ok, wait_until
 
 pytestmark = pytest.mark.server
 
-MODES = ["eventlet", "threading"]
+MODES = ["eventlet", "gevent", "threading"]
 
 
 def closed_within(sock: socket.socket, bound: float) -> float | None:

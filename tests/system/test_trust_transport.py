@@ -41,7 +41,7 @@ def closed_within(raw: RawSocket, seconds: float) -> bool:
     return False
 
 
-@pytest.fixture(scope="module", params=["eventlet", "threading"])
+@pytest.fixture(scope="module", params=["eventlet", "gevent", "threading"])
 def server(request):
     """One server per async mode for every attack of this module: each attack is measured against
     the memory the server had just before it."""
