@@ -26,7 +26,7 @@ from typing import Any
 import socketio
 
 BINARY_PACKETS = ("5", "6")  # Socket.IO BINARY_EVENT, BINARY_ACK
-GEVENT_SOCKET = "fr.gevent.socket"  # in a WSGI environ under gevent: the WebSocket's throttled socket
+_GEVENT_SOCKET = "fr.gevent.socket"  # in a WSGI environ under gevent: the WebSocket's throttled socket
 
 
 def unmask(data: bytes, mask: Any, length: int | None = None, offset: int = 0) -> bytes:
@@ -82,8 +82,8 @@ class _Input:
 def _bounded_environ(environ: dict[str, Any], rate: int) -> None:
     """No compression offered; the connection's socket read through a ThrottledSocket."""
     environ.pop("HTTP_SEC_WEBSOCKET_EXTENSIONS", None)
-    if GEVENT_SOCKET in environ:
-        environ[GEVENT_SOCKET] = ThrottledSocket(environ[GEVENT_SOCKET], rate)
+    if _GEVENT_SOCKET in environ:
+        environ[_GEVENT_SOCKET] = ThrottledSocket(environ[_GEVENT_SOCKET], rate)
     elif "gunicorn.socket" in environ:
         environ["gunicorn.socket"] = ThrottledSocket(environ["gunicorn.socket"], rate)
     elif "eventlet.input" in environ:
@@ -118,7 +118,7 @@ def _eventlet_websocket(rate: int) -> type:
     return Bounded
 
 
-def _threading_websocket(rate: int, green: bool = False) -> type:
+def _simple_websocket(rate: int, green: bool = False) -> type:
     import simple_websocket
     from engineio.async_drivers._websocket_wsgi import SimpleWebSocketWSGI
 
@@ -143,9 +143,9 @@ def _threading_websocket(rate: int, green: bool = False) -> type:
             # simple-websocket would take a duplicate of gevent's socket unthrottled: it gets the
             # throttled one as a Werkzeug socket, and ends like under gevent (no ConnectionError)
             original = _gevent_socket(environ)
-            environ[GEVENT_SOCKET] = original.dup()
+            environ[_GEVENT_SOCKET] = original.dup()
             _bounded_environ(environ, rate)
-            self.ws = simple_websocket.Server({**environ, "werkzeug.socket": environ[GEVENT_SOCKET]},
+            self.ws = simple_websocket.Server({**environ, "werkzeug.socket": environ[_GEVENT_SOCKET]},
                                               **self.server_args)
             self.ws.mode = "gevent"
             try:
@@ -182,7 +182,7 @@ def bound(server: socketio.Server, async_mode: str, rate: int) -> None:
     if async_mode == "eventlet":
         eio._async = {**eio._async, "websocket": _eventlet_websocket(rate)}
     elif async_mode in ("threading", "gevent"):
-        eio._async = {**eio._async, "websocket": _threading_websocket(rate, green=async_mode == "gevent")}
+        eio._async = {**eio._async, "websocket": _simple_websocket(rate, green=async_mode == "gevent")}
     plain = server._handle_eio_message
 
     def message(eio_sid: str, data: Any) -> Any:
