@@ -1,11 +1,14 @@
 """Helpers shared by the tests (fixtures live in conftest.py)."""
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import sqlalchemy
 
 from moderation.readmodel import publish
 
@@ -94,3 +97,26 @@ def signed_id(app) -> str:
     """A new audience id as the question page hands it out (signed with the app's SECRET_KEY)."""
     from moderation import audience_ids
     return audience_ids.issue(app.config["SECRET_KEY"])
+
+
+@contextlib.contextmanager
+def another_process_first(engine, table: str, sql: str, params: dict) -> Iterator[list[bool]]:
+    """On PostgreSQL, another process's row committed just before this session's first INSERT into
+    `table` (SQLite's writers queue, so there the race cannot happen): yields [True] once it did."""
+    raced: list[bool] = []
+
+    def other_process(conn, cursor, statement, parameters, context, executemany):
+        if statement.startswith(f"INSERT INTO {table}") and not raced:
+            raced.append(True)
+            with engine.connect() as other:
+                other.execute(sqlalchemy.text(sql), params)
+                other.commit()
+
+    postgres = engine.dialect.name == "postgresql"
+    if postgres:
+        sqlalchemy.event.listen(engine, "before_cursor_execute", other_process)
+    try:
+        yield raced
+    finally:
+        if postgres:
+            sqlalchemy.event.remove(engine, "before_cursor_execute", other_process)

@@ -8,12 +8,19 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeAlias, TypeVar
 
 from sqlalchemy import orm
+from sqlalchemy.dialects import postgresql, sqlite
 
 # A plain session, or Flask-SQLAlchemy's request-scoped proxy for one (`db.session`).
 DbSession: TypeAlias = orm.Session | orm.scoped_session[Any]
 
 CHUNK = 200  # rows between two pauses of a long read (`paced`; a query's `yield_per`)
 T = TypeVar("T")
+
+
+def insert_for(session: DbSession) -> Callable[..., Any]:
+    """The INSERT construct of the session's database (PostgreSQL or SQLite), the one with
+    ON CONFLICT: the same statement on both."""
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
 def paced(items: Iterable[T], pause: Callable[[], None] | None, every: int = CHUNK) -> Iterator[T]:

@@ -9,15 +9,13 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Table, delete, func, literal, select, tuple_, union_all
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..models import OPEN_STATUSES, PUBLIC_STATUSES, WEB, AuditEntry, Question, Talk, Upvote, User, Vote
-from . import DbSession, actions, blocks
+from . import DbSession, actions, blocks, insert_for
 from . import text as texts
 from .audit import record
 from .errors import DomainError
@@ -201,8 +199,7 @@ def _insert(session: DbSession, rows: list[dict[str, Any]]) -> dict[str, Questio
     id (a msg id stored meanwhile is left out). Their labels are known empty: no read for them."""
     if not rows:
         return {}
-    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = insert(Question).on_conflict_do_nothing(index_elements=["talk_id", "client_msg_id"]) \
+    statement = insert_for(session)(Question).on_conflict_do_nothing(index_elements=["talk_id", "client_msg_id"]) \
         .returning(Question).options(lazyload(Question.labels))
     stored = {q.client_msg_id: q for q in session.scalars(statement, rows)}
     for question in stored.values():
@@ -566,8 +563,7 @@ def _vote_insert(session: DbSession) -> Any:
     dialect = session.get_bind().dialect.name
     if dialect not in _VOTE_INSERTS:
         table = cast(Table, Vote.__table__)
-        insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-        _VOTE_INSERTS[dialect] = insert(table).on_conflict_do_nothing(
+        _VOTE_INSERTS[dialect] = insert_for(session)(table).on_conflict_do_nothing(
             index_elements=[table.c.question_id, table.c.client_hash])
     return _VOTE_INSERTS[dialect]
 

@@ -12,11 +12,9 @@ from collections.abc import Callable
 from typing import Any, cast
 
 from sqlalchemy import Table, func, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ..models import PUBLIC_STATUSES, Question, QuestionReport, Talk, utcnow
-from . import DbSession, actions, blocks
+from . import DbSession, actions, blocks, insert_for
 from .errors import DomainError
 from .questions import MAX_ID
 from .writes import Changed, Write, changed, unchanged
@@ -64,8 +62,7 @@ def _insert(session: DbSession) -> Any:
     dialect = session.get_bind().dialect.name
     if dialect not in _INSERTS:
         table = cast(Table, QuestionReport.__table__)
-        insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-        _INSERTS[dialect] = insert(table).on_conflict_do_nothing(
+        _INSERTS[dialect] = insert_for(session)(table).on_conflict_do_nothing(
             index_elements=[table.c.question_id, table.c.client_hash])
     return _INSERTS[dialect]
 

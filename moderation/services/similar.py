@@ -37,7 +37,7 @@ from sqlalchemy import select
 from stop_words import get_stop_words
 
 from ..models import OPEN_STATUSES, DismissedSimilar, Question, SimilarSuggestion, Talk, User, utcnow
-from . import DbSession, actions, audit, paced
+from . import DbSession, actions, audit, insert_for, paced
 from . import questions as question_service
 from .errors import DomainError
 from .writes import Changed, Write, changed, unchanged
@@ -543,22 +543,28 @@ def texts(session: DbSession, question_ids: Iterable[int]) -> dict[int, tuple[st
 
 
 def save(session: DbSession, talk_id: int, found: dict[int, list[Suggestion]]) -> list[int]:
-    """Store freshly computed suggestions; the ids whose stored suggestions changed."""
-    rows = {row.question_id: row for row in session.scalars(
-        select(SimilarSuggestion).where(SimilarSuggestion.question_id.in_(list(found))))}
+    """Store freshly computed suggestions; the ids whose stored suggestions changed.
+
+    One upsert: behind nginx each process's worker computes the suggestions of the questions its
+    writes touched, and two of them may store the same question's at once."""
+    stored = {qid: items for qid, items in session.execute(
+        select(SimilarSuggestion.question_id, SimilarSuggestion.items)
+        .where(SimilarSuggestion.question_id.in_(list(found))))}
     changed: list[int] = []
+    rows: list[dict[str, Any]] = []
+    now = utcnow()
     for qid, suggestions in found.items():
         items = [{"id": s.id, "words": list(s.words)} for s in suggestions]
-        row = rows.get(qid)
-        if row is None:
-            session.add(SimilarSuggestion(question_id=qid, talk_id=talk_id, items=items))
-            if items:
-                changed.append(qid)
-        elif row.items != items:
-            row.items = items
-            row.computed_at = utcnow()
+        if qid in stored and stored[qid] == items:
+            continue
+        if items or qid in stored:
             changed.append(qid)
-    session.flush()
+        rows.append({"question_id": qid, "talk_id": talk_id, "items": items, "computed_at": now})
+    if rows:
+        statement = insert_for(session)(SimilarSuggestion)
+        session.execute(statement.on_conflict_do_update(
+            index_elements=[SimilarSuggestion.question_id],
+            set_={"items": statement.excluded["items"], "computed_at": statement.excluded.computed_at}), rows)
     return changed
 
 

@@ -18,11 +18,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ..models import Question, QuestionVector, Talk
-from . import DbSession, meaning, paced
+from . import DbSession, insert_for, meaning, paced
 from . import questions as question_service
 from .similar import MIN_TALK_SIZE, STOP_WORDS, centre, terms
 
@@ -280,8 +278,7 @@ def save_vectors(session: DbSession, talk_id: int, texts: dict[int, str], vector
     two processes' workers encoding the same new question store it once, without a clash."""
     if not vectors:
         return
-    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = insert(QuestionVector)
+    statement = insert_for(session)(QuestionVector)
     session.execute(statement.on_conflict_do_update(
         index_elements=[QuestionVector.question_id],
         set_={"model": statement.excluded.model, "digest": statement.excluded.digest,

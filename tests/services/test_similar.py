@@ -14,7 +14,7 @@ from moderation.models import AuditEntry, DismissedSimilar
 from moderation.services import accounts, meaning, similar
 from moderation.services.errors import DomainError
 from moderation.services.similar import TalkIndex, terms
-from tests.helpers import PASSWORD, ask
+from tests.helpers import PASSWORD, another_process_first, ask
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "kleinstaedte_fragen.json"
 
@@ -161,6 +161,23 @@ def test_saved_suggestions_are_read_back_and_only_open_ones_are_shown(session, d
     assert similar.payload(a, items, {c.id})["similar"] == [c.id]
     a.status = "rejected"
     assert similar.payload(a, items, {b.id, c.id}) == {"similar": [], "similar_words": {}}
+
+
+@pytest.mark.postgres
+def test_suggestions_stored_by_two_processes_at_once_are_replaced_not_refused(session, demo, clock):
+    """Behind nginx each process's worker stores the suggestions of the questions its writes
+    touched: the other one's row is committed just before this one's INSERT (a primary-key error
+    in the worker's log before the upsert). The later list replaces it."""
+    a, b = ask(session, demo, clock, "Rufbus?"), ask(session, demo, clock, "Rufbusse?")
+    engine = session.get_bind()
+    with another_process_first(engine, "similar_suggestion",
+                               "INSERT INTO similar_suggestion (question_id, talk_id, items, computed_at) "
+                               "VALUES (:q, :t, '[]', now())", {"q": a.id, "t": demo.id}) as raced:
+        changed = similar.save(session, demo.id, {a.id: [similar.Suggestion(b.id, 0.9, ("Rufbus",))]})
+        session.commit()
+    assert raced == ([True] if engine.dialect.name == "postgresql" else [])
+    assert changed == [a.id]
+    assert similar.stored(session, demo.id)[a.id] == [{"id": b.id, "words": ["Rufbus"]}]
 
 
 def test_a_dismissed_pair_is_removed_audited_and_never_suggested_again(session, demo, clock):

