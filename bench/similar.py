@@ -17,6 +17,7 @@ import argparse
 import os
 import statistics
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -26,9 +27,12 @@ sys.path.insert(0, str(HERE.parent / "tests"))
 
 from similar_corpus import series_questions  # noqa: E402
 
+from moderation.config import DEFAULTS  # noqa: E402
 from moderation.services import meaning, topics  # noqa: E402
 from moderation.services.similar import TalkIndex  # noqa: E402
 from moderation.workers.similar import compute  # noqa: E402
+
+TOPICS_SECONDS = DEFAULTS["TOPICS_SECONDS"]
 
 
 def spread(values: list[float]) -> str:
@@ -83,6 +87,29 @@ def run(backend: str, texts: list[str], n: int) -> None:
                                                       topics.points_for(ids, [index.texts[q] for q in ids], points_of)))
     print(f"topic map of {len(ids)} questions: {wall * 1000:.0f} ms wall, {cpu_s * 1000:.0f} ms CPU; "
           f"{len(drawn.topics)} topics: " + "; ".join(", ".join(t.words) for t in drawn.topics))
+    texts_now = [index.texts[q] for q in ids]
+    _, wall, cpu_s = timed(topics.draw, ids, texts_now, points_of, drawn)
+    waits = held_against_others(lambda: topics.draw(ids, texts_now, points_of, drawn))
+    long_waits = sum(w for w in waits if w > 0.005)
+    print(f"drawn again from that map (the worker, every {TOPICS_SECONDS} s while questions arrive): "
+          f"{wall * 1000:.0f} ms wall, {cpu_s * 1000:.0f} ms CPU; in a native thread it kept another "
+          f"thread waiting for the GIL up to {max(waits) * 1000:.1f} ms, {long_waits * 1000:.0f} ms in waits over 5 ms")
+
+
+def held_against_others(work) -> list[float]:
+    """The gaps of a thread that wakes every millisecond while `work` runs in another thread (as the
+    hub beside the worker's native thread): how long the work kept it from the GIL."""
+    done, gaps = threading.Event(), []
+    worker = threading.Thread(target=lambda: (work(), done.set()))
+    last = time.perf_counter()
+    worker.start()
+    while not done.is_set():
+        time.sleep(0.001)
+        now = time.perf_counter()
+        gaps.append(now - last)
+        last = now
+    worker.join()
+    return gaps or [0.0]
 
 
 def main() -> None:

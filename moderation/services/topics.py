@@ -15,6 +15,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 from sqlalchemy import select
@@ -136,12 +137,27 @@ def _same_ids(previous: list[Topic], fresh: list[Topic]) -> list[Topic]:
     return [Topic(given[n] if n in given else next(spare), t.words, t.questions) for n, t in enumerate(fresh)]
 
 
+@dataclass(frozen=True)
+class _Words:
+    words: Counter[str]  # content-word stem → count (similar.terms)
+    surface: dict[str, str]  # stem → the word as written
+    nouns: frozenset[str]  # words written as nouns (`_nouns`)
+
+
+@lru_cache(maxsize=4096)
+def _words(text: str) -> _Words:
+    """A question's words, read once per text: a map is drawn again every few seconds while
+    questions arrive, and reading 400 texts twice per draw was two thirds of its CPU, all of it
+    holding the GIL against the hub."""
+    found = terms(text)
+    return _Words(found.words, found.surface, frozenset(_nouns(text)))
+
+
 def _noun_stems(text: str) -> Counter[str]:
     """The stems of a question's nouns (what it is about); all its content words when it has none
     written as nouns (typed in lower case)."""
-    found = terms(text)
-    nouns = _nouns(text)
-    chosen = Counter({stem: n for stem, n in found.words.items() if found.surface[stem] in nouns})
+    found = _words(text)
+    chosen = Counter({stem: n for stem, n in found.words.items() if found.surface[stem] in found.nouns})
     return chosen or found.words
 
 
@@ -179,8 +195,8 @@ def _nouns(text: str) -> set[str]:
 
 def names(texts: list[str], labels: np.ndarray, k: int) -> list[list[str]]:
     """Each topic's most telling nouns: frequent in it, rare in the others (as written most often)."""
-    found = [terms(text) for text in texts]
-    nouns = [_nouns(text) for text in texts]
+    found = [_words(text) for text in texts]
+    nouns = [t.nouns for t in found]
     df = Counter(stem for t in found for stem in t.words)
     n = len(texts)
     result = []

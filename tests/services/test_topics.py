@@ -81,6 +81,19 @@ def test_every_topic_is_named_even_when_its_nouns_are_said_once_or_typed_in_lowe
     assert set(named[0]) <= {"Glasfaser", "Netz", "Funklöcher", "Videokonferenz"}
 
 
+def test_a_map_drawn_again_reads_each_text_once(monkeypatch):
+    """The worker draws a talk's map again every few seconds while questions arrive: each text is
+    read (similar.terms, pure Python holding the GIL against the hub) once, not twice per draw."""
+    texts = [f"{text} ({uuid.uuid4().hex[:6]})" for text in TEXTS]
+    read: list[str] = []
+    real = topics.terms
+    monkeypatch.setattr(topics, "terms", lambda text: (read.append(text), real(text))[1])
+    first = topics.build(list(range(len(texts))), texts, points("lexical", texts))
+    assert sorted(read) == sorted(texts)
+    again = topics.build(list(range(len(texts))), texts, points("lexical", texts), first)
+    assert len(read) == len(texts) and again.payload() == first.payload()
+
+
 def test_a_map_needs_a_few_questions():
     assert topics.build([1, 2], ["Bus?", "Bahn?"], points("lexical", ["Bus?", "Bahn?"])).topics == []
 
