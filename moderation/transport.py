@@ -26,7 +26,6 @@ from typing import Any
 import socketio
 
 BINARY_PACKETS = ("5", "6")  # Socket.IO BINARY_EVENT, BINARY_ACK
-_GEVENT_SOCKET = "fr.gevent.socket"  # in a WSGI environ under gevent: the WebSocket's throttled socket
 
 
 def unmask(data: bytes, mask: Any, length: int | None = None, offset: int = 0) -> bytes:
@@ -80,10 +79,12 @@ class _Input:
 
 
 def _bounded_environ(environ: dict[str, Any], rate: int) -> None:
-    """No compression offered; the connection's socket read through a ThrottledSocket."""
+    """No compression offered; the connection's socket read through a ThrottledSocket. Under
+    gevent simple-websocket would take an unthrottled duplicate of the server's socket: it gets a
+    throttled duplicate where it looks first, as a Werkzeug socket."""
     environ.pop("HTTP_SEC_WEBSOCKET_EXTENSIONS", None)
-    if _GEVENT_SOCKET in environ:
-        environ[_GEVENT_SOCKET] = ThrottledSocket(environ[_GEVENT_SOCKET], rate)
+    if environ.get("SERVER_SOFTWARE", "").startswith("gevent"):
+        environ["werkzeug.socket"] = ThrottledSocket(_gevent_socket(environ).dup(), rate)
     elif "gunicorn.socket" in environ:
         environ["gunicorn.socket"] = ThrottledSocket(environ["gunicorn.socket"], rate)
     elif "eventlet.input" in environ:
@@ -137,24 +138,18 @@ def _simple_websocket(rate: int, green: bool = False) -> type:
             super().__init__(handler, server, max_message_size=int(server.max_http_buffer_size), **kwargs)
 
         def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-            if not green:
-                _bounded_environ(environ, rate)
-                return super().__call__(environ, start_response)
-            # simple-websocket would take a duplicate of gevent's socket unthrottled: it gets the
-            # throttled one as a Werkzeug socket, and ends like under gevent (no ConnectionError)
-            original = _gevent_socket(environ)
-            environ[_GEVENT_SOCKET] = original.dup()
             _bounded_environ(environ, rate)
-            self.ws = simple_websocket.Server({**environ, "werkzeug.socket": environ[_GEVENT_SOCKET]},
-                                              **self.server_args)
-            self.ws.mode = "gevent"
+            if not green:
+                return super().__call__(environ, start_response)
+            self.ws = simple_websocket.Server(environ, **self.server_args)
+            self.ws.mode = "gevent"  # it ends as under gevent, not as under Werkzeug (a ConnectionError)
             try:
                 return self.app(self)
             finally:
                 # gevent's server holds the connection's own descriptor and would read the next
                 # request from it: shut down, the client sees its close at once (not after 3 s)
                 with contextlib.suppress(OSError):
-                    original.shutdown(socket.SHUT_RDWR)
+                    _gevent_socket(environ).shutdown(socket.SHUT_RDWR)
 
         def close(self) -> None:
             """Closed by the server (a refused client): the close frame goes out, then the socket
