@@ -196,7 +196,6 @@ def _nouns(text: str) -> set[str]:
 def names(texts: list[str], labels: np.ndarray, k: int) -> list[list[str]]:
     """Each topic's most telling nouns: frequent in it, rare in the others (as written most often)."""
     found = [_words(text) for text in texts]
-    nouns = [t.nouns for t in found]
     df = Counter(stem for t in found for stem in t.words)
     n = len(texts)
     result = []
@@ -206,7 +205,7 @@ def names(texts: list[str], labels: np.ndarray, k: int) -> list[list[str]]:
         written: dict[str, Counter[str]] = {}
         for i in np.flatnonzero(labels == c):
             for stem in found[i].words:
-                if found[i].surface[stem] in nouns[i]:
+                if found[i].surface[stem] in found[i].nouns:
                     written.setdefault(stem, Counter())[found[i].surface[stem]] += 1
         if not written:  # typed in lower case: its content words stand in for nouns
             for i in np.flatnonzero(labels == c):
