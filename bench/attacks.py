@@ -172,6 +172,20 @@ def rss(pid: int) -> int:
     return total
 
 
+def settled_rss(pid: int, within: float) -> int:
+    """rss() once it has stopped moving (two readings 0.25 s apart within 1 MB): the memory the
+    server keeps after an attack, when it has finished what the attack left it; at most `within` s."""
+    deadline = time.monotonic() + within
+    last = rss(pid)
+    while time.monotonic() < deadline:
+        time.sleep(0.25)
+        now = rss(pid)
+        if abs(now - last) < 1e6:
+            return now
+        last = now
+    return last
+
+
 def _children(pid: int) -> list[int]:
     try:
         found = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
@@ -251,8 +265,7 @@ def run(srv: Server, kind: str, seconds: float = 10, rate: float = 5e6) -> Figur
     stop.set()
     for t in probes:
         t.join(35)
-    time.sleep(3)
-    figures.rss_after_mb = rss(pid) / 1e6
+    figures.rss_after_mb = settled_rss(pid, within=3) / 1e6
     figures.rss_peak_mb = peak[0] / 1e6
     figures.healthz_p95_ms, figures.healthz_max_ms = p95(health), max(health, default=0)
     figures.round_trip_p95_ms = p95(trips)
