@@ -14,7 +14,15 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.server import Server
-from tests.system.browsing import TIMEOUT, log_in, login_state, require_chromium, unique
+from tests.system.browsing import (
+    PLAYWRIGHT_DISABLED_FEATURES,
+    TIMEOUT,
+    UNUSED_FEATURES,
+    log_in,
+    login_state,
+    require_chromium,
+    unique,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -269,3 +277,21 @@ def test_english_with_lang_parameter(server, new_context):
     own = page.locator("#mine").get_by_role("listitem").filter(has_text=text)
     expect(own).to_contain_text(re.compile(r"\bsent\b", re.I))
     expect(own).not_to_contain_text("Gesendet")
+
+
+def test_chromium_keeps_playwrights_switches_and_renders_no_address_bar(browser, new_context):
+    """Chromium honours only the last --disable-features it is given: ours (browsing.py) must hold
+    every feature Playwright's own flag disables, or a Playwright upgrade would quietly turn its new
+    ones back on; and a context's window renders no address-bar popups as pages of their own."""
+    cdp = browser.new_browser_cdp_session()
+    pid = next(p["id"] for p in cdp.send("SystemInfo.getProcessInfo")["processInfo"] if p["type"] == "browser")
+    switches = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
+    lists = [s.split("=", 1)[1].split(",") for s in switches if s.startswith("--disable-features=")]
+    assert len(lists) == 2, lists  # Playwright's, then ours
+    playwright_own, effective = lists
+    assert set(playwright_own) <= set(effective), set(playwright_own) - set(effective)
+    assert effective == PLAYWRIGHT_DISABLED_FEATURES + UNUSED_FEATURES
+
+    new_context().new_page().goto("about:blank")
+    targets = [t["url"] for t in cdp.send("Target.getTargets")["targetInfos"]]
+    assert not [url for url in targets if "omnibox" in url], targets
