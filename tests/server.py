@@ -501,7 +501,26 @@ class Live:
             self._request_resync()
 
     def call(self, event: str, data: dict | None = None, timeout: float = 15):
-        return self.sio.call(event, data if data is not None else {}, namespace=self.ns, timeout=timeout)
+        """sio.call(), except that a disconnect ends the wait at once (DisconnectedError): the
+        acknowledgement of an event sent on a connection that went away never comes, and
+        python-socketio would wait out the whole timeout for it."""
+        answers: list[tuple] = []
+
+        def acknowledged(*args) -> None:
+            with self.cv:
+                answers.append(args)
+                self.cv.notify_all()
+
+        with self.cv:
+            disconnects = self.disconnects
+        self.sio.emit(event, data if data is not None else {}, namespace=self.ns, callback=acknowledged)
+        with self.cv:
+            if not self.cv.wait_for(lambda: answers or self.disconnects != disconnects, timeout):
+                raise socketio.exceptions.TimeoutError()
+        if not answers:
+            raise socketio.exceptions.DisconnectedError(f"disconnected before {event!r} was acknowledged")
+        args = answers[0]
+        return args[0] if len(args) == 1 else args or None
 
     def emit(self, event: str, data: dict, callback: Callable | None = None) -> None:
         self.sio.emit(event, data, namespace=self.ns, callback=callback)
