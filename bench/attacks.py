@@ -4,7 +4,7 @@
 
 Each attack runs from one client for `--seconds` while a prober measures `/healthz` (p95) and
 another audience client's round trip (p95), and the server's RSS is read before, at its peak
-during, and 3 s after the attacker is gone. The attacks:
+during, and after the attacker is gone, once it has stopped moving (at most 3 s). The attacks:
 
 * flood: masked Engine.IO pongs padded to 16 KiB, at 5 MB/s (eventlet unmasked them in Python)
 * fragments: a text message that never ends (16 KiB continuation frames, as fast as it goes)
