@@ -11,14 +11,15 @@ CHROMIUM = "/usr/bin/chromium"
 # (playwright-core's chromiumSwitches.ts, at the version in requirements.txt) and adds the address
 # bar's popups: Chromium renders them as web pages, two renderer processes for every window, that is
 # for every browser context, and a headless test never opens them. Without them Chromium starts a
-# third of the renderers and spends about a third less CPU on the browser tests.
+# third of the renderers and spends about a third less CPU on the browser tests. Nor does it start a
+# spare renderer beside each page for a navigation to another site, which no test makes.
 PLAYWRIGHT_DISABLED_FEATURES = [
     "AvoidUnnecessaryBeforeUnloadCheckSync", "DestroyProfileOnBrowserClose", "HttpsUpgrades",
     "HttpsFirstBalancedModeAutoEnable", "LensOverlay", "MediaRouter", "PaintHolding",
     "ThirdPartyStoragePartitioning", "AvoidCorsURLLoaderRestartOnRedirect", "TcpPortRandomizationWin",
     "OptimizationHints", "NetworkTimeServiceQuerying", "AimEnabled", "PreconnectToSearch",
     "msForceBrowserSignIn", "msEdgeUpdateLaunchServicesPreferredVersion"]
-UNUSED_FEATURES = ["WebUIOmniboxPopup", "WebUIOmniboxAimPopup"]
+UNUSED_FEATURES = ["WebUIOmniboxPopup", "WebUIOmniboxAimPopup", "SpareRendererForSitePerProcess"]
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run", "--disable-sync",
                  "--disable-features=" + ",".join(PLAYWRIGHT_DISABLED_FEATURES + UNUSED_FEATURES)]
