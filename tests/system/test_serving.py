@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import json
 import socket
+import tempfile
 import time
 import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
@@ -70,9 +73,7 @@ def served(tmp_path):
     made: list[Server] = []
 
     def make(mode: str, **env: str) -> Server:
-        tmp = tmp_path / f"srv{len(made)}"
-        tmp.mkdir()
-        server = Server(async_mode=mode, tmp=str(tmp), env=env)
+        server = Server(async_mode=mode, tmp=tempfile.mkdtemp(dir=tmp_path), env=env)
         made.append(server)
         server.prepare(user=False).start()
         return server
@@ -82,8 +83,35 @@ def served(tmp_path):
         server.close()
 
 
+@pytest.fixture(scope="module")
+def all_modes():
+    """all_modes(body, served, mode): the first test of a body runs it for every mode at once, and
+    each test then raises its own mode's failure, if any. These tests mostly wait for a server's
+    timeouts: so they wait once for the three modes."""
+    outcomes: dict[Callable, dict[str, BaseException | None]] = {}
+
+    def run(body: Callable[[Callable, str], None], served: Callable, mode: str) -> None:
+        def outcome(m: str) -> BaseException | None:
+            try:
+                body(served, m)
+            except BaseException as failure:  # raised again in its own mode's test
+                return failure
+            return None
+        if body not in outcomes:
+            with ThreadPoolExecutor(len(MODES)) as pool:
+                outcomes[body] = dict(zip(MODES, pool.map(outcome, MODES)))
+        failure = outcomes[body][mode]
+        if failure is not None:
+            raise failure
+    return run
+
+
 @pytest.mark.parametrize("mode", MODES)
-def test_twenty_clients_close_in_under_a_second(served, mode):
+def test_twenty_clients_close_in_under_a_second(served, all_modes, mode):
+    all_modes(twenty_clients_close, served, mode)
+
+
+def twenty_clients_close(served, mode):
     srv = served(mode)
     if mode == "threading":
         assert requests.get(srv.url + "/healthz", timeout=5).headers.get("Server", "").startswith("gunicorn")
@@ -104,7 +132,11 @@ def test_twenty_clients_close_in_under_a_second(served, mode):
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_half_open_requests_idle_sessions_and_the_address_cap(served, mode):
+def test_half_open_requests_idle_sessions_and_the_address_cap(served, all_modes, mode):
+    all_modes(half_open_idle_and_capped, served, mode)
+
+
+def half_open_idle_and_capped(served, mode):
     """HEADER_TIMEOUT, CONNECTIONS_PER_ADDRESS and NAMESPACE_CONNECT_TIMEOUT, small for the test."""
     srv = served(mode, RATE_LIMIT_EXEMPT="", HEADER_TIMEOUT="3", CONNECTIONS_PER_ADDRESS="4",
                  NAMESPACE_CONNECT_TIMEOUT="2")
