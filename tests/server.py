@@ -38,6 +38,8 @@ import requests
 import socketio
 from requests.adapters import HTTPAdapter
 
+from tests.forkcli import forked
+
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 AUDIENCE_COOKIE = "fragerunde_audience"
@@ -109,8 +111,8 @@ class Server:
 
     # -- the CLI ---------------------------------------------------------------------------------
     def cli(self, *args: str, timeout: float = 120) -> str:
-        r = subprocess.run([PYTHON, "-m", "flask", "--app", "wsgi", *args], cwd=ROOT, env=self.env,
-                           capture_output=True, text=True, timeout=timeout)
+        """`python -m flask --app wsgi <args>` with this server's environment (tests/forkcli.py)."""
+        r = forked.run("flask", ["--app", "wsgi", *args], env=self.env, timeout=timeout)
         if r.returncode != 0:
             raise ServerError(f"flask {' '.join(args[:2])} failed ({r.returncode}): "
                               f"{(r.stderr or r.stdout).strip()[-2000:]}")
@@ -119,9 +121,8 @@ class Server:
     def cli_each(self, *commands: Iterable[str], timeout: float = 180) -> str:
         """Several CLI commands in one process (tests/flask_commands.py): the same commands as
         cli() runs, without importing the app once per command."""
-        commands_json = json.dumps([list(c) for c in commands])
-        r = subprocess.run([PYTHON, "-m", "tests.flask_commands", commands_json], cwd=ROOT, env=self.env,
-                           capture_output=True, text=True, timeout=timeout)
+        r = forked.run("tests.flask_commands", [json.dumps([list(c) for c in commands])], env=self.env,
+                       timeout=timeout)
         if r.returncode != 0:
             raise ServerError(f"flask commands failed ({r.returncode}): {(r.stderr or r.stdout).strip()[-2000:]}")
         return r.stdout + r.stderr
