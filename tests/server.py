@@ -75,6 +75,7 @@ PASSWORD = "Srv-" + uuid.uuid4().hex[:16]
 # Databases prepared once per test process, by database kind (SQLite or a PostgreSQL server) and the
 # admin's name and password (None: no admin): the URL of each
 _PREPARED: dict[tuple[str, tuple[str, str] | None], str] = {}
+_PREPARING = threading.Lock()
 
 
 class Server:
@@ -135,11 +136,12 @@ class Server:
         admin = (self.user, self.password) if user else None
         sqlite = self.database_url.startswith("sqlite:///")
         key = ("sqlite" if sqlite else _pg_server(self.database_url), admin)
-        if key not in _PREPARED:
-            template = Server(database_url=None if sqlite else _pg_template(self.database_url))
-            atexit.register(shutil.rmtree, template.tmp, True)
-            template.user, template.password = self.user, self.password
-            _PREPARED[key] = template._prepare_by_cli(user).database_url
+        with _PREPARING:  # servers prepared in threads at once build the template once
+            if key not in _PREPARED:
+                template = Server(database_url=None if sqlite else _pg_template(self.database_url))
+                atexit.register(shutil.rmtree, template.tmp, True)
+                template.user, template.password = self.user, self.password
+                _PREPARED[key] = template._prepare_by_cli(user).database_url
         if sqlite:
             path = _PREPARED[key].removeprefix("sqlite:///")
             target = self.database_url.removeprefix("sqlite:///")
