@@ -100,7 +100,7 @@ def _keep(encoder: Any, probe: np.ndarray, directory: Path) -> None:
         _write(directory / f"{key}.weights.npz", lambda f: np.savez(f, **weights))
         _write(directory / f"{key}.tokenizer.pickle",
                lambda f: pickle.dump((encoder._tokenizer, probe), f, protocol=pickle.HIGHEST_PROTOCOL))
-    except OSError as e:
+    except Exception as e:  # a cache that cannot be written must never stop the suggestions
         log.warning("encoder cache not written to %s: %s", directory, e)
 
 
