@@ -39,12 +39,12 @@ def _child(request: dict, out: int, err: int) -> None:
     import traceback
     code = 1
     try:
-        os.chdir(request["cwd"])
-        os.environ.clear()
-        os.environ.update(request["env"])
         os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
         os.dup2(out, 1)
         os.dup2(err, 2)
+        os.chdir(request["cwd"])
+        os.environ.clear()
+        os.environ.update(request["env"])
         sys.argv = [request["module"], *request["args"]]
         python_path = [p for p in request["env"].get("PYTHONPATH", "").split(os.pathsep) if p]
         sys.path[:1] = [request["cwd"], *python_path]  # where `python -m` looks first
@@ -58,6 +58,8 @@ def _child(request: dict, out: int, err: int) -> None:
                 print(stopped.code, file=sys.stderr)
         except BaseException:  # reported as python -m would, with its traceback
             traceback.print_exc()
+    except BaseException:  # the child could not be set up (a missing directory): say why
+        traceback.print_exc()
     finally:
         sys.stdout.flush()
         sys.stderr.flush()

@@ -38,6 +38,11 @@ def test_exit_status_output_and_a_traceback_come_back(fork_server, tmp_path):
     assert broken.stderr.rstrip().endswith("ValueError: kaputt")
 
 
+def test_a_child_that_cannot_start_says_why(fork_server, tmp_path):
+    missing = fork_server.run("show", [], env={}, cwd=tmp_path / "nicht-da")
+    assert missing.returncode == 1 and "FileNotFoundError" in missing.stderr
+
+
 def test_a_child_that_overruns_its_time_is_killed_and_the_next_runs(fork_server, tmp_path):
     (tmp_path / "slow.py").write_text("import time\ntime.sleep(30)\n")
     (tmp_path / "show.py").write_text(SHOW)
