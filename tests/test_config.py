@@ -1,4 +1,5 @@
-"""The generated SECRET_KEY: one per installation, even when processes start together."""
+"""Settings from the environment, and the generated SECRET_KEY: one per installation, even when
+processes start together."""
 from __future__ import annotations
 
 import stat
@@ -35,3 +36,13 @@ def test_processes_starting_together_agree_on_one_key(tmp_path, monkeypatch):
     with ProcessPoolExecutor(4) as pool:
         keys = set(pool.map(_key, [str(tmp_path)] * 16))
     assert keys == {(tmp_path / "secret_key").read_text().strip()}
+
+
+def test_the_environment_sets_the_server_timings_and_the_rest_keep_their_defaults(tmp_path, monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "x")
+    monkeypatch.setenv("TOPICS_SECONDS", "2.5")
+    monkeypatch.setenv("HEADER_TIMEOUT", "3")
+    monkeypatch.delenv("IMAP_POLL_SECONDS", raising=False)
+    settings = config.from_environment(tmp_path)
+    assert (settings["TOPICS_SECONDS"], settings["HEADER_TIMEOUT"]) == (2.5, 3)
+    assert "IMAP_POLL_SECONDS" not in settings  # DEFAULTS has it
