@@ -31,6 +31,7 @@ import time
 import urllib.parse
 import uuid
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -627,6 +628,20 @@ def close_all(clients: Iterable[Live]) -> None:
         t.start()
     for t in threads:
         t.join(10)
+
+
+def each_at_once(fn: Callable[[str], object], names: Iterable[str]) -> dict[str, object]:
+    """fn(name) for every name at once, in threads: what each returned, or the exception it raised
+    (for tests that mostly wait, run once for every async mode; each mode's test raises its own)."""
+    names = list(names)
+
+    def outcome(name: str) -> object:
+        try:
+            return fn(name)
+        except BaseException as failure:  # handed to the test of that name
+            return failure
+    with ThreadPoolExecutor(len(names)) as pool:
+        return dict(zip(names, pool.map(outcome, names)))
 
 
 def pct(values: list[float], p: float) -> float:

@@ -10,13 +10,12 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
 import websocket
 
-from tests.server import Server, new_msg_id, ok, wait_until
+from tests.server import Server, each_at_once, new_msg_id, ok, wait_until
 
 pytestmark = pytest.mark.server
 
@@ -88,21 +87,13 @@ def all_modes():
     """all_modes(body, served, mode): the first test of a body runs it for every mode at once, and
     each test then raises its own mode's failure, if any. These tests mostly wait for a server's
     timeouts: so they wait once for the three modes."""
-    outcomes: dict[Callable, dict[str, BaseException | None]] = {}
+    outcomes: dict[Callable, dict[str, object]] = {}
 
     def run(body: Callable[[Callable, str], None], served: Callable, mode: str) -> None:
-        def outcome(m: str) -> BaseException | None:
-            try:
-                body(served, m)
-            except BaseException as failure:  # raised again in its own mode's test
-                return failure
-            return None
         if body not in outcomes:
-            with ThreadPoolExecutor(len(MODES)) as pool:
-                outcomes[body] = dict(zip(MODES, pool.map(outcome, MODES)))
-        failure = outcomes[body][mode]
-        if failure is not None:
-            raise failure
+            outcomes[body] = each_at_once(lambda m: body(served, m), MODES)
+        if isinstance(outcomes[body][mode], BaseException):
+            raise outcomes[body][mode]
     return run
 
 

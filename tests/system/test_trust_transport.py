@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import socket
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from bench.attacks import Figures, RawSocket, frame, run
-from tests.server import Server
+from tests.server import Server, each_at_once
 
 pytestmark = pytest.mark.server
 
@@ -52,8 +51,10 @@ def servers():
     try:
         for srv in made.values():
             srv.prepare()
-        with ThreadPoolExecutor(len(made)) as pool:
-            list(pool.map(Server.start, made.values()))
+        failures = [found for found in each_at_once(lambda mode: made[mode].start(), made).values()
+                    if isinstance(found, BaseException)]
+        if failures:
+            raise failures[0]
         yield made
     finally:
         for srv in made.values():
@@ -70,13 +71,16 @@ def attacked(servers):
     """figures(kind, mode): each kind of attack runs the first time a test asks for it, against the
     three servers at once. Each server is measured against the memory it had just before, and the
     attack's seconds pass once for the three modes instead of once for each."""
-    done: dict[str, dict[str, Figures]] = {}
+    done: dict[str, dict[str, object]] = {}
 
     def figures(kind: str, mode: str) -> Figures:
         if kind not in done:
-            with ThreadPoolExecutor(len(servers)) as pool:
-                done[kind] = dict(zip(servers, pool.map(lambda srv: run(srv, kind, seconds=4), servers.values())))
-        return done[kind][mode]
+            done[kind] = each_at_once(lambda m: run(servers[m], kind, seconds=4), servers)
+        found = done[kind][mode]
+        if isinstance(found, BaseException):
+            raise found
+        assert isinstance(found, Figures)
+        return found
     return figures
 
 
