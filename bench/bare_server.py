@@ -3,8 +3,10 @@
 The same library, async mode (eventlet) and WSGI server as Fragerunde, none of its work: an
 `/audience` namespace that sends an empty `snapshot` on connect, and an `approve {text}` event
 that emits one question payload of Fragerunde's shape to the room of all audience sockets.
+With `--redis` it shares its broadcasts over Redis as Fragerunde's processes do, so that two of
+them behind deploy/'s nginx are the bare baseline of that path; `/healthz` answers for nginx.
 
-    python bench/bare_server.py --port 5099
+    python bench/bare_server.py --port 5099 [--redis redis://127.0.0.1:6379/0 --channel bench-bare]
 """
 import eventlet
 
@@ -19,9 +21,13 @@ import eventlet.wsgi  # noqa: E402
 import socketio  # noqa: E402
 
 sio = socketio.Server(async_mode="eventlet", cors_allowed_origins="*", ping_interval=10, ping_timeout=10)
-app = socketio.WSGIApp(sio)
 ids = itertools.count(1)
 ROOM = "talk"
+
+
+def healthz(environ, start_response):
+    start_response("200 OK", [("Content-Type", "application/json")])
+    return [b'{"status":"ok"}']
 
 
 @sio.on("connect", namespace="/audience")
@@ -39,11 +45,6 @@ def approve(sid, data):
     return {"ok": True, "question": question}
 
 
-@sio.on("healthz")
-def healthz(sid, data=None):
-    return {"status": "ok"}
-
-
 class NoDelayProtocol(eventlet.wsgi.HttpProtocol):
     def setup(self):
         self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -53,10 +54,16 @@ class NoDelayProtocol(eventlet.wsgi.HttpProtocol):
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--redis", help="share broadcasts with other bare servers over this Redis")
+    parser.add_argument("--channel", default="bench-bare")
     args = parser.parse_args()
+    if args.redis:
+        sio.manager = socketio.RedisManager(args.redis, channel=args.channel)
+        sio.manager.set_server(sio)
     listener = eventlet.listen(("127.0.0.1", args.port))
     print(f"bare server on {args.port}", flush=True)
-    eventlet.wsgi.server(listener, app, max_size=10_000, log_output=False, protocol=NoDelayProtocol)
+    eventlet.wsgi.server(listener, socketio.WSGIApp(sio, healthz), max_size=10_000, log_output=False,
+                         protocol=NoDelayProtocol)
 
 
 if __name__ == "__main__":

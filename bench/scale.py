@@ -10,7 +10,10 @@ SQLite) and async mode, two paths to real servers (`python wsgi.py`, what `flask
   one moderator screen on each process;
 * `1 process`: the same server alone, the crowd connecting to it directly;
 
-and next to them a bare python-socketio server (bench/bare_server.py: no database, no nginx).
+and next to each a bare python-socketio server (bench/bare_server.py: no database, none of the
+app's work) deployed the same way: alone and reached directly beside `1 process`; two of them
+over Redis behind the same nginx beside `nginx×2`, so that what nginx and Redis cost is in both
+figures of a ratio.
 
 Per path:
 
@@ -19,9 +22,11 @@ Per path:
 * question burst: 300 questions sent at once by the connected audience; seconds until every
   moderator screen has all of them;
 * server CPU per 1,000 events (all server processes, from /proc) for both;
-* fan-out (--fanout): one approval, time until each connected audience socket has it, p50 and
-  max, next to the bare server at the same size; RSS per connected socket (growth of the server
-  processes); submit → moderator p50/p99 while the largest crowd is connected and idle;
+* fan-out (--fanout): approvals of questions asked beforehand, time until each connected
+  audience socket has one, p50 and max, and the servers' CPU meanwhile; one approval warms up,
+  the medians of --repeat more are reported, next to the bare servers' at the same size; RSS per
+  connected socket (growth of the server processes); submit → moderator p50/p99 while the
+  largest crowd is connected and idle;
 * capacity (--capacity, nginx×2 only): that many sockets across the two processes, all
   receiving one approval; RSS per socket.
 
@@ -46,6 +51,7 @@ import platform
 import resource
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -228,22 +234,13 @@ class Deployed:
         self.a.start(wait=90)
         self.b.start(wait=90)
         self.front.start()
-        found: dict[str, list[str]] = {f"127.0.0.1:{s.port}": [] for s in self.servers}
-        for source in self.candidates:
-            found[self.front.upstream_of(source)].append(source)
-            if all(len(v) >= SOURCES_PER_PROCESS for v in found.values()):
-                break
-        self.sources = {k: v[:SOURCES_PER_PROCESS] for k, v in found.items()}
-        if not all(self.sources.values()):
-            raise RuntimeError(f"nginx sent every address to one process: {found}")
+        self.sources = sources_by_process(self.front, [s.port for s in self.servers], self.candidates)
 
     def pgids(self) -> list[int]:
         return [s.pid for s in self.servers if s.pid]
 
     def spread(self) -> list[str]:
-        """Source addresses alternating between the processes: a crowd lands on both evenly."""
-        per = list(self.sources.values())
-        return [per[i % 2][i // 2 % len(per[i % 2])] for i in range(2 * min(len(p) for p in per))]
+        return spread(self.sources)
 
     def crowd(self) -> Crowd:
         return Crowd(self.front.port, self.front.url, chosen_id, sources=self.spread())
@@ -273,22 +270,55 @@ class Deployed:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
+def sources_by_process(front: Nginx, ports: list[int], candidates: list[str]) -> dict[str, list[str]]:
+    """Loopback source addresses per upstream process, as nginx's `hash $remote_addr` assigns them."""
+    found: dict[str, list[str]] = {f"127.0.0.1:{port}": [] for port in ports}
+    for source in candidates:
+        found[front.upstream_of(source)].append(source)
+        if all(len(v) >= SOURCES_PER_PROCESS for v in found.values()):
+            break
+    if not all(found.values()):
+        raise RuntimeError(f"nginx sent every address to one process: {found}")
+    return {k: v[:SOURCES_PER_PROCESS] for k, v in found.items()}
+
+
+def spread(sources: dict[str, list[str]]) -> list[str]:
+    """Source addresses alternating between the processes: a crowd lands on both evenly."""
+    per = list(sources.values())
+    return [per[i % 2][i // 2 % len(per[i % 2])] for i in range(2 * min(len(p) for p in per))]
+
+
 class Bare:
+    """The bare python-socketio server (bench/bare_server.py) alone, reached directly: the
+    baseline of the 1-process path."""
+
+    path = "1 process"
+
     def __init__(self):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.proc = subprocess.Popen([PYTHON, str(HERE / "bare_server.py"), "--port", str(self.port)],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        if not wait_until(self._up, 20):
-            raise RuntimeError("bare server did not start")
-        self.trigger_client = socketio.Client()
-        self.trigger_client.connect(self.url, namespaces=["/audience"], transports=["websocket"], auth={})
+        self.procs = [self.spawn(self.port)]
+        self.trigger_client = self.trigger(self.url)
 
-    def _up(self) -> bool:
-        import requests
-        with contextlib.suppress(requests.RequestException):
-            return requests.get(self.url + "/socket.io/?EIO=4&transport=polling", timeout=1).status_code == 200
-        return False
+    @staticmethod
+    def spawn(port: int, *options: str) -> subprocess.Popen:
+        proc = subprocess.Popen([PYTHON, str(HERE / "bare_server.py"), "--port", str(port), *options],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        if not wait_until(lambda: healthy(f"http://127.0.0.1:{port}"), 20):
+            raise RuntimeError("bare server did not start")
+        return proc
+
+    @staticmethod
+    def trigger(url: str) -> socketio.Client:
+        client = socketio.Client()
+        client.connect(url, namespaces=["/audience"], transports=["websocket"], auth={})
+        return client
+
+    def crowd(self) -> Crowd:
+        return Crowd(self.port, self.url, lambda slug: uuid.uuid4().hex)
+
+    def pgids(self) -> list[int]:
+        return [proc.pid for proc in self.procs]
 
     def approve(self, marker: str) -> float:
         t0 = time.perf_counter()
@@ -298,9 +328,45 @@ class Bare:
     def close(self) -> None:
         with contextlib.suppress(Exception):
             self.trigger_client.disconnect()
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGTERM)
-        self.proc.wait(10)
+        for proc in self.procs:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(10)
+
+
+class BareDeployed(Bare):
+    """Two bare servers sharing broadcasts over Redis behind deploy/'s nginx, the crowd spread
+    over both as on the nginx×2 path (the approval is sent to the first directly): the baseline
+    of that path, so that what nginx and Redis cost is not counted against Fragerunde."""
+
+    path = "nginx×2"
+
+    def __init__(self, redis: str, biggest: int):
+        self.tmp = Path(tempfile.mkdtemp(prefix="fr-bench-bare-"))
+        ports = [free_port(), free_port()]
+        channel = "bench-bare-" + uuid.uuid4().hex[:8]
+        self.procs = [self.spawn(port, "--redis", redis, "--channel", channel) for port in ports]
+        (self.tmp / "nginx").mkdir()
+        self.front = Nginx(self.tmp / "nginx", (ports[0], ports[1]), worker_connections=min(9900, 2 * biggest + 512),
+                           workers="auto")
+        self.front.start()
+        self.sources = sources_by_process(self.front, ports, [f"127.0.0.{i}" for i in range(2, 250)])
+        self.trigger_client = self.trigger(f"http://127.0.0.1:{ports[0]}")
+
+    def crowd(self) -> Crowd:
+        return Crowd(self.front.port, self.front.url, lambda slug: uuid.uuid4().hex, sources=spread(self.sources))
+
+    def close(self) -> None:
+        super().close()
+        self.front.stop()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def healthy(url: str) -> bool:
+    import requests
+    with contextlib.suppress(requests.RequestException):
+        return requests.get(url + "/healthz", timeout=1).status_code == 200
+    return False
 
 
 # -- scenarios -----------------------------------------------------------------------------------
@@ -310,19 +376,24 @@ def wait_all(screens: list[Live], done, timeout: float) -> bool:
     return all(screen.wait_state(done, max(0.0, deadline - time.monotonic())) for screen in screens)
 
 
-def approved_questions(target, mods: list[Live], n: int, tag: str) -> list[int]:
-    submitters = [target.audience() for _ in range(math.ceil(n / PER_CLIENT))]
-    ids = []
-    for i in range(n):
-        ack = submitters[i // PER_CLIENT].call("submit", {"text": f"Abstimmung {tag} {i}",
-                                                          "client_msg_id": new_msg_id()})
+def ask(target, texts: list[str]) -> dict[str, int]:
+    """Each text asked as a question by the audience: text -> question id."""
+    submitters = [target.audience() for _ in range(math.ceil(len(texts) / PER_CLIENT))]
+    ids = {}
+    for i, text in enumerate(texts):
+        ack = submitters[i // PER_CLIENT].call("submit", {"text": text, "client_msg_id": new_msg_id()}, timeout=30)
         if not ok(ack):
             raise RuntimeError(f"submit refused: {ack}")
-        qid = ack["question"]["id"]
+        ids[text] = ack["question"]["id"]
+    close_all(submitters)
+    return ids
+
+
+def approved_questions(target, mods: list[Live], n: int, tag: str) -> list[int]:
+    ids = list(ask(target, [f"Abstimmung {tag} {i}" for i in range(n)]).values())
+    for qid in ids:
         if not ok(mods[0].call("approve", {"question_id": qid})):
             raise RuntimeError("approve refused")
-        ids.append(qid)
-    close_all(submitters)
     if not wait_all(mods, lambda m: all(m.state.get(q, {}).get("status") == "approved" for q in ids), 15):
         raise RuntimeError("a moderator never saw the approvals")
     return ids
@@ -381,16 +452,36 @@ def question_burst(target, mods: list[Live], crowd: Crowd, tag: str) -> dict:
     return result | {"complete": result.pop("done")}
 
 
-def fan_out(crowd: Crowd, trigger) -> dict:
-    """trigger(marker) causes one broadcast carrying marker and returns the time it began."""
-    marker = f"FANOUT-{uuid.uuid4().hex[:10]}"
+def fan_out_once(crowd: Crowd, marker: str, trigger, pgids: list[int]) -> dict:
+    """trigger(marker) causes one broadcast carrying marker and returns the time it began; the
+    servers' CPU from just before the trigger until the last arrival."""
     alive = crowd.alive()
     crowd.expect(marker)
-    t0 = trigger(marker)
-    wait_until(lambda: len(crowd.arrivals()) >= alive, 30, 0.02)
+    with Measured(pgids) as cpu:
+        t0 = trigger(marker)
+        wait_until(lambda: len(crowd.arrivals()) >= alive, 30, 0.02)
     arrivals = [t - t0 for t in crowd.arrivals()]
     return {"sockets": alive, "got": len(arrivals), "p50": pct(arrivals, 50), "p95": pct(arrivals, 95),
-            "max": max(arrivals) if arrivals else float("nan")}
+            "max": max(arrivals) if arrivals else float("nan"), "cpu": cpu.cpu}
+
+
+def fan_out(crowd: Crowd, markers: list[str], trigger, pgids: list[int]) -> dict:
+    """One broadcast per marker, a second apart; the first warms up (a process's first question
+    loads the sentence encoder, once in its life), the rest are measured: the medians of their
+    p50, p95, max and server CPU, and each one's p50."""
+    fan_out_once(crowd, markers[0], trigger, pgids)
+    runs = []
+    for marker in markers[1:]:
+        time.sleep(1.0)
+        runs.append(fan_out_once(crowd, marker, trigger, pgids))
+    return {"sockets": min(r["sockets"] for r in runs), "got": min(r["got"] for r in runs),
+            **{k: statistics.median(r[k] for r in runs) for k in ("p50", "p95", "max", "cpu")},
+            "p50s": [r["p50"] for r in runs]}
+
+
+def markers(args) -> list[str]:
+    """Texts to recognise one broadcast by: one to warm up, `--repeat` to measure."""
+    return [f"FANOUT-{uuid.uuid4().hex[:10]}" for _ in range(1 + args.repeat)]
 
 
 def submit_latency(target, mods: list[Live], n: int = 100) -> dict:
@@ -441,8 +532,8 @@ def stage(result: dict, name: str, run) -> None:
         result["errors"][name] = f"{type(exc).__name__}: {exc}"[:200]
 
 
-def run_pass(target_class, mode: str, db_label: str, database_url: str | None, args, bare: Bare | None) -> dict:
-    env = {"SERVER_CONNECTIONS": str(max([*args.fanout, *args.sizes, args.capacity]) + 1000)}
+def run_pass(target_class, mode: str, db_label: str, database_url: str | None, args, bares: list[Bare]) -> dict:
+    env = {"SERVER_CONNECTIONS": str(max([*args.fanout, *args.sizes, args.capacity]) + 1000)} | args.server_env
     label = f"{target_class.__name__.lower()}-{db_label.lower()}-{mode}"
     target = target_class(mode, database_url, env, args, label)
     result: dict = {"path": target.path, "mode": mode, "db": db_label, "errors": {}}
@@ -456,8 +547,10 @@ def run_pass(target_class, mode: str, db_label: str, database_url: str | None, a
             sizes.append(args.capacity)
         for size in sizes:
             stage(result, f"fanout@{size}", lambda size=size: fanout_at(target, staff, size, args, result))
-            if bare is not None and size != args.capacity:
-                stage(result, f"bare@{size}", lambda size=size: bare_at(bare, size, args, result))
+            if size != args.capacity:
+                for bare in bares:
+                    stage(result, f"bare {bare.path}@{size}",
+                          lambda size=size, bare=bare: bare_at(bare, size, args, result))
         staff.close()
         errors = [line for s in target.servers for line in s.log_text().splitlines()
                   if "Traceback" in line or "Error" in line]
@@ -497,17 +590,19 @@ def fanout_at(target, staff: Staff, size: int, args, result: dict) -> None:
         time.sleep(2.0)  # let the servers settle before the RSS reading
         rss1 = group_usage(target.pgids())[1]
         mods = staff.live()
-        submitter = target.audience()
+        # asked before any is approved, as moderators approve questions asked a while ago: what a
+        # new question costs (its group commit, its vector and suggestions) is not in the figure
+        texts = markers(args)
+        asked = ask(target, texts)
+        time.sleep(1.0)
 
         def approve(marker: str) -> float:
-            ack = submitter.call("submit", {"text": marker, "client_msg_id": new_msg_id()}, timeout=30)
             t0 = time.perf_counter()
-            mods[0].call("approve", {"question_id": ack["question"]["id"]}, timeout=30)
+            mods[0].call("approve", {"question_id": asked[marker]}, timeout=30)
             return t0
 
         la = load()
-        fo = fan_out(crowd, approve)
-        submitter.close()
+        fo = fan_out(crowd, texts, approve, target.pgids())
         entry = {"fanout": fo, "connected": connected, "connect_s": seconds, "load": la,
                  "rss_per_socket_kb": (rss1 - rss0) / max(1, connected) / 1024, "rss_mb": rss1 / 2**20}
         result[f"fanout@{size}"] = entry
@@ -519,10 +614,11 @@ def fanout_at(target, staff: Staff, size: int, args, result: dict) -> None:
 
 
 def bare_at(bare: Bare, size: int, args, result: dict) -> None:
-    crowd = Crowd(bare.port, bare.url, lambda slug: uuid.uuid4().hex)
+    crowd = bare.crowd()
     try:
         crowd.connect(size, args.budget)
-        result[f"bare@{size}"] = fan_out(crowd, bare.approve) | {"load": load()}
+        fo = fan_out(crowd, markers(args), bare.approve, bare.pgids())
+        result[f"bare {bare.path}@{size}"] = fo | {"load": load()}
     finally:
         crowd.close()
 
@@ -552,20 +648,29 @@ def report(results: list[dict], args) -> str:
                        f"{s(v['mod_s'])} | {v['acked']}/{v['n']} in {s(v['ack_s'])} | {v['cpu_ms_per_1000']:.0f} | "
                        f"{b['load']:.1f} | {s(b['mod_s'])} | {b['acked']}/{b['n']} in {s(b['ack_s'])} | "
                        f"{b['cpu_ms_per_1000']:.0f} |")
-    out += ["", "| path | db | mode | sockets | load | fan-out p50 ms | p95 | max | got | bare p50 ms | bare max "
-            "| ratio p50 / max (≤ 1.2) | RSS per socket kB | RSS MB | submit→moderator p50 / p99 ms (≤ 50) | load |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    out += ["", f"Fan-out: medians over {args.repeat} approvals after one to warm up; the bare server on the same "
+            "path (nginx×2: two bare servers over Redis behind the same nginx), and alone (1 process).", "",
+            "| path | db | mode | sockets | load | fan-out p50 ms | p95 | max | got | p50 of each approval ms "
+            "| server CPU ms | bare, same path p50 / max ms | bare CPU ms | ratio p50 / max (≤ 1.2) "
+            "| ratio p50 to the bare 1 process "
+            "| RSS per socket kB | RSS MB | submit→moderator p50 / p99 ms (≤ 50) | load |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         for size in [*args.fanout, args.capacity]:
-            f, bare = r.get(f"fanout@{size}"), r.get(f"bare@{size}")
+            f = r.get(f"fanout@{size}")
             if not f:
                 continue
+            bare, alone = r.get(f"bare {r['path']}@{size}"), r.get(f"bare {Bare.path}@{size}")
             fo = f["fanout"]
             lat = f.get("latency")
+            bare_ms = f"{ms(bare['p50'])} / {ms(bare['max'])}" if bare else "—"
             ratio = f"{fo['p50'] / bare['p50']:.2f} / {fo['max'] / bare['max']:.2f}" if bare else "—"
+            to_alone = f"{fo['p50'] / alone['p50']:.2f}" if alone else "—"
+            each = " ".join(ms(x) for x in fo.get("p50s", []))
             out.append(f"| {r['path']} | {r['db']} | {r['mode']} | {f['connected']} | {f['load']:.1f} | "
                        f"{ms(fo['p50'])} | {ms(fo['p95'])} | {ms(fo['max'])} | {fo['got']}/{fo['sockets']} | "
-                       f"{ms(bare['p50']) if bare else '—'} | {ms(bare['max']) if bare else '—'} | {ratio} | "
+                       f"{each} | {ms(fo['cpu'])} | {bare_ms} | {ms(bare['cpu']) if bare else '—'} | {ratio} | "
+                       f"{to_alone} | "
                        f"{f['rss_per_socket_kb']:.0f} | {f['rss_mb']:.0f} | "
                        + (f"{ms(lat['p50'])} / {ms(lat['p99'])} (n={lat['n']}) | {lat['load']:.1f} |"
                           if lat else "— | |"))
@@ -589,6 +694,8 @@ def main() -> None:
                    help="connected audience for fan-out, memory and submit latency (default 2000; empty: none)")
     p.add_argument("--capacity", type=int, default=5000,
                    help="sockets across both processes behind nginx, all getting an approval (default 5000; 0: none)")
+    p.add_argument("--repeat", type=int, default=5,
+                   help="approvals measured per fan-out, after one to warm up; medians reported (default 5)")
     p.add_argument("--budget", type=float, default=60.0, help="seconds to connect a crowd in (default 60)")
     p.add_argument("--postgres", default=os.environ.get("TEST_DATABASE_URL"),
                    help="a PostgreSQL URL; a fresh database next to it per pass (default TEST_DATABASE_URL)")
@@ -599,6 +706,8 @@ def main() -> None:
     p.add_argument("--questions", type=int, default=QUESTIONS, help=f"questions per burst (default {QUESTIONS})")
     p.add_argument("--quick", action="store_true",
                    help="a quick look: storms with 200 connected, fan-out at 500, no capacity run")
+    p.add_argument("--server-env", metavar="NAME=VALUE", action="append", default=[],
+                   help="a setting for the Fragerunde servers, e.g. SIMILAR_BACKEND=lexical (repeatable)")
     p.add_argument("--profile", metavar="DIR", help="run the eventlet servers under pyinstrument; reports to DIR")
     args = p.parse_args()
     if args.quick:
@@ -607,6 +716,8 @@ def main() -> None:
     args.sizes = [max(10, min(int(x), 3000)) for x in str(args.sizes).split(",") if x.strip()]
     args.fanout = [max(10, min(int(x), 4000)) for x in str(args.fanout).split(",") if x.strip()]
     args.capacity = max(0, min(args.capacity, 6000))
+    args.repeat = max(1, min(args.repeat, 20))
+    args.server_env = dict(item.split("=", 1) for item in args.server_env if "=" in item)
     paths = {"nginx": Deployed, "single": Single}
     chosen = [paths[x.strip()] for x in args.paths.split(",") if x.strip()]
     if Deployed in chosen and not (args.redis and os.access(NGINX, os.X_OK)):
@@ -628,7 +739,12 @@ def main() -> None:
         dbs.append(("PostgreSQL", args.postgres))
     if not args.no_sqlite:
         dbs.append(("SQLite", None))
-    bare = Bare() if args.fanout else None
+    bares: dict[type, list[Bare]] = {}
+    if args.fanout:
+        alone = Bare()
+        bares = {Single: [alone], Deployed: [alone]}
+        if Deployed in chosen:
+            bares[Deployed] = [BareDeployed(args.redis, max(args.fanout)), alone]
     results = []
     try:
         for db_label, base_url in dbs:
@@ -638,14 +754,14 @@ def main() -> None:
                     t = time.perf_counter()
                     if base_url:
                         with postgres_database(base_url, prefix="bench") as url:
-                            r = run_pass(target_class, mode, db_label, url, args, bare)
+                            r = run_pass(target_class, mode, db_label, url, args, bares.get(target_class, []))
                     else:
-                        r = run_pass(target_class, mode, db_label, None, args, bare)
+                        r = run_pass(target_class, mode, db_label, None, args, bares.get(target_class, []))
                     print(f"  {time.perf_counter() - t:.0f} s, load {load():.2f}"
                           + (f"; {r['error']}" if "error" in r else ""), flush=True)
                     results.append(r)
     finally:
-        if bare:
+        for bare in {b for each in bares.values() for b in each}:
             bare.close()
     print()
     print(report(results, args))
