@@ -546,14 +546,15 @@ def save(session: DbSession, talk_id: int, found: dict[int, list[Suggestion]]) -
     """Store freshly computed suggestions; the ids whose stored suggestions changed.
 
     One upsert: behind nginx each process's worker computes the suggestions of the questions its
-    writes touched, and two of them may store the same question's at once."""
+    writes touched, and two of them may store the same question's at once; rows are taken in
+    question order, so that one waits for the other instead of deadlocking."""
     stored = {qid: items for qid, items in session.execute(
         select(SimilarSuggestion.question_id, SimilarSuggestion.items)
         .where(SimilarSuggestion.question_id.in_(list(found))))}
     changed: list[int] = []
     rows: list[dict[str, Any]] = []
     now = utcnow()
-    for qid, suggestions in found.items():
+    for qid, suggestions in sorted(found.items(), key=lambda kv: kv[0]):
         items = [{"id": s.id, "words": list(s.words)} for s in suggestions]
         if qid in stored and stored[qid] == items:
             continue

@@ -290,7 +290,8 @@ def stored_vectors(session: DbSession, texts: dict[int, str],
 
 def save_vectors(session: DbSession, talk_id: int, texts: dict[int, str], vectors: dict[int, np.ndarray]) -> None:
     """Store freshly encoded vectors with their questions, replacing older ones, in one upsert:
-    two processes' workers encoding the same new question store it once, without a clash."""
+    two processes' workers encoding the same new questions store them once, without a clash, and
+    take their rows in question order, so that one waits for the other instead of deadlocking."""
     if not vectors:
         return
     statement = insert_for(session)(QuestionVector)
@@ -299,7 +300,7 @@ def save_vectors(session: DbSession, talk_id: int, texts: dict[int, str], vector
         set_={"model": statement.excluded.model, "digest": statement.excluded.digest,
               "vector": statement.excluded.vector}),
         [{"question_id": qid, "talk_id": talk_id, "model": meaning.MODEL, "digest": meaning.digest(texts[qid]),
-          "vector": meaning.to_bytes(vector)} for qid, vector in vectors.items()])
+          "vector": meaning.to_bytes(vector)} for qid, vector in sorted(vectors.items(), key=lambda kv: kv[0])])
 
 
 def vectors_for(session: DbSession, talk_id: int, texts: dict[int, str]) -> dict[int, np.ndarray]:

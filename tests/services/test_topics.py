@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from moderation.models import Question, Upvote, Vote
-from moderation.services import accounts, meaning, questions, topics
+from moderation.services import accounts, meaning, questions, similar, topics
 from tests.helpers import PASSWORD, another_process_first, ask
 from tests.topic_questions import THEMES
 
@@ -174,3 +174,24 @@ def test_vectors_are_stored_once_and_replaced_when_stored_again(session, demo, c
     assert sorted(stored) == [first.id, second.id]
     assert np.allclose(stored[first.id], meaning.from_bytes(meaning.to_bytes(np.arange(8))))
     assert topics.stored_vectors(session, texts).keys() == {second.id}  # the old text's vector is gone
+
+
+def test_vectors_and_suggestions_are_stored_in_question_order(session, demo, clock, monkeypatch):
+    """Behind nginx both processes' workers may store the vectors and suggestions of the same new
+    questions at once. Each upsert takes its rows in question order, so that one waits for the
+    other: in any other order PostgreSQL found a deadlock and aborted one (bench/scale.py's storms)."""
+    asked = [ask(session, demo, clock, f"Frage {i} zum Bus?") for i in range(4)]
+    newest_first = [q.id for q in reversed(asked)]
+    rows: dict[str, list[int]] = {}
+    execute = session.execute
+
+    def recording(statement, params=None, **kw):
+        if isinstance(params, list):
+            rows[statement.table.name] = [row["question_id"] for row in params]
+        return execute(statement, params, **kw)
+
+    monkeypatch.setattr(session, "execute", recording)
+    topics.save_vectors(session, demo.id, {q.id: q.text for q in asked}, {qid: np.ones(8) for qid in newest_first})
+    similar.save(session, demo.id, {qid: [similar.Suggestion(asked[0].id, 0.9, ("Bus",))] for qid in newest_first})
+    session.commit()
+    assert rows == {"question_vector": sorted(newest_first), "similar_suggestion": sorted(newest_first)}
