@@ -100,13 +100,14 @@ def signed_id(app) -> str:
 
 
 @contextlib.contextmanager
-def another_process_first(engine, table: str, sql: str, params: dict) -> Iterator[list[bool]]:
-    """On PostgreSQL, another process's row committed just before this session's first INSERT into
-    `table` (SQLite's writers queue, so there the race cannot happen): yields [True] once it did."""
+def another_process_first(engine, before: str, sql: str, params: dict) -> Iterator[list[bool]]:
+    """On PostgreSQL, another process's `sql` committed just before this session's first statement
+    that starts with `before` (SQLite's writers queue, so there the race cannot happen): yields
+    [True] once it did."""
     raced: list[bool] = []
 
     def other_process(conn, cursor, statement, parameters, context, executemany):
-        if statement.startswith(f"INSERT INTO {table}") and not raced:
+        if statement.startswith(before) and not raced:
             raced.append(True)
             with engine.connect() as other:
                 other.execute(sqlalchemy.text(sql), params)

@@ -12,9 +12,10 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
+from sqlalchemy import select
 
 from ..extensions import db, socketio
-from ..models import Talk
+from ..models import Question, Talk
 from ..services import DbSession
 from ..services.writes import Changed, Sessions, Write
 from . import payloads
@@ -82,12 +83,23 @@ def outboxes(session: DbSession, talk: Talk, writes: Sequence[Write], now: datet
     # not blocked (or it would have been refused): it reads none of them.
     known = {c.question.id: c.question for views, hears in zip(told, heard, strict=True)
              for view in views for c in hears[view.name] if not c.new}
+    _as_committed(session, list(known))
     fields = set().union(*(view.fields for views in told for view in views))
     ctx = payloads.load(session, talk, fields, list(known.values()))
     for write, box, views, hears, seqs in zip(writes, boxes, told, heard, numbers, strict=True):
         if views:
             _fill(box, talk, write, views, hears, seqs, ctx, now)
     return boxes
+
+
+def _as_committed(session: DbSession, question_ids: list[int]) -> None:
+    """Read these questions again, now that this write holds its numbers (the talk's row lock:
+    no other write is numbered until this one commits). One read before (the similar worker reads
+    a question, then finds its suggestions changed) may be older than a write numbered and told
+    in between, on PostgreSQL; told after it, this write must not show the question as it was."""
+    if question_ids:
+        session.execute(select(Question).where(Question.id.in_(question_ids))
+                        .execution_options(populate_existing=True)).all()
 
 
 def _fill(box: Outbox, talk: Talk, write: Write, told: list[View], heard: dict[str, list[Changed]],

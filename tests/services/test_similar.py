@@ -170,7 +170,7 @@ def test_suggestions_stored_by_two_processes_at_once_are_replaced_not_refused(se
     in the worker's log before the upsert). The later list replaces it."""
     a, b = ask(session, demo, clock, "Rufbus?"), ask(session, demo, clock, "Rufbusse?")
     engine = session.get_bind()
-    with another_process_first(engine, "similar_suggestion",
+    with another_process_first(engine, "INSERT INTO similar_suggestion",
                                "INSERT INTO similar_suggestion (question_id, talk_id, items, computed_at) "
                                "VALUES (:q, :t, '[]', now())", {"q": a.id, "t": demo.id}) as raced:
         changed = similar.save(session, demo.id, {a.id: [similar.Suggestion(b.id, 0.9, ("Rufbus",))]})

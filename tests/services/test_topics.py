@@ -159,7 +159,7 @@ def test_vectors_are_stored_once_and_replaced_when_stored_again(session, demo, c
     first, second = ask(session, demo, clock, "Wann kommt der Bus?"), ask(session, demo, clock, "Wo hält der Zug?")
     texts = {first.id: first.text, second.id: second.text}
     engine = session.get_bind()
-    with another_process_first(engine, "question_vector",
+    with another_process_first(engine, "INSERT INTO question_vector",
                                "INSERT INTO question_vector (question_id, talk_id, model, digest, vector) "
                                "VALUES (:q, :t, 'usem3-v3', 'x', :v)",
                                {"q": first.id, "t": demo.id, "v": b"\0\0"}) as raced:
