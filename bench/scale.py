@@ -395,7 +395,8 @@ def approved_questions(target, mods: list[Live], n: int, tag: str) -> list[int]:
         if not ok(mods[0].call("approve", {"question_id": qid})):
             raise RuntimeError("approve refused")
     if not wait_all(mods, lambda m: all(m.state.get(q, {}).get("status") == "approved" for q in ids), 15):
-        raise RuntimeError("a moderator never saw the approvals")
+        seen = [{q: m.state.get(q, {}).get("status") for q in ids} for m in mods]
+        raise RuntimeError(f"a moderator never saw the approvals: {seen}")
     return ids
 
 
