@@ -93,10 +93,11 @@ def outboxes(session: DbSession, talk: Talk, writes: Sequence[Write], now: datet
 
 
 def _as_committed(session: DbSession, question_ids: list[int]) -> None:
-    """Read these questions again, now that this write holds its numbers (the talk's row lock:
-    no other write is numbered until this one commits). One read before (the similar worker reads
-    a question, then finds its suggestions changed) may be older than a write numbered and told
-    in between, on PostgreSQL; told after it, this write must not show the question as it was."""
+    """Read these questions again, now that this write holds its numbers (the talk's row lock: no
+    other write is numbered until this one commits). A question read before that (the similar
+    worker reads a question, then finds its suggestions changed) may since have been changed by a
+    write numbered and told first (on PostgreSQL; SQLite's writers queue). This write is told after
+    that one, so it must show the change."""
     if question_ids:
         session.execute(select(Question).where(Question.id.in_(question_ids))
                         .execution_options(populate_existing=True)).all()

@@ -179,7 +179,8 @@ def test_vectors_are_stored_once_and_replaced_when_stored_again(session, demo, c
 def test_vectors_and_suggestions_are_stored_in_question_order(session, demo, clock, monkeypatch):
     """Behind nginx both processes' workers may store the vectors and suggestions of the same new
     questions at once. Each upsert takes its rows in question order, so that one waits for the
-    other: in any other order PostgreSQL found a deadlock and aborted one (bench/scale.py's storms)."""
+    other: in different orders two such upserts can deadlock on PostgreSQL, which aborts one (an
+    OperationalError in a worker's log during bench/scale.py's storms)."""
     asked = [ask(session, demo, clock, f"Frage {i} zum Bus?") for i in range(4)]
     newest_first = [q.id for q in reversed(asked)]
     rows: dict[str, list[int]] = {}
