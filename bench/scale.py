@@ -77,6 +77,7 @@ from tests.server import (  # noqa: E402
     close_all,
     cookie_header,
     free_port,
+    healthy,
     login,
     new_msg_id,
     ok,
@@ -360,13 +361,6 @@ class BareDeployed(Bare):
         super().close()
         self.front.stop()
         shutil.rmtree(self.tmp, ignore_errors=True)
-
-
-def healthy(url: str) -> bool:
-    import requests
-    with contextlib.suppress(requests.RequestException):
-        return requests.get(url + "/healthz", timeout=1).status_code == 200
-    return False
 
 
 # -- scenarios -----------------------------------------------------------------------------------

@@ -184,9 +184,8 @@ class Server:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise ServerError(f"server exited with {self.proc.returncode}: {self.log_tail()}")
-            with contextlib.suppress(requests.RequestException):
-                if requests.get(self.url + "/healthz", timeout=1).status_code == 200:
-                    return self
+            if healthy(self.url):
+                return self
             time.sleep(0.1)
         self.kill9()
         raise ServerError(f"server not healthy within {wait:.0f} s: {self.log_tail()}")
@@ -624,6 +623,13 @@ def close_all(clients: Iterable[Live]) -> None:
         t.join(10)
 
 
+def healthy(url: str, timeout: float = 1) -> bool:
+    """Whether the server at url answers its health check now."""
+    with contextlib.suppress(requests.RequestException):
+        return requests.get(url + "/healthz", timeout=timeout).status_code == 200
+    return False
+
+
 def each_at_once(fn: Callable[[str], object], names: Iterable[str]) -> dict[str, object]:
     """fn(name) for every name at once, in threads: what each returned, or the exception it raised
     (for tests that mostly wait, run once for every async mode; each mode's test raises its own)."""
@@ -769,14 +775,9 @@ http {{
         assert check.returncode == 0, check.stderr
         self.proc = subprocess.Popen([NGINX, "-p", str(self.tmp), "-c", conf, "-g", "daemon off;"],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-        up = wait_until(lambda: self._healthy(), 15)
+        up = wait_until(lambda: healthy(self.url, timeout=2), 15)
         assert up, f"nginx did not answer: {self.error_log()}"
         return self
-
-    def _healthy(self) -> bool:
-        with contextlib.suppress(requests.RequestException):
-            return requests.get(self.url + "/healthz", timeout=2).status_code == 200
-        return False
 
     def upstream_of(self, source: str) -> str:
         """The upstream address nginx sends requests from this source address to."""
