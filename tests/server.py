@@ -644,6 +644,13 @@ def each_at_once(fn: Callable[[str], object], names: Iterable[str]) -> dict[str,
         return dict(zip(names, pool.map(outcome, names)))
 
 
+def returned(found: object) -> object:
+    """One name's outcome from each_at_once: what fn returned, or its exception raised again here."""
+    if isinstance(found, BaseException):
+        raise found
+    return found
+
+
 def pct(values: list[float], p: float) -> float:
     v = sorted(values)
     if not v:

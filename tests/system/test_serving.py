@@ -15,7 +15,7 @@ import pytest
 import requests
 import websocket
 
-from tests.server import Server, each_at_once, new_msg_id, ok, wait_until
+from tests.server import Server, each_at_once, new_msg_id, ok, returned, wait_until
 
 pytestmark = pytest.mark.server
 
@@ -92,8 +92,7 @@ def all_modes():
     def run(body: Callable[[Callable, str], None], served: Callable, mode: str) -> None:
         if body not in outcomes:
             outcomes[body] = each_at_once(lambda m: body(served, m), MODES)
-        if isinstance(outcomes[body][mode], BaseException):
-            raise outcomes[body][mode]
+        returned(outcomes[body][mode])
     return run
 
 

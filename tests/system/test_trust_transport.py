@@ -15,7 +15,7 @@ import time
 import pytest
 
 from bench.attacks import Figures, RawSocket, frame, run
-from tests.server import Server, each_at_once
+from tests.server import Server, each_at_once, returned
 
 pytestmark = pytest.mark.server
 
@@ -51,10 +51,8 @@ def servers():
     try:
         for srv in made.values():
             srv.prepare()
-        failures = [found for found in each_at_once(lambda mode: made[mode].start(), made).values()
-                    if isinstance(found, BaseException)]
-        if failures:
-            raise failures[0]
+        for found in each_at_once(lambda mode: made[mode].start(), made).values():
+            returned(found)
         yield made
     finally:
         for srv in made.values():
@@ -76,9 +74,7 @@ def attacked(servers):
     def figures(kind: str, mode: str) -> Figures:
         if kind not in done:
             done[kind] = each_at_once(lambda m: run(servers[m], kind, seconds=4), servers)
-        found = done[kind][mode]
-        if isinstance(found, BaseException):
-            raise found
+        found = returned(done[kind][mode])
         assert isinstance(found, Figures)
         return found
     return figures
