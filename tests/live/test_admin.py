@@ -2,7 +2,7 @@
 event), settings and window changes on open pages, a renewed podium link, the audience peak."""
 from __future__ import annotations
 
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -10,7 +10,7 @@ from sqlalchemy import select
 from moderation.extensions import db, socketio
 from moderation.models import Talk, TalkModerator
 from moderation.services import accounts, organiser, talks
-from tests.helpers import PASSWORD, ended_with, events, submit
+from tests.helpers import PASSWORD, Clock, ended_with, events, submit
 
 
 def mod(client, event: str, data: dict) -> dict:
@@ -19,6 +19,15 @@ def mod(client, event: str, data: dict) -> dict:
 
 def named(client, namespace: str, name: str) -> list[dict]:
     return [e["args"][0] if e["args"] else None for e in events(client, namespace, name)]
+
+
+@pytest.fixture
+def clock() -> Clock:
+    """Noon in Berlin today. The form holds one day and two times, so the demo window (half an hour
+    before now to four hours after) and that window moved on by half an hour must stay on one day:
+    from 19:30 in Berlin they would not."""
+    noon = datetime.now(talks.BERLIN).replace(hour=12, minute=0, second=0, microsecond=0)
+    return Clock(noon.astimezone(UTC))
 
 
 @pytest.fixture
