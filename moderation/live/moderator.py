@@ -10,7 +10,7 @@ from flask_socketio import emit, join_room
 
 from ..extensions import db
 from ..models import Talk, User
-from ..readmodel import payloads, rooms
+from ..readmodel import payloads, publish, rooms
 from ..readmodel.views import MODERATOR
 from ..services import accounts, actions, curation, organiser, similar, steps, windows
 from ..services import questions as question_service
@@ -89,16 +89,18 @@ class ModeratorNamespace(LiveNamespace):
         db.session.rollback()
         return {"topics": current_app.extensions["similar_worker"].current_map(conn["talk_id"]).payload()}
 
-    def _publish_question(self, conn: dict[str, Any], talk: Talk, write: Write, **extra: Any) -> dict[str, Any]:
-        """Publish a write about a question and answer with that question as it is now.
+    def _publish_question(self, talk: Talk, user: User, write: Write, **extra: Any) -> dict[str, Any]:
+        """Publish a write about a question and answer with that question as it is now: as the
+        moderators are told it (read once for both), or read afresh if their view of it is unchanged.
 
         The other moderators hear who did it; the answer names the step an undo would take back."""
         assert write.question is not None
-        answer = {"question": self.fresh(write.question.id),
-                  "step": steps.describe(db.session, talk, self.user(conn)), **extra}
         question_id, action = write.question.id, write.step.action if write.step else None
-        self.publish(talk, write, answer)
-        log.info("moderator action", extra={"talk": conn["talk_id"], "action": action, "question": question_id})
+        box = publish.outbox(db.session, talk, write, self.now())
+        answer = {"question": box.shown.get((self.view.name, question_id)) or self.fresh(question_id),
+                  "step": steps.describe(db.session, talk, user), **extra}
+        publish.commit(box)
+        log.info("moderator action", extra={"talk": talk.id, "action": action, "question": question_id})
         return answer
 
     def _transition(self, conn: dict[str, Any], event: events.QuestionAction | events.Reject,
@@ -106,39 +108,39 @@ class ModeratorNamespace(LiveNamespace):
         user, talk = self.user(conn), self.talk(conn)
         write = question_service.transition(db.session, talk, user, action, event.question_id,
                                             event.version, self.now(), reason=getattr(event, "reason", None))
-        return self._publish_question(conn, talk, write)
+        return self._publish_question(talk, user, write)
 
     @acknowledged(events.Edit)
     def on_edit(self, conn: dict[str, Any], event: events.Edit) -> dict[str, Any]:
         user, talk = self.user(conn), self.talk(conn)
         write = question_service.edit(db.session, talk, user, event.question_id, event.text, event.version)
-        return self._publish_question(conn, talk, write)
+        return self._publish_question(talk, user, write)
 
     @acknowledged(events.Merge)
     def on_merge(self, conn: dict[str, Any], event: events.Merge) -> dict[str, Any]:
         user, talk = self.user(conn), self.talk(conn)
         write = question_service.merge(db.session, talk, user, event.question_id, event.into_id, event.version)
-        return self._publish_question(conn, talk, write)
+        return self._publish_question(talk, user, write)
 
     @acknowledged(events.PodiumOrder)
     def on_podium_order(self, conn: dict[str, Any], event: events.PodiumOrder) -> dict[str, Any]:
         """The order on the podium; its first question is on screen now ("Jetzt zeigen")."""
         user, talk = self.user(conn), self.talk(conn)
         write = question_service.order_podium(db.session, talk, user, event.order)
-        return self._publish_question(conn, talk, write)
+        return self._publish_question(talk, user, write)
 
     @acknowledged(events.DismissSimilar)
     def on_dismiss_similar(self, conn: dict[str, Any], event: events.DismissSimilar) -> dict[str, Any]:
         """A wrong suggestion, dismissed for good: the pair is never suggested again."""
         user, talk = self.user(conn), self.talk(conn)
         write = similar.dismiss(db.session, talk, user, event.question_id, event.other_id)
-        return self._publish_question(conn, talk, write)
+        return self._publish_question(talk, user, write)
 
     @acknowledged(events.Undo)
     def on_undo(self, conn: dict[str, Any], event: events.Undo) -> dict[str, Any]:
         user, talk = self.user(conn), self.talk(conn)
         write = steps.undo(db.session, talk, user, self.now(), step=event.step, confirmed=event.confirm)
-        return self._publish_question(conn, talk, write, undone=write.undone)
+        return self._publish_question(talk, user, write, undone=write.undone)
 
     @acknowledged(events.Empty)
     def on_undo_step(self, conn: dict[str, Any], event: events.Empty) -> dict[str, Any]:
@@ -191,39 +193,39 @@ class ModeratorNamespace(LiveNamespace):
     def on_labels(self, conn: dict[str, Any], event: events.Labels) -> dict[str, Any]:
         user, talk = self._curator(conn)
         write = curation.set_labels(db.session, talk, user, event.question_id, event.labels)
-        return self._publish_question(conn, talk, write)
+        return self._publish_question(talk, user, write)
 
     @acknowledged(events.Note)
     def on_note(self, conn: dict[str, Any], event: events.Note) -> dict[str, Any]:
         user, talk = self._curator(conn)
         write = curation.set_note(db.session, talk, user, event.question_id, event.text)
-        return self._publish_question(conn, talk, write)
+        return self._publish_question(talk, user, write)
 
     @acknowledged(events.Shortlist)
     def on_shortlist(self, conn: dict[str, Any], event: events.Shortlist) -> dict[str, Any]:
         user, talk = self._curator(conn)
         write = curation.set_shortlisted(db.session, talk, user, event.question_id, event.on)
-        return self._publish_question(conn, talk, write)
+        return self._publish_question(talk, user, write)
 
     @acknowledged(events.Answer)
     def on_answer(self, conn: dict[str, Any], event: events.Answer) -> dict[str, Any]:
         user, talk = self._curator(conn)
         write = curation.set_answer(db.session, talk, user, event.question_id, event.text, event.publish)
-        return self._publish_question(conn, talk, write)
+        return self._publish_question(talk, user, write)
 
     @acknowledged(events.Person)
     def on_block(self, conn: dict[str, Any], event: events.Person) -> dict[str, Any]:
         user, talk = self._curator(conn)
         write = curation.block(db.session, talk, user, event.question_id)
         self._hold_place(talk, write, blocked=True)
-        return self._publish_question(conn, talk, write)
+        return self._publish_question(talk, user, write)
 
     @acknowledged(events.Person)
     def on_unblock(self, conn: dict[str, Any], event: events.Person) -> dict[str, Any]:
         user, talk = self._curator(conn)
         write = curation.unblock(db.session, talk, user, event.question_id)
         self._hold_place(talk, write, blocked=False)
-        return self._publish_question(conn, talk, write)
+        return self._publish_question(talk, user, write)
 
     @staticmethod
     def _hold_place(talk: Talk, write: Write, blocked: bool) -> None:

@@ -35,6 +35,7 @@ class Outbox:
     told: dict[str, int] = field(default_factory=dict)  # view name -> the seq it was told this under
     questions: list[int] = field(default_factory=list)  # written questions: suggestions to compute
     ended: list[tuple[Sessions, str]] = field(default_factory=list)  # screens whose access ended
+    shown: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict)  # (view, question id) -> payload
 
     def add(self, event: str, data: dict[str, Any], room: str, namespace: str) -> None:
         self.messages.append((event, data, room, namespace))
@@ -106,7 +107,7 @@ def _as_committed(session: DbSession, question_ids: list[int]) -> None:
 def _fill(box: Outbox, talk: Talk, write: Write, told: list[View], heard: dict[str, list[Changed]],
           seqs: dict[str, int], ctx: payloads.Context, now: datetime) -> None:
     box.told = {view.name: seqs[view.name] for view in told if view.advances}
-    sent: dict[tuple[str, int], dict[str, Any]] = {}  # (view, question id) -> payload, for `within`
+    sent = box.shown  # also for `within`
     for view in told:
         seq = seqs[view.name]
         if write.talk_changed and "talk" in view.kinds:

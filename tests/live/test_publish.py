@@ -14,7 +14,7 @@ from moderation.readmodel import publish
 from moderation.services import accounts, curation, questions
 from moderation.services.writes import Changed, Write
 from moderation.workers.similar import SUGGESTIONS
-from tests.helpers import PASSWORD, another_process_first
+from tests.helpers import PASSWORD, another_process_first, events, submit
 
 pytestmark = pytest.mark.postgres  # the numbers: one UPDATE … RETURNING
 
@@ -84,3 +84,18 @@ def test_a_question_read_before_another_write_was_told_is_published_as_it_is_now
     told = {data["question"]["status"] for event, data, _room, _ns in box.messages if event == "question"}
     assert told == ({"approved"} if raced else {"pending"})
     assert raced == ([True] if session.get_bind().dialect.name == "postgresql" else [])
+
+
+def test_a_moderators_answer_is_the_question_as_the_moderators_are_told_it_read_once(
+        app, moderator_client, audience_client):
+    """Its counts, suggestions and blocks are read once for both, after the numbers are taken."""
+    audience = audience_client()
+    acting, other = moderator_client(), moderator_client()
+    qid = submit(audience, "Wie kommt der Bus ins Dorf?")["question"]["id"]
+    events(other, "/moderator")
+    with app.app_context(), statements() as seen:
+        ack = acting.emit("approve", {"question_id": qid}, namespace="/moderator", callback=True)
+    told = [e["args"][0]["question"] for e in events(other, "/moderator", "question")]
+    assert ack["ok"] and ack["question"]["status"] == "approved"
+    assert told == [ack["question"]]
+    assert sum("count(distinct(upvote.user_id))" in s for s in seen) == 1, seen
