@@ -69,6 +69,7 @@ class SimilarWorker:
             meaning.cache_in(Path(app.instance_path) / "cache")
         self.topic_seconds = float(app.config["TOPICS_SECONDS"])
         self.maps: dict[int, topics.TopicMap] = {}
+        self.drawn_from: dict[int, list[tuple[int, str]]] = {}  # talk → the (id, text) its map was drawn from
         self.drawn: dict[int, float] = {}  # talk → when its map was last drawn (monotonic)
         self.due: set[int] = set()  # talks whose map waits for its turn (a later round of the loop)
         self.indexes: dict[int, TalkIndex] = {}
@@ -214,6 +215,8 @@ class SimilarWorker:
         before = self.maps.get(talk_id)
         started = time.monotonic()
         drawn = self.topic_map(talk_id, self._pause)
+        if drawn is before:
+            return
         log.info("topics drawn in %d ms", round((time.monotonic() - started) * 1000),
                  extra={"talk": talk_id, "count": len(drawn.topics)})
         if drawn.payload() != (before.payload() if before is not None else []):
@@ -224,15 +227,21 @@ class SimilarWorker:
         return self.drawn.get(talk_id, -1e9) + self.topic_seconds <= time.monotonic()
 
     def topic_map(self, talk_id: int, pause: Callable[[], None] | None = None) -> topics.TopicMap:
-        """The live map of a talk: its pending, approved, forwarded and answered questions."""
+        """The live map of a talk: its pending, approved, forwarded and answered questions. The
+        same map as before while they and their texts are the same: a moderator's step that moves
+        a question between these statuses changes its counts, which the screens count themselves."""
         session = db.session
         session.rollback()
         begin_read_only(session)
         rows = topics.questions_of(session, talk_id, pause=pause)
+        drawn_from = [(qid, text) for qid, _, text in rows]
+        if talk_id in self.maps and self.drawn_from.get(talk_id) == drawn_from:
+            session.rollback()
+            return self.maps[talk_id]
         ids, texts = [qid for qid, _, _ in rows], [text for _, _, text in rows]
         if not topics.how_many(len(ids)):
             session.rollback()
-            self.maps[talk_id] = topics.TopicMap([])
+            self.maps[talk_id], self.drawn_from[talk_id] = topics.TopicMap([]), drawn_from
             return self.maps[talk_id]
         index = self.indexes.get(talk_id)
         vectors: dict[int, Any] | None = None
@@ -250,7 +259,7 @@ class SimilarWorker:
         session.rollback()
         previous = self.maps.get(talk_id)
         drawn = meaning.off_hub(topics.draw, ids, texts, vectors, previous)
-        self.maps[talk_id] = drawn
+        self.maps[talk_id], self.drawn_from[talk_id] = drawn, drawn_from
         return drawn
 
     def current_map(self, talk_id: int) -> topics.TopicMap:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from moderation.services import meaning
+from moderation.services import meaning, topics
 from tests.helpers import submit
 from tests.live.test_sockets import mod, received, refusal
 from tests.topic_questions import THEMES
@@ -104,3 +104,26 @@ def test_a_map_that_waits_for_its_turn_is_drawn_by_a_later_round_of_the_worker(a
     assert late in {qid for topic in second for qid in topic["questions"]}
     worker.flush()
     assert maps(received(moderator, "/moderator")) == []  # drawn once
+
+
+def test_a_step_between_the_maps_statuses_draws_no_new_map_an_edit_does(app, audience_client, moderator_client,
+                                                                          monkeypatch):
+    """Approving, forwarding or answering a question leaves the map's questions and texts as they
+    were: the screens count its statuses themselves, so the map is not drawn again (at 600
+    questions a draw holds a CPU for some 60 ms, and moderators step every few seconds)."""
+    moderator = moderator_client()
+    asked = ask_all(audience_client)
+    received(moderator, "/moderator")
+    drawn: list[list[int]] = []
+    draw = topics.draw
+    monkeypatch.setattr(topics, "draw", lambda ids, *rest: drawn.append(ids) or draw(ids, *rest))
+    first, second = list(asked)[:2]
+    for action in ("approve", "forward", "answered"):
+        assert mod(moderator, action, {"question_id": first})["ok"] is True
+    assert drawn == [] and maps(received(moderator, "/moderator")) == []
+
+    version = mod(moderator, "approve", {"question_id": second})["question"]["version"]
+    edit = mod(moderator, "edit", {"question_id": second, "version": version,
+                                   "text": "Wann fährt der letzte Bus am Abend ins Dorf?"})
+    assert edit["ok"] is True
+    assert drawn == [sorted(asked)]
