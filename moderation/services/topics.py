@@ -87,7 +87,7 @@ def _seeds(points: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
 
 def _kmeans(points: np.ndarray, centres: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
     """Spherical k-means from these centres: labels, centres, and how close the points are to them."""
-    k = len(centres)
+    k, rows = len(centres), np.arange(len(points))
     labels = np.full(len(points), -1)
     for _ in range(ROUNDS):
         similarity = points @ centres.T
@@ -95,13 +95,14 @@ def _kmeans(points: np.ndarray, centres: np.ndarray) -> tuple[np.ndarray, np.nda
         if np.array_equal(fresh, labels):
             break
         labels = fresh
-        for c in range(k):
-            members = points[labels == c]
-            if len(members):
-                centres[c] = _unit(members.sum(axis=0, keepdims=True))[0]
-            else:  # an empty topic takes the question least like its own
-                loner = int(np.argmin(similarity[np.arange(len(points)), labels]))
-                centres[c] = points[loner]
+        # The sums of all topics in one product (BLAS, without the GIL): copying each topic's
+        # members out took most of a draw, holding the GIL against the server's other threads.
+        members = np.zeros((k, len(points)), dtype=points.dtype)
+        members[labels, rows] = 1.0
+        filled = np.bincount(labels, minlength=k) > 0
+        centres[filled] = _unit(members[filled] @ points)
+        if not filled.all():  # an empty topic takes the question least like its own
+            centres[~filled] = points[int(np.argmin(similarity[rows, labels]))]
     return labels, centres, float(np.sum(points * centres[labels]))
 
 
