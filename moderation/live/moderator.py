@@ -95,12 +95,13 @@ class ModeratorNamespace(LiveNamespace):
 
         The other moderators hear who did it; the answer names the step an undo would take back."""
         assert write.question is not None
-        question_id, action = write.question.id, write.step.action if write.step else None
+        talk_id, question_id = talk.id, write.question.id
+        action = write.step.action if write.step else None
         box = publish.outbox(db.session, talk, write, self.now())
         answer = {"question": box.shown.get((self.view.name, question_id)) or self.fresh(question_id),
                   "step": steps.describe(db.session, talk, user), **extra}
         publish.commit(box)
-        log.info("moderator action", extra={"talk": talk.id, "action": action, "question": question_id})
+        log.info("moderator action", extra={"talk": talk_id, "action": action, "question": question_id})
         return answer
 
     def _transition(self, conn: dict[str, Any], event: events.QuestionAction | events.Reject,
