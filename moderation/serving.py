@@ -118,9 +118,25 @@ def collect_less() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
+def refuse_taken_port(host: str, port: int) -> None:
+    """Exit if something listens on host:port already. eventlet listens with SO_REUSEPORT, so a
+    second server would start beside the first, and the kernel would share the connections between
+    two processes that do not share their broadcasts (a second `make run`, a manual start beside
+    the service)."""
+    family, kind, proto, _name, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise SystemExit(f"{host}:{port} ist schon belegt ({exc.strerror}). Läuft dort schon ein Server? "
+                             "Den alten beenden oder einen anderen Port wählen (--port).") from None
+
+
 def serve(app: Flask, host: str, port: int) -> None:
     """Run the real-time server in the app's async mode until it is stopped."""
     from . import workers
+    refuse_taken_port(host, port)
     collect_less()
     if app.config["ASYNC_MODE"] == "eventlet":
         from .extensions import socketio

@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import subprocess
 import threading
 import time
 import uuid
 
 import pytest
+import requests
 import socketio
 
 from tests.helpers import require_or_skip
 from tests.server import (
+    ROOT,
     fresh_snapshot,
     has_question,
     new_msg_id,
@@ -200,6 +203,18 @@ def test_seq_continues_after_restart(make_server):
     assert ev and ev[2]["seq"] == start + 3, ev
     ev = aud.wait_for(lambda n, d: n == "question", 10)
     assert ev and ev[2]["seq"] == audience_start + 1, "its own pending question, under the current number"
+
+
+def test_a_second_server_on_a_taken_port_refuses_to_start(make_server):
+    """eventlet listens with SO_REUSEPORT: a second server (a second `make run`) would have started
+    beside the first, and the kernel would have given it half of the connections, without the
+    first one's broadcasts."""
+    first = make_server()
+    first.start()
+    second = subprocess.run(first.command(), cwd=ROOT, env=first.env, capture_output=True, text=True, timeout=60)
+    assert second.returncode != 0
+    assert f"127.0.0.1:{first.port} ist schon belegt" in second.stderr
+    assert requests.get(first.url + "/healthz", timeout=5).ok
 
 
 # -- 4. a reconnect stampede -----------------------------------------------------------------------------
