@@ -38,7 +38,6 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=5000)
     args = parser.parse_args()
-    print(f"Fragerunde läuft auf http://{args.host}:{args.port} ({app.config['ASYNC_MODE']})", flush=True)
     serve(app, args.host, args.port)
 
 

@@ -137,6 +137,7 @@ def serve(app: Flask, host: str, port: int) -> None:
     """Run the real-time server in the app's async mode until it is stopped."""
     from . import workers
     refuse_taken_port(host, port)
+    print(f"Fragerunde läuft auf http://{host}:{port} ({app.config['ASYNC_MODE']})", flush=True)
     collect_less()
     if app.config["ASYNC_MODE"] == "eventlet":
         from .extensions import socketio
