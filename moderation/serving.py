@@ -129,6 +129,8 @@ def refuse_taken_port(host: str, port: int) -> None:
         try:
             probe.bind(address)
         except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                return  # the server's own bind says what else is wrong
             raise SystemExit(f"{host}:{port} ist schon belegt ({exc.strerror}). Läuft dort schon ein Server? "
                              "Den alten beenden oder einen anderen Port wählen (--port).") from None
 
