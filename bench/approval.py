@@ -85,6 +85,8 @@ def measure(label: str, url: str, args: argparse.Namespace) -> None:
     http = app.test_client()
     http.post("/login", data={"username": "bench", "password": PASSWORD})
     moderator = socketio.test_client(app, namespace="/moderator", auth={"talk": "demo"}, flask_test_client=http)
+    if not moderator.is_connected("/moderator"):
+        raise SystemExit("the moderator screen did not connect")
     worker = app.extensions["similar_worker"]
     while worker.backlog:  # the suggestions of the questions asked before the screen connected
         worker.flush()
