@@ -235,7 +235,7 @@ class SimilarWorker:
         begin_read_only(session)
         rows = topics.questions_of(session, talk_id, pause=pause)
         drawn_from = [(qid, text) for qid, _, text in rows]
-        if talk_id in self.maps and self.drawn_from.get(talk_id) == drawn_from:
+        if self.drawn_from.get(talk_id) == drawn_from:  # set only beside its map
             session.rollback()
             return self.maps[talk_id]
         ids, texts = [qid for qid, _, _ in rows], [text for _, _, text in rows]
