@@ -26,7 +26,8 @@ Per path:
   audience socket has one, p50 and max, and the servers' CPU meanwhile; one approval warms up,
   the medians of --repeat more are reported, next to the bare servers' at the same size; RSS per
   connected socket (growth of the server processes); submit → moderator p50/p99 while the
-  largest crowd is connected and idle;
+  largest crowd is connected and idle, with the events that crossed on their way to a moderator
+  screen (the later number first: held, not a gap) and the resyncs;
 * capacity (--capacity, nginx×2 only): that many sockets across the two processes, all
   receiving one approval; RSS per socket.
 
@@ -480,9 +481,11 @@ def markers(args) -> list[str]:
 
 
 def submit_latency(target, mods: list[Live], n: int = 100) -> dict:
-    """n submissions one after another; submit → each moderator screen's `question` event."""
+    """n submissions one after another; submit → each moderator screen's `question` event; how many
+    events crossed on their way (held until the number before them came) and how many screens resynced."""
     clients = [target.audience() for _ in range(math.ceil(n / PER_CLIENT))]
     seen = []
+    before = [(m.reordered, m.resyncs) for m in mods]
     for i in range(n):
         text = f"Latenz {i} {uuid.uuid4().hex[:8]}"
         marks = [len(m.events) for m in mods]
@@ -494,7 +497,9 @@ def submit_latency(target, mods: list[Live], n: int = 100) -> dict:
             if ev is not None:
                 seen.append(ev[0] - t0)
     close_all(clients)
-    return {"n": len(seen), "p50": pct(seen, 50), "p99": pct(seen, 99)}
+    return {"n": len(seen), "p50": pct(seen, 50), "p99": pct(seen, 99),
+            "reordered": sum(m.reordered - r for m, (r, _) in zip(mods, before, strict=True)),
+            "resyncs": sum(m.resyncs - r for m, (_, r) in zip(mods, before, strict=True))}
 
 
 # -- one pass: one path, database and mode ---------------------------------------------------------
@@ -648,8 +653,8 @@ def report(results: list[dict], args) -> str:
             "| path | db | mode | sockets | load | fan-out p50 ms | p95 | max | got | p50 of each approval ms "
             "| server CPU ms | bare, same path p50 / max ms | bare CPU ms | ratio p50 / max (≤ 1.2) "
             "| ratio p50 to the bare 1 process "
-            "| RSS per socket kB | RSS MB | submit→moderator p50 / p99 ms (≤ 50) | load |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+            "| RSS per socket kB | RSS MB | submit→moderator p50 / p99 ms (≤ 50) | crossed / resyncs | load |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         for size in [*args.fanout, args.capacity]:
             f = r.get(f"fanout@{size}")
@@ -667,8 +672,8 @@ def report(results: list[dict], args) -> str:
                        f"{each} | {ms(fo['cpu'])} | {bare_ms} | {ms(bare['cpu']) if bare else '—'} | {ratio} | "
                        f"{to_alone} | "
                        f"{f['rss_per_socket_kb']:.0f} | {f['rss_mb']:.0f} | "
-                       + (f"{ms(lat['p50'])} / {ms(lat['p99'])} (n={lat['n']}) | {lat['load']:.1f} |"
-                          if lat else "— | |"))
+                       + (f"{ms(lat['p50'])} / {ms(lat['p99'])} (n={lat['n']}) | {lat['reordered']} / "
+                          f"{lat['resyncs']} | {lat['load']:.1f} |" if lat else "— | | |"))
     for r in results:
         for name, message in r.get("errors", {}).items():
             out.append(f"\n{r['path']}, {r['db']}, {r['mode']}, {name}: {message}")

@@ -370,14 +370,17 @@ def cookie_header(session: requests.Session) -> str:
 
 # -- Socket.IO clients ---------------------------------------------------------------------------
 SEQ_EVENTS = ("question", "seq", "talk", "backstage")
+REORDER_SECONDS = 0.5  # static/js/live.js REORDER_MS: how long a change past a missing one waits for it
 
 
 class Live:
     """A python-socketio client on one namespace, over WebSocket only unless told otherwise.
 
     It records every event (for wait_for) and folds snapshot + question events into `state`
-    (id -> question) the way a screen does: `seq` must rise by one, a gap triggers a `resync`,
-    and events that arrive while a snapshot is on its way are replayed on top of it.
+    (id -> question) the way a screen does: `seq` must rise by one; a change numbered past the next
+    one waits REORDER_SECONDS for the ones before it (`reordered` counts those that came), a gap
+    still open then triggers a `resync`, and events that arrive while a snapshot is on its way
+    are replayed on top of it.
     """
 
     def __init__(self, server: Server, namespace: str, auth: dict, *, cookies: str | None = None,
@@ -400,6 +403,10 @@ class Live:
         self.snapshots = 0
         self.resyncs = 0
         self.gaps = 0
+        self.reordered = 0
+        self._ahead: list[tuple[str, dict]] = []
+        self._ahead_timer: threading.Timer | None = None
+        self._ahead_turn = 0
         self.duplicate_ids: list[int] = []
         self.connects = 0
         self.disconnects = 0
@@ -437,6 +444,7 @@ class Live:
             # the next connect brings a snapshot (it may even arrive before the connect event)
             self._resync_pending = True
             self._held = []
+            self._drop_ahead()
             self.cv.notify_all()
 
     def _on_event(self, event: str, data: object = None) -> None:
@@ -466,7 +474,8 @@ class Live:
         self.seq = data.get("seq")
         self.snapshots += 1
         self._resync_pending = False
-        held, self._held = sorted(self._held, key=lambda e: e[1]["seq"]), []
+        held, self._held = sorted(self._held + self._ahead, key=lambda e: e[1]["seq"]), []
+        self._drop_ahead()
         for event, item in held:
             if not self._resync_pending:
                 self._apply(event, item)
@@ -476,15 +485,48 @@ class Live:
         if self.seq is not None and seq <= self.seq - 1:
             return  # already in the snapshot this client holds
         if self.seq is not None and seq > self.seq + 1:
-            self.gaps += 1
-            if self.resync_on_gap:
-                self._request_resync()
-                self._held.append((event, data))
-                return
+            self._ahead.append((event, data))
+            if self._ahead_timer is None:
+                self._ahead_timer = threading.Timer(REORDER_SECONDS, self._gap_stayed, (self._ahead_turn,))
+                self._ahead_timer.daemon = True
+                self._ahead_timer.start()
+            return
+        self._fold(event, data)
+        self._ahead.sort(key=lambda e: e[1]["seq"])
+        while self._ahead and self.seq is not None and self._ahead[0][1]["seq"] <= self.seq + 1:
+            self.reordered += 1
+            self._fold(*self._ahead.pop(0))
+        if not self._ahead:
+            self._drop_ahead()
+
+    def _fold(self, event: str, data: dict) -> None:
         if event == "question" and isinstance(data.get("question"), dict):
             q = data["question"]
             self.state[q["id"]] = dict(q)
-        self.seq = seq if self.seq is None else max(self.seq, seq)
+        self.seq = data["seq"] if self.seq is None else max(self.seq, data["seq"])
+
+    def _gap_stayed(self, turn: int) -> None:
+        """The numbers before the held changes did not come in time: a gap."""
+        with self.cv:
+            if turn != self._ahead_turn or not self._ahead:
+                return
+            ahead = sorted(self._ahead, key=lambda e: e[1]["seq"])
+            self._drop_ahead()
+            self.gaps += 1
+            if self.resync_on_gap:
+                self._request_resync()
+                self._held.extend(ahead)
+            else:
+                for event, data in ahead:
+                    self._fold(event, data)
+            self.cv.notify_all()
+
+    def _drop_ahead(self) -> None:
+        self._ahead = []
+        if self._ahead_timer is not None:
+            self._ahead_timer.cancel()
+            self._ahead_timer = None
+        self._ahead_turn += 1
 
     def _request_resync(self) -> None:
         self._resync_pending = True

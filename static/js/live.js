@@ -2,12 +2,17 @@
  *
  * Every change this page's view is told of carries that view's next `seq` (docs/protocol.md).
  * A page applies a change whose seq is the one it expects, or the one it holds (a merge's second
- * question; an author's own question, sent under the current number); on a gap, or after a
- * reconnect, it asks for a `resync` and replaces its state with the snapshot. Changes that arrive
- * while it waits for the snapshot are kept and those newer than the snapshot applied after it.
+ * question; an author's own question, sent under the current number). A change numbered past the
+ * next one waits up to REORDER_MS for the numbers before it: two writes committed one after the
+ * other (in two processes, or two tasks of one) can reach the page in the other order, a few ms
+ * apart. A gap still open then, a number below the one it holds, or a reconnect: it asks for a
+ * `resync` and replaces its state with the snapshot. Changes that arrive while it waits for the
+ * snapshot are kept and those newer than the snapshot applied after it.
  */
 (function () {
   "use strict";
+
+  var REORDER_MS = 500;
 
   function readJSON(id) {
     var el = document.getElementById(id);
@@ -80,6 +85,8 @@
     var banner = new Banner();
     var seq = null;
     var early = [];  /* [event, data] received while waiting for a snapshot */
+    var ahead = [];  /* [event, data] numbered past a missing one, waiting for it */
+    var aheadTimer = null;
     var everConnected = false;
     var ended = null, endedShown = false;  /* why the server ended this page's access, in words */
     var handlers = options.on || {};
@@ -91,18 +98,47 @@
       timeout: 8000
     });
 
-    function resync() {
+    function forget() {
       seq = null;
       early = [];
+      ahead = [];
+      clearTimeout(aheadTimer);
+      aheadTimer = null;
+    }
+
+    function resync() {
+      forget();
       socket.emit("resync", {});
     }
 
-    function accept(n) {
-      if (seq === null || typeof n !== "number") return false;
-      if (n === seq) return true;
-      if (n === seq + 1) { seq = n; return true; }
-      resync();
-      return false;
+    function bySeq(a, b) { return a[1].seq - b[1].seq; }
+
+    /* One numbered change: applied in order, held while one before it is missing, or a resync. */
+    function receive(name, data) {
+      if (!data || typeof data.seq !== "number") return;
+      if (seq === null) {
+        if (early.length < 1000) early.push([name, data]);
+        return;
+      }
+      if (data.seq > seq + 1) {
+        if (ahead.length >= 1000) { resync(); return; }
+        ahead.push([name, data]);
+        if (aheadTimer === null) aheadTimer = setTimeout(function () { aheadTimer = null; resync(); }, REORDER_MS);
+        return;
+      }
+      if (data.seq < seq) { resync(); return; }
+      seq = data.seq;
+      show[name](data);
+      ahead.sort(bySeq);
+      while (seq !== null && ahead.length && ahead[0][1].seq <= seq + 1) {
+        var next = ahead.shift();
+        seq = next[1].seq;
+        show[next[0]](next[1]);
+      }
+      if (seq !== null && !ahead.length) {
+        clearTimeout(aheadTimer);
+        aheadTimer = null;
+      }
     }
 
     socket.on("connect", function () {
@@ -117,8 +153,7 @@
       socket.disconnect();
     });
     socket.on("disconnect", function (reason) {
-      seq = null;
-      early = [];
+      forget();
       if (ended) {
         if (endedShown) banner.node && (banner.node.hidden = true); else banner.show(ended, "error");
         return;
@@ -144,37 +179,33 @@
     window.addEventListener("offline", function () { banner.show(common.offline, "warn"); });
     window.addEventListener("online", function () { if (socket.connected) banner.flash(common.online); });
 
-    var apply = {
-      question: function (data) { if (accept(data.seq) && handlers.question) handlers.question(data.question, data); },
-      seq: function (data) { accept(data.seq); },
+    var show = {
+      question: function (data) { if (handlers.question) handlers.question(data.question, data); },
+      seq: function () {},
       talk: function (data) {
-        if (!accept(data.seq)) return;
         markRehearsal(data.talk);
         if (handlers.talk) handlers.talk(data.talk);
       },
-      backstage: function (data) { if (accept(data.seq) && handlers.backstage) handlers.backstage(data); }
+      backstage: function (data) { if (handlers.backstage) handlers.backstage(data); }
     };
-    Object.keys(apply).forEach(function (name) {
-      socket.on(name, function (data) {
-        if (seq !== null) apply[name](data);
-        else if (data && typeof data.seq === "number" && early.length < 1000) early.push([name, data]);
-      });
+    Object.keys(show).forEach(function (name) {
+      socket.on(name, function (data) { receive(name, data); });
     });
     socket.on("snapshot", function (data) {
-      var kept = early;
-      early = [];
+      var kept = early.concat(ahead);
+      forget();
       seq = data.seq;
       markRehearsal(data.talk);
       if (handlers.snapshot) handlers.snapshot(data);
       kept.filter(function (e) { return e[1].seq > data.seq; })
-        .sort(function (a, b) { return a[1].seq - b[1].seq; })
-        .forEach(function (e) { if (seq !== null) apply[e[0]](e[1]); });
+        .sort(bySeq)
+        .forEach(function (e) { receive(e[0], e[1]); });
     });
     socket.on("votes", function (data) {
       if (seq !== null && handlers.votes) handlers.votes(data.counts);
     });
     Object.keys(handlers).forEach(function (name) {
-      if (!apply[name] && ["snapshot", "votes"].indexOf(name) === -1) socket.on(name, handlers[name]);
+      if (!show[name] && ["snapshot", "votes"].indexOf(name) === -1) socket.on(name, handlers[name]);
     });
     return { socket: socket, resync: resync };
   }
