@@ -8,6 +8,8 @@ the best F0.5, each fixture weighing half), and its quality is measured by leavi
 eight talks out (fitted on the seven others). The third (kleinstaedte_fragen_3.json, 134
 questions) was written before any of that and is never fitted on: it is measured with the shipped
 constants only, once, at the end (the README gives the figures and says how often it was looked at).
+The fourth (kleinstaedte_fragen_4.json, 136 questions) was written later by someone who never saw
+the scorer, and is measured the same way.
 """
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ from moderation.services.similar import TalkIndex
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 FIRST, SECOND, THIRD = "kleinstaedte_fragen.json", "kleinstaedte_fragen_2.json", "kleinstaedte_fragen_3.json"
+FOURTH = "kleinstaedte_fragen_4.json"
 DEVELOPMENT = (FIRST, SECOND)
 THRESHOLDS = np.round(np.arange(-8.0, 4.0, 0.01), 2)
 REGULARISATION = 1.0  # L2 on the weights (not the bias)
@@ -198,20 +201,24 @@ def test_the_embedding_backend_left_one_talk_out():
     assert figures[SECOND][0] > lexical[SECOND][0] and figures[SECOND][1] > 2 * lexical[SECOND][1]
 
 
+# Floors just under what was measured with the shipped constants, the first time each was looked
+# at: the third 0.48 / 0.48 (56 pairs suggested, 56 true), the fourth 0.29 / 0.35 (55, 46 true).
+HELD_OUT = {THIRD: (0.45, 0.45), FOURTH: (0.27, 0.32)}
+
+
 @needs_encoder
-def test_the_held_out_fixture_with_the_shipped_constants():
-    """The third fixture, never fitted on, with the shipped constants (and the lexical backend)."""
-    held_out = list(talks(THIRD, True))
+@pytest.mark.parametrize("fixture", [THIRD, FOURTH])
+def test_a_held_out_fixture_with_the_shipped_constants(fixture):
+    """A fixture never fitted on, with the shipped constants (and the lexical backend)."""
+    held_out = list(talks(fixture, True))
     figures = quality(held_out, shipped())
-    lexical = quality(list(talks(THIRD, False)), (np.zeros(4), 0.0, similar.THRESHOLD))
+    lexical = quality(list(talks(fixture, False)), (np.zeros(4), 0.0, similar.THRESHOLD))
     per_talk = ", ".join(f"{t.slug} {quality([t], shipped())[0]:.2f}/{quality([t], shipped())[1]:.2f}"
                          for t in held_out)
-    print("\nheld-out fixture\n  " + report("embedding", figures) + f" [{per_talk}]\n  " + report("lexical", lexical))
-    assert figures[0] >= HELD_OUT[0] and figures[1] >= HELD_OUT[1]
+    print(f"\nheld-out fixture {fixture}\n  " + report("embedding", figures) + f" [{per_talk}]\n  "
+          + report("lexical", lexical))
+    assert figures[0] >= HELD_OUT[fixture][0] and figures[1] >= HELD_OUT[fixture][1]
     assert figures[0] > lexical[0] and figures[1] > lexical[1]
-
-
-HELD_OUT = (0.45, 0.45)  # measured once, at the end: 0.48 / 0.48 (56 pairs suggested, 56 true)
 
 
 def test_the_lexical_backend_on_the_development_fixtures():
@@ -224,7 +231,7 @@ def test_the_lexical_backend_on_the_development_fixtures():
     assert on_first[0] >= 0.7
 
 
-@pytest.mark.parametrize("fixture, size", [(SECOND, 120), (THIRD, 130)])
+@pytest.mark.parametrize("fixture, size", [(SECOND, 120), (THIRD, 130), (FOURTH, 130)])
 def test_the_fixtures_are_big_enough_with_pairs_and_traps_in_every_talk(fixture, size):
     items = items_of(fixture)
     assert set(items) == {"kleinstaedte", "wohnen", "arbeit-digital", "mobilitaet"}
@@ -233,7 +240,8 @@ def test_the_fixtures_are_big_enough_with_pairs_and_traps_in_every_talk(fixture,
         assert len(questions) >= 25
         assert len({q["group"] for q in questions if "group" in q}) >= 7
         assert sum("group" not in q for q in questions) >= 10
-    earlier = {q["text"] for f in (FIRST, SECOND) if f != fixture for qs in items_of(f).values() for q in qs}
+    others = [f for f in (FIRST, SECOND, THIRD, FOURTH) if f != fixture]
+    earlier = {q["text"] for f in others for qs in items_of(f).values() for q in qs}
     assert not earlier & {q["text"] for qs in items.values() for q in qs}
 
 
