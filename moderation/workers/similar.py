@@ -142,11 +142,19 @@ class SimilarWorker:
         gone = set(known) - set(current)
         renewed = {qid for qid, version in current.items() if known.get(qid) != version}
         new_texts = similar.texts(session, renewed)
-        stored = similar.stored(session, talk_id)
         skip = similar.dismissed(session, talk_id)
         pause = self._pause
         changed_texts = {qid: text for qid, (text, _v) in new_texts.items() if index.texts.get(qid) != text
                          or (self.meaning and index.vector(qid) is None)}
+        # Suggestions depend on the open questions' texts alone: one that stayed open with its text
+        # (approved, forwarded, merged into) changes no suggestion, its own or another's.
+        fresh = set(changed_texts) | (set(current) - set(known))
+        # Whoever pointed to a question that left or changed is looked at again; nobody points to
+        # a new one. Only then are the stored lists themselves read (a whole talk's: 600 JSON lists).
+        edited = set(changed_texts) & set(known)
+        left = gone | (set(question_ids) if first else (question_ids - set(current)) | edited)
+        stored = similar.stored(session, talk_id) if left else {}
+        has_stored = set(stored) if left else similar.stored_ids(session, talk_id)
         vectors = topics.stored_vectors(session, changed_texts, pause) if self.meaning else {}
         session.rollback()
         encoded: dict[int, Any] = {}
@@ -158,16 +166,12 @@ class SimilarWorker:
             index.remove(qid)
         for qid, (text, _version) in new_texts.items():
             index.add(qid, text, vectors.get(qid, encoded.get(qid)))
-        ids = question_ids & set(current)
-        if not first:
-            ids |= renewed
+        ids = question_ids & set(current) if first else fresh
         # Questions stored before suggestions were (an upgrade): a slice per round, so that no
         # single round holds the database or a broadcast for long.
-        missing = sorted(set(current) - set(stored) - ids)
+        missing = sorted(set(current) - has_stored - ids)
         ids |= set(missing[:BACKLOG_SLICE])
         found = compute(index, ids, skip, pause)
-        # Whoever pointed to a question that left or changed is looked at again.
-        left = gone | set(question_ids) | (set() if first else renewed)
         for qid, items in stored.items():
             if qid in current and qid not in found and any(item["id"] in left for item in items):
                 found[qid] = index.suggest(qid, exclude=skip.get(qid, ()))
@@ -178,11 +182,10 @@ class SimilarWorker:
                 self.pending.setdefault(talk_id, set())
         known.clear()
         known.update(current)
-        for qid in gone & set(stored):
-            if stored[qid]:
-                found[qid] = []
+        for qid in gone & has_stored:
+            found[qid] = []  # stored only if it was not empty
         topics.save_vectors(session, talk_id, changed_texts, encoded)
-        changed_ids = similar.save(session, talk_id, found)
+        before = similar.save(session, talk_id, found)
         self.runs += 1
         if gone or renewed or question_ids or first:
             self.due.add(talk_id)
@@ -191,7 +194,7 @@ class SimilarWorker:
             return [(item["id"], tuple(item["words"])) for item in items if item["id"] in current]
 
         # A stored list that only lost questions no longer open looks the same on every screen.
-        changed_ids = [qid for qid in changed_ids if qid in current and shown(stored.get(qid, []))
+        changed_ids = [qid for qid, items in before.items() if qid in current and shown(items)
                        != [(s.id, s.words) for s in found[qid]]]
         if not changed_ids:
             session.commit()

@@ -12,6 +12,7 @@ from moderation.extensions import db
 from moderation.models import AuditEntry
 from moderation.services import meaning
 from moderation.services.similar import TalkIndex
+from moderation.workers import similar as similar_worker
 from tests.helpers import submit
 from tests.live.test_sockets import mod, question_events, received, refusal
 
@@ -81,6 +82,36 @@ def test_a_closed_question_is_no_longer_suggested(pair):
     assert all(q["similar"] == [] for q in question_events(received(moderator, "/moderator")))
     snapshot_a = next(q for q in mod_snapshot(moderator) if q["id"] == a)
     assert snapshot_a["similar"] == []
+
+
+def test_a_status_change_computes_no_suggestions_and_an_edit_does(pair, monkeypatch):
+    """Suggestions depend on the open questions' texts alone: approving or forwarding a question
+    scores nothing (at 600 questions that was most of the worker's round after an approval); an
+    edit scores the edited question and those that pointed to it."""
+    _audience, moderator, a, b, _c = pair
+    scored: list[int | None] = []
+    compute, suggest = similar_worker.compute, TalkIndex.suggest
+
+    def counted_compute(index, ids, *rest):
+        scored.extend(ids)
+        return compute(index, ids, *rest)
+
+    def counted_suggest(self, qid=None, *args, **kw):
+        scored.append(qid)
+        return suggest(self, qid, *args, **kw)
+
+    monkeypatch.setattr(similar_worker, "compute", counted_compute)
+    monkeypatch.setattr(TalkIndex, "suggest", counted_suggest)
+    received(moderator, "/moderator")
+    assert mod(moderator, "approve", {"question_id": b})["ok"] is True
+    ack = mod(moderator, "forward", {"question_id": b})
+    assert ack["ok"] is True
+    assert scored == []
+    assert latest(received(moderator, "/moderator"))[b]["similar"] == [a]  # kept as it was
+
+    edit = {"question_id": b, "text": RUFBUSSE + " Auch im Dorf?", "version": ack["question"]["version"]}
+    assert mod(moderator, "edit", edit)["ok"] is True
+    assert b in scored and a in scored  # a pointed to b
 
 
 def mod_snapshot(moderator) -> list[dict]:

@@ -152,9 +152,12 @@ def test_saved_suggestions_are_read_back_and_only_open_ones_are_shown(session, d
     changed = similar.save(session, demo.id, {a.id: [similar.Suggestion(b.id, 0.9, ("Rufbus",)),
                                                      similar.Suggestion(c.id, 0.3, ())]})
     session.commit()
-    assert changed == [a.id]
+    assert changed == {a.id: []}  # nothing was stored before
     assert similar.save(session, demo.id, {a.id: [similar.Suggestion(b.id, 0.9, ("Rufbus",)),
-                                                  similar.Suggestion(c.id, 0.3, ())]}) == []
+                                                  similar.Suggestion(c.id, 0.3, ())]}) == {}
+    assert similar.save(session, demo.id, {a.id: [similar.Suggestion(c.id, 0.3, ())]}) == {
+        a.id: [{"id": b.id, "words": ["Rufbus"]}, {"id": c.id, "words": []}]}
+    session.rollback()
     items = similar.stored(session, demo.id)[a.id]
     assert similar.payload(a, items, {b.id, c.id}) == {"similar": [b.id, c.id],
                                                        "similar_words": {str(b.id): ["Rufbus"], str(c.id): []}}
@@ -176,7 +179,7 @@ def test_suggestions_stored_by_two_processes_at_once_are_replaced_not_refused(se
         changed = similar.save(session, demo.id, {a.id: [similar.Suggestion(b.id, 0.9, ("Rufbus",))]})
         session.commit()
     assert raced == ([True] if engine.dialect.name == "postgresql" else [])
-    assert changed == [a.id]
+    assert list(changed) == [a.id]
     assert similar.stored(session, demo.id)[a.id] == [{"id": b.id, "words": ["Rufbus"]}]
 
 
