@@ -528,12 +528,25 @@ class Live:
             self._ahead_timer = None
         self._ahead_turn += 1
 
-    def _request_resync(self) -> None:
+    def _request_resync(self, attempt: int = 1) -> None:
         self._resync_pending = True
         self.resyncs += 1
+
+        def answered(ack: object = None) -> None:
+            """Refused as too frequent: asked again after 5, 10, … 60 s, as live.js does."""
+            if isinstance(ack, dict) and ack.get("error") == "rate_limited":
+                timer = threading.Timer(min(60, 5 * attempt), self._resync_again, (attempt + 1,))
+                timer.daemon = True
+                timer.start()
+
         # never sio.call() here: this runs on the client's read thread, which would read the ack
         with contextlib.suppress(Exception):
-            self.sio.emit("resync", {}, namespace=self.ns)
+            self.sio.emit("resync", {}, namespace=self.ns, callback=answered)
+
+    def _resync_again(self, attempt: int) -> None:
+        with self.cv:
+            if self._resync_pending and self.connected:
+                self._request_resync(attempt)
 
     def resync(self) -> None:
         with self.cv:

@@ -6,7 +6,8 @@
  * next one waits up to REORDER_MS for the numbers before it: two writes committed one after the
  * other (in two processes, or two tasks of one) can reach the page in the other order, a few ms
  * apart. A gap still open then, a number below the one it holds, or a reconnect: it asks for a
- * `resync` and replaces its state with the snapshot. Changes that arrive while it waits for the
+ * `resync` (again after 5, 10, … 60 s while the server refuses it as too frequent) and replaces
+ * its state with the snapshot. Changes that arrive while it waits for the
  * snapshot are kept and those newer than the snapshot applied after it.
  */
 (function () {
@@ -87,6 +88,7 @@
     var early = [];  /* [event, data] received while waiting for a snapshot */
     var ahead = [];  /* [event, data] numbered past a missing one, waiting for it */
     var aheadTimer = null;
+    var askAgain = null;  /* a refused resync (rate_limited) is asked again: a screen never stays frozen */
     var everConnected = false;
     var ended = null, endedShown = false;  /* why the server ended this page's access, in words */
     var handlers = options.on || {};
@@ -104,11 +106,23 @@
       ahead = [];
       clearTimeout(aheadTimer);
       aheadTimer = null;
+      clearTimeout(askAgain);
+      askAgain = null;
     }
 
     function resync() {
       forget();
-      socket.emit("resync", {});
+      askSnapshot(1);
+    }
+
+    function askSnapshot(attempt) {
+      socket.emit("resync", {}, function (ack) {
+        if (!ack || ack.ok !== false || ack.error !== "rate_limited" || seq !== null) return;
+        askAgain = setTimeout(function () {
+          askAgain = null;
+          if (seq === null && socket.connected) askSnapshot(attempt + 1);
+        }, Math.min(60, 5 * attempt) * 1000);
+      });
     }
 
     function bySeq(a, b) { return a[1].seq - b[1].seq; }

@@ -9,6 +9,8 @@ messages in exactly that order, every time.
 """
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.server import new_msg_id, ok
@@ -21,7 +23,7 @@ from playwright.sync_api import expect  # noqa: E402
 
 SNAPSHOT = '42/audience,["snapshot"'
 QUESTION = '42/audience,["question"'
-RESYNC = '42/audience,["resync"'
+RESYNC = re.compile(r'42/audience,\d*\["resync"')  # with or without an acknowledgement id
 
 
 def test_a_change_that_arrives_before_its_snapshot_is_applied_after_it(make_server, new_context):
@@ -85,7 +87,7 @@ def test_changes_that_arrive_in_the_other_order_are_applied_without_a_resync(mak
         upstream = ws.connect_to_server()
 
         def from_page(message):
-            if isinstance(message, str) and message.startswith(RESYNC):
+            if isinstance(message, str) and RESYNC.match(message):
                 resyncs.append(message)
             upstream.send(message)
 
@@ -128,6 +130,54 @@ def test_changes_that_arrive_in_the_other_order_are_applied_without_a_resync(mak
     expect(questions.filter(has_text=texts["d"])).to_be_visible()
     assert len(resyncs) == 1, resyncs  # D's gap, not A's and B's order: that one came first
     assert len(snapshots) == 2
+
+
+def test_a_resync_refused_as_too_frequent_is_asked_again(make_server, new_context):
+    """Two real gaps within the resync limit's window: the second resync is refused
+    (`rate_limited`), and the page asks again 5 s later instead of staying frozen."""
+    server = make_server(async_mode="eventlet", env={"LIMIT_RESYNC_PER_CLIENT": "1 per 5 seconds"}).start()
+    asker = server.audience()
+    ids = {}
+    for key in "cdef":
+        ack = asker.call("submit", {"text": unique(f"Frage {key} zum Stadtpark"), "client_msg_id": new_msg_id()})
+        assert ok(ack), ack
+        ids[key] = ack["question"]
+    moderator = server.moderator(server.login())
+    resyncs: list[str] = []
+    snapshots: list[str] = []
+    lost = {f'"question":{{"id":{ids[key]["id"]},' for key in "ce"}
+
+    def route(ws):
+        upstream = ws.connect_to_server()
+
+        def from_page(message):
+            if isinstance(message, str) and RESYNC.match(message):
+                resyncs.append(message)
+            upstream.send(message)
+
+        def from_server(message):
+            if isinstance(message, str) and message.startswith(SNAPSHOT):
+                snapshots.append(message)
+            if isinstance(message, str) and message.startswith(QUESTION) and any(m in message for m in lost):
+                return
+            ws.send(message)
+
+        ws.on_message(from_page)
+        upstream.on_message(from_server)
+
+    page = new_context(viewport={"width": 360, "height": 740}).new_page()
+    page.route_web_socket("**/socket.io/**", route)
+    page.goto(server.url + "/t/demo")
+    _wait(page, lambda: snapshots)
+    questions = page.get_by_role("listitem")
+    for key in "cd":
+        assert ok(moderator.call("approve", {"question_id": ids[key]["id"]}))
+    expect(questions.filter(has_text=ids["c"]["text"])).to_be_visible()  # the first resync's snapshot
+    for key in "ef":
+        assert ok(moderator.call("approve", {"question_id": ids[key]["id"]}))
+    # refused, then asked again 5 s later
+    expect(questions.filter(has_text=ids["e"]["text"])).to_be_visible(timeout=15_000)
+    assert len(resyncs) == 3 and len(snapshots) == 3, (resyncs, len(snapshots))
 
 
 def _wait(page, condition) -> None:
