@@ -7,8 +7,8 @@
  * other (in two processes, or two tasks of one) can reach the page in the other order, a few ms
  * apart. A gap still open then, a number below the one it holds, or a reconnect: it asks for a
  * `resync` (again after 5, 10, … 60 s while the server refuses it as too frequent) and replaces
- * its state with the snapshot. Changes that arrive while it waits for the
- * snapshot are kept and those newer than the snapshot applied after it.
+ * its state with the snapshot. Changes that arrive while it waits for the snapshot are kept and
+ * those newer than the snapshot applied after it.
  */
 (function () {
   "use strict";
