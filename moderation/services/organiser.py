@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import TypeVar
 
 from sqlalchemy import delete, func, select, update
@@ -66,17 +66,31 @@ def wall_clock(day: date, at: time) -> datetime:
     return utc
 
 
+OVERNIGHT = timedelta(hours=12)
+
+
+def days_to_end(begins: time, ends: time) -> int | None:
+    """0 when the round ends on its day, 1 when an end before the beginning is the next day's (a
+    round from 23:00 to 01:00: the form holds one day and two times), None when neither fits
+    (the end equal to the beginning, or a round that would last more than OVERNIGHT: a typo)."""
+    if ends > begins:
+        return 0
+    span = datetime.combine(date.min + timedelta(days=1), ends) - datetime.combine(date.min, begins)
+    return 1 if timedelta(0) < span <= OVERNIGHT else None
+
+
 def window(data: TalkInput) -> tuple[datetime, datetime]:
     try:
         starts = wall_clock(data.day, data.begins)
     except DomainError:
         raise DomainError("invalid", {"field": "begins", "reason": "dst_gap"}) from None
+    days = days_to_end(data.begins, data.ends)
+    if days is None:
+        raise DomainError("invalid", {"field": "ends", "reason": "before_start"})
     try:
-        ends = wall_clock(data.day, data.ends)
+        ends = wall_clock(data.day + timedelta(days=days), data.ends)
     except DomainError:
         raise DomainError("invalid", {"field": "ends", "reason": "dst_gap"}) from None
-    if ends <= starts:
-        raise DomainError("invalid", {"field": "ends", "reason": "before_start"})
     return starts, ends
 
 

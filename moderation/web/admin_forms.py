@@ -18,6 +18,7 @@ from wtforms.validators import URL, DataRequired, InputRequired, Length, Optiona
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..services.accounts import MIN_PASSWORD
+from ..services.organiser import days_to_end
 from .forms import Form
 
 REQUIRED = _l("Bitte ausfüllen.")
@@ -51,7 +52,8 @@ class TalkForm(Form):
     record_published = BooleanField(_l("Dokumentation veröffentlichen"), default=False)
 
     def validate_ends(self, field: TimeField) -> None:
-        if self.begins.data and field.data and field.data <= self.begins.data:
+        """Beside the form's other errors; the service decides on the day (organiser.window)."""
+        if self.begins.data and field.data and days_to_end(self.begins.data, field.data) is None:
             raise ValidationError(_l("Das Ende muss nach dem Beginn liegen."))
 
 

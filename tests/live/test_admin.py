@@ -22,12 +22,12 @@ def named(client, namespace: str, name: str) -> list[dict]:
 
 
 @pytest.fixture
-def clock() -> Clock:
-    """Noon in Berlin today. The form holds one day and two times, so the demo window (half an hour
-    before now to four hours after) and that window moved on by half an hour must stay on one day:
-    from 19:30 in Berlin they would not."""
-    noon = datetime.now(talks.BERLIN).replace(hour=12, minute=0, second=0, microsecond=0)
-    return Clock(noon.astimezone(UTC))
+def clock(request) -> Clock:
+    """Noon in Berlin today, or the hour a test asks for (`indirect` parametrize): the demo window
+    runs from half an hour before now to four hours after, so from 20:00 it ends the next day."""
+    hour = getattr(request, "param", 12)
+    at = datetime.now(talks.BERLIN).replace(hour=hour, minute=0, second=0, microsecond=0)
+    return Clock(at.astimezone(UTC))
 
 
 @pytest.fixture
@@ -54,6 +54,21 @@ def assign(app, *names: str) -> None:
         talk = talks.by_slug(db.session, "demo")
         organiser.assign(db.session, talk, [accounts.by_name(db.session, n).id for n in names])
         db.session.commit()
+
+
+@pytest.mark.parametrize("clock", [21], indirect=True)
+def test_a_demo_opened_at_nine_in_the_evening_saves_unchanged(app, chefin, clock):
+    """Seeded at 21:00 in Berlin, the demo runs from 20:30 until 01:00: its form shows 20:30 and 01:00
+    and saving it unchanged keeps the window (it was refused as "Das Ende muss nach dem Beginn liegen")."""
+    with app.app_context():
+        before = talks.by_slug(db.session, "demo")
+        window = (before.starts_at, before.ends_at)
+    form = demo_form(app)
+    assert (form["begins"], form["ends"]) == ("20:30", "01:00")
+    assert chefin.post("/admin/talks/demo", data=form).status_code == 303
+    with app.app_context():
+        after = talks.by_slug(db.session, "demo")
+        assert (after.starts_at, after.ends_at) == window
 
 
 def demo_form(app, **changes) -> dict:

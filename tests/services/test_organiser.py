@@ -69,6 +69,29 @@ def test_the_doubled_hour_in_october_counts_once(session, seeded, people):
     assert saved.talk.ends_at - saved.talk.starts_at == timedelta(hours=3)
 
 
+def test_a_round_past_midnight_ends_on_the_next_day(session, seeded, people):
+    """The form holds one day and two times: an end before the beginning is the next day's, for a
+    round of up to twelve hours (a demo opened at 21:30 until 01:30); longer is a typo."""
+    saved = organiser.save(session, None, talk_input(begins=time(21, 30), ends=time(1, 30)), people["chefin"])
+    assert saved.talk.starts_at == datetime(2021, 5, 20, 19, 30, tzinfo=UTC)
+    assert saved.talk.ends_at == datetime(2021, 5, 20, 23, 30, tzinfo=UTC)
+    assert refused(organiser.save, session, None, talk_input(slug="lang", begins=time(18, 30), ends=time(6, 31)),
+                   people["chefin"]).detail == {"field": "ends", "reason": "before_start"}
+    assert organiser.save(session, None, talk_input(slug="nachts", begins=time(18, 30), ends=time(6, 30)),
+                          people["chefin"]).talk.ends_at == datetime(2021, 5, 21, 4, 30, tzinfo=UTC)
+    # 31 October 2021, the night the clocks go back: 22:00 CEST to 03:30 CET is six and a half hours
+    overnight = organiser.save(session, None, talk_input(slug="herbst", day=date(2021, 10, 30), begins=time(22, 0),
+                                                         ends=time(3, 30)), people["chefin"]).talk
+    assert overnight.ends_at - overnight.starts_at == timedelta(hours=6, minutes=30)
+
+
+@pytest.mark.parametrize("begins, ends, days", [
+    (time(18, 30), time(20, 0), 0), (time(23, 0), time(1, 0), 1), (time(18, 30), time(6, 30), 1),
+    (time(18, 30), time(6, 31), None), (time(18, 30), time(18, 30), None), (time(20, 0), time(19, 0), None)])
+def test_the_day_an_end_falls_on(begins, ends, days):
+    assert organiser.days_to_end(begins, ends) == days
+
+
 def test_end_before_begin_bad_slug_and_taken_slug_are_refused(session, seeded, people):
     chefin = people["chefin"]
     assert refused(organiser.save, session, None, talk_input(ends=time(18, 30)), chefin).detail == \
