@@ -411,8 +411,9 @@ def vote_storm(target, mods: list[Live], crowd: Crowd, qids: list[int]) -> dict:
 def storm(target, mods: list[Live], crowd: Crowd, sends: list, done) -> dict:
     """Send everything at once (the poller reads nothing meanwhile); seconds from the last send
     until done(screen) holds on every moderator screen, and until the last acknowledgement; the
-    servers' CPU per 1,000 of them."""
+    servers' CPU per 1,000 of them; the events that crossed on their way to a screen and its resyncs."""
     crowd.acks.clear()
+    before = [(m.reordered, m.resyncs) for m in mods]
     with Measured(target.pgids()) as cpu:
         with crowd.lock:
             for send in sends:
@@ -424,7 +425,9 @@ def storm(target, mods: list[Live], crowd: Crowd, sends: list, done) -> dict:
         acks = list(crowd.acks)
     return {"n": len(sends), "done": complete, "mod_s": t_mod if complete else float("nan"),
             "acked": sum(1 for _, good in acks if good), "ack_s": max((t for t, _ in acks), default=t0) - t0,
-            "cpu_ms_per_1000": cpu.cpu * 1000 / len(sends) * 1000}
+            "cpu_ms_per_1000": cpu.cpu * 1000 / len(sends) * 1000,
+            "reordered": sum(m.reordered - r for m, (r, _) in zip(mods, before, strict=True)),
+            "resyncs": sum(m.resyncs - r for m, (_, r) in zip(mods, before, strict=True))}
 
 
 def question_burst(target, mods: list[Live], crowd: Crowd, tag: str) -> dict:
@@ -635,11 +638,11 @@ def ms(x: float) -> str:
 def report(results: list[dict], args) -> str:
     out = [f"| path | db | mode | connected | load | {VOTES:,} votes: exact on every moderator s (≤ 1.5) "
            f"| acked / last ack s | CPU ms per 1,000 votes | load | {QUESTIONS} questions: on every moderator s "
-           "(≤ 2) | acked / last ack s | CPU ms per 1,000 questions |",
-           "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+           "(≤ 2) | acked / last ack s | CPU ms per 1,000 questions | crossed / resyncs |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         if "error" in r:
-            out.append(f"| {r['path']} | {r['db']} | {r['mode']} | error: {r['error']} | | | | | | | | |")
+            out.append(f"| {r['path']} | {r['db']} | {r['mode']} | error: {r['error']} | | | | | | | | | |")
         for size in args.sizes:
             v, b = r.get(f"votes@{size}"), r.get(f"burst@{size}")
             if not v or not b:
@@ -647,7 +650,8 @@ def report(results: list[dict], args) -> str:
             out.append(f"| {r['path']} | {r['db']} | {r['mode']} | {v['connected']} | {v['load']:.1f} | "
                        f"{s(v['mod_s'])} | {v['acked']}/{v['n']} in {s(v['ack_s'])} | {v['cpu_ms_per_1000']:.0f} | "
                        f"{b['load']:.1f} | {s(b['mod_s'])} | {b['acked']}/{b['n']} in {s(b['ack_s'])} | "
-                       f"{b['cpu_ms_per_1000']:.0f} |")
+                       f"{b['cpu_ms_per_1000']:.0f} | {v['reordered'] + b['reordered']} / "
+                       f"{v['resyncs'] + b['resyncs']} |")
     out += ["", f"Fan-out: medians over {args.repeat} approvals after one to warm up; the bare server on the same "
             "path (nginx×2: two bare servers over Redis behind the same nginx), and alone (1 process).", "",
             "| path | db | mode | sockets | load | fan-out p50 ms | p95 | max | got | p50 of each approval ms "
