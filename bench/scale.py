@@ -408,12 +408,24 @@ def vote_storm(target, mods: list[Live], crowd: Crowd, qids: list[int]) -> dict:
     return result | {"exact": result.pop("done")}
 
 
+def screens_count(mods: list[Live]) -> list[tuple[int, int]]:
+    return [(m.reordered, m.resyncs) for m in mods]
+
+
+def counted_since(mods: list[Live], before: list[tuple[int, int]]) -> dict:
+    """Events that crossed on their way to the screens (held until the number before them came),
+    and the screens' resyncs, since `before` (screens_count)."""
+    now = screens_count(mods)
+    return {"reordered": sum(n[0] - b[0] for n, b in zip(now, before, strict=True)),
+            "resyncs": sum(n[1] - b[1] for n, b in zip(now, before, strict=True))}
+
+
 def storm(target, mods: list[Live], crowd: Crowd, sends: list, done) -> dict:
     """Send everything at once (the poller reads nothing meanwhile); seconds from the last send
     until done(screen) holds on every moderator screen, and until the last acknowledgement; the
     servers' CPU per 1,000 of them; the events that crossed on their way to a screen and its resyncs."""
     crowd.acks.clear()
-    before = [(m.reordered, m.resyncs) for m in mods]
+    before = screens_count(mods)
     with Measured(target.pgids()) as cpu:
         with crowd.lock:
             for send in sends:
@@ -425,9 +437,7 @@ def storm(target, mods: list[Live], crowd: Crowd, sends: list, done) -> dict:
         acks = list(crowd.acks)
     return {"n": len(sends), "done": complete, "mod_s": t_mod if complete else float("nan"),
             "acked": sum(1 for _, good in acks if good), "ack_s": max((t for t, _ in acks), default=t0) - t0,
-            "cpu_ms_per_1000": cpu.cpu * 1000 / len(sends) * 1000,
-            "reordered": sum(m.reordered - r for m, (r, _) in zip(mods, before, strict=True)),
-            "resyncs": sum(m.resyncs - r for m, (_, r) in zip(mods, before, strict=True))}
+            "cpu_ms_per_1000": cpu.cpu * 1000 / len(sends) * 1000} | counted_since(mods, before)
 
 
 def question_burst(target, mods: list[Live], crowd: Crowd, tag: str) -> dict:
@@ -488,7 +498,7 @@ def submit_latency(target, mods: list[Live], n: int = 100) -> dict:
     events crossed on their way (held until the number before them came) and how many screens resynced."""
     clients = [target.audience() for _ in range(math.ceil(n / PER_CLIENT))]
     seen = []
-    before = [(m.reordered, m.resyncs) for m in mods]
+    before = screens_count(mods)
     for i in range(n):
         text = f"Latenz {i} {uuid.uuid4().hex[:8]}"
         marks = [len(m.events) for m in mods]
@@ -500,9 +510,7 @@ def submit_latency(target, mods: list[Live], n: int = 100) -> dict:
             if ev is not None:
                 seen.append(ev[0] - t0)
     close_all(clients)
-    return {"n": len(seen), "p50": pct(seen, 50), "p99": pct(seen, 99),
-            "reordered": sum(m.reordered - r for m, (r, _) in zip(mods, before, strict=True)),
-            "resyncs": sum(m.resyncs - r for m, (_, r) in zip(mods, before, strict=True))}
+    return {"n": len(seen), "p50": pct(seen, 50), "p99": pct(seen, 99)} | counted_since(mods, before)
 
 
 # -- one pass: one path, database and mode ---------------------------------------------------------
