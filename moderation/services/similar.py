@@ -554,6 +554,8 @@ def save(session: DbSession, talk_id: int, found: dict[int, list[Suggestion]]) -
     One upsert: behind nginx each process's worker computes the suggestions of the questions its
     writes touched, and two of them may store the same question's at once; rows are taken in
     question order, so that one waits for the other instead of deadlocking."""
+    if not found:
+        return {}
     stored = {qid: items for qid, items in session.execute(
         select(SimilarSuggestion.question_id, SimilarSuggestion.items)
         .where(SimilarSuggestion.question_id.in_(list(found))))}
