@@ -86,6 +86,11 @@ class GroupCommit:
         self.writer = Loop("group commit", socketio, self._round, every=0)
         self.transactions = 0
         self.writes = 0
+        self.writing = False
+
+    def idle(self) -> bool:
+        """No write queued or being written: background work (the similar worker) lets writes go first."""
+        return not self.writing and self.queue.empty()
 
     def run(self, talk_id: int, work: Work | Together, savepoint: bool = True) -> dict[str, Any]:
         """Run `work(session, talk)` in the next group transaction; its answer once committed.
@@ -117,10 +122,12 @@ class GroupCommit:
             except empty:
                 break
         batch = [pending for pending in batch if pending.take()]
+        self.writing = True
         try:
             if batch:
                 self._write(batch)
         finally:  # a failed batch (the loop logs it) answers its handlers all the same
+            self.writing = False
             for pending in batch:
                 if pending.answer is None and pending.error is None:
                     pending.error = RuntimeError("not written")
