@@ -127,6 +127,11 @@ def test_the_worker_lets_the_audiences_writes_go_first(app, audience_client, mon
 
     slept: list[float] = []
     monkeypatch.setattr(worker.socketio, "sleep", lambda seconds=0: slept.append(seconds))
+    monkeypatch.setattr(writer, "idle", lambda: False)
+    worker._pause()
+    assert slept == [0]  # run inline by the write itself (SIMILAR_DELAY_SECONDS 0, as here): no wait
+    slept.clear()
+    monkeypatch.setattr(worker, "delay", 0.05)  # its own loop, as on a server
     busy = iter([False, False, True])
     monkeypatch.setattr(writer, "idle", lambda: next(busy))
     worker._pause()
