@@ -26,45 +26,6 @@ QUESTION = '42/audience,["question"'
 RESYNC = re.compile(r'42/audience,\d*\["resync"')  # with or without an acknowledgement id
 
 
-def test_a_change_that_arrives_before_its_snapshot_is_applied_after_it(make_server, new_context):
-    server = make_server(async_mode="eventlet").start()
-    text = unique("Wer kümmert sich um den leeren Marktplatz?")
-    asker = server.audience()
-    ack = asker.call("submit", {"text": text, "client_msg_id": new_msg_id()})
-    assert ok(ack), ack
-    moderator = server.moderator(server.login())
-
-    held: list[str] = []
-    routes = []
-    changes: list[str] = []
-
-    def route(ws):
-        upstream = ws.connect_to_server()
-
-        def from_server(message):
-            if isinstance(message, str) and message.startswith(SNAPSHOT) and not changes:
-                held.append(message)
-                return
-            if isinstance(message, str) and message.startswith(QUESTION):
-                changes.append(message)
-            ws.send(message)
-
-        upstream.on_message(from_server)
-        routes.append(ws)
-
-    page = new_context(viewport={"width": 360, "height": 740}).new_page()
-    page.route_web_socket("**/socket.io/**", route)
-    page.goto(server.url + "/t/demo")
-    _wait(page, lambda: held)
-
-    approved = moderator.call("approve", {"question_id": ack["question"]["id"]})
-    assert ok(approved), approved
-    _wait(page, lambda: changes)
-    routes[0].send(held.pop())
-
-    expect(page.get_by_role("listitem").filter(has_text=text)).to_be_visible()
-
-
 class Routed:
     """A phone's question page whose WebSocket runs through Playwright: what the page sends passes
     (its resyncs counted); each message from the server goes to `deliver(self, message, send)`, which
@@ -115,6 +76,27 @@ class Routed:
         """Whether a message from the server is the change of asked question i."""
         return (isinstance(message, str) and message.startswith(QUESTION)
                 and f'"question":{{"id":{self.asked[i]["id"]},' in message)
+
+
+def test_a_change_that_arrives_before_its_snapshot_is_applied_after_it(make_server, new_context):
+    held: list[tuple[str, object]] = []
+    changes: list[str] = []
+
+    def deliver(routed, message, send):
+        if isinstance(message, str) and message.startswith(SNAPSHOT) and not changes:
+            held.append((message, send))
+            return
+        if routed.about(0, message):
+            changes.append(message)
+        send(message)
+
+    routed = Routed(make_server, new_context, ["Wer kümmert sich um den leeren Marktplatz?"], deliver)
+    assert held
+    routed.approve(0)
+    _wait(routed.page, lambda: changes)
+    snapshot, send = held.pop()
+    send(snapshot)
+    expect(routed.shown(0)).to_be_visible()
 
 
 def test_changes_that_arrive_in_the_other_order_are_applied_without_a_resync(make_server, new_context):
