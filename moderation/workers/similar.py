@@ -253,7 +253,7 @@ class SimilarWorker:
         if self.drawn_from.get(talk_id) == drawn_from:  # set only beside its map
             session.rollback()
             return self.maps[talk_id]
-        ids, texts = [qid for qid, _, _ in rows], [text for _, _, text in rows]
+        ids, texts = [qid for qid, _ in drawn_from], [text for _, text in drawn_from]
         if not topics.how_many(len(ids)):
             session.rollback()
             self.maps[talk_id], self.drawn_from[talk_id] = topics.TopicMap([]), drawn_from
