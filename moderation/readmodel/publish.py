@@ -15,7 +15,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from ..extensions import db, socketio
-from ..models import Question, Talk
+from ..models import OPEN_STATUSES, Question, Talk
 from ..services import DbSession
 from ..services.writes import Changed, Sessions, Write
 from . import payloads
@@ -23,8 +23,8 @@ from .access import end_sessions
 from .sequence import advance, advance_each
 from .views import VIEWS, View
 
-# Changes after which a question's similar-question suggestions are computed again.
-SUGGESTED_FROM = frozenset({"text", "status", "merged_into"})
+# Fields after whose change a question's similar-question suggestions are computed again.
+SUGGESTED_FROM = frozenset({"text", "merged_into"})
 
 
 @dataclass
@@ -53,6 +53,14 @@ class Outbox:
             end_sessions(who, why)
 
 
+def _moves_suggestions(change: Changed) -> bool:
+    """Suggestions pair open questions by their texts: a change moves them when it adds a question,
+    edits a text or a merge, or takes a question into or out of the open ones. An approval or a
+    forward does none of that, and the similar worker is not woken while its broadcast goes out."""
+    return (change.new or change.fields is None or bool(change.fields & SUGGESTED_FROM)
+            or (change.old_status in OPEN_STATUSES) != (change.question.status in OPEN_STATUSES))
+
+
 def _hears(view: View, write: Write) -> list[Changed]:
     return [change for change in write.changed if view.hears(change)]
 
@@ -70,8 +78,7 @@ def outboxes(session: DbSession, talk: Talk, writes: Sequence[Write], now: datet
     boxes, heard, told = [], [], []
     for write in writes:
         box = Outbox(talk_id=talk.id, counted=list(write.counted), ended=list(write.ended))
-        box.questions = [c.question.id for c in write.changed
-                         if c.new or c.status_changed or c.fields is None or c.fields & SUGGESTED_FROM]
+        box.questions = [c.question.id for c in write.changed if _moves_suggestions(c)]
         hears = {view.name: _hears(view, write) for view in VIEWS}
         boxes.append(box)
         heard.append(hears)

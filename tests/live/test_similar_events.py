@@ -84,11 +84,15 @@ def test_a_closed_question_is_no_longer_suggested(pair):
     assert snapshot_a["similar"] == []
 
 
-def test_a_status_change_computes_no_suggestions_and_an_edit_does(pair, monkeypatch):
+def test_a_status_change_computes_no_suggestions_and_an_edit_does(app, pair, monkeypatch):
     """Suggestions depend on the open questions' texts alone: approving or forwarding a question
-    scores nothing (at 600 questions that was most of the worker's round after an approval); an
-    edit scores the edited question and those that pointed to it."""
+    does not even wake the worker (its round ran beside the approval's broadcast; at 600 questions
+    scoring was most of it); an edit scores the edited question and those that pointed to it."""
     _audience, moderator, a, b, _c = pair
+    worker = app.extensions["similar_worker"]
+    marked: list[list[int]] = []
+    mark = worker.mark
+    monkeypatch.setattr(worker, "mark", lambda talk_id, ids: (marked.append(list(ids)), mark(talk_id, ids))[1])
     scored: list[int | None] = []
     compute, suggest = similar_worker.compute, TalkIndex.suggest
 
@@ -106,12 +110,13 @@ def test_a_status_change_computes_no_suggestions_and_an_edit_does(pair, monkeypa
     assert mod(moderator, "approve", {"question_id": b})["ok"] is True
     ack = mod(moderator, "forward", {"question_id": b})
     assert ack["ok"] is True
-    assert scored == []
+    assert scored == [] and marked == []
     assert latest(received(moderator, "/moderator"))[b]["similar"] == [a]  # kept as it was
 
     edit = {"question_id": b, "text": RUFBUSSE + " Auch im Dorf?", "version": ack["question"]["version"]}
     assert mod(moderator, "edit", edit)["ok"] is True
     assert b in scored and a in scored  # a pointed to b
+    assert marked == [[b]]
 
 
 def test_the_worker_lets_the_audiences_writes_go_first(app, audience_client, monkeypatch):
