@@ -24,7 +24,9 @@ Per path:
 * server CPU per 1,000 events (all server processes, from /proc) for both;
 * fan-out (--fanout): approvals of questions asked beforehand, time until each connected
   audience socket has one, p50 and max, and the servers' CPU meanwhile; one approval warms up,
-  the medians of --repeat more are reported, next to the bare servers' at the same size; RSS per
+  the medians of --repeat more are reported, next to the bare servers' at the same size (the bare
+  server of the same path in the same stage, with its own crowd connected, the two taking turns:
+  the machine's speed drifts by more between stages than the difference measured); RSS per
   connected socket (growth of the server processes); submit → moderator p50/p99 while the
   largest crowd is connected and idle, with the events that crossed on their way to a moderator
   screen (the later number first: held, not a gap) and the resyncs;
@@ -58,6 +60,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -474,18 +477,23 @@ def fan_out_once(crowd: Crowd, marker: str, trigger, pgids: list[int]) -> dict:
             "max": max(arrivals) if arrivals else float("nan"), "cpu": cpu.cpu}
 
 
-def fan_out(crowd: Crowd, markers: list[str], trigger, pgids: list[int]) -> dict:
-    """One broadcast per marker, a second apart; the first warms up (a process's first question
-    loads the sentence encoder, once in its life), the rest are measured: the medians of their
-    p50, p95, max and server CPU, and each one's p50."""
-    fan_out_once(crowd, markers[0], trigger, pgids)
-    runs = []
-    for marker in markers[1:]:
-        time.sleep(1.0)
-        runs.append(fan_out_once(crowd, marker, trigger, pgids))
-    return {"sockets": min(r["sockets"] for r in runs), "got": min(r["got"] for r in runs),
-            **{k: statistics.median(r[k] for r in runs) for k in ("p50", "p95", "max", "cpu")},
-            "p50s": [r["p50"] for r in runs]}
+def fan_out(sides: list[tuple[Crowd, list[str], Callable[[str], float], list[int]]]) -> list[dict]:
+    """One broadcast per marker on each side (crowd, markers, trigger, pgids), a second apart. The
+    first marker of each side warms up (a process's first question loads the sentence encoder, once
+    in its life); the rest are measured in rounds that alternate the sides, and the order within a
+    round (ABBA), so that a drift of the machine's speed during the stage weighs on both alike. Per
+    side: the medians of the runs' p50, p95, max and server CPU, and each run's p50."""
+    for crowd, texts, trigger, pgids in sides:
+        fan_out_once(crowd, texts[0], trigger, pgids)
+    runs: list[list[dict]] = [[] for _ in sides]
+    for i in range(1, min(len(side[1]) for side in sides)):
+        order = list(enumerate(sides)) if i % 2 else list(reversed(list(enumerate(sides))))
+        for k, (crowd, texts, trigger, pgids) in order:
+            time.sleep(1.0)
+            runs[k].append(fan_out_once(crowd, texts[i], trigger, pgids))
+    return [{"sockets": min(r["sockets"] for r in side), "got": min(r["got"] for r in side),
+             **{k: statistics.median(r[k] for r in side) for k in ("p50", "p95", "max", "cpu")},
+             "p50s": [r["p50"] for r in side]} for side in runs]
 
 
 def markers(args) -> list[str]:
@@ -557,9 +565,11 @@ def run_pass(target_class, mode: str, db_label: str, database_url: str | None, a
         if args.capacity and isinstance(target, Deployed):
             sizes.append(args.capacity)
         for size in sizes:
-            stage(result, f"fanout@{size}", lambda size=size: fanout_at(target, staff, size, args, result))
+            paired = bares[:1] if size != args.capacity else []
+            stage(result, f"fanout@{size}",
+                  lambda size=size, paired=paired: fanout_at(target, staff, size, args, result, paired))
             if size != args.capacity:
-                for bare in bares:
+                for bare in bares[1:]:
                     stage(result, f"bare {bare.path}@{size}",
                           lambda size=size, bare=bare: bare_at(bare, size, args, result))
         staff.close()
@@ -593,13 +603,21 @@ def storms(target, staff: Staff, size: int, args, result: dict) -> None:
         crowd.close()
 
 
-def fanout_at(target, staff: Staff, size: int, args, result: dict) -> None:
+def fanout_at(target, staff: Staff, size: int, args, result: dict, paired: list[Bare]) -> None:
+    """Fan-out to `size` connected, RSS per socket and submit latency; the bare server of the same
+    path (`paired`, if any) is measured in the same stage, its approvals taking turns with
+    Fragerunde's, each with its own crowd of `size` connected throughout."""
     rss0 = group_usage(target.pgids())[1]
-    crowd = target.crowd()
+    crowds = [target.crowd()]
     try:
-        connected, seconds = crowd.connect(size, max(args.budget, size / 40))
+        connected, seconds = crowds[0].connect(size, max(args.budget, size / 40))
         time.sleep(2.0)  # let the servers settle before the RSS reading
         rss1 = group_usage(target.pgids())[1]
+        sides = []
+        for bare in paired:
+            crowds.append(bare.crowd())
+            crowds[-1].connect(size, args.budget)
+            sides.append((crowds[-1], markers(args), bare.approve, bare.pgids()))
         mods = staff.live()
         # asked before any is approved, as moderators approve questions asked a while ago: what a
         # new question costs (its group commit, its vector and suggestions) is not in the figure
@@ -613,22 +631,28 @@ def fanout_at(target, staff: Staff, size: int, args, result: dict) -> None:
             return t0
 
         la = load()
-        fo = fan_out(crowd, texts, approve, target.pgids())
+        fo, *bare_fo = fan_out([(crowds[0], texts, approve, target.pgids()), *sides])
+        for bare, figures in zip(paired, bare_fo):
+            result[f"bare {bare.path}@{size}"] = figures | {"load": la, "paired": True}
         entry = {"fanout": fo, "connected": connected, "connect_s": seconds, "load": la,
                  "rss_per_socket_kb": (rss1 - rss0) / max(1, connected) / 1024, "rss_mb": rss1 / 2**20}
         result[f"fanout@{size}"] = entry
+        for crowd in crowds[1:]:
+            crowd.close()
+        del crowds[1:]
         if size == max(args.fanout):
             time.sleep(1.0)
             entry["latency"] = submit_latency(target, mods) | {"load": load()}
     finally:
-        crowd.close()
+        for crowd in crowds:
+            crowd.close()
 
 
 def bare_at(bare: Bare, size: int, args, result: dict) -> None:
     crowd = bare.crowd()
     try:
         crowd.connect(size, args.budget)
-        fo = fan_out(crowd, markers(args), bare.approve, bare.pgids())
+        (fo,) = fan_out([(crowd, markers(args), bare.approve, bare.pgids())])
         result[f"bare {bare.path}@{size}"] = fo | {"load": load()}
     finally:
         crowd.close()
@@ -661,8 +685,11 @@ def report(results: list[dict], args) -> str:
                        f"{b['cpu_ms_per_1000']:.0f} | {v['reordered'] + b['reordered']} / "
                        f"{v['resyncs'] + b['resyncs']} |")
     out += ["", f"Fan-out: medians over {args.repeat} approvals after one to warm up; the bare server on the same "
-            "path (nginx×2: two bare servers over Redis behind the same nginx), and alone (1 process).", "",
+            "path (nginx×2: two bare servers over Redis behind the same nginx) in the same stage, its approvals "
+            "taking turns with Fragerunde's, each with its own crowd connected throughout; and alone "
+            "(1 process), after it.", "",
             "| path | db | mode | sockets | load | fan-out p50 ms | p95 | max | got | p50 of each approval ms "
+            "(the bare server's beside it) "
             "| server CPU ms | bare, same path p50 / max ms | bare CPU ms | ratio p50 / max (≤ 1.2) "
             "| ratio p50 to the bare 1 process "
             "| RSS per socket kB | RSS MB | submit→moderator p50 / p99 ms (≤ 50) | crossed / resyncs | load |",
@@ -679,6 +706,8 @@ def report(results: list[dict], args) -> str:
             ratio = f"{fo['p50'] / bare['p50']:.2f} / {fo['max'] / bare['max']:.2f}" if bare else "—"
             to_alone = f"{fo['p50'] / alone['p50']:.2f}" if alone else "—"
             each = " ".join(ms(x) for x in fo.get("p50s", []))
+            if bare and bare.get("paired"):
+                each = " ".join(f"{ms(x)} ({ms(y)})" for x, y in zip(fo["p50s"], bare["p50s"], strict=True))
             out.append(f"| {r['path']} | {r['db']} | {r['mode']} | {f['connected']} | {f['load']:.1f} | "
                        f"{ms(fo['p50'])} | {ms(fo['p95'])} | {ms(fo['max'])} | {fo['got']}/{fo['sockets']} | "
                        f"{each} | {ms(fo['cpu'])} | {bare_ms} | {ms(bare['cpu']) if bare else '—'} | {ratio} | "
@@ -706,8 +735,8 @@ def main() -> None:
                    help="connected audience for fan-out, memory and submit latency (default 2000; empty: none)")
     p.add_argument("--capacity", type=int, default=5000,
                    help="sockets across both processes behind nginx, all getting an approval (default 5000; 0: none)")
-    p.add_argument("--repeat", type=int, default=5,
-                   help="approvals measured per fan-out, after one to warm up; medians reported (default 5)")
+    p.add_argument("--repeat", type=int, default=10,
+                   help="approvals measured per fan-out, after one to warm up; medians reported (default 10)")
     p.add_argument("--budget", type=float, default=60.0, help="seconds to connect a crowd in (default 60)")
     p.add_argument("--postgres", default=os.environ.get("TEST_DATABASE_URL"),
                    help="a PostgreSQL URL; a fresh database next to it per pass (default TEST_DATABASE_URL)")
