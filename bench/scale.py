@@ -26,7 +26,7 @@ Per path:
   audience socket has one, p50 and max, and the servers' CPU meanwhile; one approval warms up,
   the medians of --repeat more are reported, next to the bare servers' at the same size (the bare
   server of the same path in the same stage, with its own crowd connected, the two taking turns:
-  the machine's speed drifts by more between stages than the difference measured); RSS per
+  between stages the machine's speed drifted by as much as the difference measured); RSS per
   connected socket (growth of the server processes); submit → moderator p50/p99 while the
   largest crowd is connected and idle, with the events that crossed on their way to a moderator
   screen (the later number first: held, not a gap) and the resyncs;
