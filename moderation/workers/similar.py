@@ -178,7 +178,11 @@ class SimilarWorker:
             index.remove(qid)
         for qid, (text, _version) in new_texts.items():
             index.add(qid, text, vectors.get(qid, encoded.get(qid)))
-        ids = question_ids & set(current) if first else fresh
+        # Behind nginx another process wrote some of the new questions: its worker scores them and
+        # stores their lists with their vectors. Here they only join the index (unless not stored
+        # yet), and are scored again only if a question scored here suggests them.
+        theirs = (set(current) - set(known) - question_ids) & has_stored
+        ids = question_ids & set(current) if first else fresh - theirs
         # Questions stored before suggestions were (an upgrade): a slice per round, so that no
         # single round holds the database or a broadcast for long.
         missing = sorted(set(current) - has_stored - ids)

@@ -3,14 +3,16 @@ as question changes, read from the store by snapshots, dismissed for good."""
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from moderation.extensions import db
-from moderation.models import AuditEntry
-from moderation.services import meaning
+from moderation.models import AuditEntry, Talk
+from moderation.readmodel import publish
+from moderation.services import meaning, questions, similar, talks
 from moderation.services.similar import TalkIndex
 from moderation.workers import similar as similar_worker
 from tests.helpers import submit
@@ -20,6 +22,7 @@ FIXTURES = Path(__file__).parent.parent / "fixtures"
 RUFBUS = "Wie gut funktioniert ein Rufbus in Kleinstädten?"
 RUFBUSSE = "Welche Erfahrungen gibt es mit Rufbussen in Kleinstädten?"
 RADWEG = "Wie sicher sind die Radwege zwischen den Dörfern?"
+ARZT = "Findet man in kleinen Gemeinden noch eine Hausärztin?"
 
 
 LIMITS = {"LIMIT_SUBMIT_PER_CLIENT": "100 per minute", "LIMIT_SUBMIT_PER_ADDRESS": "100 per minute"}
@@ -203,3 +206,44 @@ def test_the_embedding_backend_finds_a_paraphrase_in_other_words(app, audience_c
     if paired:
         one, other = (laden, punkte) if punkte in shown[laden]["similar"] else (punkte, laden)
         assert shown[one]["similar_words"][str(other)] == []  # no shared word to mark
+
+
+def test_a_question_another_process_wrote_only_joins_the_index_here(app, make_app, clock, monkeypatch):
+    """Behind nginx each process's worker scores the questions its own writes touched. Another
+    process's questions arrive scored (lists and vectors stored) and only join the index here,
+    unless a question scored here suggests them: both workers scored every question at the peak."""
+    there = make_app(SIMILAR_BACKEND=app.config["SIMILAR_BACKEND"], **LIMITS)
+    with app.app_context():
+        talks.seed(db.session, clock())
+        db.session.commit()
+        talk_id = talks.by_slug(db.session, "demo").id
+    here_worker = app.extensions["similar_worker"]
+    scored: list[int] = []  # by the worker here
+    suggest = TalkIndex.suggest
+
+    def counted_suggest(index, qid, *args, **kw):
+        if index is here_worker.indexes.get(talk_id):
+            scored.append(qid)
+        return suggest(index, qid, *args, **kw)
+
+    monkeypatch.setattr(TalkIndex, "suggest", counted_suggest)
+
+    def ask(on, text: str) -> int:
+        with on.app_context():
+            talk = db.session.get(Talk, talk_id)
+            write = questions.submit(db.session, talk, text=text, name=None, client=uuid.uuid4().hex,
+                                     client_msg_id=uuid.uuid4().hex, now=clock())
+            publish.commit(publish.outbox(db.session, talk, write, clock()))
+            return write.question.id
+
+    c = ask(app, RADWEG)
+    a = ask(there, RUFBUS)
+    scored.clear()
+    d = ask(app, ARZT)
+    assert scored == [d]
+    b = ask(app, RUFBUSSE)
+    assert sorted(scored[1:]) == sorted([a, b])  # a as the neighbour of b
+    with app.app_context():
+        lists = similar.stored(db.session, talk_id)
+    assert [item["id"] for item in lists[a]] == [b] and [item["id"] for item in lists[b]] == [a]
+    assert lists[c] == [] and lists[d] == []
