@@ -57,18 +57,21 @@ class ModeratorNamespace(LiveNamespace):
             emit("editing", {"question_id": conn["editing"], "user": None}, to=MODERATOR.room(conn["talk_id"]))
         super().on_disconnect(reason)
 
-    def user(self, conn: dict[str, Any]) -> User:
-        """The account behind the socket, if it still may moderate this talk; else the socket ends.
+    def moderating(self, conn: dict[str, Any]) -> tuple[User, Talk]:
+        """The account behind the socket and its talk, if the account still may moderate it; else
+        the socket ends. Both are returned so that the event holds the talk it checked (the
+        session keeps only what is held: asked again, it would read the talk again).
 
         Checked at every event too: an end of access that no order reached (readmodel/access.py)
         ends this socket at its next event at the latest."""
+        talk = self.talk(conn)
         user = accounts.load(db.session, conn["login"])
         why = "logged_out" if user is None else \
-            None if organiser.may_moderate(db.session, user, self.talk(conn)) else "removed"
+            None if organiser.may_moderate(db.session, user, talk) else "removed"
         if user is None or why is not None:
             current_app.extensions["access"].end(self.namespace, self.sid(), why)
             raise DomainError("forbidden")
-        return user
+        return user, talk
 
     def ended(self, conns: Mapping[str, dict[str, Any]]) -> dict[str, str]:
         """Of these sockets, those whose login is void or whose account no longer moderates the talk."""
@@ -77,15 +80,15 @@ class ModeratorNamespace(LiveNamespace):
 
     @acknowledged(events.Empty)
     def on_resync(self, conn: dict[str, Any], event: events.Empty) -> dict[str, Any]:
-        user = self.user(conn)
+        user, talk = self.moderating(conn)
         self.limit("RESYNC", account=str(user.id))
-        self.send_snapshot(self.talk(conn))
+        self.send_snapshot(talk)
         return {}
 
     @acknowledged(events.Empty)
     def on_topics(self, conn: dict[str, Any], event: events.Empty) -> dict[str, Any]:
         """The talk's topic map ("Themen"), as the similar worker last drew it."""
-        self.user(conn)
+        self.moderating(conn)
         db.session.rollback()
         return {"topics": current_app.extensions["similar_worker"].current_map(conn["talk_id"]).payload()}
 
@@ -99,60 +102,61 @@ class ModeratorNamespace(LiveNamespace):
         action = write.step.action if write.step else None
         box = publish.outbox(db.session, talk, write, self.now())
         answer = {"question": box.shown.get((self.view.name, question_id)) or self.fresh(question_id),
-                  "step": steps.describe(db.session, talk, user), **extra}
+                  "step": steps.describe(db.session, talk, user, write.step), **extra}
         publish.commit(box)
         log.info("moderator action", extra={"talk": talk_id, "action": action, "question": question_id})
         return answer
 
     def _transition(self, conn: dict[str, Any], event: events.QuestionAction | events.Reject,
                     action: str) -> dict[str, Any]:
-        user, talk = self.user(conn), self.talk(conn)
+        user, talk = self.moderating(conn)
         write = question_service.transition(db.session, talk, user, action, event.question_id,
                                             event.version, self.now(), reason=getattr(event, "reason", None))
         return self._publish_question(talk, user, write)
 
     @acknowledged(events.Edit)
     def on_edit(self, conn: dict[str, Any], event: events.Edit) -> dict[str, Any]:
-        user, talk = self.user(conn), self.talk(conn)
+        user, talk = self.moderating(conn)
         write = question_service.edit(db.session, talk, user, event.question_id, event.text, event.version)
         return self._publish_question(talk, user, write)
 
     @acknowledged(events.Merge)
     def on_merge(self, conn: dict[str, Any], event: events.Merge) -> dict[str, Any]:
-        user, talk = self.user(conn), self.talk(conn)
+        user, talk = self.moderating(conn)
         write = question_service.merge(db.session, talk, user, event.question_id, event.into_id, event.version)
         return self._publish_question(talk, user, write)
 
     @acknowledged(events.PodiumOrder)
     def on_podium_order(self, conn: dict[str, Any], event: events.PodiumOrder) -> dict[str, Any]:
         """The order on the podium; its first question is on screen now ("Jetzt zeigen")."""
-        user, talk = self.user(conn), self.talk(conn)
+        user, talk = self.moderating(conn)
         write = question_service.order_podium(db.session, talk, user, event.order)
         return self._publish_question(talk, user, write)
 
     @acknowledged(events.DismissSimilar)
     def on_dismiss_similar(self, conn: dict[str, Any], event: events.DismissSimilar) -> dict[str, Any]:
         """A wrong suggestion, dismissed for good: the pair is never suggested again."""
-        user, talk = self.user(conn), self.talk(conn)
+        user, talk = self.moderating(conn)
         write = similar.dismiss(db.session, talk, user, event.question_id, event.other_id)
         return self._publish_question(talk, user, write)
 
     @acknowledged(events.Undo)
     def on_undo(self, conn: dict[str, Any], event: events.Undo) -> dict[str, Any]:
-        user, talk = self.user(conn), self.talk(conn)
+        user, talk = self.moderating(conn)
         write = steps.undo(db.session, talk, user, self.now(), step=event.step, confirmed=event.confirm)
         return self._publish_question(talk, user, write, undone=write.undone)
 
     @acknowledged(events.Empty)
     def on_undo_step(self, conn: dict[str, Any], event: events.Empty) -> dict[str, Any]:
         """The step the next undo would take back (for the undo button's name)."""
-        step = steps.describe(db.session, self.talk(conn), self.user(conn))
+        user, talk = self.moderating(conn)
+        step = steps.describe(db.session, talk, user)
         db.session.rollback()
         return {"step": step}
 
     @acknowledged(events.Upvote)
     def on_upvote(self, conn: dict[str, Any], event: events.Upvote) -> dict[str, Any]:
-        user, talk = self.user(conn), self.talk(conn)
+        user, talk = self.moderating(conn)
         write = question_service.set_upvote(db.session, talk, user, event.question_id, event.value)
         owner = write.counted[0]
         counts = question_service.counts(db.session, talk, [owner])
@@ -160,7 +164,7 @@ class ModeratorNamespace(LiveNamespace):
 
     @acknowledged(events.TalkState)
     def on_talk_state(self, conn: dict[str, Any], event: events.TalkState) -> dict[str, Any]:
-        user, talk = self.user(conn), self.talk(conn)
+        user, talk = self.moderating(conn)
         now = self.now()
         write = windows.set_state(db.session, talk, user, event.state, event.until, now)
         answer = {"talk": payloads.talk(talk, now)}
@@ -171,7 +175,7 @@ class ModeratorNamespace(LiveNamespace):
     @acknowledged(events.Editing)
     def on_editing(self, conn: dict[str, Any], event: events.Editing) -> dict[str, Any]:
         """Presence: tell the other moderators who is editing which question right now."""
-        self.user(conn)
+        self.moderating(conn)
         previous = conn.get("editing")
         conn["editing"] = event.question_id
         room = MODERATOR.room(conn["talk_id"])
@@ -186,7 +190,7 @@ class ModeratorNamespace(LiveNamespace):
 
     def _curator(self, conn: dict[str, Any]) -> tuple[User, Talk]:
         """The account and talk of a curation event, counted against the account's limit."""
-        user, talk = self.user(conn), self.talk(conn)
+        user, talk = self.moderating(conn)
         self.limit("CURATE", account=str(user.id))
         return user, talk
 

@@ -60,6 +60,12 @@ def newest(session: DbSession, talk: Talk, user: User) -> AuditEntry | None:
         .order_by(AuditEntry.id.desc()).limit(1))
 
 
+def _newest_by(step: AuditEntry, talk: Talk, user: User) -> bool:
+    """Whether `step`, recorded just now, is what `newest` finds: the same conditions."""
+    return (step.talk_id == talk.id and step.user_id == user.id and step.question_id is not None
+            and not step.undone and step.action in actions.UNDOABLE)
+
+
 def built_on(session: DbSession, step: AuditEntry) -> AuditEntry | None:
     """The first later step of another moderator on the same question that still stands."""
     return session.scalar(
@@ -97,9 +103,10 @@ def summary(step: AuditEntry, question: Question) -> dict[str, Any]:
             "at": step.at.isoformat().replace("+00:00", "Z")}
 
 
-def describe(session: DbSession, talk: Talk, user: User) -> dict[str, Any] | None:
-    """The summary of the step the next undo would take back, if there is one."""
-    step = newest(session, talk, user)
+def describe(session: DbSession, talk: Talk, user: User, written: AuditEntry | None = None) -> dict[str, Any] | None:
+    """The summary of the step the next undo would take back, if there is one. `written`, the step
+    the moderator's event has just recorded, is that step if undo takes back its kind: no query."""
+    step = written if written is not None and _newest_by(written, talk, user) else newest(session, talk, user)
     if step is None:
         return None
     question = session.get(Question, step.question_id)

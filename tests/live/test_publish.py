@@ -88,7 +88,8 @@ def test_a_question_read_before_another_write_was_told_is_published_as_it_is_now
 
 def test_a_moderators_answer_is_the_question_as_the_moderators_are_told_it_read_once(
         app, moderator_client, audience_client):
-    """Its counts, suggestions and blocks are read once for both, after the numbers are taken."""
+    """Its counts, suggestions and blocks are read once for both, after the numbers are taken; the
+    talk once for the whole event, and the step an undo would take back is the one just written."""
     audience = audience_client()
     acting, other = moderator_client(), moderator_client()
     qid = submit(audience, "Wie kommt der Bus ins Dorf?")["question"]["id"]
@@ -99,3 +100,6 @@ def test_a_moderators_answer_is_the_question_as_the_moderators_are_told_it_read_
     assert ack["ok"] and ack["question"]["status"] == "approved"
     assert told == [ack["question"]]
     assert sum("count(distinct(upvote.user_id))" in s for s in seen) == 1, seen
+    assert sum(s.lstrip().startswith("SELECT talk.") for s in seen) == 1, seen
+    assert not any(s.lstrip().startswith("SELECT") and "FROM audit_entry" in s for s in seen), seen
+    assert ack["step"]["action"] == "approve" and ack["step"]["question_id"] == qid
