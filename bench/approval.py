@@ -6,8 +6,9 @@ one after another through Flask-SocketIO's test client. Printed per approval: th
 moderator's event (its transaction, the payloads, the broadcast handed to the server, the
 answer) and of the similar worker's round after it, with the topic map drawn whenever the round
 finds it due (as when TOPICS_SECONDS have passed). CPU time of this process only: the database
-server's own work on PostgreSQL is not in it. Asserts nothing; bench/RESULTS.md says what the
-figures were before and after a change.
+server's own work on PostgreSQL is not in it. Also printed: the SQL statements the event sends
+before its commit, which do not depend on the machine. Asserts nothing; bench/RESULTS.md says what
+the figures were before and after a change.
 """
 from __future__ import annotations
 
@@ -61,6 +62,7 @@ def main() -> None:
 
 
 def measure(label: str, url: str, args: argparse.Namespace) -> None:
+    import sqlalchemy.event
     from flask_migrate import upgrade
 
     from moderation import create_app
@@ -92,11 +94,22 @@ def measure(label: str, url: str, args: argparse.Namespace) -> None:
         worker.flush()
     worker.delay, worker.topic_seconds = 0.05, 0.0  # rounds called here, the map drawn whenever due
     worker.loop.start = lambda: False
-    event, rounds = [], []
+    event, rounds, statements = [], [], []
+    counted = [0]
+
+    def count(*_args: object) -> None:
+        counted[0] += 1
+
+    with app.app_context():
+        engine = db.engine
     for qid in ids[20:20 + args.approvals]:
+        counted[0] = 0
+        sqlalchemy.event.listen(engine, "before_cursor_execute", count)
         started = time.process_time()
         ack = moderator.emit("approve", {"question_id": qid}, namespace="/moderator", callback=True)
         acted = time.process_time()
+        sqlalchemy.event.remove(engine, "before_cursor_execute", count)
+        statements.append(counted[0])
         worker.flush()
         event.append(acted - started)
         rounds.append(time.process_time() - acted)
@@ -104,7 +117,8 @@ def measure(label: str, url: str, args: argparse.Namespace) -> None:
             raise SystemExit(f"approval refused: {ack}")
         moderator.get_received("/moderator")
     print(f"{label}, {args.questions} questions, {len(event)} approvals, load {os.getloadavg()[0]:.1f}:")
-    print(f"  the moderator's event, CPU: {spread(event)}")
+    print(f"  the moderator's event, CPU: {spread(event)}; statements: {statistics.median(statements):.0f}"
+          " (median; the commit not counted)")
     print(f"  the similar worker's round after it, CPU: {spread(rounds)}")
     moderator.disconnect(namespace="/moderator")
     with app.app_context():
