@@ -147,7 +147,7 @@ class GroupCommit:
                         run = [first]
                         while i + len(run) < len(batch) and _same_kind(batch[i + len(run)], first):
                             run.append(batch[i + len(run)])
-                        written += self._together(session, run, talks, now)
+                        written += self._together(session, run, talks, now, alone=len(run) == len(batch))
                         i += len(run)
                         continue
                     i += 1
@@ -179,23 +179,30 @@ class GroupCommit:
                 db.session.remove()
 
     def _together(self, session: DbSession, run: list[_Pending], talks: dict[int, Talk | None],
-                  now: Any) -> list[tuple[_Pending, publish.Outbox, dict[str, Any]]]:
+                  now: Any, alone: bool = False) -> list[tuple[_Pending, publish.Outbox, dict[str, Any]]]:
         """Write a run of pieces of one kind with one call; should that call fail unexpectedly, each
-        piece alone (so that one piece's failure spares the others)."""
+        piece alone (so that one piece's failure spares the others).
+
+        A run `alone` in its transaction (a question asked while nothing else is queued: most of a
+        talk) goes without a savepoint, two round trips less; should its call fail, the transaction
+        is rolled back and the pieces are written one by one all the same."""
         pieces = [cast(Together, pending.work) for pending in run]
         write_all = pieces[0].write_all
-        try:
-            talk = _talk(session, talks, run[0].talk_id)
-        except DomainError as exc:
-            for pending in run:
-                pending.error = exc
+        talk = _talk_of(session, talks, run)
+        if talk is None:
             return []
         results: list[Write | BaseException]
         try:
-            with session.begin_nested():
+            with contextlib.nullcontext() if alone else session.begin_nested():
                 results = list(write_all(session, talk, [piece.item for piece in pieces]))
         except Exception:
             log.exception("group commit: a group of %d failed together, written one by one", len(run))
+            if alone:
+                session.rollback()
+                talks.clear()
+                talk = _talk_of(session, talks, run)
+                if talk is None:
+                    return []
             results = []
             for piece in pieces:
                 try:
@@ -215,6 +222,16 @@ class GroupCommit:
 def _same_kind(pending: _Pending, first: _Pending) -> bool:
     return isinstance(pending.work, Together) and isinstance(first.work, Together) \
         and pending.work.write_all == first.work.write_all and pending.talk_id == first.talk_id
+
+
+def _talk_of(session: DbSession, talks: dict[int, Talk | None], run: list[_Pending]) -> Talk | None:
+    """The talk of a run of pieces; None, each piece refused with `not_found`, when it is gone."""
+    try:
+        return _talk(session, talks, run[0].talk_id)
+    except DomainError as exc:
+        for pending in run:
+            pending.error = exc
+        return None
 
 
 def _talk(session: DbSession, talks: dict[int, Talk | None], talk_id: int) -> Talk:

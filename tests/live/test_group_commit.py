@@ -344,3 +344,27 @@ def test_a_group_that_fails_together_is_written_one_by_one_and_a_failing_piece_s
     assert results == {"a": {"question_id": qid}, "b": {"question_id": qid}}
     with app.app_context():
         assert {v.client_hash for v in db.session.query(Vote)} == {"a", "b"}
+
+
+def test_a_piece_alone_in_its_transaction_needs_no_savepoint_and_a_failure_still_answers(app, seeded, clock):
+    """A question asked while nothing else is queued (most of a talk) is written without SAVEPOINT
+    and RELEASE, two of its round trips on PostgreSQL. Should its call fail after writing, the
+    transaction is rolled back, the piece answers its error, nothing of it stays, and the writer
+    goes on."""
+    talk_id, qid = approved_question(app, clock)
+    group = app.extensions["group_commit"]
+    with transactions(app) as done:
+        answer = group.run(talk_id, asked("asker-alone", "Wie oft fährt der Bus?", "alone-msg-0001", clock))
+    seen = the_one_with(done, "INSERT INTO question ")
+    assert answer["status"] in ("pending", "approved")
+    assert not any(s.startswith(("SAVEPOINT", "RELEASE")) for s in seen), seen
+
+    def fragile(session, talk, ballots):
+        questions.set_votes(session, talk, ballots)
+        raise RuntimeError("a bug after the write")
+
+    with pytest.raises(RuntimeError):
+        group.run(talk_id, Together(fragile, questions.Ballot("alone", qid, 1), lambda write: {}))
+    assert group.run(talk_id, ballot("after", qid)) == {"question_id": qid}
+    with app.app_context():
+        assert {v.client_hash for v in db.session.query(Vote)} == {"after"}
