@@ -160,7 +160,8 @@ class SimilarWorker:
                          or (self.meaning and index.vector(qid) is None)}
         # Suggestions depend on the open questions' texts alone: one that stayed open with its text
         # (approved, forwarded, merged into) changes no suggestion, its own or another's.
-        fresh = set(changed_texts) | (set(current) - set(known))
+        arrived = set(current) - set(known)  # new to this index
+        fresh = set(changed_texts) | arrived
         # Whoever pointed to a question that left or changed is looked at again; nobody points to
         # a new one. Only then are the stored lists themselves read (a whole talk's: 600 JSON lists).
         edited = set(changed_texts) & set(known)
@@ -181,7 +182,7 @@ class SimilarWorker:
         # Behind nginx another process wrote some of the new questions: its worker scores them and
         # stores their lists with their vectors. Here they only join the index (unless not stored
         # yet), and are scored again only if a question scored here suggests them.
-        theirs = (set(current) - set(known) - question_ids) & has_stored
+        theirs = (arrived - question_ids) & has_stored
         ids = question_ids & set(current) if first else fresh - theirs
         # Questions stored before suggestions were (an upgrade): a slice per round, so that no
         # single round holds the database or a broadcast for long.
