@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, func, literal, select, tuple_, union_all
+from sqlalchemy import Table, and_, delete, func, literal, or_, select, tuple_, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import lazyload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -104,12 +104,19 @@ def submit_all(session: DbSession, talk: Talk, asked: Sequence[Asked],
     statement each, all stored in one multi-row INSERT)."""
     results: list[Write | DomainError | None] = [None] * len(asked)
     msg_ids: dict[int, str] = {}
+    bodies: dict[int, str | DomainError] = {}  # the text as stored, or why it cannot be
     for i, one in enumerate(asked):
         try:
             msg_ids[i] = valid_msg_id(one.client_msg_id)
         except DomainError as exc:
             results[i] = exc
-    stored = _by_msg_ids(session, talk, set(msg_ids.values()))
+            continue
+        try:
+            bodies[i] = texts.question_text(one.text)
+        except DomainError as exc:
+            bodies[i] = exc
+    stored, originals = _known(session, talk, set(msg_ids.values()),
+                               [(asked[i].client, body) for i, body in bodies.items() if isinstance(body, str)])
     blocked = blocks.blocked_among(session, talk, {one.client for one in asked if one.client is not None})
     fresh: list[tuple[int, str, str, str | None]] = []  # index, msg id, text, name
     claimed: dict[str, int] = {}  # msg id -> the index that stores it
@@ -127,7 +134,9 @@ def submit_all(session: DbSession, talk: Talk, asked: Sequence[Asked],
         try:
             if one.client is not None and one.client in blocked:
                 raise blocks.refusal()
-            body = texts.question_text(one.text)
+            body = bodies[i]
+            if isinstance(body, DomainError):
+                raise body
             author = texts.author_name(one.name)
             if channel.window and not accepts_questions(talk, one.now):
                 raise DomainError("closed")
@@ -146,7 +155,6 @@ def submit_all(session: DbSession, talk: Talk, asked: Sequence[Asked],
         key = (asked[item[0]].client or "", item[2])
         (next_round if asked[item[0]].client is not None and key in seen else now_round).append(item)
         seen.add(key)
-    originals = _originals(session, talk, [(asked[i].client, body) for i, _, body, _ in now_round])
     rows = [_row(talk, asked[i], msg_id, body, author, channel, originals.get((asked[i].client, body)))
             for i, msg_id, body, author in now_round]
     inserted = _insert(session, [row for row, _ in rows])
@@ -221,28 +229,27 @@ def _stored(session: DbSession, talk: Talk, question: Question, fold_into: Quest
     return changed(question, Changed(question, None))
 
 
-def _by_msg_ids(session: DbSession, talk: Talk, msg_ids: set[str]) -> dict[str, Question]:
-    if not msg_ids:
-        return {}
-    return {q.client_msg_id: q for q in session.scalars(select(Question).where(
-        Question.talk_id == talk.id, Question.client_msg_id.in_(msg_ids)))}
-
-
-def _originals(session: DbSession, talk: Talk,
-               pairs: list[tuple[str | None, str]]) -> dict[tuple[str | None, str], Question]:
-    """Each person's earliest question with the same text in this talk (see repeated())."""
+def _known(session: DbSession, talk: Talk, msg_ids: set[str], pairs: list[tuple[str | None, str]]
+           ) -> tuple[dict[str, Question], dict[tuple[str | None, str], Question]]:
+    """In one statement: the questions already stored under these msg ids (resends), and each
+    person's earliest question with the same text in this talk (see repeated())."""
     pairs = [(client, body) for client, body in pairs if client is not None]
-    if not pairs:
-        return {}
-    found: dict[tuple[str | None, str], Question] = {}
+    asked_before = and_(Question.client_hash.in_({c for c, _ in pairs}),
+                        Question.text.in_({b for _, b in pairs}), Question.merged_into_id.is_(None))
+    conditions = ([Question.client_msg_id.in_(msg_ids)] if msg_ids else []) + ([asked_before] if pairs else [])
+    if not conditions:
+        return {}, {}
+    stored: dict[str, Question] = {}
+    originals: dict[tuple[str | None, str], Question] = {}
     wanted = set(pairs)
-    for q in session.scalars(select(Question).where(
-            Question.talk_id == talk.id, Question.client_hash.in_({c for c, _ in pairs}),
-            Question.text.in_({b for _, b in pairs}), Question.merged_into_id.is_(None)).order_by(Question.id)):
+    for q in session.scalars(select(Question).where(Question.talk_id == talk.id, or_(*conditions))
+                             .order_by(Question.id)):
+        if q.client_msg_id in msg_ids:
+            stored[q.client_msg_id] = q
         key = (q.client_hash, q.text)
-        if key in wanted and key not in found:
-            found[key] = q
-    return found
+        if q.merged_into_id is None and key in wanted and key not in originals:
+            originals[key] = q
+    return stored, originals
 
 
 def repeated(session: DbSession, talk: Talk, client: str, body: str) -> Question | None:

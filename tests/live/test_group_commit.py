@@ -348,7 +348,7 @@ def test_a_group_that_fails_together_is_written_one_by_one_and_a_failing_piece_s
 
 def test_a_piece_alone_in_its_transaction_needs_no_savepoint_and_a_failure_still_answers(app, seeded, clock):
     """A question asked while nothing else is queued (most of a talk) is written without SAVEPOINT
-    and RELEASE, two of its round trips on PostgreSQL. Should its call fail after writing, the
+    and RELEASE, two of its round trips on PostgreSQL, and reads the talk's questions once. Should its call fail after writing, the
     transaction is rolled back, the piece answers its error, nothing of it stays, and the writer
     goes on."""
     talk_id, qid = approved_question(app, clock)
@@ -358,6 +358,8 @@ def test_a_piece_alone_in_its_transaction_needs_no_savepoint_and_a_failure_still
     seen = the_one_with(done, "INSERT INTO question ")
     assert answer["status"] in ("pending", "approved")
     assert not any(s.startswith(("SAVEPOINT", "RELEASE")) for s in seen), seen
+    reads = [s for s in seen if s.startswith("SELECT") and " FROM question " in s]
+    assert len(reads) == 1, reads  # whether it was sent before and the asker's earlier texts, at once
 
     def fragile(session, talk, ballots):
         questions.set_votes(session, talk, ballots)

@@ -161,11 +161,11 @@ def test_logs_hold_no_addresses_texts_names_or_client_ids(app, seeded, login, lo
 @pytest.mark.postgres
 def test_a_database_error_logs_no_question_text(app, audience_client, logs, monkeypatch):
     """An unexpected failure is logged with its traceback; the statement's values stay out."""
-    def failing(session, talk, pairs):
+    def failing(session, talk, msg_ids, pairs):
         for _client, body in pairs:
             session.execute(text("SELECT id FROM no_such_table WHERE body = :body"), {"body": body})
 
-    monkeypatch.setattr(question_service, "_originals", failing)
+    monkeypatch.setattr(question_service, "_known", failing)
     secret = "Geheimer Fragetext " + uuid.uuid4().hex
     ack = submit(audience_client(), secret)
     assert ack["ok"] is False and ack["error"] == "internal"
