@@ -100,8 +100,8 @@ def submit_all(session: DbSession, talk: Talk, asked: Sequence[Asked],
                channel: Channel = PAGE) -> list[Write | DomainError]:
     """submit() for questions asked at once (the group writer's, workers/group.py): each answered
     in order with its write or its refusal, refused before anything is written; a constant
-    number of statements however many (their resends, blocks and earlier texts read in one
-    statement each, all stored in one multi-row INSERT)."""
+    number of statements however many (their resends and earlier texts read in one statement,
+    their blocks in another, all stored in one multi-row INSERT)."""
     results: list[Write | DomainError | None] = [None] * len(asked)
     msg_ids: dict[int, str] = {}
     bodies: dict[int, str | DomainError] = {}  # the text as stored, or why it cannot be
