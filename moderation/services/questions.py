@@ -267,7 +267,9 @@ def find_by_msg_id(session: DbSession, talk: Talk, msg_id: str) -> Question | No
 def get(session: DbSession, talk: Talk, question_id: int) -> Question:
     if not 0 < question_id < MAX_ID:
         raise DomainError("not_found")
-    question = session.get(Question, question_id)
+    # Its labels are read when used: a write publishes the question read again once it holds its
+    # numbers (publish._as_committed), labels and all.
+    question = session.get(Question, question_id, options=[lazyload(Question.labels)])
     if question is None or question.talk_id != talk.id:
         raise DomainError("not_found")
     return question
