@@ -348,9 +348,9 @@ def test_a_group_that_fails_together_is_written_one_by_one_and_a_failing_piece_s
 
 def test_a_piece_alone_in_its_transaction_needs_no_savepoint_and_a_failure_still_answers(app, seeded, clock):
     """A question asked while nothing else is queued (most of a talk) is written without SAVEPOINT
-    and RELEASE, two of its round trips on PostgreSQL, and reads the talk's questions once. Should its call fail after writing, the
-    transaction is rolled back, the piece answers its error, nothing of it stays, and the writer
-    goes on."""
+    and RELEASE, two of its round trips on PostgreSQL, and reads the talk's questions once. Should
+    its call fail after writing, the transaction is rolled back, the piece answers its error,
+    nothing of it stays, and the writer goes on."""
     talk_id, qid = approved_question(app, clock)
     group = app.extensions["group_commit"]
     with transactions(app) as done:
