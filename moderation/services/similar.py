@@ -503,12 +503,16 @@ STORED_CHUNK = 300
 def stored(session: DbSession, talk_id: int, question_ids: Iterable[int] | None = None,
            pause: Callable[[], None] | None = None) -> dict[int, list[dict[str, Any]]]:
     """The stored suggestions of a talk's questions (all, or those given): [{id, words}], best
-    first. `pause` is called between chunks of rows (a whole talk's: 1,500 JSON lists)."""
+    first. A whole talk's (1,500 JSON lists) are read in chunks, `pause` called between them; those
+    of a few questions at once (on PostgreSQL a chunked read is a server-side cursor: three more
+    round trips before a broadcast)."""
     query = select(SimilarSuggestion.question_id, SimilarSuggestion.items).where(
         SimilarSuggestion.talk_id == talk_id)
     if question_ids is not None:
         query = query.where(SimilarSuggestion.question_id.in_(list(question_ids)))
-    rows = session.execute(query.execution_options(yield_per=STORED_CHUNK))
+    else:
+        query = query.execution_options(yield_per=STORED_CHUNK)
+    rows = session.execute(query)
     return {qid: list(items or []) for qid, items in paced(rows, pause, STORED_CHUNK)}
 
 

@@ -21,11 +21,12 @@ pytestmark = pytest.mark.postgres  # the numbers: one UPDATE … RETURNING
 
 @contextmanager
 def statements():
-    """The SQL statements the block runs."""
+    """The SQL statements the block runs; one read in chunks from a server-side cursor (psycopg's
+    named cursor: DECLARE, FETCH … and CLOSE, a round trip each) is marked `DECLARE `."""
     seen: list[str] = []
 
     def record(conn, cursor, statement, *args):
-        seen.append(statement)
+        seen.append(("DECLARE " if getattr(cursor, "name", None) else "") + statement)
 
     event.listen(db.engine, "before_cursor_execute", record)
     try:
@@ -103,4 +104,5 @@ def test_a_moderators_answer_is_the_question_as_the_moderators_are_told_it_read_
     assert sum(s.lstrip().startswith("SELECT talk.") for s in seen) == 1, seen
     assert sum("JOIN question_label" in s for s in seen) == 1, seen
     assert not any(s.lstrip().startswith("SELECT") and "FROM audit_entry" in s for s in seen), seen
+    assert not any(s.startswith("DECLARE ") for s in seen), seen  # the suggestions of one question: one read
     assert ack["step"]["action"] == "approve" and ack["step"]["question_id"] == qid
