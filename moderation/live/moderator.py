@@ -12,7 +12,7 @@ from ..extensions import db
 from ..models import Talk, User
 from ..readmodel import payloads, publish, rooms
 from ..readmodel.views import MODERATOR
-from ..services import accounts, actions, curation, organiser, similar, steps, windows
+from ..services import actions, curation, organiser, similar, steps, windows
 from ..services import questions as question_service
 from ..services import talks as talk_service
 from ..services.errors import DomainError
@@ -58,17 +58,17 @@ class ModeratorNamespace(LiveNamespace):
         super().on_disconnect(reason)
 
     def moderating(self, conn: dict[str, Any]) -> tuple[User, Talk]:
-        """The account behind the socket and its talk, if the account still may moderate it; else
-        the socket ends. Both are returned so that the event holds the talk it checked (the
+        """The account behind the socket and its talk, if the account still may moderate it (one
+        statement: organiser.seat); else the socket ends. Both are returned so that the event holds the talk it checked (the
         session keeps only what is held: asked again, it would read the talk again).
 
         Checked at every event too: an end of access that no order reached (readmodel/access.py)
         ends this socket at its next event at the latest."""
-        talk = self.talk(conn)
-        user = accounts.load(db.session, conn["login"])
-        why = "logged_out" if user is None else \
-            None if organiser.may_moderate(db.session, user, talk) else "removed"
-        if user is None or why is not None:
+        talk, user, may = organiser.seat(db.session, conn["login"], conn["talk_id"])
+        if talk is None:
+            raise DomainError("not_found")
+        if user is None or not may:
+            why = "logged_out" if user is None else "removed"
             current_app.extensions["access"].end(self.namespace, self.sid(), why)
             raise DomainError("forbidden")
         return user, talk

@@ -67,24 +67,28 @@ def authenticate(session: DbSession, username: str, password: str) -> User | Non
 
 def load(session: DbSession, session_id: str) -> User | None:
     """Flask-Login's id is 'user_id:epoch'; an old epoch (after logout) loads nobody."""
+    user_id = login_user_id(session_id)
+    user = session.get(User, user_id) if user_id is not None else None
+    return user if loads(user, session_id) else None
+
+
+def login_user_id(session_id: object) -> int | None:
+    """The account id in a Flask-Login id ('user_id:epoch'); None if it is not one."""
     try:
-        user_id, epoch = (int(part) for part in session_id.split(":"))
-    except (AttributeError, ValueError):
+        user_id, _epoch = (int(part) for part in str(session_id).split(":"))
+    except ValueError:
         return None
-    user = session.get(User, user_id)
-    if user is None or not user.active or user.session_epoch != epoch:
-        return None
-    return user
+    return user_id
+
+
+def loads(user: User | None, session_id: str) -> bool:
+    """Whether this Flask-Login id still loads this account: active, and the epoch still current."""
+    return user is not None and user.active and user.get_id() == session_id
 
 
 def load_all(session: DbSession, logins: set[str]) -> list[User]:
     """The active accounts that these Flask-Login ids ('user_id:epoch') still load, in one statement."""
-    wanted: set[int] = set()
-    for login in logins:
-        try:
-            wanted.add(int(login.split(":")[0]))
-        except (AttributeError, ValueError):
-            continue
+    wanted = {user_id for login in logins if (user_id := login_user_id(login)) is not None}
     if not wanted:
         return []
     return [user for user in session.scalars(select(User).where(User.id.in_(wanted)))

@@ -172,11 +172,28 @@ def may_moderate(session: DbSession, user: User, talk: Talk) -> bool:
 
     A talk nobody is assigned to yet is open to every moderator, so that talks from before
     assignments existed (and the seed's `demo`) keep their moderators."""
-    return _moderates(user, _assigned(session, {talk.id})[talk.id])
+    assigned = _assigned(session, {talk.id})[talk.id]
+    return _moderates(user, bool(assigned), user.id in assigned)
 
 
-def _moderates(user: User, assigned: set[int]) -> bool:
-    return user.active and (user.is_admin or not assigned or user.id in assigned)
+def seat(session: DbSession, login: str, talk_id: int) -> tuple[Talk | None, User | None, bool]:
+    """A moderator's screen at a talk, checked at each of its events in one statement: the talk,
+    the account its Flask-Login id still loads (None: logged out, new password, deactivated), and
+    whether that account may moderate the talk (may_moderate)."""
+    assignment = select(TalkModerator.user_id).where(TalkModerator.talk_id == Talk.id)
+    row = session.execute(
+        select(Talk, User, assignment.exists(), assignment.where(TalkModerator.user_id == User.id).exists())
+        .outerjoin(User, User.id == accounts.login_user_id(login)).where(Talk.id == talk_id)).first()
+    if row is None:
+        return None, None, False
+    talk, user, anyone_assigned, assigned = row
+    if not accounts.loads(user, login):
+        return talk, None, False
+    return talk, user, _moderates(user, anyone_assigned, assigned)
+
+
+def _moderates(user: User, anyone_assigned: bool, assigned: bool) -> bool:
+    return user.active and (user.is_admin or not anyone_assigned or assigned)
 
 
 def _assigned(session: DbSession, talk_ids: set[int]) -> dict[int, set[int]]:
@@ -199,7 +216,7 @@ def ended_moderation(session: DbSession, seats: dict[K, tuple[str, int]]) -> dic
         user = users.get(login)
         if user is None:
             ended[key] = "logged_out"
-        elif not _moderates(user, assigned[talk_id]):
+        elif not _moderates(user, bool(assigned[talk_id]), user.id in assigned[talk_id]):
             ended[key] = "removed"
     return ended
 

@@ -6,6 +6,7 @@ import uuid
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
+import sqlalchemy.event
 from sqlalchemy import select
 
 from moderation.models import AccountEntry, AuditEntry, Question, Talk, TalkModerator, User
@@ -130,6 +131,39 @@ def test_admins_always_moderate_assigned_moderators_only_once_anyone_is_assigned
     assert not organiser.may_moderate(session, anna, demo_talk)
     assert organiser.assign(session, demo_talk, []) == [anna.id]
     assert session.scalars(select(TalkModerator)).all() == []
+
+
+def test_a_moderator_screens_seat_is_checked_in_one_statement(session, demo_talk, people):
+    """organiser.seat, the check at every event of a moderator's screen, says what accounts.load
+    and may_moderate say, in one statement."""
+    anna, ben, chefin = people["anna"], people["ben"], people["chefin"]
+    seen: list[str] = []
+    listen = (session.get_bind(), "before_cursor_execute", lambda *args: seen.append(args[2]))
+
+    def seat(login: str, talk_id: int = demo_talk.id) -> tuple[Talk | None, User | None, bool]:
+        session.flush()
+        session.expire_all()
+        seen.clear()
+        sqlalchemy.event.listen(*listen)
+        try:
+            return organiser.seat(session, login, talk_id)
+        finally:
+            sqlalchemy.event.remove(*listen)
+            assert len(seen) == 1, seen
+
+    assert seat(ben.get_id()) == (demo_talk, ben, True)  # nobody assigned: every moderator
+    organiser.assign(session, demo_talk, [anna.id])
+    assert seat(anna.get_id()) == (demo_talk, anna, True)
+    assert seat(ben.get_id()) == (demo_talk, ben, False)
+    assert seat(chefin.get_id()) == (demo_talk, chefin, True)  # admins moderate every talk
+    stale = anna.get_id()
+    accounts.log_out_everywhere(session, anna)
+    assert seat(stale) == (demo_talk, None, False)
+    assert seat(anna.get_id()) == (demo_talk, anna, True)
+    anna.active = False
+    assert seat(anna.get_id()) == (demo_talk, None, False)
+    assert seat("no login") == (demo_talk, None, False)
+    assert seat(ben.get_id(), demo_talk.id + 1000) == (None, None, False)
 
 
 # --- accounts --------------------------------------------------------------------------------
