@@ -6,8 +6,10 @@ one after another through Flask-SocketIO's test client. Printed per approval: th
 moderator's event (its transaction, the payloads, the broadcast handed to the server, the
 answer) and of the similar worker's round after it, with the topic map drawn whenever the round
 finds it due (as when TOPICS_SECONDS have passed). CPU time of this process only: the database
-server's own work on PostgreSQL is not in it. Also printed: the SQL statements the event sends
-before its commit, which do not depend on the machine. Asserts nothing; bench/RESULTS.md says what
+server's own work on PostgreSQL is not in it. Also printed: the wall-clock time from the event to
+its broadcast (the moderator's transaction with its round trips and commit: what an approval adds
+to a fan-out before its first socket is sent to), and the SQL statements the event sends before
+its commit, which do not depend on the machine. Asserts nothing; bench/RESULTS.md says what
 the figures were before and after a change.
 """
 from __future__ import annotations
@@ -67,6 +69,7 @@ def measure(label: str, url: str, args: argparse.Namespace) -> None:
 
     from moderation import create_app
     from moderation.extensions import db, socketio
+    from moderation.readmodel import publish
     from moderation.services import accounts, questions, talks
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "WTF_CSRF_ENABLED": False,
@@ -94,7 +97,15 @@ def measure(label: str, url: str, args: argparse.Namespace) -> None:
         worker.flush()
     worker.delay, worker.topic_seconds = 0.05, 0.0  # rounds called here, the map drawn whenever due
     worker.loop.start = lambda: False
-    event, rounds, statements = [], [], []
+    event, rounds, statements, to_broadcast = [], [], [], []
+    sent_at: list[float] = []
+    send = publish.Outbox.send
+
+    def timed_send(box: publish.Outbox) -> None:
+        sent_at.append(time.perf_counter())
+        send(box)
+
+    publish.Outbox.send = timed_send  # type: ignore[method-assign]
     counted = [0]
 
     def count(*_args: object) -> None:
@@ -105,9 +116,11 @@ def measure(label: str, url: str, args: argparse.Namespace) -> None:
     for qid in ids[20:20 + args.approvals]:
         counted[0] = 0
         sqlalchemy.event.listen(engine, "before_cursor_execute", count)
-        started = time.process_time()
+        sent_at.clear()
+        started, wall = time.process_time(), time.perf_counter()
         ack = moderator.emit("approve", {"question_id": qid}, namespace="/moderator", callback=True)
         acted = time.process_time()
+        to_broadcast.append(sent_at[0] - wall)
         sqlalchemy.event.remove(engine, "before_cursor_execute", count)
         statements.append(counted[0])
         worker.flush()
@@ -119,6 +132,7 @@ def measure(label: str, url: str, args: argparse.Namespace) -> None:
     print(f"{label}, {args.questions} questions, {len(event)} approvals, load {os.getloadavg()[0]:.1f}:")
     print(f"  the moderator's event, CPU: {spread(event)}; statements: {statistics.median(statements):.0f}"
           " (median; the commit not counted)")
+    print(f"  from the event to its broadcast, wall clock: {spread(to_broadcast)}")
     print(f"  the similar worker's round after it, CPU: {spread(rounds)}")
     moderator.disconnect(namespace="/moderator")
     with app.app_context():
