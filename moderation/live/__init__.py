@@ -14,6 +14,9 @@ from .moderator import ModeratorNamespace
 from .podium import PodiumNamespace
 from .sessions import Access
 
+# Socket.IO's address (Flask-SocketIO's default `path`).
+SOCKETIO_PATH = "/socket.io/"
+
 
 def register(app: Flask) -> None:
     moderators, podiums = ModeratorNamespace(ModeratorNamespace.view), PodiumNamespace(PodiumNamespace.view)
@@ -27,3 +30,17 @@ def register(app: Flask) -> None:
                     app.config["SESSION_SWEEP_SECONDS"])
     socketio.server.manager.on_order = access.order
     app.extensions["access"] = access
+    # Flask-SocketIO runs every connect, event and disconnect in a request context for the socket's
+    # first request, and Flask matches that request's URL when the context is pushed. Socket.IO's
+    # address matched no route: each push raised NotFound, kept on the request with its traceback,
+    # a reference cycle of a dozen frames and their locals that only the garbage collector frees
+    # (thousands per second in a vote storm; the collections it forced held up broadcasts,
+    # bench/RESULTS.md). Rules for the address (polling, and a WebSocket's upgrade, which werkzeug
+    # matches only against rules for WebSockets) let the match succeed. Their view never runs: the
+    # Socket.IO middleware answers that address before Flask does.
+    app.add_url_rule(SOCKETIO_PATH, "socketio", _answered_by_socketio, methods=["GET", "POST"])
+    app.add_url_rule(SOCKETIO_PATH, "socketio", _answered_by_socketio, websocket=True)
+
+
+def _answered_by_socketio() -> tuple[str, int]:
+    return "", 404

@@ -59,8 +59,9 @@ class ModeratorNamespace(LiveNamespace):
 
     def moderating(self, conn: dict[str, Any]) -> tuple[User, Talk]:
         """The account behind the socket and its talk, if the account still may moderate it (one
-        statement: organiser.seat); else the socket ends. Both are returned so that the event holds the talk it checked (the
-        session keeps only what is held: asked again, it would read the talk again).
+        statement: organiser.seat); else the socket ends. Both are returned so that the event holds
+        the talk it checked (the session keeps only what is held: asked again, it would read the
+        talk again).
 
         Checked at every event too: an end of access that no order reached (readmodel/access.py)
         ends this socket at its next event at the latest."""
