@@ -104,10 +104,14 @@ def peer(address: object) -> str:
 # CPython collects its youngest generation every 700 allocations, and every object in the process
 # when enough have survived two collections. A server holding 2,000 sockets tracks about 500,000
 # objects (a third of them the app's modules, made at start), so a full collection stopped it for
-# 0.3–0.4 s every few seconds while votes and approvals were sent (bench/RESULTS.md). Collecting the
-# youngest every 10,000 lets most of a broadcast's short-lived objects die before they are counted
-# as survivors, and what exists when the server starts is frozen: never scanned, never freed.
-GC_THRESHOLDS = (10_000, 10, 10)
+# 0.3–0.4 s every few seconds while votes and approvals were sent (bench/RESULTS.md). What exists
+# when the server starts is frozen: never scanned, never freed. And the youngest generation is
+# collected every 100,000 net allocations: a broadcast leaves about 25 objects per socket waiting
+# for the next one (engine.IO's writer waits on its queue with a timeout: a waiter, a timeout, hub
+# timers), which die when it comes. A collection that finds them alive scans them all, 50,000 at
+# 2,000 sockets, 13–16 ms inside the broadcast; at 10,000 one came with every other approval.
+# A few megabytes of cyclic garbage may wait longer for it.
+GC_THRESHOLDS = (100_000, 10, 10)
 
 
 def collect_less() -> None:
