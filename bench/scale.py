@@ -27,8 +27,9 @@ Per path:
   the medians of --repeat more are reported, next to the bare servers' at the same size (the bare
   server of the same path in the same stage, with its own crowd connected, the two taking turns:
   between stages the machine's speed drifted by as much as the difference measured); RSS per
-  connected socket (growth of the server processes); submit → moderator p50/p99 while the
-  largest crowd is connected and idle, with the events that crossed on their way to a moderator
+  connected socket (growth of the server processes); submit → moderator p50/p99 of --submissions
+  questions asked one after another while the largest crowd is connected and idle (400: of 100,
+  the p99 was the slowest one or two), with the events that crossed on their way to a moderator
   screen (the later number first: held, not a gap) and the resyncs;
 * capacity (--capacity, nginx×2 only): that many sockets across the two processes, all
   receiving one approval; RSS per socket.
@@ -98,6 +99,7 @@ logging.getLogger("socketio.client").setLevel(logging.CRITICAL)
 
 VOTES = 1000
 QUESTIONS = 300
+SUBMISSIONS = 400
 PER_CLIENT = 5  # LIMIT_SUBMIT_PER_CLIENT
 SOURCES_PER_PROCESS = 24  # loopback addresses per process behind nginx (its limit_conn: 500 each)
 
@@ -501,7 +503,7 @@ def markers(args) -> list[str]:
     return [f"FANOUT-{uuid.uuid4().hex[:10]}" for _ in range(1 + args.repeat)]
 
 
-def submit_latency(target, mods: list[Live], n: int = 100) -> dict:
+def submit_latency(target, mods: list[Live], n: int) -> dict:
     """n submissions one after another; submit → each moderator screen's `question` event; how many
     events crossed on their way (held until the number before them came) and how many screens resynced."""
     clients = [target.audience() for _ in range(math.ceil(n / PER_CLIENT))]
@@ -642,7 +644,7 @@ def fanout_at(target, staff: Staff, size: int, args, result: dict, paired: list[
         del crowds[1:]
         if size == max(args.fanout):
             time.sleep(1.0)
-            entry["latency"] = submit_latency(target, mods) | {"load": load()}
+            entry["latency"] = submit_latency(target, mods, SUBMISSIONS) | {"load": load()}
     finally:
         for crowd in crowds:
             crowd.close()
@@ -726,7 +728,7 @@ def report(results: list[dict], args) -> str:
 
 
 def main() -> None:
-    global VOTES, QUESTIONS
+    global VOTES, QUESTIONS, SUBMISSIONS
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--paths", default="nginx,single", help="nginx (nginx×2), single (1 process); default both")
     p.add_argument("--modes", default="eventlet", help="async modes, comma-separated (default eventlet)")
@@ -745,6 +747,8 @@ def main() -> None:
     p.add_argument("--no-sqlite", action="store_true")
     p.add_argument("--votes", type=int, default=VOTES, help=f"votes per storm (default {VOTES})")
     p.add_argument("--questions", type=int, default=QUESTIONS, help=f"questions per burst (default {QUESTIONS})")
+    p.add_argument("--submissions", type=int, default=SUBMISSIONS,
+                   help=f"questions asked one after another for submit → moderator (default {SUBMISSIONS})")
     p.add_argument("--quick", action="store_true",
                    help="a quick look: storms with 200 connected, fan-out at 500, no capacity run")
     p.add_argument("--server-env", metavar="NAME=VALUE", action="append", default=[],
@@ -754,6 +758,7 @@ def main() -> None:
     if args.quick:
         args.sizes, args.fanout, args.capacity = "200", "500", 0
     VOTES, QUESTIONS = max(10, min(args.votes, 5000)), max(10, min(args.questions, 1500))
+    SUBMISSIONS = max(10, min(args.submissions, 2000))
     args.sizes = [max(10, min(int(x), 3000)) for x in str(args.sizes).split(",") if x.strip()]
     args.fanout = [max(10, min(int(x), 4000)) for x in str(args.fanout).split(",") if x.strip()]
     args.capacity = max(0, min(args.capacity, 6000))
