@@ -52,4 +52,4 @@ def test_a_socket_events_request_context_is_not_left_to_the_collector(app, metho
         gc.set_debug(0)
         gc.garbage.clear()
         gc.enable()
-    assert not left & {"RequestContext", "Request", "AppContext", "frame", "traceback", "NotFound"}, left
+    assert not left & {"RequestContext", "Request", "AppContext", "NotFound", "WebsocketMismatch"}, left
