@@ -110,7 +110,7 @@ def peer(address: object) -> str:
 # for the next one (engine.IO's writer waits on its queue with a timeout: a waiter, a timeout, hub
 # timers), which die when it comes. A collection that finds them alive scans them all, 50,000 at
 # 2,000 sockets, 13–16 ms inside the broadcast; at 10,000 one came with every other approval.
-# The price is memory: 57–58 kB per socket at 5,000 instead of 48–49 (bench/RESULTS.md).
+# The price is memory: 54–58 kB per socket at 5,000 instead of 48–49 (bench/RESULTS.md).
 GC_THRESHOLDS = (100_000, 10, 10)
 
 
